@@ -1,0 +1,48 @@
+"""`drumfont export`: sample bars of a genre and write them as .mid files, atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from drumfont.errors import DrumfontError
+from drumfont.midifile import ExportOptions, write_midi
+from drumfont.pattern import Pattern
+from drumfont.writes import check_writable
+
+
+def sample_patterns(style: str, n: int, seed: int | None, temperature: float = 1.0,
+                    preset: str | None = None, rules: bool = False) -> list[Pattern]:
+    """n bars of a genre: from the shipped (or given) VAE, or from the genre rules."""
+    if n < 1:
+        raise DrumfontError(f"-n must be at least 1, got {n}")
+    from drumfont.corpus import grooves
+
+    if rules:
+        style = grooves.check_genre(style)
+        return grooves.generate(style, n, np.random.default_rng(seed))
+    from drumfont import drums
+
+    model = drums.load(preset)
+    return model.sample(style, n, temperature=temperature, seed=seed)
+
+
+def export_genre(style: str, n: int, out: Path, opts: ExportOptions, seed: int | None = None,
+                 temperature: float = 1.0, preset: str | None = None, rules: bool = False,
+                 single_file: bool = False, force: bool = False) -> list[Path]:
+    """Write n bars of `style` into `out` (one file each, or one chain); return the paths."""
+    style = style.lower()
+    if n < 1:
+        raise DrumfontError(f"-n must be at least 1, got {n}")
+    if single_file:
+        targets = [out / f"{style}-{n}bars.mid"]
+    else:
+        width = max(3, len(str(n)))
+        targets = [out / f"{style}-{i:0{width}d}.mid" for i in range(1, n + 1)]
+    for t in targets:  # refuse before sampling, so nothing is half-written
+        check_writable(t, force)
+    patterns = sample_patterns(style, n, seed, temperature, preset, rules)
+    if single_file:
+        return [write_midi(targets[0], patterns, opts, force=force)]
+    return [write_midi(t, [p], opts, force=force) for t, p in zip(targets, patterns)]

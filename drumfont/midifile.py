@@ -1,0 +1,327 @@
+"""Patterns <-> Standard MIDI Files.
+
+Export writes a type-1 file with mido: a conductor track (tempo, 4/4, name) and a drum track on
+channel 10 with one note-on (velocity >= 1) and one note-off per hit, swing and gate applied.
+
+Import reads type-0/1 files with a small scanner of our own rather than mido: it only needs
+note-ons and two meta events, and skipping mido's per-event Message objects makes it several
+times faster on large libraries (see benchmarks/bench_import.py). Every malformed byte becomes a
+MidiFileError naming the file, never a traceback.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from drumfont.errors import MidiFileError
+from drumfont.notemap import FOLD, GM, NoteMap
+from drumfont.pattern import N_VOICES, STEPS, Pattern
+from drumfont.writes import write_atomic
+
+TICKS_PER_BEAT = 480
+DRUM_CHANNEL = 9  # "channel 10" to a musician
+MAX_FILE_BYTES = 64 * 1024 * 1024  # larger than any drum file; refuse rather than exhaust memory
+MAX_BARS = 100_000
+
+
+# --- export ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """How patterns become MIDI: tempo, swing (MPC %), gate (share of a sixteenth), repeats."""
+
+    bpm: float = 120.0
+    swing: float = 50.0
+    gate: float = 0.5
+    bars_per_pattern: int = 1
+    notemap: NoteMap = GM
+    name: str = "drumfont"
+
+    def __post_init__(self) -> None:
+        if not 20 <= self.bpm <= 300:
+            raise MidiFileError(f"tempo {self.bpm} BPM is outside 20..300")
+        if not 50 <= self.swing <= 75:
+            raise MidiFileError(f"swing {self.swing}% is outside 50..75 (50 = straight, 66 = triplet feel)")
+        if not 0 < self.gate <= 1:
+            raise MidiFileError(f"gate {self.gate} must be in (0, 1] of a sixteenth")
+        if self.bars_per_pattern < 1:
+            raise MidiFileError("bars per pattern must be at least 1")
+
+
+def swing_offset(step: int, swing: float, ticks_per_step: float) -> float:
+    """Delay of a step under MPC swing: the even sixteenths (odd indices) move late so that the
+    first sixteenth of each pair lasts `swing`% of the eighth."""
+    if step % 2 == 0:
+        return 0.0
+    return (swing - 50.0) / 100.0 * 2.0 * ticks_per_step
+
+
+def note_events(patterns: Sequence[Pattern], opts: ExportOptions,
+                tpb: int = TICKS_PER_BEAT) -> list[tuple[int, int, int]]:
+    """Absolute (tick, note, velocity) events of a chain; velocity 0 marks the note-off.
+    Note-offs sort before note-ons on the same tick, and a note is cut short rather than overlap
+    its own next hit (a swung late step followed by a straight one)."""
+    step_ticks = tpb / 4
+    onsets: list[tuple[int, int, int]] = []
+    bar_ticks = 4 * tpb
+    bar = 0
+    for pattern in patterns:
+        for _ in range(opts.bars_per_pattern):
+            steps, voices = np.nonzero(pattern.velocities)
+            for s, v in zip(steps.tolist(), voices.tolist()):
+                tick = round(bar * bar_ticks + s * step_ticks + swing_offset(s, opts.swing, step_ticks))
+                onsets.append((tick, opts.notemap.note(v), int(pattern.velocities[s, v])))
+            bar += 1
+    onsets.sort()
+    gate = max(1, round(opts.gate * step_ticks))
+    next_onset: dict[int, int] = {}
+    events: list[tuple[int, int, int]] = []
+    for tick, note, vel in reversed(onsets):
+        if next_onset.get(note) == tick:  # two voices on one note (a custom map) at one tick
+            continue
+        end = min(tick + gate, next_onset.get(note, tick + gate))
+        next_onset[note] = tick
+        events.append((tick, note, vel))
+        events.append((max(end, tick + 1), note, 0))
+    events.sort(key=lambda e: (e[0], e[2] > 0, e[1]))
+    return events
+
+
+def to_midi_bytes(patterns: Sequence[Pattern], opts: ExportOptions = ExportOptions()) -> bytes:
+    """A type-1 Standard MIDI File holding the chain of patterns."""
+    import mido
+
+    conductor = mido.MidiTrack([
+        mido.MetaMessage("track_name", name=opts.name, time=0),
+        mido.MetaMessage("time_signature", numerator=4, denominator=4, clocks_per_click=24,
+                         notated_32nd_notes_per_beat=8, time=0),
+        mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(opts.bpm), time=0),
+        mido.MetaMessage("end_of_track", time=0),
+    ])
+    drums = mido.MidiTrack([mido.MetaMessage("track_name", name=f"{opts.name} drums", time=0)])
+    now = 0
+    for tick, note, vel in note_events(patterns, opts):
+        kind = "note_on" if vel > 0 else "note_off"
+        drums.append(mido.Message(kind, channel=DRUM_CHANNEL, note=note, velocity=vel if vel else 0,
+                                  time=tick - now))
+        now = tick
+    total = len(patterns) * opts.bars_per_pattern * 4 * TICKS_PER_BEAT
+    drums.append(mido.MetaMessage("end_of_track", time=max(0, total - now)))
+    mid = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT, tracks=[conductor, drums])
+    buf = io.BytesIO()
+    mid.save(file=buf)
+    return buf.getvalue()
+
+
+def write_midi(path: str | os.PathLike, patterns: Sequence[Pattern],
+               opts: ExportOptions = ExportOptions(), force: bool = False) -> Path:
+    """Write the chain to `path` atomically (refusing to overwrite unless `force`)."""
+    if not patterns:
+        raise MidiFileError("nothing to write: no patterns")
+    return write_atomic(path, to_midi_bytes(patterns, opts), force=force)
+
+
+# --- import ----------------------------------------------------------------------------------
+
+@dataclass
+class ImportResult:
+    """Bars read from one file, with where each came from and what was passed over."""
+
+    source: str
+    patterns: list[Pattern] = field(default_factory=list)
+    bars: list[int] = field(default_factory=list)  # 1-based bar number of each pattern in the file
+    skipped_meter: int = 0   # bars not in 4/4
+    empty_bars: int = 0      # 4/4 bars without a drum hit
+
+
+@dataclass
+class _Scan:
+    tpb: int
+    hits: list[tuple[int, int, int]]        # (tick, voice, velocity)
+    meters: list[tuple[int, int, int]]      # (tick, numerator, denominator)
+    end_tick: int
+
+
+def _read_vlq(data: bytes, pos: int, end: int) -> tuple[int, int]:
+    value = 0
+    for _ in range(4):
+        if pos >= end:
+            raise ValueError("truncated variable-length number")
+        b = data[pos]
+        pos += 1
+        value = (value << 7) | (b & 0x7F)
+        if not b & 0x80:
+            return value, pos
+    raise ValueError("variable-length number longer than 4 bytes")
+
+
+# Data bytes that follow each channel-message status nibble.
+_DATA_LEN = {0x8: 2, 0x9: 2, 0xA: 2, 0xB: 2, 0xC: 1, 0xD: 1, 0xE: 2}
+
+
+def _scan(data: bytes, all_channels: bool) -> _Scan:
+    """Walk the chunks and events; collect folded drum note-ons and time signatures."""
+    if data[:4] != b"MThd" or len(data) < 14:
+        raise ValueError("not a MIDI file (no MThd header)")
+    hlen, fmt, ntracks, division = struct.unpack(">IHHH", data[4:14])
+    if fmt not in (0, 1, 2):
+        raise ValueError(f"unknown MIDI file type {fmt}")
+    if fmt == 2:
+        raise ValueError("type-2 files (independent sequences) are not supported")
+    if division & 0x8000:
+        raise ValueError("SMPTE time division is not supported; re-save the file with ticks per beat")
+    if division == 0:
+        raise ValueError("ticks per beat is 0")
+    if ntracks == 0:
+        raise ValueError("the file has zero tracks")
+    hits: list[tuple[int, int, int]] = []
+    meters: list[tuple[int, int, int]] = []
+    pos = 8 + hlen
+    end_tick = 0
+    found = 0
+    size = len(data)
+    while found < ntracks:
+        if pos + 8 > size:
+            raise ValueError(f"truncated: expected {ntracks} tracks, found {found}")
+        cid = data[pos:pos + 4]
+        (clen,) = struct.unpack(">I", data[pos + 4:pos + 8])
+        pos += 8
+        end = pos + clen
+        if end > size:
+            raise ValueError("truncated track chunk")
+        if cid != b"MTrk":  # alien chunks are allowed by the standard and skipped
+            pos = end
+            continue
+        found += 1
+        tick = 0
+        status = 0
+        while pos < end:
+            delta, pos = _read_vlq(data, pos, end)
+            tick += delta
+            if pos >= end:
+                raise ValueError("truncated event")
+            b = data[pos]
+            if b == 0xFF:
+                if pos + 2 > end:
+                    raise ValueError("truncated meta event")
+                mtype = data[pos + 1]
+                mlen, pos = _read_vlq(data, pos + 2, end)
+                if pos + mlen > end:
+                    raise ValueError("truncated meta event")
+                if mtype == 0x58 and mlen >= 2:
+                    meters.append((tick, data[pos], 1 << min(data[pos + 1], 6)))
+                elif mtype == 0x2F:
+                    pos += mlen
+                    break
+                pos += mlen
+                continue
+            if b in (0xF0, 0xF7):
+                slen, pos = _read_vlq(data, pos + 1, end)
+                pos += slen
+                continue
+            if b & 0x80:
+                status = b
+                pos += 1
+                if b >= 0xF0:  # system common/real-time bytes have no business here; skip
+                    continue
+            elif not status:
+                raise ValueError("data byte without a status (corrupt running status)")
+            kind = status >> 4
+            n = _DATA_LEN[kind]
+            if pos + n > end:
+                raise ValueError("truncated channel message")
+            if kind == 0x9 and data[pos + 1] > 0 and (all_channels or (status & 0x0F) == DRUM_CHANNEL):
+                voice = FOLD[data[pos] & 0x7F]
+                if voice >= 0:
+                    hits.append((tick, voice, data[pos + 1] & 0x7F))
+            pos += n
+        end_tick = max(end_tick, tick)
+        pos = end
+    return _Scan(division, hits, meters, end_tick)
+
+
+def _bar_grid(scan: _Scan) -> tuple[list[tuple[int, int, bool]], int]:
+    """Bars as (start tick, length in ticks, is 4/4) from the time-signature map."""
+    meters = sorted(scan.meters) or [(0, 4, 4)]
+    if meters[0][0] > 0:
+        meters.insert(0, (0, 4, 4))  # the standard's default before the first signature
+    last_tick = max([scan.end_tick] + [t for t, _, _ in scan.hits])
+    bars: list[tuple[int, int, bool]] = []
+    for i, (start, num, den) in enumerate(meters):
+        stop = meters[i + 1][0] if i + 1 < len(meters) else last_tick + 1
+        length = max(1, round(num * scan.tpb * 4 / den))
+        t = start
+        while t < stop:
+            bars.append((t, length, num == 4 and den == 4))
+            t += length
+            if len(bars) > MAX_BARS:
+                raise ValueError(f"more than {MAX_BARS} bars; that is not a drum file")
+    return bars, len(bars)
+
+
+def import_bytes(data: bytes, source: str = "<bytes>", all_channels: bool = False) -> ImportResult:
+    """Bars of one MIDI file's bytes. Raises MidiFileError naming `source` on any fault."""
+    try:
+        scan = _scan(data, all_channels)
+        bars, _ = _bar_grid(scan)
+    except (ValueError, IndexError, struct.error) as exc:
+        raise MidiFileError(f"{source}: {exc}") from None
+    if not scan.hits:
+        where = "any channel" if all_channels else "channel 10"
+        hint = "" if all_channels else " (try --all-channels if the drums sit on another channel)"
+        raise MidiFileError(f"{source}: no drum notes on {where}{hint}")
+    starts = np.array([b[0] for b in bars])
+    grid = np.zeros((len(bars), STEPS, N_VOICES), np.uint8)
+    sixteenth = scan.tpb / 4
+    for tick, voice, vel in scan.hits:
+        i = int(np.searchsorted(starts, tick, side="right")) - 1
+        start, length, _ = bars[i]
+        # Round half down: a 75 % swung sixteenth sits exactly half a step late and must stay on
+        # its own step, not jump to the next.
+        step = int(np.ceil((tick - start) / sixteenth - 0.5))
+        if step >= round(length / sixteenth):  # rounds onto the next bar's downbeat
+            i, step = i + 1, 0
+            if i >= len(bars):
+                continue
+        grid[i, step, voice] = max(grid[i, step, voice], vel)
+    result = ImportResult(source)
+    for i, (_, _, four_four) in enumerate(bars):
+        if not four_four:
+            result.skipped_meter += 1
+        elif not grid[i].any():
+            result.empty_bars += 1
+        else:
+            result.patterns.append(Pattern(grid[i]))
+            result.bars.append(i + 1)
+    return result
+
+
+def read_midi(path: str | os.PathLike, all_channels: bool = False) -> ImportResult:
+    """Bars of one .mid file; a clear MidiFileError naming the file on any fault."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise MidiFileError(f"{path}: {size / 2**20:.0f} MB is too large for a drum MIDI file")
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise MidiFileError(f"{path}: is a folder, not a MIDI file") from None
+    except OSError as exc:
+        raise MidiFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    return import_bytes(data, str(path), all_channels)
+
+
+def read_patterns(path: str | os.PathLike, all_channels: bool = False) -> list[Pattern]:
+    """The drum bars of a .mid file; an error if it has none usable."""
+    result = read_midi(path, all_channels)
+    if not result.patterns:
+        raise MidiFileError(f"{path}: no usable 4/4 drum bar "
+                            f"({result.skipped_meter} bars in other meters, {result.empty_bars} empty)")
+    return result.patterns
