@@ -1,0 +1,108 @@
+"""What every trainer shares: config dataclasses as CLI flags, seeding, a JSON-lines history,
+and a progress bar. Kept small; each trainer's loop stays written out in its own file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import random
+import sys
+from pathlib import Path
+from typing import Any, Iterable, TypeVar
+
+import numpy as np
+
+T = TypeVar("T")
+
+
+def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, prefix: str = "") -> None:
+    """One `--flag` per field of a config dataclass (bools become --x / --no-x), with the
+    field's default and its `metadata['help']`, so the config is the single source of truth."""
+    for f in dataclasses.fields(cls):
+        name = "--" + prefix + f.name.replace("_", "-")
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        help_ = f.metadata.get("help", "") + f" (default: {default})"
+        choices = f.metadata.get("choices")
+        if f.type in (bool, "bool"):
+            parser.add_argument(name, dest=prefix + f.name, action=argparse.BooleanOptionalAction,
+                                default=default, help=help_)
+        elif f.type in (int, "int"):
+            parser.add_argument(name, dest=prefix + f.name, type=int, default=default, help=help_, choices=choices)
+        elif f.type in (float, "float"):
+            parser.add_argument(name, dest=prefix + f.name, type=float, default=default, help=help_)
+        elif f.type in ("tuple[int, ...]", tuple):
+            parser.add_argument(name, dest=prefix + f.name, type=int, nargs="+", default=default, help=help_)
+        else:
+            parser.add_argument(name, dest=prefix + f.name, type=str, default=default, help=help_, choices=choices)
+
+
+def dataclass_from_args(cls: type[T], args: argparse.Namespace, prefix: str = "") -> T:
+    """Build a config dataclass from the parsed flags made by add_dataclass_args."""
+    kwargs = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        value = getattr(args, prefix + f.name)
+        kwargs[f.name] = tuple(value) if isinstance(value, list) else value
+    return cls(**kwargs)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch global state. Trainers still pass explicit generators where
+    they sample; this covers layers that draw from the global stream (init, dropout)."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+class History:
+    """Append-only JSON-lines log of training: one object per line, flushed at once, so a killed
+    run keeps everything up to its last line; `truncate_after` drops lines past a resumed epoch."""
+
+    def __init__(self, path: str | os.PathLike, enabled: bool = True) -> None:
+        self.path = Path(path)
+        self.enabled = enabled
+        if enabled:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Append one record."""
+        if not self.enabled:
+            return
+        with self.path.open("a") as fh:
+            fh.write(json.dumps(record, default=_jsonable) + "\n")
+
+    def read(self) -> list[dict[str, Any]]:
+        """All records so far."""
+        if not self.path.exists():
+            return []
+        return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+
+    def truncate_after(self, key: str, value: float) -> None:
+        """Keep only records whose `key` is <= value (records without it are kept)."""
+        if not self.enabled or not self.path.exists():
+            return
+        kept = [r for r in self.read() if r.get(key, value) <= value]
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
+        os.replace(tmp, self.path)
+
+
+def _jsonable(x: Any) -> Any:
+    if hasattr(x, "tolist"):
+        return x.tolist()
+    if hasattr(x, "item"):
+        return x.item()
+    raise TypeError(f"cannot write {type(x).__name__} to history")
+
+
+def progress(iterable: Iterable[T], total: int | None = None, desc: str = "", enabled: bool = True) -> Iterable[T]:
+    """A tqdm bar on stderr when enabled and stderr is a terminal; the plain iterable otherwise."""
+    if not enabled or not sys.stderr.isatty():
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, leave=False, dynamic_ncols=True)
