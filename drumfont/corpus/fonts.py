@@ -1,0 +1,226 @@
+"""The letter corpus: A–Z rendered from real TTF/OTF fonts into 28×28 grayscale.
+
+By default the fonts matplotlib ships (DejaVu, STIX, Computer Modern), found on disk without
+importing matplotlib. Each image is a glyph rendered large with Pillow, cropped to its ink,
+scaled into a 20-pixel box and centred on its centre of mass (MNIST's recipe), with light seeded
+augmentation: stroke weight, rotation, scale and shift. Same seed, same bytes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from drumfont.corpus.dataset import FORMAT, TRAIN, VAL, npz_bytes, read_npz
+from drumfont.errors import DatasetError
+from drumfont.writes import write_atomic
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+SIZE = 28
+BOX = 20           # the glyph's longer side, before augmentation (MNIST uses 20 of 28)
+RENDER_PX = 64     # font size of the high-resolution render that is scaled down
+
+# matplotlib's text faces: Sans/Serif/Mono in four cuts, STIX in four, Computer Modern roman,
+# sans, typewriter and bold. Its symbol and size-variant files hold no Latin letters.
+DEFAULT_FONT_FILES: tuple[str, ...] = (
+    "DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSans-BoldOblique.ttf",
+    "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf", "DejaVuSerif-Italic.ttf", "DejaVuSerif-BoldItalic.ttf",
+    "DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf", "DejaVuSansMono-Oblique.ttf",
+    "DejaVuSansMono-BoldOblique.ttf",
+    "STIXGeneral.ttf", "STIXGeneralBol.ttf", "STIXGeneralItalic.ttf", "STIXGeneralBolIta.ttf",
+    "cmr10.ttf", "cmss10.ttf", "cmtt10.ttf", "cmb10.ttf",
+)
+MIN_FONTS = 10
+
+
+@dataclass(frozen=True)
+class Augment:
+    """Ranges of the light augmentation; zero everywhere gives the plain centred glyph."""
+
+    shift: float = 1.5          # pixels, uniform in [-shift, shift] per axis
+    scale: float = 0.12         # relative, uniform in [1-scale, 1+scale]
+    rotation: float = 8.0       # degrees, uniform in [-rotation, rotation]
+    strokes: tuple[int, ...] = (-1, 0, 0, 1, 2)  # -1 thins (erosion), >0 Pillow stroke width
+
+
+NO_AUGMENT = Augment(shift=0.0, scale=0.0, rotation=0.0, strokes=(0,))
+
+
+@dataclass
+class FontDataset:
+    """Letter images with labels, split and the font each came from."""
+
+    images: np.ndarray                 # (N, 28, 28) uint8, 0 background .. 255 ink
+    letter: np.ndarray                 # (N,) int16, 0..25
+    split: np.ndarray                  # (N,) uint8, TRAIN or VAL
+    font: np.ndarray                   # (N,) int16, index into `fonts`
+    fonts: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def floats(self) -> np.ndarray:
+        """(N, 28, 28) float32 in [0, 1], the models' input."""
+        return self.images.astype(np.float32) / 255.0
+
+    def subset(self, split: int) -> FontDataset:
+        """Only the TRAIN or VAL images."""
+        m = self.split == split
+        return FontDataset(self.images[m], self.letter[m], self.split[m], self.font[m], list(self.fonts))
+
+    def to_bytes(self) -> bytes:
+        """The .npz bytes of this dataset."""
+        meta = {"format": FORMAT, "kind": "fonts", "letters": LETTERS, "fonts": list(self.fonts)}
+        return npz_bytes({"images": self.images.astype(np.uint8), "letter": self.letter.astype(np.int16),
+                          "split": self.split.astype(np.uint8), "font": self.font.astype(np.int16),
+                          "meta": np.array(json.dumps(meta, separators=(",", ":")))})
+
+    def save(self, path: str | os.PathLike, force: bool = False) -> Path:
+        """Write atomically; refuse to overwrite unless `force`."""
+        return write_atomic(path, self.to_bytes(), force=force)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> FontDataset:
+        """Read a fonts dataset file."""
+        arrays, meta = read_npz(path, "fonts")
+        try:
+            images = arrays["images"]
+            if images.ndim != 3 or images.shape[1:] != (SIZE, SIZE):
+                raise DatasetError(f"{path}: images must be (N, {SIZE}, {SIZE}), got {images.shape}")
+            return cls(images, arrays["letter"], arrays["split"], arrays["font"], list(meta.get("fonts", [])))
+        except KeyError as exc:
+            raise DatasetError(f"{path}: missing {exc} in dataset file") from None
+
+
+def matplotlib_font_dir() -> Path:
+    """matplotlib's bundled TTF folder, located without importing matplotlib."""
+    spec = importlib.util.find_spec("matplotlib")
+    for loc in (spec.submodule_search_locations or []) if spec else []:
+        d = Path(loc) / "mpl-data" / "fonts" / "ttf"
+        if d.is_dir():
+            return d
+    raise DatasetError("matplotlib's font folder was not found; pass --fonts DIR with TTF/OTF files")
+
+
+def default_fonts() -> list[Path]:
+    """The default font files (matplotlib's text faces that exist on this machine)."""
+    d = matplotlib_font_dir()
+    return [d / f for f in DEFAULT_FONT_FILES if (d / f).is_file()]
+
+
+def find_fonts(folder: str | os.PathLike) -> list[Path]:
+    """Every .ttf/.otf under `folder` (recursively) that draws 26 distinct capital letters."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DatasetError(f"{folder}: no such font folder")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".ttf", ".otf") and p.is_file())
+    usable = [p for p in files if _draws_alphabet(p)]
+    return usable
+
+
+def _draws_alphabet(path: Path) -> bool:
+    """True when the font has visible, pairwise distinct glyphs for A–Z (not a symbol font)."""
+    from PIL import ImageFont
+
+    try:
+        font = ImageFont.truetype(str(path), 32)
+    except OSError:
+        return False
+    masks = set()
+    for ch in LETTERS:
+        img = _render_glyph(font, ch, 0)
+        if img is None:
+            return False
+        masks.add(img.tobytes() + bytes(img.size))
+    missing = _render_glyph(font, "\U000f0000", 0)  # the .notdef box many fonts draw for gaps
+    if missing is not None and missing.tobytes() + bytes(missing.size) in masks:
+        return False
+    return len(masks) == len(LETTERS)
+
+
+def _render_glyph(font, ch: str, stroke: int):
+    """The glyph's ink, cropped, as an 'L' image; None when it draws nothing."""
+    from PIL import Image, ImageDraw, ImageFilter
+
+    pad = 8 + 2 * max(stroke, 0)
+    l, t, r, b = font.getbbox(ch, stroke_width=max(stroke, 0))
+    w, h = max(r - l, 1) + 2 * pad, max(b - t, 1) + 2 * pad
+    img = Image.new("L", (w, h), 0)
+    ImageDraw.Draw(img).text((pad - l, pad - t), ch, font=font, fill=255,
+                             stroke_width=max(stroke, 0), stroke_fill=255)
+    if stroke < 0:
+        img = img.filter(ImageFilter.MinFilter(3))
+    box = img.getbbox()
+    return img.crop(box) if box else None
+
+
+def render_letter(font, ch: str, rng: np.random.Generator | None = None,
+                  aug: Augment = NO_AUGMENT) -> np.ndarray:
+    """One 28×28 uint8 image of `ch` in `font` (a Pillow FreeTypeFont), augmented by `aug`."""
+    from PIL import Image
+
+    rng = rng or np.random.default_rng(0)
+    stroke = int(aug.strokes[rng.integers(len(aug.strokes))])
+    glyph = _render_glyph(font, ch, stroke)
+    if glyph is None and stroke != 0:
+        glyph = _render_glyph(font, ch, 0)
+    if glyph is None:
+        raise DatasetError(f"font {getattr(font, 'path', font)} draws nothing for {ch!r}")
+    scale = 1.0 + rng.uniform(-aug.scale, aug.scale) if aug.scale else 1.0
+    angle = rng.uniform(-aug.rotation, aug.rotation) if aug.rotation else 0.0
+    if angle:
+        glyph = glyph.rotate(angle, resample=Image.BICUBIC, expand=True)
+        glyph = glyph.crop(glyph.getbbox() or (0, 0, glyph.width, glyph.height))
+    side = BOX * scale / max(glyph.size)
+    w, h = max(1, round(glyph.width * side)), max(1, round(glyph.height * side))
+    small = np.asarray(glyph.resize((w, h), Image.LANCZOS), dtype=np.float32)
+    # centre of mass to the image centre, as MNIST does, then the random shift
+    ys, xs = np.mgrid[0:h, 0:w]
+    mass = small.sum() or 1.0
+    cy, cx = (ys * small).sum() / mass, (xs * small).sum() / mass
+    dy, dx = (rng.uniform(-aug.shift, aug.shift, 2) if aug.shift else (0.0, 0.0))
+    top = int(round(SIZE / 2 - cy + dy - 0.5))
+    left = int(round(SIZE / 2 - cx + dx - 0.5))
+    top = min(max(top, 0), SIZE - h) if h <= SIZE else (SIZE - h) // 2
+    left = min(max(left, 0), SIZE - w) if w <= SIZE else (SIZE - w) // 2
+    canvas = np.zeros((SIZE, SIZE), np.float32)
+    y0, x0 = max(top, 0), max(left, 0)
+    y1, x1 = min(top + h, SIZE), min(left + w, SIZE)
+    canvas[y0:y1, x0:x1] = small[y0 - top:y1 - top, x0 - left:x1 - left]
+    return np.clip(canvas, 0, 255).round().astype(np.uint8)
+
+
+def build_fonts(fonts: list[Path] | None = None, seed: int = 0, train_per_letter: int = 200,
+                val_per_letter: int = 60, aug: Augment = Augment(), min_fonts: int = MIN_FONTS) -> FontDataset:
+    """Render the dataset: per letter, `train_per_letter` + `val_per_letter` images that cycle
+    through the fonts in a seeded order, so every font appears about equally in both splits."""
+    from PIL import ImageFont
+
+    fonts = list(fonts) if fonts is not None else default_fonts()
+    if len(fonts) < min_fonts:
+        raise DatasetError(f"need at least {min_fonts} fonts that draw A-Z, found {len(fonts)}")
+    loaded = []
+    for p in fonts:
+        try:
+            loaded.append(ImageFont.truetype(str(p), RENDER_PX))
+        except OSError as exc:
+            raise DatasetError(f"{p}: cannot load font ({exc})") from None
+    rng = np.random.default_rng(seed)
+    n = train_per_letter + val_per_letter
+    images = np.zeros((26 * n, SIZE, SIZE), np.uint8)
+    letter = np.repeat(np.arange(26, dtype=np.int16), n)
+    split = np.tile(np.r_[np.full(train_per_letter, TRAIN), np.full(val_per_letter, VAL)].astype(np.uint8), 26)
+    font_idx = np.zeros(26 * n, np.int16)
+    for li, ch in enumerate(LETTERS):
+        for part, count in ((0, train_per_letter), (train_per_letter, val_per_letter)):
+            order = np.resize(rng.permutation(len(loaded)), count)
+            for j, fi in enumerate(order):
+                k = li * n + part + j
+                font_idx[k] = fi
+                images[k] = render_letter(loaded[fi], ch, rng, aug)
+    return FontDataset(images, letter, split, font_idx, [p.name for p in fonts])

@@ -1,0 +1,48 @@
+"""The dataset file format: save/load, reproducible bytes, splits, bad files."""
+
+import numpy as np
+import pytest
+
+from drumfont.corpus.dataset import TRAIN, VAL, DrumDataset, npz_bytes, read_npz, stratified_split
+from drumfont.errors import DatasetError
+
+
+def make(n=50, seed=0):
+    rng = np.random.default_rng(seed)
+    vel = np.where(rng.random((n, 16, 9)) < 0.3, rng.integers(1, 128, (n, 16, 9)), 0).astype(np.uint8)
+    genre = np.arange(n) % 5
+    split = stratified_split(genre, 0.2, rng)
+    return DrumDataset(vel, genre.astype(np.int16), split, sources=[(f"f{i}.mid", i + 1) for i in range(n)])
+
+
+def test_round_trip_and_bytes(tmp_path):
+    d = make()
+    assert d.to_bytes() == make().to_bytes()
+    path = d.save(tmp_path / "d.npz")
+    e = DrumDataset.load(path)
+    assert np.array_equal(e.velocities, d.velocities) and np.array_equal(e.genre, d.genre)
+    assert e.sources == d.sources and e.genres == d.genres and e.labelled
+    assert e.hits.dtype == np.float32 and e.pattern(3).velocities.shape == (16, 9)
+
+
+def test_stratified_split():
+    d = make(100)
+    for g in range(5):
+        assert ((d.genre == g) & (d.split == VAL)).sum() == 4
+    tr, va = d.subset(TRAIN), d.subset(VAL)
+    assert len(tr) == 80 and len(va) == 20 and len(tr.sources) == 80
+
+
+def test_bad_files(tmp_path):
+    with pytest.raises(DatasetError, match="no such"):
+        DrumDataset.load(tmp_path / "x.npz")
+    (tmp_path / "junk.npz").write_bytes(b"junk")
+    with pytest.raises(DatasetError, match="not a drumfont dataset"):
+        DrumDataset.load(tmp_path / "junk.npz")
+    (tmp_path / "fonts.npz").write_bytes(npz_bytes({"meta": np.array('{"kind": "fonts"}')}))
+    with pytest.raises(DatasetError, match="expected 'drums'"):
+        DrumDataset.load(tmp_path / "fonts.npz")
+    with pytest.raises(DatasetError):
+        DrumDataset(np.zeros((3, 16, 8), np.uint8), np.zeros(3), np.zeros(3))
+    arrays, meta = read_npz(make().save(tmp_path / "ok.npz"), "drums")
+    assert meta["voices"][0] == "kick"

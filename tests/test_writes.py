@@ -1,0 +1,38 @@
+"""Atomic writes never overwrite without force and never leave temp files."""
+
+import pytest
+
+from drumfont.errors import DrumfontError, FileExistsNoForce
+from drumfont.writes import check_writable, write_atomic
+
+
+def test_write_and_refuse(tmp_path):
+    p = write_atomic(tmp_path / "sub" / "f.bin", b"one")
+    assert p.read_bytes() == b"one"
+    with pytest.raises(FileExistsNoForce, match="--force"):
+        write_atomic(p, b"two")
+    assert p.read_bytes() == b"one"
+    write_atomic(p, b"two", force=True)
+    assert p.read_bytes() == b"two"
+    assert sorted(x.name for x in p.parent.iterdir()) == ["f.bin"]
+
+
+def test_folder_and_unwritable_targets(tmp_path):
+    with pytest.raises(DrumfontError, match="folder"):
+        check_writable(tmp_path, force=True)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(DrumfontError, match="cannot write"):
+        write_atomic(blocker / "inside.bin", b"x")
+
+
+def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
+    import os
+
+    def boom(*a):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "fsync", boom)
+    with pytest.raises(OSError):
+        write_atomic(tmp_path / "f.bin", b"data")
+    assert list(tmp_path.iterdir()) == []
