@@ -46,3 +46,13 @@ def test_bad_files(tmp_path):
         DrumDataset(np.zeros((3, 16, 8), np.uint8), np.zeros(3), np.zeros(3))
     arrays, meta = read_npz(make().save(tmp_path / "ok.npz"), "drums")
     assert meta["voices"][0] == "kick"
+
+
+def test_memory_mapped_load(tmp_path):
+    d = make(40)
+    path = d.save(tmp_path / "m.npz")
+    e = DrumDataset.load(path, mmap=True)
+    assert isinstance(e.velocities, np.memmap)
+    assert np.array_equal(e.velocities, d.velocities) and np.array_equal(e.split, d.split)
+    assert list(e.sources) == list(d.sources) and e.subset(VAL).sources[0][0].startswith("f")
+    assert e.to_bytes() == d.to_bytes()

@@ -1,9 +1,11 @@
 """The dataset file format: one .npz of arrays plus a JSON metadata string.
 
 Drums: `velocities` (N, 16, 9) uint8 (0 = rest), `genre` (N,) int16 (-1 = unlabelled),
-`split` (N,) uint8 (0 train, 1 validation), `meta` = JSON {"format", "kind": "drums", "voices",
-"genres", "sources": [[file, bar], ...]}. Written byte-for-byte reproducibly (fixed zip
-timestamps), so the same seed gives the same file.
+`split` (N,) uint8 (0 train, 1 validation), `source_file` (N,) int32 and `source_bar` (N,) int32
+(where each bar came from), `meta` = JSON {"format", "kind": "drums", "voices", "genres",
+"files"}. Written byte-for-byte reproducibly (fixed zip timestamps), so the same seed gives the
+same file. The zip is uncompressed, so a million-bar file (144 MB of velocities) can be opened
+memory-mapped (`load(path, mmap=True)`): the arrays stay on disk until a batch touches them.
 """
 
 from __future__ import annotations
@@ -38,14 +40,43 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     return buf.getvalue()
 
 
-def read_npz(path: str | os.PathLike, kind: str) -> tuple[dict[str, np.ndarray], dict]:
-    """Arrays and metadata of a dataset file, checked to be of `kind`."""
+def _mmap_npz(path: Path) -> dict[str, np.ndarray]:
+    """Memory-map every member of an uncompressed .npz (what npz_bytes writes)."""
+    arrays = {}
+    with zipfile.ZipFile(path) as zf, path.open("rb") as fh:
+        for info in zf.infolist():
+            name = info.filename.removesuffix(".npy")
+            if info.compress_type != zipfile.ZIP_STORED:  # compressed: fall back to reading it
+                arrays[name] = np.load(io.BytesIO(zf.read(info)), allow_pickle=False)
+                continue
+            fh.seek(info.header_offset)
+            local = fh.read(30)
+            start = info.header_offset + 30 + int.from_bytes(local[26:28], "little") \
+                + int.from_bytes(local[28:30], "little")
+            fh.seek(start)
+            version = np.lib.format.read_magic(fh)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, fortran, dtype = read_header(fh)
+            if dtype.hasobject or not shape or name == "meta":
+                arrays[name] = np.load(io.BytesIO(zf.read(info)), allow_pickle=False)
+            else:
+                arrays[name] = np.memmap(path, dtype=dtype, mode="r", offset=fh.tell(), shape=shape,
+                                         order="F" if fortran else "C")
+    return arrays
+
+
+def read_npz(path: str | os.PathLike, kind: str, mmap: bool = False) -> tuple[dict[str, np.ndarray], dict]:
+    """Arrays and metadata of a dataset file, checked to be of `kind`; memory-mapped if asked."""
     path = Path(path)
     if not path.exists():
         raise DatasetError(f"{path}: no such dataset file")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
+        if mmap:
+            arrays = _mmap_npz(path)
+        else:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
         meta = json.loads(str(arrays.pop("meta")))
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise DatasetError(f"{path}: not a drumfont dataset file ({exc})") from None
@@ -56,6 +87,40 @@ def read_npz(path: str | os.PathLike, kind: str) -> tuple[dict[str, np.ndarray],
     return arrays, meta
 
 
+class SourceTable:
+    """(file, bar) of each bar, stored as two int arrays and a file list rather than N tuples,
+    so a million-bar dataset does not hold a million Python objects."""
+
+    def __init__(self, files: list[str], file_index: np.ndarray, bar: np.ndarray) -> None:
+        self.files, self.file_index, self.bar = list(files), np.asarray(file_index), np.asarray(bar)
+
+    @classmethod
+    def from_pairs(cls, pairs) -> SourceTable:
+        """From a sequence of (file, bar) pairs."""
+        if isinstance(pairs, SourceTable):
+            return pairs
+        files: dict[str, int] = {}
+        idx = np.fromiter((files.setdefault(str(f), len(files)) for f, _ in pairs), np.int32)
+        bars = np.fromiter((int(b) for _, b in pairs), np.int32)
+        return cls(list(files), idx, bars)
+
+    def __len__(self) -> int:
+        return len(self.bar)
+
+    def __getitem__(self, i: int) -> tuple[str, int]:
+        return self.files[int(self.file_index[i])], int(self.bar[i])
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other)  # type: ignore[call-overload]
+
+    def take(self, mask: np.ndarray) -> SourceTable:
+        """The rows where mask is true."""
+        return SourceTable(self.files, self.file_index[mask], self.bar[mask])
+
+
 @dataclass
 class DrumDataset:
     """Drum bars with genre labels, split and provenance."""
@@ -64,10 +129,13 @@ class DrumDataset:
     genre: np.ndarray                      # (N,) int16, -1 = unlabelled
     split: np.ndarray                      # (N,) uint8, TRAIN or VAL
     genres: tuple[str, ...] = GENRES
-    sources: list[tuple[str, int]] = field(default_factory=list)
+    sources: SourceTable | list[tuple[str, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         n = len(self.velocities)
+        self.sources = SourceTable.from_pairs(self.sources)
+        if len(self.sources) not in (0, n):
+            raise DatasetError("sources must be empty or have one entry per bar")
         if self.velocities.shape[1:] != (STEPS, N_VOICES):
             raise DatasetError(f"velocities must be (N, {STEPS}, {N_VOICES}), got {self.velocities.shape}")
         if len(self.genre) != n or len(self.split) != n:
@@ -88,8 +156,8 @@ class DrumDataset:
 
     def subset(self, split: int) -> DrumDataset:
         """Only the training (TRAIN) or validation (VAL) bars."""
-        m = self.split == split
-        src = [s for s, keep in zip(self.sources, m) if keep] if self.sources else []
+        m = np.asarray(self.split) == split
+        src = self.sources.take(m) if len(self.sources) else []
         return DrumDataset(self.velocities[m], self.genre[m], self.split[m], self.genres, src)
 
     def pattern(self, i: int) -> Pattern:
@@ -98,10 +166,13 @@ class DrumDataset:
 
     def to_bytes(self) -> bytes:
         """The .npz bytes of this dataset."""
+        src = self.sources
         meta = {"format": FORMAT, "kind": "drums", "voices": list(VOICES), "genres": list(self.genres),
-                "sources": [[str(f), int(b)] for f, b in self.sources]}
-        return npz_bytes({"velocities": self.velocities.astype(np.uint8),
-                          "genre": self.genre.astype(np.int16), "split": self.split.astype(np.uint8),
+                "files": src.files}
+        return npz_bytes({"velocities": np.asarray(self.velocities, np.uint8),
+                          "genre": np.asarray(self.genre, np.int16), "split": np.asarray(self.split, np.uint8),
+                          "source_file": np.asarray(src.file_index, np.int32),
+                          "source_bar": np.asarray(src.bar, np.int32),
                           "meta": np.array(json.dumps(meta, separators=(",", ":")))})
 
     def save(self, path: str | os.PathLike, force: bool = False) -> Path:
@@ -109,14 +180,15 @@ class DrumDataset:
         return write_atomic(path, self.to_bytes(), force=force)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> DrumDataset:
-        """Read a drums dataset file."""
-        arrays, meta = read_npz(path, "drums")
+    def load(cls, path: str | os.PathLike, mmap: bool = False) -> DrumDataset:
+        """Read a drums dataset file (memory-mapped, read-only arrays with mmap=True)."""
+        arrays, meta = read_npz(path, "drums", mmap=mmap)
         try:
             if list(meta.get("voices", VOICES)) != list(VOICES):
                 raise DatasetError(f"{path}: voices {meta['voices']} differ from drumfont's {list(VOICES)}")
+            sources = SourceTable(meta.get("files", []), arrays["source_file"], arrays["source_bar"])
             return cls(arrays["velocities"], arrays["genre"], arrays["split"], tuple(meta["genres"]),
-                       [(f, b) for f, b in meta.get("sources", [])])
+                       sources)
         except KeyError as exc:
             raise DatasetError(f"{path}: missing {exc} in dataset file") from None
 

@@ -1,0 +1,325 @@
+"""Pure scheduling math for the live player: no I/O, no clocks, no MIDI library.
+
+Time is kept as a *musical position* in sixteenth steps (a float; step 16 is bar 2's downbeat)
+and turned into an absolute deadline by a `TempoMap`: deadline = anchor_ns + (pos - anchor_pos)
+* step_ns. Every deadline is computed from the anchor, never by adding intervals, so rounding
+never accumulates (no drift); a tempo change re-anchors at the current position, so the phase
+does not jump. The `Sequencer` decides what sounds at each step: pattern, bar-boundary queue,
+chain (song mode), swing, gate, note map; mute and solo are applied at send time (`audible`).
+Swing and gate mean exactly what they mean in exported .mid files (midifile.swing_offset).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+from drumfont.midifile import DRUM_CHANNEL, swing_offset
+from drumfont.notemap import GM, NoteMap
+from drumfont.pattern import N_VOICES, STEPS, Pattern
+
+PULSES_PER_STEP = 6          # MIDI clock: 24 pulses per quarter note = 6 per sixteenth
+MIN_BPM, MAX_BPM = 20.0, 300.0
+NOTE_ON = 0x90 | DRUM_CHANNEL    # 0x99
+NOTE_OFF = 0x80 | DRUM_CHANNEL   # 0x89
+CONTROL = 0xB0 | DRUM_CHANNEL    # 0xB9
+ALL_NOTES_OFF = (CONTROL, 123, 0)
+CLOCK, START, CONTINUE, STOP, SONG_POSITION = 0xF8, 0xFA, 0xFB, 0xFC, 0xF2
+
+# Sort order of events that share a position: a note-off frees its note before a note-on
+# re-strikes it, and the clock pulse marks the beat before the notes on it.
+ORDER_OFF, ORDER_CLOCK, ORDER_ON = 0, 1, 2
+
+
+def check_bpm(bpm: float) -> float:
+    """The tempo as a float, or ValueError outside 20..300."""
+    bpm = float(bpm)
+    if not MIN_BPM <= bpm <= MAX_BPM:
+        raise ValueError(f"tempo {bpm:g} BPM is outside {MIN_BPM:g}..{MAX_BPM:g}")
+    return bpm
+
+
+def check_swing(swing: float) -> float:
+    """Swing in MPC percent (50 straight .. 75), or ValueError."""
+    swing = float(swing)
+    if not 50.0 <= swing <= 75.0:
+        raise ValueError(f"swing {swing:g}% is outside 50..75 (50 = straight, 66 = triplet feel)")
+    return swing
+
+
+def check_gate(gate: float) -> float:
+    """Gate as a share of a sixteenth in (0, 1], or ValueError."""
+    gate = float(gate)
+    if not 0.0 < gate <= 1.0:
+        raise ValueError(f"gate {gate:g} must be in (0, 1] of a sixteenth")
+    return gate
+
+
+def step_ns(bpm: float) -> float:
+    """Length of a sixteenth in nanoseconds."""
+    return 60e9 / bpm / 4.0
+
+
+def song_position_bytes(step: int) -> tuple[int, int, int]:
+    """Song Position Pointer (0xF2) for a position in sixteenths (MIDI beats), 14 bits."""
+    step = int(step) & 0x3FFF
+    return (SONG_POSITION, step & 0x7F, step >> 7)
+
+
+class TempoMap:
+    """Position (steps) <-> absolute time (ns) at a tempo that may change without a phase jump."""
+
+    def __init__(self, bpm: float, start_ns: int, start_pos: float = 0.0) -> None:
+        self.bpm = check_bpm(bpm)
+        self.step_ns = step_ns(self.bpm)
+        self.anchor_ns = int(start_ns)
+        self.anchor_pos = float(start_pos)
+
+    def time_of(self, pos: float) -> int:
+        """Absolute deadline (ns) of a position."""
+        return self.anchor_ns + round((pos - self.anchor_pos) * self.step_ns)
+
+    def pos_at(self, t_ns: int) -> float:
+        """Position reached at time t_ns."""
+        return self.anchor_pos + (t_ns - self.anchor_ns) / self.step_ns
+
+    def set_bpm(self, bpm: float, now_ns: int) -> None:
+        """Change tempo at `now_ns`: the position there stays where it is (no phase jump)."""
+        bpm = check_bpm(bpm)
+        self.anchor_pos = self.pos_at(now_ns)
+        self.anchor_ns = int(now_ns)
+        self.bpm = bpm
+        self.step_ns = step_ns(bpm)
+
+    def anchor(self, pos: float, t_ns: int, step_ns_: float | None = None) -> None:
+        """Pin `pos` to time `t_ns` (follow mode: each incoming clock pulse re-anchors)."""
+        self.anchor_pos = float(pos)
+        self.anchor_ns = int(t_ns)
+        if step_ns_ is not None:
+            self.step_ns = float(step_ns_)
+            self.bpm = 60e9 / self.step_ns / 4.0
+
+
+class Event(NamedTuple):
+    """One scheduled MIDI message. `voice` is -1 for messages that are not notes; `tag` pairs a
+    note-off with the note-on that it ends."""
+
+    pos: float
+    order: int
+    data: tuple[int, ...]
+    voice: int = -1
+    tag: int = 0
+
+
+def clock_events(step: int) -> list[Event]:
+    """The 6 clock pulses of one sixteenth step."""
+    return [Event(step + k / PULSES_PER_STEP, ORDER_CLOCK, (CLOCK,)) for k in range(PULSES_PER_STEP)]
+
+
+@dataclass
+class Sequencer:
+    """What plays at each global step: the current pattern or chain, the bar-boundary queue,
+    swing, gate, note map, mute and solo. Pure state; the clock asks it for one step at a time.
+
+    A chain is song mode: `[(pattern, bars), ...]` played in order, looping or stopping at its
+    end. `set_pattern` replaces the chain with one looping pattern. `at="bar"` waits for the next
+    bar whose first step has not been asked for yet; `at="now"` takes effect from the next step.
+    """
+
+    pattern: Pattern = field(default_factory=Pattern.empty)
+    swing: float = 50.0
+    gate: float = 0.5
+    notemap: NoteMap = GM
+    muted: set[int] = field(default_factory=set)
+    soloed: set[int] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.swing = check_swing(self.swing)
+        self.gate = check_gate(self.gate)
+        self._chain: list[tuple[Pattern, int]] = [(self.pattern, 1)]
+        self._loop = True
+        self._chain_index = 0
+        self._bar_in_entry = 0
+        self._pending: tuple[list[tuple[Pattern, int]], bool] | None = None
+        self._current_bar = -1
+        self.finished = False   # a non-looping chain has played its last bar
+        self._tag = 0
+
+    # --- control -----------------------------------------------------------------------------
+    def set_pattern(self, pattern: Pattern, at: str = "bar") -> None:
+        """Loop one pattern from the next bar (at='bar') or the next step (at='now')."""
+        self.set_chain([(pattern, 1)], loop=True, at=at)
+
+    def set_chain(self, chain: Sequence[tuple[Pattern, int]], loop: bool = True, at: str = "bar") -> None:
+        """Song mode: each pattern for its number of bars, then loop or stop."""
+        entries = [(p if isinstance(p, Pattern) else Pattern(np.asarray(p)), int(n)) for p, n in chain]
+        if not entries:
+            raise ValueError("a chain needs at least one pattern")
+        if any(n < 1 for _, n in entries):
+            raise ValueError("each chain entry plays at least one bar")
+        if at not in ("bar", "now"):
+            raise ValueError("at must be 'bar' or 'now'")
+        if at == "now" or self._current_bar < 0:
+            self._install(entries, loop)
+        else:
+            self._pending = (entries, bool(loop))
+
+    def _install(self, entries: list[tuple[Pattern, int]], loop: bool) -> None:
+        self._chain, self._loop = entries, loop
+        self._chain_index, self._bar_in_entry = 0, 0
+        self._pending = None
+        self.finished = False
+        self.pattern = entries[0][0]
+
+    def set_mute(self, voice: int, on: bool) -> None:
+        """Mute or unmute a voice (index 0..8)."""
+        _check_voice(voice)
+        (self.muted.add if on else self.muted.discard)(voice)
+
+    def set_solo(self, voice: int, on: bool) -> None:
+        """Solo or unsolo a voice; while any voice is soloed only soloed voices sound."""
+        _check_voice(voice)
+        (self.soloed.add if on else self.soloed.discard)(voice)
+
+    def audible(self, voice: int) -> bool:
+        """Whether a voice sounds now under mute and solo (solo wins over mute of other voices)."""
+        if self.soloed:
+            return voice in self.soloed
+        return voice not in self.muted
+
+    def rewind(self) -> None:
+        """Back to the first entry of the chain (transport Start from bar 1)."""
+        if self._pending is not None:
+            self._install(*self._pending)
+        self._chain_index, self._bar_in_entry = 0, 0
+        self._current_bar = -1
+        self.finished = False
+        self.pattern = self._chain[0][0]
+
+    def seek_bar(self, bar: int) -> None:
+        """Place the chain at a bar (Continue after a Song Position Pointer)."""
+        self.rewind()
+        for _ in range(max(0, bar)):
+            self._advance_bar()
+        self._current_bar = -1
+
+    # --- stepping ----------------------------------------------------------------------------
+    def _advance_bar(self) -> None:
+        if self._pending is not None:
+            self._install(*self._pending)
+            return
+        self._bar_in_entry += 1
+        if self._bar_in_entry >= self._chain[self._chain_index][1]:
+            self._bar_in_entry = 0
+            self._chain_index += 1
+            if self._chain_index >= len(self._chain):
+                if self._loop:
+                    self._chain_index = 0
+                else:
+                    self._chain_index = len(self._chain) - 1
+                    self.finished = True
+        self.pattern = self._chain[self._chain_index][0]
+
+    def step_events(self, step: int) -> list[Event]:
+        """Note events of global step `step` (bar = step // 16), in position order.
+
+        Called once per step, in increasing order. At a bar's first step the queue is resolved
+        (pending pattern or the chain's next entry); a finished chain yields nothing.
+        """
+        bar, s = divmod(step, STEPS)
+        if s == 0 and bar != self._current_bar:
+            if self._current_bar >= 0:
+                self._advance_bar()
+            self._current_bar = bar
+        if self.finished:
+            return []
+        onset = step + swing_offset(s, self.swing, 1.0)
+        events: list[Event] = []
+        row = self.pattern.velocities[s]
+        for voice in np.flatnonzero(row).tolist():
+            note = self.notemap.note(voice)
+            self._tag += 1
+            events.append(Event(onset, ORDER_ON, (NOTE_ON, note, int(row[voice])), voice, self._tag))
+            events.append(Event(onset + self.gate, ORDER_OFF, (NOTE_OFF, note, 0), voice, self._tag))
+        return events
+
+    @property
+    def chain_position(self) -> tuple[int, int]:
+        """(entry index, bar within the entry) of the bar being played."""
+        return self._chain_index, self._bar_in_entry
+
+
+def _check_voice(voice: int) -> None:
+    if not 0 <= int(voice) < N_VOICES:
+        raise ValueError(f"voice {voice} is outside 0..{N_VOICES - 1}")
+
+
+class NoteLedger:
+    """Which notes sound now, so that every note-on gets exactly one note-off.
+
+    A note struck again while it still sounds is ended first (its own scheduled note-off, now
+    stale, is then dropped by its tag) -- the live form of midifile.note_events cutting a note
+    short rather than overlapping its next hit.
+    """
+
+    def __init__(self) -> None:
+        self.sounding: dict[int, int] = {}   # note -> tag of the note-on that holds it
+
+    def on(self, note: int, tag: int) -> list[tuple[int, ...]]:
+        """Messages to send for a note-on (a cutting note-off first where needed)."""
+        out: list[tuple[int, ...]] = []
+        if note in self.sounding:
+            out.append((NOTE_OFF, note, 0))
+        self.sounding[note] = tag
+        return out
+
+    def off(self, note: int, tag: int) -> bool:
+        """Whether this scheduled note-off should be sent (it ends the sounding note)."""
+        if self.sounding.get(note) == tag:
+            del self.sounding[note]
+            return True
+        return False
+
+    def release_all(self) -> list[tuple[int, ...]]:
+        """Note-offs for everything sounding, then All Notes Off on the drum channel."""
+        out = [(NOTE_OFF, note, 0) for note in sorted(self.sounding)]
+        self.sounding.clear()
+        out.append(ALL_NOTES_OFF)
+        return out
+
+
+def render(sequencer: Sequencer, bars: int, clock_out: bool = False,
+           start_step: int = 0) -> list[tuple[float, tuple[int, ...]]]:
+    """Offline: the (position, message) list the live clock sends for `bars` bars, with
+    mute/solo/ledger applied exactly as the clock applies them. Used by tests and to compare
+    the live path with the .mid exporter."""
+    import heapq
+
+    heap: list[Event] = []
+    ledger = NoteLedger()
+    out: list[tuple[float, tuple[int, ...]]] = []
+    end = start_step + bars * STEPS
+    for step in range(start_step, end):
+        for ev in sequencer.step_events(step) + (clock_events(step) if clock_out else []):
+            heapq.heappush(heap, ev)
+        while heap and heap[0].pos < step + 1:
+            ev = heapq.heappop(heap)
+            out.extend((ev.pos, m) for m in dispatch(ev, sequencer, ledger))
+    while heap:  # the tail: note-offs after the last step
+        ev = heapq.heappop(heap)
+        if ev.order == ORDER_OFF:
+            out.extend((ev.pos, m) for m in dispatch(ev, sequencer, ledger))
+    return out
+
+
+def dispatch(ev: Event, sequencer: Sequencer, ledger: NoteLedger) -> list[tuple[int, ...]]:
+    """The messages one due event turns into (mute/solo and note pairing applied)."""
+    if ev.order == ORDER_ON:
+        if not sequencer.audible(ev.voice):
+            return []
+        return ledger.on(ev.data[1], ev.tag) + [ev.data]
+    if ev.order == ORDER_OFF:
+        return [ev.data] if ledger.off(ev.data[1], ev.tag) else []
+    return [ev.data]

@@ -1,0 +1,212 @@
+"""DCGAN-style letter GAN with the study's stabilisers and three more, each a switch.
+
+Generator: linear projection -> transposed convolutions with batch norm -> sigmoid (28×28 in
+[0, 1]). Discriminator: strided convolutions, LeakyReLU, dropout, a linear head; it returns its
+last conv features too (feature matching uses them). Conditional models concatenate the one-hot
+letter to z and, as 26 constant planes, to D's input image.
+
+Stabilisers: feature matching (Salimans et al. 2016), unrolled D (Metz et al. 2017, through
+torch.func.functional_call so G's gradient flows through the look-ahead), minibatch
+discrimination (Salimans et al. 2016), minibatch standard deviation (Karras et al. 2018),
+DiffAugment (Zhao et al. 2020: translation + cutout, on real and fake alike) and the R1
+gradient penalty (Mescheder et al. 2018).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call
+
+N_LETTERS = 26
+
+
+@dataclass
+class GanConfig:
+    """Architecture and stabiliser switches (those that change the networks or the losses)."""
+
+    z_dim: int = field(default=64, metadata={"help": "latent size"})
+    conditional: bool = field(default=False, metadata={"help": "condition G and D on the letter"})
+    g_width: int = field(default=64, metadata={"help": "channels of G's 14x14 layer (7x7 has twice)"})
+    d_width: int = field(default=32, metadata={"help": "channels of D's first conv (second has twice)"})
+    dropout: float = field(default=0.3, metadata={"help": "dropout in D"})
+    feature_matching: float = field(default=0.0, metadata={"help": "weight of the feature-matching term in G's loss (0 = off)"})
+    unrolled: int = field(default=0, metadata={"help": "unrolled D steps in G's update (0 = off)"})
+    unrolled_lr: float = field(default=0.05, metadata={"help": "SGD step size of the unrolled D copy"})
+    mbd: bool = field(default=False, metadata={"help": "minibatch discrimination layer in D"})
+    mbd_b: int = field(default=16, metadata={"help": "minibatch discrimination: number of kernels B"})
+    mbd_c: int = field(default=8, metadata={"help": "minibatch discrimination: kernel dimension C"})
+    mbstd: bool = field(default=False, metadata={"help": "minibatch standard deviation channel in D"})
+    diffaug: bool = field(default=False, metadata={"help": "DiffAugment (translation, cutout) on D's inputs"})
+    r1: float = field(default=0.0, metadata={"help": "R1 gradient penalty weight gamma (0 = off)"})
+
+    def to_dict(self) -> dict:
+        """Plain values for a checkpoint."""
+        return asdict(self)
+
+
+def one_hot(labels: torch.Tensor) -> torch.Tensor:
+    """(B,) letter indices -> (B, 26) float one-hot."""
+    return F.one_hot(labels.long(), N_LETTERS).float()
+
+
+class Generator(nn.Module):
+    """z (and the letter) -> (B, 1, 28, 28) image in [0, 1]."""
+
+    def __init__(self, cfg: GanConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        w = cfg.g_width
+        in_dim = cfg.z_dim + (N_LETTERS if cfg.conditional else 0)
+        self.project = nn.Sequential(nn.Linear(in_dim, 2 * w * 7 * 7, bias=False),
+                                     nn.BatchNorm1d(2 * w * 7 * 7), nn.ReLU())
+        self.deconv = nn.Sequential(
+            nn.ConvTranspose2d(2 * w, w, 4, 2, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(),   # (B, w, 14, 14)
+            nn.ConvTranspose2d(w, 1, 4, 2, 1), nn.Sigmoid(),                                   # (B, 1, 28, 28)
+        )
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if self.cfg.conditional:
+            if labels is None:
+                raise ValueError("a conditional generator needs labels")
+            z = torch.cat([z, one_hot(labels)], dim=1)
+        h = self.project(z).view(len(z), 2 * self.cfg.g_width, 7, 7)
+        return self.deconv(h)
+
+    def sample(self, n: int, generator: torch.Generator, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """n images from seeded z (eval mode: batch-norm running statistics)."""
+        z = torch.randn(n, self.cfg.z_dim, generator=generator)
+        return self(z, labels)
+
+
+class MinibatchDiscrimination(nn.Module):
+    """Salimans et al. 2016: per sample, B features that say how close it is to the rest of the
+    batch, under C-dimensional learned projections; a collapsed batch is easy to spot."""
+
+    def __init__(self, in_features: int, b: int, c: int) -> None:
+        super().__init__()
+        self.b, self.c = b, c
+        self.T = nn.Parameter(torch.randn(in_features, b * c) * 0.1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        m = (x @ self.T).view(-1, self.b, self.c)                    # (N, B, C)
+        l1 = (m.unsqueeze(0) - m.unsqueeze(1)).abs().sum(dim=3)      # (N, N, B)
+        o = torch.exp(-l1).sum(dim=1) - 1.0                          # exclude self (exp(0) = 1)
+        return torch.cat([x, o], dim=1)                              # (N, in + B)
+
+
+def minibatch_stddev(h: torch.Tensor) -> torch.Tensor:
+    """Karras et al. 2018: append the batch's mean feature standard deviation as a channel."""
+    std = torch.sqrt(h.var(dim=0, unbiased=False) + 1e-8).mean()
+    return torch.cat([h, std.expand(h.size(0), 1, h.size(2), h.size(3))], dim=1)
+
+
+class Discriminator(nn.Module):
+    """Image (and letter) -> (logit, last conv features)."""
+
+    def __init__(self, cfg: GanConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        w = cfg.d_width
+        in_ch = 1 + (N_LETTERS if cfg.conditional else 0)
+        self.convs = nn.Sequential(
+            nn.Conv2d(in_ch, w, 4, 2, 1), nn.LeakyReLU(0.2), nn.Dropout(cfg.dropout),           # (B, w, 14, 14)
+            nn.Conv2d(w, 2 * w, 4, 2, 1), nn.LeakyReLU(0.2), nn.Dropout(cfg.dropout),       # (B, 2w, 7, 7)
+        )
+        flat = (2 * w + (1 if cfg.mbstd else 0)) * 7 * 7
+        self.mbd = MinibatchDiscrimination(flat, cfg.mbd_b, cfg.mbd_c) if cfg.mbd else None
+        self.head = nn.Linear(flat + (cfg.mbd_b if cfg.mbd else 0), 1)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        if x.dim() == 3:
+            x = x.unsqueeze(1)
+        if self.cfg.conditional:
+            if labels is None:
+                raise ValueError("a conditional discriminator needs labels")
+            planes = one_hot(labels)[:, :, None, None].expand(-1, -1, x.size(2), x.size(3))
+            x = torch.cat([x, planes], dim=1)
+        h = self.convs(x)
+        feats = h.flatten(1)
+        if self.cfg.mbstd:
+            h = minibatch_stddev(h)
+        flat = h.flatten(1)
+        if self.mbd is not None:
+            flat = self.mbd(flat)
+        return self.head(flat).squeeze(1), feats
+
+
+# --- losses ----------------------------------------------------------------------------------
+
+def diff_augment(x: torch.Tensor, generator: torch.Generator | None = None,
+                 shift: float = 0.125, cutout: float = 0.25) -> torch.Tensor:
+    """Zhao et al. 2020's translation + cutout, differentiable in x; applied to real and fake
+    images alike so D cannot tell them apart by the augmentation."""
+    b, _, h, w = x.shape
+    dev = x.device
+    # translation by up to shift*size pixels with zero fill, via integer-index gather
+    sy = torch.randint(-int(h * shift), int(h * shift) + 1, (b, 1, 1), generator=generator).to(dev)
+    sx = torch.randint(-int(w * shift), int(w * shift) + 1, (b, 1, 1), generator=generator).to(dev)
+    gy, gx = torch.meshgrid(torch.arange(h, device=dev), torch.arange(w, device=dev), indexing="ij")
+    yy, xx = gy.unsqueeze(0) - sy, gx.unsqueeze(0) - sx                      # source pixel of each target
+    valid = ((yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)).unsqueeze(1).to(x.dtype)
+    idx = (yy.clamp(0, h - 1) * w + xx.clamp(0, w - 1)).view(b, 1, h * w).expand(-1, x.size(1), -1)
+    x = x.flatten(2).gather(2, idx).view_as(x) * valid
+    # cutout: one square of cutout*size zeroed at a random place
+    ch, cw = int(h * cutout), int(w * cutout)
+    cy = torch.randint(0, h - ch + 1, (b, 1, 1), generator=generator).to(dev)
+    cx = torch.randint(0, w - cw + 1, (b, 1, 1), generator=generator).to(dev)
+    hole = (gy.unsqueeze(0) >= cy) & (gy.unsqueeze(0) < cy + ch) & (gx.unsqueeze(0) >= cx) & (gx.unsqueeze(0) < cx + cw)
+    return x * (~hole).unsqueeze(1).to(x.dtype)
+
+
+def d_loss(d: nn.Module, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None,
+           fake_labels: torch.Tensor | None, cfg: GanConfig, generator: torch.Generator | None = None,
+           params: dict | None = None) -> torch.Tensor:
+    """BCE of D on real (target 1) and fake (target 0) images, plus R1 on the real ones.
+    With `params`, D runs through functional_call on those weights (the unrolled copy)."""
+    run = (lambda x, l: functional_call(d, params, (x, l))) if params is not None else d
+    if cfg.r1 > 0 and params is None:
+        real = real.detach().requires_grad_(True)
+    r_in, f_in = (diff_augment(real, generator), diff_augment(fake, generator)) if cfg.diffaug else (real, fake)
+    real_logit, _ = run(r_in, labels)
+    fake_logit, _ = run(f_in, fake_labels)
+    loss = (F.binary_cross_entropy_with_logits(real_logit, torch.ones_like(real_logit))
+            + F.binary_cross_entropy_with_logits(fake_logit, torch.zeros_like(fake_logit)))
+    if cfg.r1 > 0 and params is None:
+        grad, = torch.autograd.grad(real_logit.sum(), real, create_graph=True)
+        loss = loss + 0.5 * cfg.r1 * grad.pow(2).flatten(1).sum(1).mean()
+    return loss
+
+
+def g_loss(d: nn.Module, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None,
+           fake_labels: torch.Tensor | None, cfg: GanConfig, generator: torch.Generator | None = None,
+           params: dict | None = None) -> torch.Tensor:
+    """Non-saturating BCE (fake -> target 1) plus feature matching on D's last conv features:
+    ||mean f(real) - mean f(fake)||², pushing G's batch statistics towards the data's."""
+    run = (lambda x, l: functional_call(d, params, (x, l))) if params is not None else d
+    r_in, f_in = (diff_augment(real, generator), diff_augment(fake, generator)) if cfg.diffaug else (real, fake)
+    fake_logit, fake_feats = run(f_in, fake_labels)
+    loss = F.binary_cross_entropy_with_logits(fake_logit, torch.ones_like(fake_logit))
+    if cfg.feature_matching > 0:
+        with torch.no_grad():
+            _, real_feats = run(r_in, labels)
+        loss = loss + cfg.feature_matching * (real_feats.mean(0) - fake_feats.mean(0)).pow(2).sum()
+    return loss
+
+
+def unrolled_g_loss(d: nn.Module, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None,
+                    fake_labels: torch.Tensor | None, cfg: GanConfig, generator: torch.Generator | None = None,
+                    k: int | None = None) -> torch.Tensor:
+    """G's loss against D after k SGD steps on a functional copy of its weights. The steps keep
+    their graph (create_graph) and see the same fake batch, so G's gradient accounts for how D
+    would react to it: the look-ahead of Metz et al. 2017. D itself is not changed."""
+    k = cfg.unrolled if k is None else k
+    params = {name: p for name, p in d.named_parameters()}
+    for _ in range(k):
+        loss = d_loss(d, real, fake, labels, fake_labels, cfg, generator, params=params)
+        grads = torch.autograd.grad(loss, list(params.values()), create_graph=True)
+        params = {name: p - cfg.unrolled_lr * g for (name, p), g in zip(params.items(), grads)}
+    return g_loss(d, real, fake, labels, fake_labels, cfg, generator, params=params)

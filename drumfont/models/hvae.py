@@ -1,0 +1,159 @@
+"""Hierarchical VAE for one-bar drum patterns (the study's section IV), plus a velocity head.
+
+Inference: x -> conv encoder -> q(z_low | x); z_low -> linear layers -> q(z_high | z_low).
+Generation: p(z_high) = N(0, I); learned conditional prior p(z_low | z_high); a transposed-conv
+decoder from (z_high, z_low) to 16x9 hit logits and, beside them, velocities for the hits.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@dataclass
+class HVAEConfig:
+    """Architecture of the hierarchical VAE; the defaults are the study's."""
+
+    steps: int = field(default=16, metadata={"help": "sixteenth steps per bar (divisible by 4)"})
+    voices: int = field(default=9, metadata={"help": "drum voices (input channels)"})
+    z_low: int = field(default=12, metadata={"help": "dimensions of z_low (variation)"})
+    z_high: int = field(default=4, metadata={"help": "dimensions of z_high (style)"})
+    channels: int = field(default=64, metadata={"help": "conv channels of encoder and decoder"})
+    hidden: int = field(default=64, metadata={"help": "width of the linear layers (high encoder, prior)"})
+    n_genres: int = field(default=5, metadata={"help": "genres of the auxiliary head on z_high"})
+
+    def to_dict(self) -> dict:
+        """Plain values, for the checkpoint."""
+        return asdict(self)
+
+
+def gaussian_kl(mu_q: torch.Tensor, logvar_q: torch.Tensor,
+                mu_p: torch.Tensor | None = None, logvar_p: torch.Tensor | None = None) -> torch.Tensor:
+    """KL(N(mu_q, var_q) || N(mu_p, var_p)) per dimension (no reduction); standard normal p if None."""
+    if mu_p is None or logvar_p is None:
+        return 0.5 * (mu_q.pow(2) + logvar_q.exp() - 1.0 - logvar_q)
+    return 0.5 * (logvar_p - logvar_q + (logvar_q.exp() + (mu_q - mu_p).pow(2)) / logvar_p.exp() - 1.0)
+
+
+def gaussian_log_density(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """log N(z; mu, var) summed over the last dimension."""
+    return -0.5 * (math.log(2 * math.pi) + logvar + (z - mu).pow(2) / logvar.exp()).sum(-1)
+
+
+class HierarchicalVAE(nn.Module):
+    """Two-level VAE: z_high (style) above z_low (variation) above the 16x9 bar."""
+
+    def __init__(self, cfg: HVAEConfig) -> None:
+        super().__init__()
+        if cfg.steps % 4:
+            raise ValueError("steps must be divisible by 4 (two stride-2 convolutions)")
+        self.cfg = cfg
+        c, h, q = cfg.channels, cfg.hidden, cfg.steps // 4
+        # Low encoder: 1-D convolutions over time, voices as channels. (B, 9, 16) -> (B, c, 4)
+        self.enc = nn.Sequential(
+            nn.Conv1d(cfg.voices, c // 2, 3, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv1d(c // 2, c, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv1d(c, c, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+        )
+        self.enc_out = nn.Linear(c * q, 2 * cfg.z_low)
+        # High encoder q(z_high | z_low): linear layers only, as in the study.
+        self.enc_high = nn.Sequential(nn.Linear(cfg.z_low, h), nn.LeakyReLU(0.2), nn.Linear(h, 2 * cfg.z_high))
+        # Conditional prior p(z_low | z_high).
+        self.prior_low = nn.Sequential(nn.Linear(cfg.z_high, h), nn.LeakyReLU(0.2), nn.Linear(h, 2 * cfg.z_low))
+        # Decoder: (z_high, z_low) -> (B, c, 4) -> transposed convs -> (B, c/2, 16) -> two heads.
+        self.dec_in = nn.Linear(cfg.z_high + cfg.z_low, c * q)
+        self.dec = nn.Sequential(
+            nn.LeakyReLU(0.2),
+            nn.ConvTranspose1d(c, c, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+            nn.ConvTranspose1d(c, c // 2, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+        )
+        self.hit_head = nn.Conv1d(c // 2, cfg.voices, 3, padding=1)
+        # Velocity head: sees the decoder features, predicts velocity/127 for every cell; the loss
+        # only looks at cells that hold a hit, so rests do not drag velocities to zero.
+        self.vel_head = nn.Conv1d(c // 2, cfg.voices, 3, padding=1)
+        # Auxiliary genre head on z_high (used only when the trainer gives it a weight).
+        self.genre_head = nn.Linear(cfg.z_high, cfg.n_genres)
+
+    # --- inference ---------------------------------------------------------------------------
+    def encode_low(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """q(z_low | x) for x of shape (B, 16, 9): mean and log-variance, each (B, z_low)."""
+        h = self.enc(x.transpose(1, 2))  # (B, c, 4)
+        mu, logvar = self.enc_out(h.flatten(1)).chunk(2, dim=-1)
+        return mu, logvar.clamp(-10.0, 6.0)
+
+    def encode_high(self, z_low: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """q(z_high | z_low): mean and log-variance, each (B, z_high)."""
+        mu, logvar = self.enc_high(z_low).chunk(2, dim=-1)
+        return mu, logvar.clamp(-10.0, 6.0)
+
+    def prior(self, z_high: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """p(z_low | z_high): mean and log-variance, each (B, z_low)."""
+        mu, logvar = self.prior_low(z_high).chunk(2, dim=-1)
+        return mu, logvar.clamp(-10.0, 6.0)
+
+    def encode_mean(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Deterministic codes (posterior means): (z_high, z_low)."""
+        mu_low, _ = self.encode_low(x)
+        mu_high, _ = self.encode_high(mu_low)
+        return mu_high, mu_low
+
+    # --- generation --------------------------------------------------------------------------
+    def decode(self, z_high: torch.Tensor, z_low: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Hit logits and velocities in [0, 1], each (B, 16, 9)."""
+        h = self.dec_in(torch.cat([z_high, z_low], dim=-1)).view(len(z_low), self.cfg.channels, -1)
+        h = self.dec(h)  # (B, c/2, 16)
+        return self.hit_head(h).transpose(1, 2), torch.sigmoid(self.vel_head(h)).transpose(1, 2)
+
+    def sample_low(self, z_high: torch.Tensor, generator: torch.Generator | None,
+                   temperature: float = 1.0) -> torch.Tensor:
+        """z_low ~ p(z_low | z_high) with the prior's spread scaled by `temperature`."""
+        mu, logvar = self.prior(z_high)
+        eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype)
+        return mu + temperature * (0.5 * logvar).exp() * eps
+
+    def sample(self, n: int, generator: torch.Generator | None, temperature: float = 1.0,
+               z_high: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Ancestral sampling: z_high ~ N(0, I) (unless given), z_low ~ p(z_low | z_high);
+        returns binary hits (greedy at 0.5) and velocities in [0, 1], each (n, 16, 9)."""
+        if z_high is None:
+            z_high = temperature * torch.randn((n, self.cfg.z_high), generator=generator)
+        z_low = self.sample_low(z_high, generator, temperature)
+        logits, vel = self.decode(z_high, z_low)
+        return (logits > 0).float(), vel
+
+    # --- training ----------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """One pass with the reparameterisation trick; returns what the loss needs."""
+        mu_low, logvar_low = self.encode_low(x)
+        z_low = mu_low + (0.5 * logvar_low).exp() * torch.randn(mu_low.shape, generator=generator)
+        mu_high, logvar_high = self.encode_high(z_low)
+        z_high = mu_high + (0.5 * logvar_high).exp() * torch.randn(mu_high.shape, generator=generator)
+        mu_p, logvar_p = self.prior(z_high)
+        logits, vel = self.decode(z_high, z_low)
+        return {
+            "logits": logits, "velocity": vel,
+            "kl_high": gaussian_kl(mu_high, logvar_high),                 # (B, z_high)
+            "kl_low": gaussian_kl(mu_low, logvar_low, mu_p, logvar_p),    # (B, z_low)
+            "mu_high": mu_high, "mu_low": mu_low, "genre_logits": self.genre_head(mu_high),
+        }
+
+
+def reconstruction_losses(out: dict[str, torch.Tensor], hits: torch.Tensor, velocities: torch.Tensor,
+                          temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(BCE summed over the 144 cells, mean over the batch; velocity MSE over hit cells only).
+
+    `temperature` divides the logits (output-temperature annealing): a high T early on keeps
+    the decoder's probabilities soft, a T falling to 1 sharpens them into near-binary grids.
+    """
+    bce = F.binary_cross_entropy_with_logits(out["logits"] / temperature, hits, reduction="sum") / len(hits)
+    mask = hits > 0
+    if mask.any():
+        vel = F.mse_loss(out["velocity"][mask], velocities[mask])
+    else:
+        vel = out["velocity"].sum() * 0.0
+    return bce, vel

@@ -1,0 +1,319 @@
+"""Train the hierarchical drum VAE, top to bottom.
+
+    python -m trainers.train_vae [--data corpus.npz] [--out runs/vae.pt] [--epochs N] [--seed S] [--resume]
+    drumfont train vae ...            (the same flags)
+
+Loss per batch: BCE(hits) + beta * (KL_high + KL_low, each per dimension with free bits)
++ vel_weight * MSE(velocities on hit cells) + genre_weight * CE(genre | z_high).
+A checkpoint is written atomically at every validation; `--resume` continues from it exactly
+(model, optimizer, generator state and epoch come back). After the last epoch one Gaussian per
+genre is fitted in z_high and stored in the checkpoint: that is how "pick a genre and sample" works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
+
+KL_SCHEDULES = ("none", "monotonic", "cyclical")
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation and collapse-prevention settings (the ablation in reports/vae_ablation.md
+    chose the defaults)."""
+
+    epochs: int = field(default=150, metadata={"help": "passes over the training bars"})
+    batch_size: int = field(default=64, metadata={"help": "bars per step"})
+    lr: float = field(default=2e-3, metadata={"help": "Adam learning rate"})
+    seed: int = field(default=0, metadata={"help": "seed of init, shuffling and noise"})
+    kl_schedule: str = field(default="cyclical", metadata={"help": "KL weight schedule", "choices": KL_SCHEDULES})
+    kl_cycles: int = field(default=4, metadata={"help": "cycles of the cyclical schedule (Fu et al. 2019)"})
+    kl_ratio: float = field(default=0.5, metadata={"help": "share of each cycle (or of training, monotonic) spent ramping beta"})
+    beta_max: float = field(default=1.0, metadata={"help": "largest KL weight"})
+    free_bits: float = field(default=0.25, metadata={"help": "minimum KL per latent dimension in nats (0 = off)"})
+    temp_start: float = field(default=1.0, metadata={"help": "output temperature at the start (logits / T)"})
+    temp_end: float = field(default=1.0, metadata={"help": "output temperature at the end (linear in epochs)"})
+    genre_weight: float = field(default=1.0, metadata={"help": "weight of the auxiliary genre loss on z_high (0 = off)"})
+    vel_weight: float = field(default=10.0, metadata={"help": "weight of the velocity loss"})
+    val_every: int = field(default=5, metadata={"help": "validate and checkpoint every N epochs"})
+    threads: int = field(default=1, metadata={"help": "torch CPU threads (1 measured fastest for this model)"})
+
+
+def kl_beta(step: int, total_steps: int, cfg: TrainConfig) -> float:
+    """KL weight at a global step: constant, a single linear ramp, or M linear ramps (each over
+    `kl_ratio` of its cycle, then flat at beta_max), as in Fu et al. 2019."""
+    if cfg.kl_schedule == "none":
+        return cfg.beta_max
+    if cfg.kl_schedule == "monotonic":
+        ramp = max(1.0, cfg.kl_ratio * total_steps)
+        return cfg.beta_max * min(1.0, step / ramp)
+    period = total_steps / max(1, cfg.kl_cycles)
+    tau = (step % period) / period
+    return cfg.beta_max * min(1.0, tau / cfg.kl_ratio)
+
+
+def output_temperature(epoch: int, cfg: TrainConfig) -> float:
+    """Output temperature for an epoch: linear from temp_start to temp_end."""
+    if cfg.epochs <= 1:
+        return cfg.temp_end
+    return cfg.temp_start + (cfg.temp_end - cfg.temp_start) * epoch / (cfg.epochs - 1)
+
+
+def free_bits_kl(kl: "torch.Tensor", free_bits: float) -> "torch.Tensor":
+    """Batch-mean KL per dimension, floored at `free_bits` nats (Kingma et al. 2016): below the
+    floor a dimension feels no pull towards the prior, so it is free to carry information."""
+    import torch
+
+    per_dim = kl.mean(0)
+    return torch.clamp(per_dim, min=free_bits).sum() if free_bits > 0 else per_dim.sum()
+
+
+def load_data(path: str | None):
+    """The dataset file, or the built-in genre corpus when no path is given."""
+    from drumfont.corpus.dataset import DrumDataset
+
+    if path:
+        return DrumDataset.load(path)
+    from drumfont.corpus import grooves
+
+    return grooves.build_corpus(seed=0)
+
+
+@dataclass
+class Tensors:
+    """One split as tensors: hits (N, 16, 9), velocities / 127, genre (-1 = none)."""
+
+    hits: "torch.Tensor"
+    vel: "torch.Tensor"
+    genre: "torch.Tensor"
+
+
+def to_tensors(ds) -> Tensors:
+    import torch
+
+    return Tensors(torch.from_numpy(ds.hits), torch.from_numpy(ds.velocities.astype(np.float32) / 127.0),
+                   torch.from_numpy(ds.genre.astype(np.int64)))
+
+
+def evaluate(model, data: Tensors) -> dict:
+    """Validation: reconstruction from posterior means (hit F1, cell accuracy, velocity error)
+    and KL per dimension."""
+    import torch
+
+    from drumfont.metrics.vae import reconstruction_scores
+
+    model.eval()
+    with torch.no_grad():
+        mu_high, mu_low = model.encode_mean(data.hits)
+        logits, vel = model.decode(mu_high, mu_low)
+        out = model(data.hits, generator=torch.Generator().manual_seed(0))
+    scores = reconstruction_scores(data.hits.numpy(), (logits > 0).numpy(), data.vel.numpy() * 127,
+                                   vel.numpy() * 127)
+    scores["kl_high"] = out["kl_high"].mean(0).tolist()
+    scores["kl_low"] = out["kl_low"].mean(0).tolist()
+    scores["bce"] = float(torch.nn.functional.binary_cross_entropy_with_logits(
+        out["logits"], data.hits, reduction="sum") / len(data.hits))
+    model.train()
+    return scores
+
+
+def fit_genre_gaussians(model, data: Tensors, n_genres: int) -> tuple["torch.Tensor", "torch.Tensor", list[int]]:
+    """Mean and covariance of the z_high posterior means of each genre's training bars; genres
+    with fewer than 2 bars are left out (their index is not in the returned list)."""
+    import torch
+
+    model.eval()
+    with torch.no_grad():
+        z_high, _ = model.encode_mean(data.hits)
+    d = z_high.shape[1]
+    means, covs, present = torch.zeros(n_genres, d), torch.eye(d).repeat(n_genres, 1, 1), []
+    for g in range(n_genres):
+        z = z_high[data.genre == g]
+        if len(z) < 2:
+            continue
+        means[g] = z.mean(0)
+        # A small ridge keeps the covariance positive definite for sampling.
+        covs[g] = torch.cov(z.T).reshape(d, d) + 1e-4 * torch.eye(d)
+        present.append(g)
+    return means, covs, present
+
+
+def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, resume: bool = False,
+          stop_after: int | None = None, show_progress: bool = True, force: bool = False,
+          log=print) -> Path:
+    """The whole run; returns the checkpoint path."""
+    import torch
+
+    from drumfont.checkpoint import load_checkpoint, save_checkpoint
+    from drumfont.corpus.dataset import TRAIN, VAL
+    from drumfont.errors import DrumfontError
+    from drumfont.models.hvae import HierarchicalVAE, HVAEConfig, reconstruction_losses
+
+    out = Path(out)
+    history = History(out.with_suffix(".jsonl"))
+    state = None
+    if resume:
+        # The checkpoint carries its config: flags given beside --resume are ignored.
+        state = load_checkpoint(out, "vae")
+        if state["extras"].get("complete"):
+            raise DrumfontError(f"{out}: that run is complete; train a new one with another --out")
+        model_cfg = HVAEConfig(**state["config"]["model"])
+        cfg = TrainConfig(**state["config"]["train"])
+        data_path = state["config"].get("data")
+    elif out.exists() and not force:
+        raise DrumfontError(f"{out} exists; pass --force to overwrite it or --resume to continue it")
+    torch.set_num_threads(cfg.threads)
+    seed_everything(cfg.seed)
+
+    # --- data --------------------------------------------------------------------------------
+    ds = load_data(data_path)
+    train_ds, val_ds = ds.subset(TRAIN), ds.subset(VAL)
+    if len(train_ds) == 0:
+        raise DrumfontError("the dataset has no training bars")
+    if len(val_ds) == 0:
+        val_ds = train_ds  # a tiny user library: validate on what there is, rather than fail
+    genres = list(ds.genres)
+    labelled = bool((train_ds.genre >= 0).any())
+    model_cfg = dataclasses.replace(model_cfg, n_genres=max(1, len(genres)))
+    tr, va = to_tensors(train_ds), to_tensors(val_ds)
+    n_train = len(tr.hits)
+    steps_per_epoch = math.ceil(n_train / cfg.batch_size)
+    total_steps = steps_per_epoch * cfg.epochs
+
+    # --- model, optimiser, generator (the one source of randomness in the loop) --------------
+    model = HierarchicalVAE(model_cfg)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    start_epoch = 0
+    if state is not None:
+        model.load_state_dict(state["state_dict"])
+        opt.load_state_dict(state["extras"]["optimizer"])
+        gen.set_state(state["extras"]["generator"])
+        start_epoch = int(state["extras"]["epoch"])
+        history.truncate_after("epoch", start_epoch - 1)
+        log(f"resuming {out} at epoch {start_epoch}/{cfg.epochs}")
+    else:
+        history.path.unlink(missing_ok=True)
+    config = {"model": model_cfg.to_dict(), "train": dataclasses.asdict(cfg), "data": data_path}
+
+    def checkpoint(epoch: int, extras: dict, metrics: dict) -> None:
+        save_checkpoint(out, "vae", config, model.state_dict(),
+                        extras={"optimizer": opt.state_dict(), "generator": gen.get_state(),
+                                "epoch": epoch, "genres": genres, **extras}, metrics=metrics)
+
+    # --- loop --------------------------------------------------------------------------------
+    t0 = time.perf_counter()
+    model.train()
+    val: dict = {}
+    last = cfg.epochs if stop_after is None else min(cfg.epochs, stop_after)
+    bar = progress(range(start_epoch, last), total=last - start_epoch, desc="vae", enabled=show_progress)
+    for epoch in bar:
+        temp = output_temperature(epoch, cfg)
+        sums = {"loss": 0.0, "bce": 0.0, "kl_high": 0.0, "kl_low": 0.0, "vel": 0.0, "genre": 0.0}
+        kl_high_dims = torch.zeros(model_cfg.z_high)
+        kl_low_dims = torch.zeros(model_cfg.z_low)
+        perm = torch.randperm(n_train, generator=gen)
+        beta = 0.0
+        for i in range(steps_per_epoch):
+            idx = perm[i * cfg.batch_size:(i + 1) * cfg.batch_size]
+            x, v, g = tr.hits[idx], tr.vel[idx], tr.genre[idx]
+            beta = kl_beta(epoch * steps_per_epoch + i, total_steps, cfg)
+            out_ = model(x, generator=gen)
+            bce, vel_loss = reconstruction_losses(out_, x, v, temp)
+            kl_high = free_bits_kl(out_["kl_high"], cfg.free_bits)
+            kl_low = free_bits_kl(out_["kl_low"], cfg.free_bits)
+            loss = bce + beta * (kl_high + kl_low) + cfg.vel_weight * vel_loss
+            genre_loss = torch.zeros(())
+            if cfg.genre_weight > 0 and labelled:
+                known = g >= 0
+                if known.any():
+                    genre_loss = torch.nn.functional.cross_entropy(out_["genre_logits"][known], g[known])
+                    loss = loss + cfg.genre_weight * genre_loss
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            w = len(idx) / n_train
+            sums["loss"] += loss.item() * w
+            sums["bce"] += bce.item() * w
+            sums["kl_high"] += out_["kl_high"].sum(1).mean().item() * w
+            sums["kl_low"] += out_["kl_low"].sum(1).mean().item() * w
+            sums["vel"] += vel_loss.item() * w
+            sums["genre"] += genre_loss.item() * w
+            kl_high_dims += out_["kl_high"].detach().mean(0) * w
+            kl_low_dims += out_["kl_low"].detach().mean(0) * w
+
+        record = {"epoch": epoch, **sums, "beta": beta, "temperature": temp,
+                  "kl_high_dims": kl_high_dims.tolist(), "kl_low_dims": kl_low_dims.tolist(),
+                  "seconds": time.perf_counter() - t0}
+        if (epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs:
+            val = evaluate(model, va)
+            record["val"] = val
+            if epoch + 1 < cfg.epochs:
+                checkpoint(epoch + 1, {"complete": False}, {"val": val})
+            if hasattr(bar, "set_postfix"):
+                bar.set_postfix(loss=f"{sums['loss']:.2f}", f1=f"{val['hit_f1']:.3f}")
+        history.write(record)
+
+    if last < cfg.epochs:  # stopped early on request: the last validation checkpoint is the resume point
+        log(f"stopped after epoch {last}; resume with --resume")
+        return out
+
+    # --- genre Gaussians in z_high, then the final checkpoint --------------------------------
+    means, covs, present = fit_genre_gaussians(model, tr, len(genres))
+    checkpoint(cfg.epochs, {"complete": True, "genre_mean": means, "genre_cov": covs,
+                            "genres_present": present, "train_seconds": time.perf_counter() - t0},
+               {"val": val})
+    log(f"wrote {out} (val hit F1 {val.get('hit_f1', float('nan')):.3f}, "
+        f"{time.perf_counter() - t0:.1f} s)")
+    return out
+
+
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    """Flags: one per config field (model and training), plus the run options."""
+    from drumfont.models.hvae import HVAEConfig
+
+    p = argparse.ArgumentParser(prog=prog, description="Train the hierarchical drum VAE.")
+    p.add_argument("--data", default=None, help="dataset file (.npz); default: the built-in genre corpus")
+    p.add_argument("--out", default="runs/vae.pt", help="checkpoint to write (history beside it, .jsonl)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--stop-after", type=int, default=None, help="stop after this epoch (resume later)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_dataclass_args(p, TrainConfig)
+    add_dataclass_args(p, HVAEConfig, prefix="model_")
+    return p
+
+
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    """Parse flags and train; user errors become one line and exit code 2."""
+    from drumfont.errors import DrumfontError
+    from drumfont.models.hvae import HVAEConfig
+
+    args = build_parser(prog).parse_args(argv)
+    cfg = dataclass_from_args(TrainConfig, args)
+    model_cfg = dataclass_from_args(HVAEConfig, args, prefix="model_")
+    try:
+        if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.val_every < 1:
+            raise DrumfontError("--epochs, --batch-size and --val-every must be at least 1")
+        train(model_cfg, cfg, args.data, Path(args.out), resume=args.resume, stop_after=args.stop_after,
+              show_progress=not args.no_progress, force=args.force,
+              log=lambda m: print(m, file=sys.stderr))
+    except DrumfontError as exc:
+        print(f"drumfont: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
