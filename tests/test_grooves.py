@@ -53,10 +53,11 @@ def test_velocities_have_accents_and_ghosts(corpus):
     v = corpus.velocities[corpus.velocities > 0]
     assert v.min() >= 1 and v.max() <= 127
     assert (v < 46).mean() > 0.05 and (v > 105).mean() > 0.05
-    # Rock: the backbeat is accented, louder than the hats around it.
+    # Rock: the backbeat is accented (beat 2; fills may take over beat 4), over softer hats.
     rock = corpus.velocities[corpus.genre == 0]
-    back = rock[:, [4, 12], SNARE]
-    assert (back[back > 0] >= 106).mean() > 0.9
+    assert (rock[:, 4, SNARE] >= 106).all()
+    hats = rock[:, :, CLOSED_HAT]
+    assert hats[hats > 0].mean() < rock[:, 4, SNARE].mean() - 20
 
 
 def test_rock_idioms(corpus):
@@ -109,11 +110,13 @@ def test_latin_idioms(corpus):
 
 
 def test_genres_are_distinct(corpus):
-    # A nearest-centroid classifier on the hit grids, fitted on train and scored on validation.
+    # A linear classifier on the binary hit grids, fitted on train, scored on validation: the
+    # VAE's genre targets need a classifier to agree >= 90 % per genre.
+    from sklearn.linear_model import RidgeClassifier
+
     x = corpus.hits.reshape(len(corpus), -1)
     train, val = corpus.split == TRAIN, corpus.split == VAL
-    centroids = np.stack([x[train & (corpus.genre == g)].mean(axis=0) for g in range(5)])
-    guess = np.argmin(((x[val][:, None, :] - centroids[None]) ** 2).sum(-1), axis=1)
+    guess = RidgeClassifier().fit(x[train], corpus.genre[train]).predict(x[val])
     for g in range(5):
         assert (guess[corpus.genre[val] == g] == g).mean() >= 0.9, GENRES[g]
 

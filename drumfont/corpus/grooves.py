@@ -96,10 +96,11 @@ class _Bar:
             self.hit(voice, s, beat if s % 4 == 0 else off)
 
     def fill(self, start: int, voices: tuple[int, ...] = (SNARE, TOM_HIGH, TOM_LOW),
-             density: float = 1.0) -> None:
+             density: float = 1.0,
+             clear: tuple[int, ...] = (CLOSED_HAT, OPEN_HAT, RIDE, SNARE, TOM_HIGH, TOM_LOW, CLAP)) -> None:
         """A fill from `start` to the bar's end, moving down the kit, getting louder; the hands
-        leave the hats and ride for it."""
-        for voice in (CLOSED_HAT, OPEN_HAT, RIDE, SNARE, TOM_HIGH, TOM_LOW, CLAP):
+        leave the hats and ride (the `clear` voices) for it."""
+        for voice in clear:
             self.clear(voice, range(start, STEPS))
         steps = [s for s in range(start, STEPS) if s == start or self.rng.random() < density]
         # Each voice takes a contiguous run of the fill, high drum to low, in order.
@@ -287,7 +288,8 @@ def _latin(b: _Bar) -> None:
         b.clear(RIDE, 0)
         b.hit(CRASH, 0, ACCENT)
     if b.chance(0.15):  # timbale/tom fill (abanico) over beat 4
-        b.fill(12, (TOM_HIGH, TOM_LOW), density=0.8)
+        # The clave keeps going through it: another player holds it.
+        b.fill(12, (TOM_HIGH, TOM_LOW), density=0.8, clear=(CLOSED_HAT, RIDE, TOM_HIGH, TOM_LOW))
 
 
 _RULES: dict[str, Callable[[_Bar], None]] = {

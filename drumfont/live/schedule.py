@@ -29,8 +29,10 @@ ALL_NOTES_OFF = (CONTROL, 123, 0)
 CLOCK, START, CONTINUE, STOP, SONG_POSITION = 0xF8, 0xFA, 0xFB, 0xFC, 0xF2
 
 # Sort order of events that share a position: a note-off frees its note before a note-on
-# re-strikes it, and the clock pulse marks the beat before the notes on it.
-ORDER_OFF, ORDER_CLOCK, ORDER_ON = 0, 1, 2
+# re-strikes it; Start/Continue/SPP precede the first pulse they refer to; the pulse marks the
+# beat before the notes on it. MARK (playhead) and GEN (schedule the next step) are the clock's
+# own bookkeeping and come after the sends at their position.
+ORDER_OFF, ORDER_TRANSPORT, ORDER_CLOCK, ORDER_ON, ORDER_MARK, ORDER_GEN = range(6)
 
 
 def check_bpm(bpm: float) -> float:
@@ -229,9 +231,10 @@ class Sequencer:
         (pending pattern or the chain's next entry); a finished chain yields nothing.
         """
         bar, s = divmod(step, STEPS)
-        if s == 0 and bar != self._current_bar:
-            if self._current_bar >= 0:
-                self._advance_bar()
+        if self._current_bar < 0:       # first step after start or seek: no advance
+            self._current_bar = bar
+        elif s == 0 and bar != self._current_bar:
+            self._advance_bar()
             self._current_bar = bar
         if self.finished:
             return []
@@ -322,4 +325,6 @@ def dispatch(ev: Event, sequencer: Sequencer, ledger: NoteLedger) -> list[tuple[
         return ledger.on(ev.data[1], ev.tag) + [ev.data]
     if ev.order == ORDER_OFF:
         return [ev.data] if ledger.off(ev.data[1], ev.tag) else []
+    if ev.order in (ORDER_MARK, ORDER_GEN):
+        return []
     return [ev.data]

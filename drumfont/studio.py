@@ -1,0 +1,452 @@
+"""The studio's state without a screen: bank, A/B slots, edits, undo/redo, autosave, and the
+engine (VAE or genre rules) behind sample / re-roll / morph / transfer.
+
+`drumfont/tui/` draws and drives a `Studio`; nothing here imports textual, so every action
+is testable as plain Python. The session is saved as JSON, atomically, after every change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from drumfont.errors import DrumfontError
+from drumfont.pattern import LEVELS, N_VOICES, STEPS, Pattern, from_text, to_text
+from drumfont.writes import write_atomic
+
+FORMAT = 1
+BANK_SLOTS = 8
+UNDO_DEPTH = 200
+SESSION_FILE = "session.json"
+MORPH_LEVELS = ("high", "low", "both")
+MIN_TEMP, MAX_TEMP = 0.1, 2.0
+BARS_CHOICES = (1, 2, 4, 8)
+DEFAULT_VELOCITY = 90   # a typed 'x'
+VELOCITY_STEP = 12      # one press of +/-: ghost 40 -> ... -> accent 118 in a handful of presses
+
+
+def data_dir() -> Path:
+    """Where the studio keeps its session and letter images: $DRUMFONT_DATA_DIR, else the
+    platform's user data folder ($XDG_DATA_HOME/drumfont on Linux)."""
+    override = os.environ.get("DRUMFONT_DATA_DIR")
+    if override:
+        return Path(override).expanduser()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "drumfont"
+
+
+# --- the engine: VAE when the preset loads, genre rules otherwise ----------------------------
+
+class Engine:
+    """What the studio asks of a drum generator. `RulesEngine` and `VaeEngine` implement it."""
+
+    name = "engine"
+    genres: tuple[str, ...] = ()
+    can_morph = False
+    reason: str | None = None  # why morph/transfer/re-roll-by-level are unavailable
+
+    def sample(self, genre: str, temperature: float, seed: int) -> Pattern:
+        raise NotImplementedError
+
+    def reroll(self, pattern: Pattern, keep: str, genre: str, temperature: float, seed: int) -> Pattern:
+        raise NotImplementedError
+
+    def interpolate(self, a: Pattern, b: Pattern, steps: int, level: str) -> list[Pattern]:
+        raise DrumfontError(f"morph is not available: {self.reason}")
+
+    def transfer(self, pattern: Pattern, genre: str) -> Pattern:
+        raise DrumfontError(f"style transfer is not available: {self.reason}")
+
+
+class RulesEngine(Engine):
+    """The seeded genre rules of the built-in corpus: always there, no torch needed."""
+
+    name = "rules"
+
+    def __init__(self, reason: str = "no trained drum model") -> None:
+        from drumfont.corpus.dataset import GENRES
+
+        self.genres = tuple(GENRES)
+        self.reason = reason
+
+    def sample(self, genre: str, temperature: float, seed: int) -> Pattern:
+        from drumfont.corpus import grooves
+
+        return grooves.generate(genre, 1, np.random.default_rng(seed))[0]
+
+    def reroll(self, pattern: Pattern, keep: str, genre: str, temperature: float, seed: int) -> Pattern:
+        # The rules have no latent levels to hold fixed: a re-roll is a fresh bar of the genre.
+        return self.sample(genre, temperature, seed)
+
+
+class VaeEngine(Engine):
+    """The drum API (`drumfont.drums`) on a loaded hierarchical VAE."""
+
+    name = "vae"
+    can_morph = True
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.genres = tuple(model.genres)
+
+    def sample(self, genre: str, temperature: float, seed: int) -> Pattern:
+        return self.model.sample(genre, 1, temperature=temperature, seed=seed)[0]
+
+    def reroll(self, pattern: Pattern, keep: str, genre: str, temperature: float, seed: int) -> Pattern:
+        return self.model.reroll(pattern, keep=keep, seed=seed)
+
+    def interpolate(self, a: Pattern, b: Pattern, steps: int, level: str) -> list[Pattern]:
+        return list(self.model.interpolate(a, b, steps, level=level))
+
+    def transfer(self, pattern: Pattern, genre: str) -> Pattern:
+        return self.model.transfer(pattern, genre)
+
+
+def load_engine(preset: str | None = None, rules: bool = False) -> Engine:
+    """The VAE engine when the drum API and its preset load; else the rules, with the reason."""
+    if rules:
+        return RulesEngine("started with --rules")
+    try:
+        from drumfont import drums
+    except ImportError as exc:
+        return RulesEngine(f"the drum model code is not installed ({exc.name})")
+    try:
+        return VaeEngine(drums.load(preset))
+    except DrumfontError as exc:
+        return RulesEngine(str(exc))
+    except (OSError, RuntimeError, KeyError, ValueError) as exc:
+        return RulesEngine(f"the drum model did not load: {exc}")
+
+
+# --- session state ---------------------------------------------------------------------------
+
+@dataclass
+class Transport:
+    """How the bar plays and exports."""
+
+    bpm: float = 120.0
+    swing: float = 50.0
+    gate: float = 0.5
+    bars: int = 1
+    port: str | None = None      # None: the virtual port named 'drumfont'
+    clock_out: bool = False
+    follow: str | None = None    # an input port name to follow, or None for the internal clock
+    notemap: str = "gm"
+
+
+@dataclass
+class Document:
+    """What undo/redo restores: the bank, which slot is current, A and B. Patterns are immutable,
+    so a snapshot is a shallow copy."""
+
+    bank: list[Pattern | None]
+    slot: int = 0
+    a: Pattern | None = None
+    b: Pattern | None = None
+
+    def copy(self) -> Document:
+        return Document(list(self.bank), self.slot, self.a, self.b)
+
+
+def _pat_to_json(p: Pattern | None) -> str | None:
+    return None if p is None else to_text(p)
+
+
+def _pat_from_json(s: Any) -> Pattern | None:
+    return None if s is None else from_text(str(s))
+
+
+@dataclass
+class Studio:
+    """The whole state of a studio session, with every action a key can take."""
+
+    genre: str = "rock"
+    temperature: float = 1.0
+    seed: int = 0                  # next seed to draw with; bumped by every sample
+    doc: Document = field(default_factory=lambda: Document([None] * BANK_SLOTS))
+    morph_level: str = "both"
+    morph_steps: int = 5
+    morph: list[Pattern] = field(default_factory=list)
+    transport: Transport = field(default_factory=Transport)
+    mutes: set[int] = field(default_factory=set)
+    solos: set[int] = field(default_factory=set)
+    cursor: tuple[int, int] = (0, 0)   # (step, voice)
+    letters_text: str = "DRUMFONT"
+    letters_seed: int = 0
+    letters_scale: int = 4
+    undo_stack: list[Document] = field(default_factory=list, repr=False)
+    redo_stack: list[Document] = field(default_factory=list, repr=False)
+
+    # --- the current bar -------------------------------------------------------------------
+    @property
+    def current(self) -> Pattern:
+        """The bar in the selected bank slot (an empty bar where the slot is empty)."""
+        p = self.doc.bank[self.doc.slot]
+        return p if p is not None else Pattern.empty()
+
+    def _checkpoint(self) -> None:
+        self.undo_stack.append(self.doc.copy())
+        del self.undo_stack[:-UNDO_DEPTH]
+        self.redo_stack.clear()
+
+    def set_current(self, pattern: Pattern) -> None:
+        """Put a bar into the selected slot (undoable)."""
+        self._checkpoint()
+        self.doc.bank[self.doc.slot] = pattern
+
+    def next_seed(self) -> int:
+        """The seed for the next draw; each draw gets a new one, so a session replays exactly."""
+        s = self.seed
+        self.seed += 1
+        return s
+
+    # --- editing ---------------------------------------------------------------------------
+    def move(self, dstep: int, dvoice: int) -> None:
+        """Move the grid cursor, wrapping around the bar and the voices."""
+        step, voice = self.cursor
+        self.cursor = ((step + dstep) % STEPS, (voice + dvoice) % N_VOICES)
+
+    def toggle(self) -> None:
+        """Hit or rest at the cursor."""
+        step, voice = self.cursor
+        v = int(self.current.velocities[step, voice])
+        self.set_current(self.current.with_velocity(step, voice, 0 if v else DEFAULT_VELOCITY))
+
+    def nudge_velocity(self, delta: int) -> None:
+        """Raise or lower the velocity at the cursor; raising a rest makes a ghost note and
+        lowering never deletes a hit (toggle does that)."""
+        step, voice = self.cursor
+        v = int(self.current.velocities[step, voice])
+        if v == 0:
+            if delta <= 0:
+                return
+            new = LEVELS[0][3]  # ghost
+        else:
+            new = int(np.clip(v + delta, 1, 127))
+        if new != v:
+            self.set_current(self.current.with_velocity(step, voice, new))
+
+    def clear_voice(self, voice: int | None = None) -> None:
+        """Silence a whole voice (the cursor's by default)."""
+        voice = self.cursor[1] if voice is None else voice
+        v = self.current.velocities.copy()
+        if v[:, voice].any():
+            v[:, voice] = 0
+            self.set_current(Pattern(v))
+
+    def toggle_mute(self, voice: int | None = None) -> bool:
+        """Mute or unmute a voice; returns whether it is now muted."""
+        voice = self.cursor[1] if voice is None else voice
+        self.mutes ^= {voice}
+        return voice in self.mutes
+
+    def toggle_solo(self, voice: int | None = None) -> bool:
+        """Solo or unsolo a voice; returns whether it is now soloed."""
+        voice = self.cursor[1] if voice is None else voice
+        self.solos ^= {voice}
+        return voice in self.solos
+
+    def audible(self, voice: int) -> bool:
+        """Whether a voice sounds under the current mutes and solos."""
+        if self.solos:
+            return voice in self.solos
+        return voice not in self.mutes
+
+    # --- bank, A/B, morph ------------------------------------------------------------------
+    def select_slot(self, slot: int) -> None:
+        """Make another bank slot current."""
+        if not 0 <= slot < len(self.doc.bank):
+            raise DrumfontError(f"there is no bank slot {slot + 1}; the bank has {len(self.doc.bank)}")
+        self.doc.slot = slot
+
+    def copy_to_next_empty(self) -> int:
+        """Duplicate the current bar into the next empty slot; returns that slot."""
+        n = len(self.doc.bank)
+        for i in range(1, n):
+            j = (self.doc.slot + i) % n
+            if self.doc.bank[j] is None:
+                self._checkpoint()
+                self.doc.bank[j] = self.current
+                return j
+        raise DrumfontError("the bank is full; clear a slot (x on an empty bar) or overwrite one")
+
+    def clear_slot(self) -> None:
+        """Empty the selected slot."""
+        if self.doc.bank[self.doc.slot] is not None:
+            self._checkpoint()
+            self.doc.bank[self.doc.slot] = None
+
+    def set_ab(self, which: str) -> None:
+        """Put the current bar into slot A or B."""
+        self._checkpoint()
+        if which == "a":
+            self.doc.a = self.current
+        elif which == "b":
+            self.doc.b = self.current
+        else:
+            raise ValueError(which)
+
+    def cycle_morph_level(self) -> str:
+        """high -> low -> both -> high."""
+        self.morph_level = MORPH_LEVELS[(MORPH_LEVELS.index(self.morph_level) + 1) % len(MORPH_LEVELS)]
+        return self.morph_level
+
+    def set_morph_steps(self, n: int) -> int:
+        """Steps of the morph, A and B included, kept in 3..9 (fits a terminal strip)."""
+        self.morph_steps = int(np.clip(n, 3, 9))
+        return self.morph_steps
+
+    def bank_patterns(self) -> list[Pattern]:
+        """The filled slots in order."""
+        return [p for p in self.doc.bank if p is not None]
+
+    # --- transport -------------------------------------------------------------------------
+    def nudge_tempo(self, delta: float) -> float:
+        self.transport.bpm = float(np.clip(round(self.transport.bpm + delta), 20, 300))
+        return self.transport.bpm
+
+    def nudge_swing(self, delta: float) -> float:
+        self.transport.swing = float(np.clip(self.transport.swing + delta, 50, 75))
+        return self.transport.swing
+
+    def cycle_bars(self) -> int:
+        i = BARS_CHOICES.index(self.transport.bars) if self.transport.bars in BARS_CHOICES else -1
+        self.transport.bars = BARS_CHOICES[(i + 1) % len(BARS_CHOICES)]
+        return self.transport.bars
+
+    def nudge_temperature(self, delta: float) -> float:
+        self.temperature = round(float(np.clip(self.temperature + delta, MIN_TEMP, MAX_TEMP)), 2)
+        return self.temperature
+
+    def cycle_genre(self, genres: Sequence[str], delta: int = 1) -> str:
+        """The next (or previous) genre in the engine's list."""
+        genres = list(genres)
+        i = genres.index(self.genre) if self.genre in genres else -1
+        self.genre = genres[(i + delta) % len(genres)]
+        return self.genre
+
+    # --- undo / redo -----------------------------------------------------------------------
+    def undo(self) -> bool:
+        """Step back one edit; False when there is nothing to undo."""
+        if not self.undo_stack:
+            return False
+        self.redo_stack.append(self.doc.copy())
+        self.doc = self.undo_stack.pop()
+        return True
+
+    def redo(self) -> bool:
+        """Step forward one undone edit; False when there is nothing to redo."""
+        if not self.redo_stack:
+            return False
+        self.undo_stack.append(self.doc.copy())
+        self.doc = self.redo_stack.pop()
+        return True
+
+    # --- saving ----------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """A JSON-able dict; bars in the human text form, so the file is readable and diffable."""
+        return {
+            "format": FORMAT, "kind": "studio-session",
+            "genre": self.genre, "temperature": self.temperature, "seed": self.seed,
+            "bank": [_pat_to_json(p) for p in self.doc.bank], "slot": self.doc.slot,
+            "a": _pat_to_json(self.doc.a), "b": _pat_to_json(self.doc.b),
+            "morph_level": self.morph_level, "morph_steps": self.morph_steps,
+            "morph": [to_text(p) for p in self.morph],
+            "transport": asdict(self.transport),
+            "mutes": sorted(self.mutes), "solos": sorted(self.solos), "cursor": list(self.cursor),
+            "letters": {"text": self.letters_text, "seed": self.letters_seed, "scale": self.letters_scale},
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Studio:
+        """Rebuild a session; a malformed file is a DrumfontError naming what is wrong."""
+        if not isinstance(d, dict) or d.get("kind") != "studio-session":
+            raise DrumfontError("not a drumfont studio session")
+        if d.get("format") != FORMAT:
+            raise DrumfontError(f"session format {d.get('format')} is not {FORMAT}")
+        try:
+            bank = [_pat_from_json(s) for s in d["bank"]]
+            bank += [None] * max(0, BANK_SLOTS - len(bank))
+            letters = d.get("letters", {})
+            s = cls(
+                genre=str(d["genre"]), temperature=float(d["temperature"]), seed=int(d["seed"]),
+                doc=Document(bank, int(d["slot"]) % len(bank), _pat_from_json(d.get("a")),
+                             _pat_from_json(d.get("b"))),
+                morph_level=str(d.get("morph_level", "both")), morph_steps=int(d.get("morph_steps", 5)),
+                morph=[from_text(t) for t in d.get("morph", [])],
+                transport=Transport(**d.get("transport", {})),
+                mutes={int(v) for v in d.get("mutes", [])}, solos={int(v) for v in d.get("solos", [])},
+                letters_text=str(letters.get("text", "DRUMFONT")),
+                letters_seed=int(letters.get("seed", 0)), letters_scale=int(letters.get("scale", 4)),
+            )
+            step, voice = d.get("cursor", [0, 0])
+            s.cursor = (int(step) % STEPS, int(voice) % N_VOICES)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DrumfontError(f"the session file is damaged ({exc})") from None
+        if s.morph_level not in MORPH_LEVELS:
+            s.morph_level = "both"
+        return s
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the session atomically: a kill mid-write leaves the previous session intact."""
+        data = json.dumps(self.to_dict(), indent=1).encode()
+        return write_atomic(path, data, force=True)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Studio:
+        """Read a saved session."""
+        try:
+            d = json.loads(Path(path).read_text())
+        except OSError as exc:
+            raise DrumfontError(f"cannot read the session {path}: {exc.strerror or exc}") from None
+        except ValueError as exc:
+            raise DrumfontError(f"the session {path} is not valid JSON ({exc})") from None
+        return cls.from_dict(d)
+
+
+def open_session(folder: Path) -> tuple[Studio, str | None]:
+    """The saved session in `folder`, or a fresh one. A damaged file is kept aside (renamed,
+    never deleted) and the reason returned, so nothing the user made is lost."""
+    path = folder / SESSION_FILE
+    if not path.exists():
+        return Studio(), None
+    try:
+        return Studio.load(path), None
+    except DrumfontError as exc:
+        aside = path.with_name(f"session.damaged-{os.getpid()}.json")
+        try:
+            os.replace(path, aside)
+        except OSError:
+            aside = path
+        return Studio(), f"{exc}; kept it as {aside} and started a fresh session"
+
+
+def default_export_name(kind: str, studio: Studio) -> str:
+    """A file name for an export: drumfont-<genre>-<what>.mid."""
+    what = {"bar": f"slot{studio.doc.slot + 1}", "bank": "bank", "morph": f"morph-{studio.morph_level}"}[kind]
+    return f"drumfont-{studio.genre}-{what}.mid"
+
+
+def export_patterns(path: str | os.PathLike, patterns: Sequence[Pattern], transport: Transport,
+                    force: bool = False, name: str = "drumfont") -> Path:
+    """Write bars as one .mid chain with the transport's tempo, swing, gate and bars per pattern."""
+    from drumfont.midifile import ExportOptions, write_midi
+    from drumfont.notemap import load_notemap
+
+    path = Path(path).expanduser()
+    if path.suffix.lower() not in (".mid", ".midi"):
+        raise DrumfontError(f"{path}: give a file name ending in .mid")
+    opts = ExportOptions(bpm=transport.bpm, swing=transport.swing, gate=transport.gate,
+                         bars_per_pattern=transport.bars, notemap=load_notemap(transport.notemap), name=name)
+    return write_midi(path, list(patterns), opts, force=force)

@@ -1,0 +1,216 @@
+"""Train the letter GAN (unconditional or conditional) with any mix of stabilisers.
+
+    python -m trainers.train_gan --run runs/gan --epochs 60 --preset-out presets/letters_gan.pt
+    drumfont train gan --conditional --run runs/cgan
+
+Every step logs D/G loss, their ratio and gradient norms; every --eval-every epochs it samples
+--eval-samples letters, classifies them and logs coverage, KL to uniform, confidence, the
+unique-sample diversity score and per-letter counts. History: RUN/history.jsonl. Checkpoint:
+RUN/checkpoint.pt (atomic, every epoch; --resume continues from it). The generator alone goes
+to RUN/generator.pt and, with --preset-out, to that path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from drumfont.checkpoint import load_checkpoint, save_checkpoint
+from drumfont.corpus.fonts import TRAIN, FontDataset, build_fonts
+from drumfont.errors import DrumfontError
+from drumfont.letters import load_classifier
+from drumfont.metrics import gan as M
+from drumfont.models.gan import Discriminator, GanConfig, Generator, d_loss, g_loss, unrolled_g_loss
+from drumfont.models.letter_classifier import classify
+from drumfont.writes import check_writable
+from trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
+
+
+@dataclass
+class TrainConfig:
+    """The loop's settings (the networks' live in GanConfig)."""
+
+    run: str = field(default="runs/gan", metadata={"help": "run folder: checkpoint, history, generator"})
+    data: str = field(default="", metadata={"help": "fonts dataset (.npz); empty = build the default set"})
+    data_seed: int = field(default=0, metadata={"help": "seed of the default set when --data is empty"})
+    classifier: str = field(default="", metadata={"help": "letter classifier checkpoint; empty = shipped preset"})
+    epochs: int = field(default=60, metadata={"help": "passes over the training letters"})
+    batch_size: int = field(default=64, metadata={"help": "images per step"})
+    lr: float = field(default=2e-4, metadata={"help": "Adam learning rate (G and D)"})
+    beta1: float = field(default=0.5, metadata={"help": "Adam beta1"})
+    beta2: float = field(default=0.999, metadata={"help": "Adam beta2"})
+    eval_every: int = field(default=10, metadata={"help": "epochs between coverage evaluations"})
+    eval_samples: int = field(default=2600, metadata={"help": "samples per evaluation"})
+    seed: int = field(default=0, metadata={"help": "seed of init, data order, z and augmentation"})
+    threads: int = field(default=1, metadata={"help": "torch CPU threads"})
+    resume: bool = field(default=False, metadata={"help": "continue RUN/checkpoint.pt"})
+    preset_out: str = field(default="", metadata={"help": "also write the final generator here"})
+    force: bool = field(default=False, metadata={"help": "overwrite an existing run / --preset-out"})
+    log_steps: bool = field(default=True, metadata={"help": "write one history line per step"})
+    progress: bool = field(default=True, metadata={"help": "progress bar on a terminal"})
+
+
+def grad_norm(module: torch.nn.Module) -> float:
+    """L2 norm of all parameter gradients of a module."""
+    sq = [p.grad.detach().pow(2).sum() for p in module.parameters() if p.grad is not None]
+    return float(torch.stack(sq).sum().sqrt()) if sq else 0.0
+
+
+@torch.no_grad()
+def evaluate(g: Generator, clf, n: int, seed: int) -> dict:
+    """Sample n letters (fixed seed, so evaluations are comparable), classify, measure collapse."""
+    was = g.training
+    g.eval()
+    gen = torch.Generator().manual_seed(seed)
+    labels = torch.arange(n) % 26 if g.cfg.conditional else None
+    images = torch.cat([g.sample(min(1000, n - i), gen, None if labels is None else labels[i:i + 1000])
+                        for i in range(0, n, 1000)])[:, 0]
+    g.train(was)
+    pred, conf, _ = classify(clf, images)
+    counts = M.letter_counts(pred.numpy())
+    out = {"letters_covered": M.letters_covered(counts), "letters_covered_strict": M.letters_covered(counts, 0.25),
+           "kl_uniform": M.kl_uniform(counts), "mean_confidence": float(conf.mean()),
+           "diversity": M.diversity_score(images.numpy()), "counts": counts.tolist(), "samples": n}
+    if labels is not None:
+        out["cond_accuracy"] = float((pred == labels).float().mean())
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    return run_from_args(parser.parse_args(argv))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The trainer's flags: loop settings, then the GAN's (same names as the dataclass fields)."""
+    add_dataclass_args(parser, TrainConfig)
+    add_dataclass_args(parser, GanConfig)
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    """Build both configs from parsed flags and train."""
+    train(dataclass_from_args(TrainConfig, args), dataclass_from_args(GanConfig, args))
+    return 0
+
+
+def train(cfg: TrainConfig, gcfg: GanConfig) -> dict:
+    """The whole run; returns the last evaluation."""
+    run = Path(cfg.run)
+    ckpt_path, hist_path, gen_path = run / "checkpoint.pt", run / "history.jsonl", run / "generator.pt"
+    if not cfg.resume and not cfg.force and (ckpt_path.exists() or hist_path.exists()):
+        raise DrumfontError(f"{run} already holds a run; pass --resume to continue it or --force to restart")
+    if cfg.preset_out:
+        check_writable(cfg.preset_out, cfg.force)
+    if cfg.epochs < 1 or cfg.batch_size < 2 or cfg.eval_every < 1 or cfg.eval_samples < 26:
+        raise DrumfontError("need epochs >= 1, batch size >= 2, eval every >= 1 and eval samples >= 26")
+    torch.set_num_threads(cfg.threads)
+    seed_everything(cfg.seed)
+
+    # --- data, models, optimisers ---
+    data = FontDataset.load(cfg.data) if cfg.data else build_fonts(seed=cfg.data_seed)
+    train_set = data.subset(TRAIN)
+    x_all = torch.from_numpy(train_set.floats()).unsqueeze(1)          # (N, 1, 28, 28)
+    y_all = torch.from_numpy(train_set.letter.astype(np.int64))
+    clf, _ = load_classifier(cfg.classifier or None)
+    g, d = Generator(gcfg), Discriminator(gcfg)
+    opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    gen = torch.Generator().manual_seed(cfg.seed)
+    history = History(hist_path)
+    start_epoch, last_eval = 1, {}
+    if cfg.resume and ckpt_path.exists():
+        blob = load_checkpoint(ckpt_path, "gan_run")
+        if blob["config"] != gcfg.to_dict():
+            gcfg = GanConfig(**blob["config"])  # the run's own architecture wins over flags
+            g, d = Generator(gcfg), Discriminator(gcfg)
+            opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+            opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+        sd = blob["state_dict"]
+        g.load_state_dict(sd["G"]), d.load_state_dict(sd["D"])
+        opt_g.load_state_dict(sd["opt_G"]), opt_d.load_state_dict(sd["opt_D"])
+        gen.set_state(sd["rng"])
+        torch.set_rng_state(sd["torch_rng"])
+        start_epoch = int(blob["extras"]["epoch"]) + 1
+        last_eval = blob["metrics"]
+        history.truncate_after("epoch", start_epoch - 1)
+        print(f"resuming {run} at epoch {start_epoch}", file=sys.stderr)
+    elif hist_path.exists():
+        hist_path.unlink()  # --force (or --resume without a checkpoint): a fresh history
+    cond = gcfg.conditional
+    n = len(x_all)
+    steps = n // cfg.batch_size  # drop the ragged last batch: batch statistics (BN, MBD) need a full one
+
+    for epoch in range(start_epoch, cfg.epochs + 1):
+        t0 = time.time()
+        perm = torch.randperm(n, generator=gen)
+        sums = np.zeros(4)
+        for i in progress(range(steps), total=steps, desc=f"epoch {epoch}/{cfg.epochs}", enabled=cfg.progress):
+            idx = perm[i * cfg.batch_size:(i + 1) * cfg.batch_size]
+            real, labels = x_all[idx], (y_all[idx] if cond else None)
+            b = len(idx)
+            fake_labels = torch.randint(0, 26, (b,), generator=gen) if cond else None
+
+            # --- update D: real -> 1, fake -> 0 ---
+            z = torch.randn(b, gcfg.z_dim, generator=gen)
+            fake = g(z, fake_labels)
+            loss_d = d_loss(d, real, fake.detach(), labels, fake_labels, gcfg, gen)
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            gn_d = grad_norm(d)
+            opt_d.step()
+
+            # --- update G: fool D (optionally D unrolled k steps ahead), match its features ---
+            if gcfg.unrolled > 0:
+                loss_g = unrolled_g_loss(d, real, fake, labels, fake_labels, gcfg, gen)
+            else:
+                loss_g = g_loss(d, real, fake, labels, fake_labels, gcfg, gen)
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            gn_g = grad_norm(g)
+            opt_g.step()
+
+            ld, lg = loss_d.item(), loss_g.item()
+            sums += (ld, lg, gn_d, gn_g)
+            if cfg.log_steps:
+                history.write({"type": "step", "epoch": epoch, "step": (epoch - 1) * steps + i, "d_loss": ld,
+                               "g_loss": lg, "ratio": ld / max(lg, 1e-8), "d_grad": gn_d, "g_grad": gn_g})
+        seconds = time.time() - t0
+        mean = sums / max(steps, 1)
+        history.write({"type": "epoch", "epoch": epoch, "seconds": seconds, "d_loss": mean[0], "g_loss": mean[1],
+                       "d_grad": mean[2], "g_grad": mean[3]})
+
+        if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
+            last_eval = evaluate(g, clf, cfg.eval_samples, seed=cfg.seed + 10_000)
+            last_eval["epoch"] = epoch
+            history.write({"type": "eval", **last_eval})
+            msg = (f"epoch {epoch}: letters {last_eval['letters_covered']}/26 "
+                   f"(strict {last_eval['letters_covered_strict']}), KL {last_eval['kl_uniform']:.3f}, "
+                   f"conf {last_eval['mean_confidence']:.3f}")
+            if cond:
+                msg += f", agreement {last_eval['cond_accuracy']:.3f}"
+            print(msg + f", {seconds:.1f}s/epoch", file=sys.stderr)
+
+        save_checkpoint(ckpt_path, "gan_run", gcfg.to_dict(),
+                        {"G": g.state_dict(), "D": d.state_dict(), "opt_G": opt_g.state_dict(),
+                         "opt_D": opt_d.state_dict(), "rng": gen.get_state(), "torch_rng": torch.get_rng_state()},
+                        extras={"epoch": epoch, "train": asdict(cfg)}, metrics=last_eval)
+
+    # --- the generator alone: what `drumfont letters` and `report gan` load ---
+    extras = {"train": asdict(cfg), "epochs": cfg.epochs, "data_fonts": list(data.fonts)}
+    save_checkpoint(gen_path, "letters_gan", gcfg.to_dict(), g.state_dict(), extras=extras, metrics=last_eval)
+    if cfg.preset_out:
+        save_checkpoint(cfg.preset_out, "letters_gan", gcfg.to_dict(), g.state_dict(), extras=extras,
+                        metrics=last_eval, force=cfg.force)
+        print(f"wrote {cfg.preset_out}", file=sys.stderr)
+    return last_eval
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
