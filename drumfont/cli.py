@@ -113,7 +113,9 @@ def _add_data(sub) -> None:
 
 def _run_data_drums(args: argparse.Namespace) -> int:
     from drumfont.corpus import grooves
+    from drumfont.writes import check_writable
 
+    check_writable(args.out, args.force)  # refuse before the work, not after it
     data = grooves.build_corpus(seed=args.seed, per_genre=args.per_genre)
     data.save(args.out, force=args.force)
     _say(f"wrote {len(data)} bars ({args.per_genre} per genre) to {args.out}")
@@ -166,32 +168,33 @@ def _add_report(sub) -> None:
         add(rsub)
 
 
-def _add_train_gan(tsub) -> None:
-    p = tsub.add_parser("gan", help="train the letter GAN (stabilisers as flags)")
-    from trainers import train_gan  # light: torch is imported by the trainer anyway only on run
+def _add_passthrough(tsub, name: str, help_: str, run: Callable) -> None:
+    """A subcommand whose flags belong to a trainer script: they are handed over unparsed (so
+    torch is imported only when it runs) and the trainer's own parser does --help and errors."""
+    p = tsub.add_parser(name, help=help_, add_help=False, prefix_chars="+")
+    p.add_argument("options", nargs=argparse.REMAINDER, help="the trainer's flags; see --help")
+    p.set_defaults(run=run)
 
-    train_gan.add_arguments(p)
-    p.set_defaults(run=_run_train_gan)
+
+def _add_train_gan(tsub) -> None:
+    _add_passthrough(tsub, "gan", "train the letter GAN (stabilisers as flags; --help lists them)", _run_train_gan)
 
 
 def _run_train_gan(args: argparse.Namespace) -> int:
     from trainers import train_gan
 
-    return train_gan.run_from_args(args)
+    return train_gan.main(args.options, prog="drumfont train gan")
 
 
 def _add_train_letter_classifier(tsub) -> None:
-    p = tsub.add_parser("letter-classifier", help="train the letter classifier that judges the GAN")
-    from trainers import train_letter_classifier as tlc
-
-    tlc.add_arguments(p)
-    p.set_defaults(run=_run_train_letter_classifier)
+    _add_passthrough(tsub, "letter-classifier", "train the letter classifier that judges the GAN",
+                     _run_train_letter_classifier)
 
 
 def _run_train_letter_classifier(args: argparse.Namespace) -> int:
-    from trainers import train_letter_classifier as tlc
+    from trainers import train_letter_classifier
 
-    return tlc.run_from_args(args)
+    return train_letter_classifier.main(args.options, prog="drumfont train letter-classifier")
 
 
 def _add_report_gan(rsub) -> None:
@@ -254,15 +257,150 @@ def _run_letters(args: argparse.Namespace) -> int:
     return 0
 
 
-TRAIN_SUBCOMMANDS: list[Callable] = [_add_train_gan, _add_train_letter_classifier]
-REPORT_SUBCOMMANDS: list[Callable] = [_add_report_gan]
+# --- drum VAE: train vae, report vae, interpolate, transfer ------------------------------------
+
+def _add_train_vae(tsub) -> None:
+    _add_passthrough(tsub, "vae", "train the hierarchical drum VAE (--help lists the flags)", _run_train_vae)
+
+
+def _run_train_vae(args: argparse.Namespace) -> int:
+    from trainers import train_vae
+
+    return train_vae.main(args.options, prog="drumfont train vae")
+
+
+def _add_train_style_classifier(tsub) -> None:
+    _add_passthrough(tsub, "style-classifier", "train the drum genre classifier that judges the VAE",
+                     _run_train_style_classifier)
+
+
+def _run_train_style_classifier(args: argparse.Namespace) -> int:
+    from trainers import train_style_classifier
+
+    return train_style_classifier.main(args.options, prog="drumfont train style-classifier")
+
+
+def _add_report_vae(rsub) -> None:
+    p = rsub.add_parser("vae", help="posterior-collapse and quality report of a drum VAE")
+    p.add_argument("--preset", default=None, help="a VAE checkpoint (default: the shipped one)")
+    p.add_argument("--data", default=None, help="dataset .npz (default: the built-in genre corpus)")
+    p.add_argument("--classifier", default=None, help="style classifier checkpoint (default: shipped)")
+    p.add_argument("--out", required=True, help="folder for the figures and metrics.json")
+    p.add_argument("--samples", type=int, default=200, help="generated bars per genre")
+    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print exactly the metrics JSON on stdout")
+    p.add_argument("--force", action="store_true", help="overwrite files in --out")
+    p.set_defaults(run=_run_report_vae)
+
+
+def _run_report_vae(args: argparse.Namespace) -> int:
+    import json
+
+    from drumfont import vae_report
+
+    metrics = vae_report.report(preset=args.preset, data=args.data, classifier=args.classifier,
+                                out=Path(args.out), samples=args.samples, temperature=args.temperature,
+                                seed=args.seed, force=args.force, log=_say if args.json else print)
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+    return 0
+
+
+def _add_interpolate(sub) -> None:
+    p = sub.add_parser("interpolate", help="morph between two genres or .mid bars, written as MIDI")
+    p.add_argument("--from", dest="src", required=True, help="a genre name or a .mid file (its first bar)")
+    p.add_argument("--to", dest="dst", required=True, help="a genre name or a .mid file (its first bar)")
+    p.add_argument("--steps", type=int, default=8, help="bars in the morph, endpoints included (>= 2)")
+    p.add_argument("--level", choices=("high", "low", "both"), default="both",
+                   help="move the style (high), the variation (low) or both")
+    p.add_argument("-o", "--out", required=True, help=".mid file (with --split: a folder)")
+    p.add_argument("--split", action="store_true", help="one file per step instead of one chain")
+    p.add_argument("--preset", default=None, help="a VAE checkpoint of your own")
+    _add_midi_out(p)
+    p.set_defaults(run=_run_interpolate)
+
+
+def _run_interpolate(args: argparse.Namespace) -> int:
+    from drumfont import drums
+    from drumfont.midifile import write_midi
+    from drumfont.writes import check_writable
+
+    if args.steps < 2:
+        raise DrumfontError(f"--steps must be at least 2 (the two endpoints), got {args.steps}")
+    out = Path(args.out)
+    targets = ([out / f"morph-{i:03d}.mid" for i in range(1, args.steps + 1)] if args.split else [out])
+    for t in targets:  # refuse before any work, so nothing is half-written
+        check_writable(t, args.force)
+    opts = _export_options(args, "drumfont morph")
+    model = drums.load(args.preset)
+    bars = model.interpolate(drums.endpoint(model, args.src), drums.endpoint(model, args.dst),
+                             args.steps, args.level)
+    written = ([write_midi(t, [b], opts, force=args.force) for t, b in zip(targets, bars)] if args.split
+               else [write_midi(out, bars, opts, force=args.force)])
+    for path in written:
+        print(path)
+    return 0
+
+
+def _add_transfer(sub) -> None:
+    p = sub.add_parser("transfer", help="carry every bar of a .mid file into another genre")
+    p.add_argument("input", help="a .mid file with drums")
+    p.add_argument("--to", dest="genre", required=True, help=f"target genre: {', '.join(GENRES)}")
+    p.add_argument("-o", "--out", required=True, help=".mid file to write")
+    p.add_argument("--preset", default=None, help="a VAE checkpoint of your own")
+    _add_midi_out(p)
+    p.set_defaults(run=_run_transfer)
+
+
+def _run_transfer(args: argparse.Namespace) -> int:
+    from drumfont import drums
+    from drumfont.midifile import read_patterns, write_midi
+    from drumfont.writes import check_writable
+
+    check_writable(args.out, args.force)
+    opts = _export_options(args, f"drumfont {args.genre}")
+    model = drums.load(args.preset)
+    bars = read_patterns(args.input)
+    out = model.transfer_many(bars, args.genre)
+    print(write_midi(args.out, out, opts, force=args.force))
+    _say(f"transferred {len(out)} bar(s) to {args.genre.lower()}")
+    return 0
+
+
+# --- tui -------------------------------------------------------------------------------------
+
+def _add_tui(sub) -> None:
+    p = sub.add_parser("tui", help="the studio: sample, edit, morph, play and export in the terminal")
+    p.add_argument("--data-dir", default=None,
+                   help="where the session autosaves (default: $DRUMFONT_DATA_DIR, else the user data folder)")
+    p.add_argument("--export-dir", default=None, help="folder the export prompt starts in (default: here)")
+    p.add_argument("--preset", default=None, help="a VAE checkpoint of your own")
+    p.add_argument("--rules", action="store_true", help="draw from the genre rules, not the VAE")
+    p.add_argument("--no-midi", action="store_true", help="do not open a MIDI port (play stays off)")
+    p.set_defaults(run=_run_tui)
+
+
+def _run_tui(args: argparse.Namespace) -> int:
+    from drumfont.tui.app import make_app
+
+    app = make_app(args.data_dir, export_dir=Path(args.export_dir) if args.export_dir else None,
+                   preset=args.preset, rules=args.rules, midi=not args.no_midi)
+    app.run()
+    return 0
+
+
+TRAIN_SUBCOMMANDS: list[Callable] = [_add_train_gan, _add_train_letter_classifier, _add_train_vae,
+                                     _add_train_style_classifier]
+REPORT_SUBCOMMANDS: list[Callable] = [_add_report_gan, _add_report_vae]
 
 
 # --- main ------------------------------------------------------------------------------------
 
 # Each entry adds one subcommand. Parts of drumfont that live elsewhere (models, live, tui)
 # register here too, always importing their heavy modules inside `run`.
-SUBCOMMANDS: list[Callable] = [_add_export, _add_data, _add_train, _add_report, _add_letters]
+SUBCOMMANDS: list[Callable] = [_add_export, _add_data, _add_train, _add_report, _add_letters, _add_interpolate, _add_transfer,
+                               _add_tui]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,11 @@ def sample_patterns(style: str, n: int, seed: int | None, temperature: float = 1
         return grooves.generate(style, n, np.random.default_rng(seed))
     from drumfont import drums
 
+    if preset is None and not drums.preset_available():
+        # Until a drum VAE is shipped, the rules stand in, and the user is told.
+        print("drumfont: note: no shipped drum VAE (presets/drums_vae.pt); drawing from the genre rules",
+              file=sys.stderr)
+        return sample_patterns(style, n, seed, temperature, None, rules=True)
     model = drums.load(preset)
     return model.sample(style, n, temperature=temperature, seed=seed)
 

@@ -205,6 +205,11 @@ class Studio:
         self._checkpoint()
         self.doc.bank[self.doc.slot] = pattern
 
+    def put(self, slot: int, pattern: Pattern) -> None:
+        """Put a bar into a given slot (undoable); a worker's result lands where it was asked for."""
+        self._checkpoint()
+        self.doc.bank[slot] = pattern
+
     def next_seed(self) -> int:
         """The seed for the next draw; each draw gets a new one, so a session replays exactly."""
         s = self.seed
@@ -279,7 +284,7 @@ class Studio:
                 self._checkpoint()
                 self.doc.bank[j] = self.current
                 return j
-        raise DrumfontError("the bank is full; clear a slot (x on an empty bar) or overwrite one")
+        raise DrumfontError("the bank is full; empty a slot (D) or sample over one")
 
     def clear_slot(self) -> None:
         """Empty the selected slot."""

@@ -157,9 +157,13 @@ def test_import_channels_and_fold_collisions():
 
 def test_late_note_rounds_to_next_downbeat():
     r = import_bytes(_file([[_on(36, 0), _on(38, 4 * 480 - 10)]]))
-    assert r.patterns[0].hits.sum() == 1 and len(r.patterns) == 1  # 2nd note is bar 2's downbeat
-    r = import_bytes(_file([[_on(36, 0), _on(38, 4 * 480 - 10), _on(42, 100)]]))
-    assert r.patterns[1].velocities[0, 1] == 100
+    assert len(r.patterns) == 2 and r.patterns[0].hits.sum() == 1  # the snare is bar 2's downbeat
+    assert r.patterns[1].velocities[0, 1] == 100 and r.patterns[1].hits.sum() == 1
+
+
+def test_track_ending_on_a_bar_line_adds_no_empty_bar():
+    r = import_bytes(to_midi_bytes(rand_patterns(6, 3)))
+    assert len(r.patterns) == 3 and r.empty_bars == 0
 
 
 @pytest.mark.parametrize("data, words", [

@@ -82,8 +82,10 @@ def evaluate(g: Generator, clf, n: int, seed: int) -> dict:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    """Parse the flags and train."""
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
     return run_from_args(parser.parse_args(argv))
 
@@ -203,7 +205,15 @@ def train(cfg: TrainConfig, gcfg: GanConfig) -> dict:
                         extras={"epoch": epoch, "train": asdict(cfg)}, metrics=last_eval)
 
     # --- the generator alone: what `drumfont letters` and `report gan` load ---
-    extras = {"train": asdict(cfg), "epochs": cfg.epochs, "data_fonts": list(data.fonts)}
+    # the history travels with the generator (steps thinned to <= 2000) so `report gan` can draw
+    # coverage, survival and dynamics for a preset too
+    records = history.read()
+    steps_log = [r for r in records if r.get("type") == "step"]
+    steps_log = steps_log[:: max(1, len(steps_log) // 2000)]
+    extras = {"train": asdict(cfg), "epochs": cfg.epochs, "data_fonts": list(data.fonts),
+              "history_evals": [r for r in records if r.get("type") == "eval"],
+              "history_steps": steps_log,
+              "seconds": sum(r["seconds"] for r in records if r.get("type") == "epoch")}
     save_checkpoint(gen_path, "letters_gan", gcfg.to_dict(), g.state_dict(), extras=extras, metrics=last_eval)
     if cfg.preset_out:
         save_checkpoint(cfg.preset_out, "letters_gan", gcfg.to_dict(), g.state_dict(), extras=extras,

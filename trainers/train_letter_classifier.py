@@ -70,8 +70,10 @@ def unseen_accuracy(model: LetterClassifier, folders: str, seed: int) -> tuple[f
     return float(ok.mean()), per_font, len(fonts)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    """Parse the flags and train."""
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     add_dataclass_args(parser, TrainConfig)
     add_dataclass_args(parser, ClassifierConfig, prefix="model_")
     args = parser.parse_args(argv)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,6 +124,11 @@ def find_fonts(folder: str | os.PathLike) -> list[Path]:
     return usable
 
 
+# Faces that map A-Z to other symbols (Greek, dingbats): they pass the glyph test but draw no
+# Latin letters. Matched against the lower-cased family name and file name.
+SYMBOL_FACES: tuple[str, ...] = ("symbol", "dingbat", "d050000l", "math", "emoji", "wingding", "webding")
+
+
 def _draws_alphabet(path: Path) -> bool:
     """True when the font has visible, pairwise distinct glyphs for A–Z (not a symbol font)."""
     from PIL import ImageFont
@@ -130,6 +136,9 @@ def _draws_alphabet(path: Path) -> bool:
     try:
         font = ImageFont.truetype(str(path), 32)
     except OSError:
+        return False
+    family = (font.getname()[0] or "").lower() + " " + path.name.lower()
+    if any(s in family for s in SYMBOL_FACES):
         return False
     masks = set()
     for ch in LETTERS:
@@ -140,7 +149,30 @@ def _draws_alphabet(path: Path) -> bool:
     missing = _render_glyph(font, "\U000f0000", 0)  # the .notdef box many fonts draw for gaps
     if missing is not None and missing.tobytes() + bytes(missing.size) in masks:
         return False
-    return len(masks) == len(LETTERS)
+    return len(masks) == len(LETTERS) and latin_score(ImageFont.truetype(str(path), RENDER_PX)) >= LATIN_MIN
+
+
+@lru_cache(maxsize=1)
+def _templates() -> np.ndarray:
+    """DejaVu Sans A-Z, centred and normalised: the reference shapes of latin_score."""
+    from PIL import ImageFont
+
+    font = ImageFont.truetype(str(matplotlib_font_dir() / "DejaVuSans.ttf"), RENDER_PX)
+    return _normalise(np.stack([render_letter(font, ch) for ch in LETTERS]))
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    x = x.reshape(len(x), -1).astype(np.float64)
+    x -= x.mean(1, keepdims=True)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-9)
+
+
+def latin_score(font) -> int:
+    """How many of the font's A-Z glyphs are closest (by correlation) to the same letter of
+    DejaVu Sans: about 26 for a Latin text face, a handful for symbol fonts that put brackets,
+    Greek or dingbats at those code points."""
+    imgs = _normalise(np.stack([render_letter(font, ch) for ch in LETTERS]))
+    return int((np.argmax(imgs @ _templates().T, axis=1) == np.arange(26)).sum())
 
 
 def _render_glyph(font, ch: str, stroke: int):

@@ -266,6 +266,8 @@ class RecordingPort:
     tuples; `events()` returns (perf_counter_ns, bytes) pairs. Thread-safe.
     """
 
+    port_name = "recording"
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._events: list[tuple[int, tuple[int, ...]]] = []
@@ -289,3 +291,24 @@ class RecordingPort:
         """Forget what was recorded."""
         with self._lock:
             self._events.clear()
+
+
+class _MidoAdapter:
+    """Lets the clock send byte lists to a mido-style port (send(Message))."""
+
+    def __init__(self, port: Any) -> None:
+        import mido
+
+        self._port, self._from_bytes = port, mido.Message.from_bytes
+        self.port_name = getattr(port, "name", type(port).__name__)
+
+    def send(self, data: list[int]) -> None:
+        self._port.send(self._from_bytes(data))
+
+
+def wrap_port(port: Any) -> Any:
+    """A port the clock can send byte lists to: RecordingPort/RtOutput as they are, anything
+    else with send(msg) (a mido port) through an adapter."""
+    if isinstance(port, (RecordingPort, RtOutput)):
+        return port
+    return _MidoAdapter(port)

@@ -1,0 +1,190 @@
+"""`drumfont report gan`: sample a letter GAN, classify and measure it, draw the figures.
+
+Sources: the shipped presets (unconditional for the collapse figures, conditional for
+agreement and style consistency), one --preset, or a --run folder (its history gives the
+coverage-over-epochs and survival figures). The real side is the built-in validation letters or
+a --data fonts set (e.g. unseen typefaces), which also measures the classifier itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from drumfont.checkpoint import load_checkpoint
+from drumfont.corpus.fonts import TRAIN, VAL, FontDataset, build_fonts
+from drumfont.errors import DrumfontError
+from drumfont.letters import CGAN_PRESET, GAN_PRESET, LETTERS, load_classifier, load_generator
+from drumfont.metrics import gan as M
+from drumfont.shipped import preset_path
+from drumfont.writes import check_writable, write_atomic
+
+FIGURES = ("coverage.png", "dynamics.png", "alphabet.png", "interpolation.png", "style_consistency.png",
+           "survival.png")
+
+
+def _load_run_generator(run: Path):
+    """The finished generator of a run, or the latest one of a run still training."""
+    if (run / "generator.pt").is_file():
+        return load_generator(run / "generator.pt")
+    if (run / "checkpoint.pt").is_file():
+        from drumfont.models.gan import GanConfig, Generator
+
+        blob = load_checkpoint(run / "checkpoint.pt", "gan_run")
+        g = Generator(GanConfig(**blob["config"]))
+        g.load_state_dict(blob["state_dict"]["G"])
+        return g.eval(), blob
+    raise DrumfontError(f"{run}: no generator.pt or checkpoint.pt; is it a `drumfont train gan` run folder?")
+
+
+def _history(run: Path | None, blob: dict) -> tuple[list[dict], list[dict]]:
+    """(step records, eval records) from a run's history file or a preset's extras."""
+    if run is not None and (run / "history.jsonl").is_file():
+        recs = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines() if line.strip()]
+        return [r for r in recs if r.get("type") == "step"], [r for r in recs if r.get("type") == "eval"]
+    ex = blob.get("extras", {})
+    return list(ex.get("history_steps", [])), list(ex.get("history_evals", []))
+
+
+def _real_sets(data: str | os.PathLike | None) -> tuple[FontDataset, FontDataset]:
+    """(real set the generator is measured against, a second real set for real-vs-real)."""
+    ds = FontDataset.load(data) if data else build_fonts(seed=0)
+    val, train = ds.subset(VAL), ds.subset(TRAIN)
+    if len(val) == 0 or len(train) == 0:  # a one-split set: halves of it, seeded
+        idx = np.random.default_rng(0).permutation(len(ds))
+        half = len(ds) // 2
+        pick = lambda ii: FontDataset(ds.images[ii], ds.letter[ii], ds.split[ii], ds.font[ii], ds.fonts)  # noqa: E731
+        val, train = pick(np.sort(idx[:half])), pick(np.sort(idx[half:]))
+    return val, train
+
+
+def _sample(g, n: int, seed: int, labels=None):
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    with torch.no_grad():
+        for i in range(0, n, 2000):
+            m = min(2000, n - i)
+            out.append(g.sample(m, gen, None if labels is None else labels[i:i + m])[:, 0])
+    return torch.cat(out)
+
+
+def report(preset: str | os.PathLike | None = None, run: str | os.PathLike | None = None,
+           data: str | os.PathLike | None = None, classifier: str | os.PathLike | None = None,
+           out: Path = Path("gan-report"), samples: int = 26000, seed: int = 0, force: bool = False,
+           log: Callable[[str], None] = print) -> dict:
+    """Measure a generator, write figures and metrics.json to `out`; return the metrics."""
+    import torch
+
+    from drumfont.models.letter_classifier import classify
+    from drumfont.plots import gan as P
+
+    if samples < 26:
+        raise DrumfontError("--samples must be at least 26")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise DrumfontError(f"{out} is a file; --out needs a folder")
+    for name in FIGURES + ("metrics.json",):
+        check_writable(out / name, force)
+    run_dir = Path(run) if run else None
+    if run_dir is not None:
+        g, blob = _load_run_generator(run_dir)
+        cg = g if g.cfg.conditional else None
+    elif preset:
+        g, blob = load_generator(preset)
+        cg = g if g.cfg.conditional else None
+    else:
+        g, blob = load_generator(preset_path(GAN_PRESET))
+        cg = load_generator(preset_path(CGAN_PRESET))[0] if preset_path(CGAN_PRESET).is_file() else None
+    steps, evals = _history(run_dir, blob)
+    clf, _ = load_classifier(classifier)
+    real, reference = _real_sets(data)
+    real_x = torch.from_numpy(real.floats())
+    real_pred, _, real_feats = classify(clf, real_x)
+    _, _, ref_feats = classify(clf, torch.from_numpy(reference.floats()))
+    clf_acc = float((real_pred.numpy() == real.letter).mean())
+
+    # --- collapse: sample, classify, count letters ---
+    labels = torch.arange(samples) % 26 if g.cfg.conditional else None
+    x = _sample(g, samples, seed, labels)
+    pred, conf, feats = classify(clf, x)
+    pred_np = pred.numpy()
+    counts = M.letter_counts(pred_np)
+    metrics: dict = {
+        "generator": str(run_dir or preset or preset_path(GAN_PRESET)),
+        "conditional": bool(g.cfg.conditional), "samples": samples,
+        "letters_covered": M.letters_covered(counts), "letters_covered_strict": M.letters_covered(counts, 0.25),
+        "kl_uniform": M.kl_uniform(counts), "kl_perfect_sampler": (26 - 1) / (2 * samples),
+        "mean_confidence": float(conf.mean()), "diversity": M.diversity_score(x.numpy()),
+        "counts": {LETTERS[i]: int(c) for i, c in enumerate(counts)},
+    }
+    # --- quality on the classifier's features, each beside its real-vs-real value ---
+    metrics.update(M.quality(real_feats.numpy(), feats.numpy(), ref_feats.numpy(),
+                             rng=np.random.default_rng(seed)))
+    metrics["fd_ratio"] = metrics["fd"] / metrics["fd_real"] if metrics["fd_real"] > 0 else None
+    metrics["real_set"] = str(data) if data else "built-in validation letters (seed 0)"
+    metrics["real_samples"], metrics["reference_samples"] = len(real), len(reference)
+    metrics["classifier_val_acc"] = clf_acc
+    metrics["cond_accuracy"] = None
+    if cg is not None:
+        cl = torch.arange(samples) % 26
+        cx = x if cg is g else _sample(cg, samples, seed + 1, cl)
+        cpred = pred if cg is g else classify(clf, cx)[0]
+        metrics["cond_accuracy"] = float((cpred == cl).float().mean())
+        metrics["cond_per_letter"] = {LETTERS[k]: float((cpred[cl == k] == k).float().mean()) for k in range(26)}
+
+    # --- figures ---
+    x_np = x.numpy()
+    out.mkdir(parents=True, exist_ok=True)
+    written = [P.alphabet_grid(x_np, pred_np, out / "alphabet.png", force=force)]
+    written.append(P.image_grid(_interpolation(g, seed), out / "interpolation.png",
+                                "Latent interpolation (rows: z_a -> z_b)", force=force))
+    if cg is not None:
+        zs = torch.randn(6, cg.cfg.z_dim, generator=torch.Generator().manual_seed(seed + 2))
+        with torch.no_grad():
+            sheet = cg(zs.repeat_interleave(26, 0), torch.arange(26).repeat(6))[:, 0].numpy().reshape(6, 26, 28, 28)
+        written.append(P.image_grid(sheet, out / "style_consistency.png",
+                                    "Style consistency: one z per row, all 26 letters", col_labels=list(LETTERS),
+                                    force=force))
+    if evals:
+        written.append(P.coverage_curve(evals, out / "coverage.png", force=force))
+        written.append(P.survival_heatmap(evals, out / "survival.png", force=force))
+        written.append(P.training_dynamics(steps, evals, out / "dynamics.png", force=force))
+    metrics["figures"] = [str(p) for p in written]
+    write_atomic(out / "metrics.json", json.dumps(metrics, indent=2).encode(), force=force)
+    log(summary(metrics))
+    return metrics
+
+
+def _interpolation(g, seed: int, rows: int = 6, steps: int = 10) -> np.ndarray:
+    """(rows, steps, 28, 28): straight lines between pairs of z (same letter for conditional)."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed + 3)
+    za, zb = torch.randn(rows, g.cfg.z_dim, generator=gen), torch.randn(rows, g.cfg.z_dim, generator=gen)
+    t = torch.linspace(0, 1, steps)[None, :, None]
+    z = (za[:, None] * (1 - t) + zb[:, None] * t).reshape(rows * steps, -1)
+    labels = torch.randint(0, 26, (rows,), generator=gen).repeat_interleave(steps) if g.cfg.conditional else None
+    with torch.no_grad():
+        return g(z, labels)[:, 0].numpy().reshape(rows, steps, 28, 28)
+
+
+def summary(m: dict) -> str:
+    """The metrics as a short table for the terminal."""
+    lines = [f"generator           {m['generator']} ({'conditional' if m['conditional'] else 'unconditional'})",
+             f"letters covered     {m['letters_covered']}/26 (strict {m['letters_covered_strict']}/26) "
+             f"on {m['samples']} samples",
+             f"KL(p || uniform)    {m['kl_uniform']:.4f} nats (perfect sampler ~{m['kl_perfect_sampler']:.4f})",
+             f"mean confidence     {m['mean_confidence']:.3f}    diversity {m['diversity']:.3f}",
+             f"{'':20s}{'generated':>12s}{'real-vs-real':>14s}"]
+    for k in ("fd", "kid", "precision", "recall", "density", "coverage"):
+        lines.append(f"{k:20s}{m[k]:12.4f}{m[k + '_real']:14.4f}")
+    if m.get("cond_accuracy") is not None:
+        lines.append(f"conditional agreement {m['cond_accuracy']:.4f}")
+    lines.append(f"classifier accuracy on the real set {m['classifier_val_acc']:.4f}")
+    return "\n".join(lines)

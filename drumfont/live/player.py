@@ -1,0 +1,719 @@
+"""The live player: a clock that sends patterns to a MIDI port on time, and its parent-side handle.
+
+Where the clock runs, and why (benchmarks/bench_player.py, figures in README): a clock thread
+inside a process whose other thread runs Python (the TUI redrawing, the VAE sampling) waits for
+the GIL after every sleep -- up to the 5 ms switch interval, more when a C call holds it -- so it
+misses deadlines by milliseconds. The same loop in its own process, fed over a pipe, is only
+disturbed by the OS scheduler. So the default is a child process started with the 'spawn'
+method (nothing of the parent's torch state is inherited); `in_process=True` runs the very same
+loop in a thread, for tests and for ports that are plain Python objects.
+
+How it waits: every deadline is absolute (`schedule.TempoMap`: position -> ns from one anchor,
+so nothing accumulates). The loop sleeps in `connection.wait` on the command pipe until
+`spin_us` before the deadline (so a command wakes it at once), then spins on
+`time.perf_counter_ns()` to the deadline: sleeping alone overshoots by the kernel's wake-up
+latency (50 us .. several ms on a loaded box); the short spin removes it.
+
+Parent-side API (the TUI builds on this)::
+
+    from drumfont.live import Player, PortSpec, RecordingPort
+    with Player(port=PortSpec(virtual="drumfont"), notemap="gm", bpm=120, swing=54, gate=0.5) as p:
+        p.set_pattern(pattern)               # Pattern; at="bar" (next bar line) or at="now"
+        p.start()                            # from bar 1 (sends Start when clock out is on)
+        p.set_chain([(a, 2), (b, 2)], loop=True)   # song mode, queued to the next bar line
+        p.set_tempo(140); p.set_swing(60); p.set_gate(0.8)
+        p.set_mute(KICK, True); p.set_solo(SNARE, True)
+        p.set_clock_out(True)                # 24 ppq + Start/Stop/Continue/SPP
+        p.follow("some input")               # lock to incoming clock; follow(None) = lead again
+        p.playhead()    # -> (bar, step) or None when stopped; never blocks
+        p.error()       # -> "port ... vanished; retrying" or None; never blocks
+        p.stop(); p.resume()
+    # leaving the block (or close(), Ctrl-C, process exit) sends note-offs + All Notes Off
+
+Every setter returns at once (it writes one message to the pipe). `port` is either a
+`PortSpec` (opened in the clock process) or any object with `send(msg)` (a mido port, a
+`RecordingPort`), which implies `in_process=True`. For tests without a MIDI system::
+
+    port = RecordingPort()
+    p = Player(port=port, bpm=300)           # in_process implied
+    p.set_pattern(pattern); p.start(); ...; p.close()
+    port.messages()   # [(0x99, 36, 90), (0x89, 36, 0), ...]
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import contextlib
+import heapq
+import math
+import multiprocessing as mp
+import os
+import signal
+import sys
+import threading
+import time
+import types
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any, Sequence
+
+import numpy as np
+
+from drumfont.errors import DrumfontError, LiveMidiError
+from drumfont.live import schedule as sch
+from drumfont.live.ports import PortSpec, open_input, open_output, wrap_port
+from drumfont.live.sync import ClockFollower
+from drumfont.notemap import GM, NoteMap, load_notemap
+from drumfont.pattern import STEPS, Pattern
+
+# Shared-memory slots the clock writes and the parent reads without a lock: each is one aligned
+# 8-byte double, written whole.
+SLOT_STEP, SLOT_BPM, SLOT_STATE, SLOT_ENTRY = range(4)
+STATE_STOPPED, STATE_PLAYING, STATE_WAITING = 0.0, 1.0, 2.0   # waiting: follow mode, no clock yet
+
+START_LEAD_NS = 3_000_000        # the first downbeat sits this far after start(): room to schedule
+HEALTH_EVERY_NS = 500_000_000    # how often a port opened by name is checked to still exist
+REOPEN_EVERY_NS = 1_000_000_000  # how often a vanished port is tried again
+MAX_TIMING_RECORDS = 2_000_000
+
+
+@dataclass(frozen=True)
+class ClockConfig:
+    """Everything the clock needs at launch; plain data so that it pickles into the child."""
+
+    bpm: float = 120.0
+    swing: float = 50.0
+    gate: float = 0.5
+    notes: tuple[int, ...] = GM.notes
+    clock_out: bool = False
+    bars: int | None = None          # stop after this many bars (None: until stopped)
+    spin_us: int = 1000              # spin this long before each deadline (0: sleep only)
+    record_timing: bool = False      # keep (deadline, sent) per message, for the benchmark
+
+
+def _user_value(check, value):
+    try:
+        return check(value)
+    except ValueError as exc:
+        raise DrumfontError(str(exc)) from None
+
+
+# --- the clock (runs in the child process or the in-process thread) -----------------------------
+
+class _Clock:
+    def __init__(self, conn: Connection, shared, port: Any, cfg: ClockConfig, spec: PortSpec | None) -> None:
+        self.conn, self.shared, self.cfg, self.spec = conn, shared, cfg, spec
+        self.port = port
+        self.send_raw = port.send if hasattr(port, "send") else None
+        self.now = time.perf_counter_ns
+        self.seq = sch.Sequencer(swing=cfg.swing, gate=cfg.gate, notemap=NoteMap("live", cfg.notes))
+        self.tempo = sch.TempoMap(cfg.bpm, self.now())
+        self.ledger = sch.NoteLedger()
+        self.heap: list[sch.Event] = []
+        self.clock_out = cfg.clock_out
+        self.bars = cfg.bars
+        self.spin_ns = cfg.spin_us * 1000
+        self.playing = False
+        self.ending = False
+        self.resume_step = 0
+        self.announce_clock = False
+        self.closing = False
+        self.port_down = False
+        self.last_health = self.now()
+        self.last_reopen = 0
+        self.timing: list[tuple[int, int, int]] | None = [] if cfg.record_timing else None
+        # follow mode
+        self.follow_in = None
+        self.follow_q: collections.deque = collections.deque()
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        self.follower = ClockFollower()
+        shared[SLOT_BPM] = cfg.bpm
+        shared[SLOT_STEP] = -1.0
+        shared[SLOT_STATE] = STATE_STOPPED
+
+    # sending -----------------------------------------------------------------------------------
+    def _send(self, data: tuple[int, ...], deadline: int = 0) -> None:
+        if self.port_down or self.port is None:
+            return
+        try:
+            self.send_raw(list(data))
+        except Exception as exc:  # rtmidi error or a port object that failed
+            self._port_lost(f"sending failed: {exc}")
+            return
+        if self.timing is not None and deadline and len(self.timing) < MAX_TIMING_RECORDS:
+            self.timing.append((deadline, self.now(), data[0]))
+
+    def _port_lost(self, why: str) -> None:
+        if not self.port_down:
+            self.port_down = True
+            name = self.spec.describe() if self.spec else "the MIDI port"
+            self._report("error", f"{name} vanished ({why}); retrying every second")
+
+    def _health(self, now: int) -> None:
+        """Between deadlines: check a port opened by name, and try to reopen a lost one."""
+        if self.spec is None or self.port is None:
+            return
+        if not self.port_down:
+            if now - self.last_health >= HEALTH_EVERY_NS:
+                self.last_health = now
+                if not self.port.alive():
+                    self._port_lost("no longer listed")
+            return
+        if now - self.last_reopen < REOPEN_EVERY_NS:
+            return
+        self.last_reopen = now
+        with contextlib.suppress(Exception):
+            self.port.close()
+        try:
+            self.port = open_output(self.spec)
+        except DrumfontError:
+            self.port = None
+            return
+        self.send_raw = self.port.send
+        self.port_down = False
+        self.ledger.sounding.clear()
+        self._send(sch.ALL_NOTES_OFF)
+        self._report("ok", f"{self.spec.describe()} is back")
+
+    def _report(self, *msg: Any) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self.conn.send(msg)
+
+    # transport ---------------------------------------------------------------------------------
+    def _begin(self, step: int, at_ns: int, transport: tuple[tuple[int, ...], ...]) -> None:
+        """Start playing at global step `step`, whose downbeat is at `at_ns`."""
+        self.heap.clear()
+        self.tempo.anchor(step, at_ns)
+        for data in transport:
+            heapq.heappush(self.heap, sch.Event(step, sch.ORDER_TRANSPORT, data))
+        heapq.heappush(self.heap, sch.Event(step - 0.5, sch.ORDER_GEN, (), tag=step))
+        self.playing, self.ending = True, False
+        self.shared[SLOT_STATE] = STATE_PLAYING
+
+    def start(self, from_step: int = 0) -> None:
+        """Start (from bar 1) or continue (from `from_step`), as leader."""
+        if from_step == 0:
+            self.seq.rewind()
+            transport = ((sch.START,),) if self.clock_out else ()
+        else:
+            self.seq.seek_bar(from_step // STEPS)
+            transport = (sch.song_position_bytes(from_step), (sch.CONTINUE,)) if self.clock_out else ()
+        self.announce_clock = False
+        self._begin(from_step, self.now() + START_LEAD_NS, transport)
+
+    def halt(self, send_stop: bool = True) -> None:
+        """Stop: note-offs for what sounds, All Notes Off, Stop to followers."""
+        was = self.playing
+        if was:
+            self.resume_step = max(0, math.ceil(self.tempo.pos_at(self.now())))
+        self.playing, self.ending = False, False
+        self.heap.clear()
+        if was or self.ledger.sounding:
+            for data in self.ledger.release_all():
+                self._send(data)
+        if was and send_stop and self.clock_out and self.follow_in is None:
+            self._send((sch.STOP,))
+        self.shared[SLOT_STEP] = -1.0
+        self.shared[SLOT_STATE] = STATE_WAITING if self.follow_in is not None else STATE_STOPPED
+
+    # scheduling --------------------------------------------------------------------------------
+    def _generate(self, step: int) -> None:
+        if self.bars is not None and step >= self.bars * STEPS:
+            self.ending = True
+            return
+        events = self.seq.step_events(step)
+        if self.seq.finished:
+            self.ending = True
+            return
+        if self.clock_out and self.follow_in is None:
+            if self.announce_clock:  # clock switched on while playing: tell followers where we are
+                events.append(sch.Event(step, sch.ORDER_TRANSPORT, sch.song_position_bytes(step)))
+                events.append(sch.Event(step, sch.ORDER_TRANSPORT, (sch.CONTINUE,)))
+                self.announce_clock = False
+            events.extend(sch.clock_events(step))
+        events.append(sch.Event(step, sch.ORDER_MARK, (), tag=step))
+        events.append(sch.Event(step + 0.5, sch.ORDER_GEN, (), tag=step + 1))
+        for ev in events:
+            heapq.heappush(self.heap, ev)
+
+    def _fire(self, ev: sch.Event, deadline: int) -> None:
+        if ev.order == sch.ORDER_GEN:
+            self._generate(ev.tag)
+        elif ev.order == sch.ORDER_MARK:
+            self.shared[SLOT_STEP] = float(ev.tag)
+            self.shared[SLOT_ENTRY] = float(self.seq.chain_position[0])
+        else:
+            for data in sch.dispatch(ev, self.seq, self.ledger):
+                self._send(data, deadline)
+
+    def _next_deadline(self) -> int | None:
+        """Deadline of the heap's head, or None when there is nothing to wait for."""
+        if not self.playing:
+            return None
+        if not self.heap:
+            if self.ending:  # all note-offs of the last bar are out
+                self.halt()
+                self._report("ended", self.resume_step)
+            return None
+        head = self.heap[0]
+        if self.follow_in is not None:
+            # Between pulses, interpolate at the measured tempo; beyond the next pulse, wait for it.
+            if head.pos >= self.follower.limit() - 1e-9:
+                return None
+        return self.tempo.time_of(head.pos)
+
+    # main loop ---------------------------------------------------------------------------------
+    def run(self) -> None:
+        try:
+            self._report("ready", self.port_name())
+            while not self.closing:
+                deadline = self._next_deadline()
+                # poll() sleeps in whole milliseconds, rounded up: sleep whole ms below the spin
+                # window, so that the wake-up never lands past the deadline.
+                sleep_ms = None if deadline is None else (deadline - self.now() - self.spin_ns) // 1_000_000
+                if sleep_ms is None or sleep_ms >= 1:
+                    if sleep_ms is None:
+                        timeout = 0.25 if (self.spec is not None or self.playing) else None
+                    else:
+                        timeout = min(sleep_ms / 1000, 0.25)  # 0.25 s: keep the port health check going
+                    self._idle(timeout)
+                    continue
+                while self.now() < deadline:
+                    pass
+                ev = heapq.heappop(self.heap)
+                self._fire(ev, deadline)
+        except (EOFError, OSError, KeyboardInterrupt, SystemExit):
+            pass  # parent gone, or asked to end: fall through to silence
+        except Exception as exc:
+            self._report("error", f"the MIDI clock failed: {exc!r}")
+            raise
+        finally:
+            self.shutdown()
+
+    def port_name(self) -> str:
+        """Name of the port we send to."""
+        return getattr(self.port, "port_name", type(self.port).__name__)
+
+    def _idle(self, timeout: float | None) -> None:
+        ready = wait([self.conn, self.wake_r], timeout)
+        if self.conn in ready:
+            while self.conn.poll():
+                self._command(self.conn.recv())
+                if self.closing:
+                    return
+        if self.wake_r in ready:
+            with contextlib.suppress(BlockingIOError):
+                os.read(self.wake_r, 4096)
+            while self.follow_q:
+                self._clock_in(*self.follow_q.popleft())
+        self._health(self.now())
+
+    def _command(self, cmd: tuple) -> None:
+        op, *a = cmd
+        if op == "start":
+            if self.follow_in is None:
+                if self.playing:
+                    self.halt(send_stop=False)
+                self.start(0)
+        elif op == "resume":
+            if self.follow_in is None and not self.playing:
+                self.start(self.resume_step)
+        elif op == "stop":
+            self.halt()
+            self._report("stopped", self.resume_step)
+        elif op == "tempo":
+            self.tempo.set_bpm(a[0], self.now())
+            self.shared[SLOT_BPM] = self.tempo.bpm
+        elif op == "pattern":
+            self.seq.set_pattern(Pattern(a[0]), at=a[1])
+        elif op == "chain":
+            self.seq.set_chain([(Pattern(v), n) for v, n in a[0]], loop=a[1], at=a[2])
+        elif op == "swing":
+            self.seq.swing = a[0]
+        elif op == "gate":
+            self.seq.gate = a[0]
+        elif op == "notes":
+            self.seq.notemap = NoteMap("live", tuple(a[0]))
+        elif op == "mute":
+            self.seq.set_mute(a[0], a[1])
+        elif op == "solo":
+            self.seq.set_solo(a[0], a[1])
+        elif op == "clock_out":
+            if a[0] and not self.clock_out and self.playing:
+                self.announce_clock = True
+            if not a[0] and self.clock_out and self.playing and self.follow_in is None:
+                self._send((sch.STOP,))
+            self.clock_out = bool(a[0])
+        elif op == "bars":
+            self.bars = a[0]
+        elif op == "follow":
+            self._set_follow(a[0], a[1])
+        elif op == "timing":
+            self._report("timing", np.array(self.timing or [], dtype=np.int64).reshape(-1, 3))
+        elif op == "close":
+            self.closing = True
+
+    # follow mode -------------------------------------------------------------------------------
+    def _set_follow(self, query: str | None, backend: str | None) -> None:
+        self.halt(send_stop=self.follow_in is None)
+        if self.follow_in is not None:
+            with contextlib.suppress(Exception):
+                self.follow_in.cancel_callback()
+                self.follow_in.close_port()
+                self.follow_in.delete()
+            self.follow_in = None
+        if query is None:
+            self.shared[SLOT_STATE] = STATE_STOPPED
+            self._report("ok", "leading")
+            return
+        try:
+            inp = open_input(query, backend or (self.spec.backend if self.spec else None))
+        except DrumfontError as exc:
+            self._report("error", str(exc))
+            return
+        q, wake_w, now = self.follow_q, self.wake_w, self.now
+
+        def on_message(event, _data=None):  # rtmidi's thread: stamp, queue, wake the clock
+            q.append((now(), tuple(event[0])))
+            with contextlib.suppress(OSError):
+                os.write(wake_w, b"!")
+
+        inp.set_callback(on_message)
+        self.follow_in = inp
+        self.follower = ClockFollower()
+        self.shared[SLOT_STATE] = STATE_WAITING
+        self._report("ok", f"following {query}")
+
+    def _clock_in(self, t: int, msg: tuple[int, ...]) -> None:
+        act = self.follower.feed(t, msg, self.tempo.step_ns)
+        if act is None:
+            return
+        if act.kind == "pulse":
+            if self.playing:
+                self.tempo.anchor(act.pos, t, act.step_ns)
+                self.shared[SLOT_BPM] = self.tempo.bpm
+        elif act.kind == "start":
+            if act.step == 0:
+                self.seq.rewind()
+            else:
+                self.seq.seek_bar(act.step // STEPS)
+            self._begin(act.step, t, ())
+        elif act.kind == "stop" and self.playing:
+            self.halt()
+            self.resume_step = act.step
+            self._report("stopped", act.step)
+
+    def shutdown(self) -> None:
+        """Silence everything and release the port (also on errors and parent death)."""
+        with contextlib.suppress(Exception):
+            self.halt()
+        with contextlib.suppress(Exception):
+            if self.follow_in is not None:
+                self.follow_in.cancel_callback()
+                self.follow_in.delete()
+        with contextlib.suppress(Exception):
+            if self.spec is not None and self.port is not None:
+                self.port.close()
+        for fd in (self.wake_r, self.wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._report("closed")
+
+
+def _child_main(conn: Connection, shared, spec: PortSpec, cfg: ClockConfig) -> None:
+    """Entry point of the clock process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit(0)))
+    with contextlib.suppress(AttributeError, OSError):
+        os.nice(-5)  # allowed only with privileges; harmless otherwise
+    try:
+        port = open_output(spec)
+    except DrumfontError as exc:
+        conn.send(("fatal", str(exc)))
+        return
+    _Clock(conn, shared, port, cfg, spec).run()
+
+
+def _thread_main(conn: Connection, shared, port: Any, spec: PortSpec | None, cfg: ClockConfig) -> None:
+    if port is None:
+        try:
+            port = open_output(spec)
+        except DrumfontError as exc:
+            conn.send(("fatal", str(exc)))
+            return
+    else:
+        port, spec = wrap_port(port), None
+    _Clock(conn, shared, port, cfg, spec).run()
+
+
+@contextlib.contextmanager
+def _bare_main():
+    """Hide the parent's __main__ while the clock process is spawned. 'spawn' re-runs the main
+    script in the child: that would import torch and textual there (seconds, and memory) and,
+    in a script without an `if __name__ == "__main__"` guard, start another player. The clock
+    needs nothing from it."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
+
+
+# --- the parent-side handle ----------------------------------------------------------------------
+
+class Player:
+    """Handle on the clock: setters send one message down a pipe; readers never block.
+
+    port: a PortSpec (opened by the clock), or an object with send(msg) (implies in_process).
+    notemap: a NoteMap or a name/path for load_notemap. in_process: run the clock in a thread
+    of this process instead of its own process (see the module docstring for the cost).
+    """
+
+    def __init__(self, port: PortSpec | Any = None, notemap: NoteMap | str | None = None,
+                 bpm: float = 120.0, swing: float = 50.0, gate: float = 0.5, clock_out: bool = False,
+                 bars: int | None = None, in_process: bool | None = None, spin_us: int = 1000,
+                 record_timing: bool = False) -> None:
+        port = PortSpec() if port is None else port
+        self._spec = port if isinstance(port, PortSpec) else None
+        self._port_obj = None if self._spec else port
+        if self._port_obj is not None and not hasattr(port, "send"):
+            raise TypeError("port must be a PortSpec or an object with send(msg)")
+        self.in_process = bool(in_process) or self._port_obj is not None
+        nm = notemap if isinstance(notemap, NoteMap) else load_notemap(notemap)
+        if bars is not None and bars < 1:
+            raise DrumfontError("--bars must be at least 1")
+        self.config = ClockConfig(
+            bpm=_user_value(sch.check_bpm, bpm), swing=_user_value(sch.check_swing, swing),
+            gate=_user_value(sch.check_gate, gate), notes=tuple(nm.notes), clock_out=bool(clock_out),
+            bars=bars, spin_us=int(spin_us), record_timing=record_timing)
+        self.notemap = nm
+        self._conn: Connection | None = None
+        self._worker: Any = None
+        self._shared = None
+        self._errors: collections.deque[str] = collections.deque()
+        self._notices: collections.deque[tuple] = collections.deque()
+        self._ended = False
+        self._port_name = ""
+        self._lock = threading.Lock()
+
+    # lifecycle -----------------------------------------------------------------------------------
+    def open(self, timeout: float = 20.0) -> Player:
+        """Launch the clock and open the port; LiveMidiError if the port cannot open."""
+        if self._conn is not None:
+            return self
+        ctx = mp.get_context("spawn")
+        self._shared = ctx.RawArray("d", 4)
+        parent, child = ctx.Pipe(duplex=True)
+        if self.in_process:
+            self._worker = threading.Thread(
+                target=_thread_main, args=(child, self._shared, self._port_obj, self._spec, self.config),
+                name="drumfont-clock", daemon=True)
+        else:
+            self._worker = ctx.Process(target=_child_main, args=(child, self._shared, self._spec, self.config),
+                                       name="drumfont-clock", daemon=True)
+        with _bare_main():
+            self._worker.start()
+        self._conn = parent
+        if not parent.poll(timeout):
+            self._kill()
+            raise LiveMidiError("the MIDI clock did not start within "
+                                f"{timeout:g} s (the machine may be overloaded)")
+        msg = parent.recv()
+        if msg[0] == "fatal":
+            self._kill()
+            raise LiveMidiError(msg[1])
+        self._port_name = msg[1]
+        atexit.register(self.close)
+        return self
+
+    @property
+    def port_name(self) -> str:
+        """The name of the open output port."""
+        return self._port_name
+
+    def close(self, timeout: float = 3.0) -> None:
+        """Silence (note-offs, All Notes Off, Stop) and end the clock. Safe to call twice."""
+        with contextlib.suppress(Exception):
+            atexit.unregister(self.close)
+        if self._conn is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            self._conn.send(("close",))
+        deadline = time.monotonic() + timeout
+        with contextlib.suppress(OSError, EOFError, ValueError):
+            while time.monotonic() < deadline and self._conn.poll(max(0.0, deadline - time.monotonic())):
+                if self._conn.recv()[0] == "closed":
+                    break
+        self._worker.join(max(0.0, deadline - time.monotonic()))
+        self._kill()
+
+    def _kill(self) -> None:
+        if isinstance(self._worker, mp.process.BaseProcess) and self._worker.is_alive():
+            self._worker.terminate()  # SIGTERM: the clock still sends its note-offs
+            self._worker.join(1.0)
+        if self._conn is not None:
+            with contextlib.suppress(OSError):
+                self._conn.close()
+        self._conn = None
+
+    def __enter__(self) -> Player:
+        return self.open()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _cmd(self, *msg: Any) -> None:
+        if self._conn is None:
+            self.open()
+        try:
+            with self._lock:
+                self._conn.send(msg)
+        except (OSError, ValueError):
+            raise LiveMidiError("the MIDI clock has stopped; restart the player") from None
+
+    # transport -----------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Play from bar 1 (Start to followers when clock out is on)."""
+        self._ended = False
+        self._cmd("start")
+
+    def stop(self) -> None:
+        """Stop: note-offs, All Notes Off, Stop to followers."""
+        self._cmd("stop")
+
+    def resume(self) -> None:
+        """Continue from where stop() left off (Song Position Pointer + Continue)."""
+        self._ended = False
+        self._cmd("resume")
+
+    # music -----------------------------------------------------------------------------------------
+    def set_pattern(self, pattern: Pattern, at: str = "bar") -> None:
+        """Loop one pattern, from the next bar line (at='bar') or the next sixteenth (at='now')."""
+        if at not in ("bar", "now"):
+            raise ValueError("at must be 'bar' or 'now'")
+        self._cmd("pattern", np.asarray(pattern.velocities), at)
+
+    def set_chain(self, chain: Sequence[tuple[Pattern, int]], loop: bool = True, at: str = "bar") -> None:
+        """Song mode: [(pattern, bars), ...] in order; loop, or stop at the end (then ended())."""
+        entries = [(np.asarray(p.velocities), int(n)) for p, n in chain]
+        if not entries or any(n < 1 for _, n in entries):
+            raise DrumfontError("a chain needs at least one pattern, each for at least one bar")
+        self._cmd("chain", entries, bool(loop), at)
+
+    def set_tempo(self, bpm: float) -> None:
+        """Tempo in BPM (20..300), applied now without a jump in phase."""
+        self._cmd("tempo", _user_value(sch.check_bpm, bpm))
+
+    def set_swing(self, pct: float) -> None:
+        """MPC swing percent (50..75), from the next sixteenth."""
+        self._cmd("swing", _user_value(sch.check_swing, pct))
+
+    def set_gate(self, gate: float) -> None:
+        """Note length as a share of a sixteenth (0..1], from the next sixteenth."""
+        self._cmd("gate", _user_value(sch.check_gate, gate))
+
+    def set_notemap(self, notemap: NoteMap | str) -> None:
+        """Output note map, from the next sixteenth."""
+        nm = notemap if isinstance(notemap, NoteMap) else load_notemap(notemap)
+        self.notemap = nm
+        self._cmd("notes", tuple(nm.notes))
+
+    def set_mute(self, voice: int, on: bool) -> None:
+        """Mute (True) or unmute a voice 0..8, at once."""
+        self._cmd("mute", _voice(voice), bool(on))
+
+    def set_solo(self, voice: int, on: bool) -> None:
+        """Solo (True) or unsolo a voice 0..8, at once."""
+        self._cmd("solo", _voice(voice), bool(on))
+
+    def set_clock_out(self, on: bool) -> None:
+        """Send MIDI clock (24 ppq) and transport as leader."""
+        self._cmd("clock_out", bool(on))
+
+    def set_bars(self, bars: int | None) -> None:
+        """Stop after this many bars from the start (None: play until stopped)."""
+        self._cmd("bars", bars)
+
+    def follow(self, port: str | None, backend: str | None = None) -> None:
+        """Lock to the MIDI clock arriving on input `port` (None: lead again). Errors via error()."""
+        self._cmd("follow", port, backend)
+
+    # readers (never block) ---------------------------------------------------------------------
+    def _drain(self) -> None:
+        conn = self._conn
+        if conn is None:
+            return
+        with contextlib.suppress(OSError, EOFError, ValueError):
+            while conn.poll():
+                msg = conn.recv()
+                if msg[0] == "error":
+                    self._errors.append(msg[1])
+                elif msg[0] == "ended":
+                    self._ended = True
+                self._notices.append(msg)
+
+    def playhead(self) -> tuple[int, int] | None:
+        """(bar, step) sounding now, both from 0; None when stopped."""
+        if self._shared is None:
+            return None
+        step = self._shared[SLOT_STEP]
+        if step < 0 or self._shared[SLOT_STATE] != STATE_PLAYING:
+            return None
+        bar, s = divmod(int(step), STEPS)
+        return bar, s
+
+    def chain_entry(self) -> int:
+        """Index of the chain entry playing now."""
+        return int(self._shared[SLOT_ENTRY]) if self._shared is not None else 0
+
+    def bpm(self) -> float:
+        """Tempo now (in follow mode: measured from the incoming clock)."""
+        return float(self._shared[SLOT_BPM]) if self._shared is not None else self.config.bpm
+
+    def waiting_for_clock(self) -> bool:
+        """Follow mode, and the leader has not started."""
+        return self._shared is not None and self._shared[SLOT_STATE] == STATE_WAITING
+
+    def error(self) -> str | None:
+        """The latest problem the clock reported (port vanished, follow input missing), once."""
+        self._drain()
+        return self._errors.popleft() if self._errors else None
+
+    def notices(self) -> list[tuple]:
+        """Everything the clock reported since the last call: ('error'|'ok'|'stopped'|'ended', ...)."""
+        self._drain()
+        out = list(self._notices)
+        self._notices.clear()
+        return out
+
+    def ended(self) -> bool:
+        """Whether a --bars limit or a non-looping chain has played out."""
+        self._drain()
+        return self._ended
+
+    def alive(self) -> bool:
+        """Whether the clock is running."""
+        return self._worker is not None and self._worker.is_alive()
+
+    def timing(self, timeout: float = 10.0) -> np.ndarray:
+        """(N, 3) int64 of (deadline ns, sent ns, status byte) per message; needs record_timing."""
+        self._cmd("timing")
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and self._conn.poll(max(0.0, end - time.monotonic())):
+            msg = self._conn.recv()
+            if msg[0] == "timing":
+                return msg[1]
+            self._notices.append(msg)
+            if msg[0] == "error":
+                self._errors.append(msg[1])
+        raise LiveMidiError("the clock did not return its timing record")
+
+
+def _voice(voice: int) -> int:
+    if not 0 <= int(voice) < len(GM.notes):
+        raise DrumfontError(f"voice {voice} is outside 0..{len(GM.notes) - 1}")
+    return int(voice)

@@ -1,0 +1,145 @@
+"""Figures of the drum-VAE report (matplotlib, Agg backend): KL per dimension, t-SNE of both
+latent levels by genre, interpolation piano rolls, controllable generation, generated bars."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from drumfont.pattern import LABELS
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path, force: bool) -> Path:
+    from drumfont.writes import write_atomic
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    _plt().close(fig)
+    return write_atomic(path, buf.getvalue(), force=force)
+
+
+def kl_bars(kl_high: np.ndarray, kl_low: np.ndarray, path: Path, force: bool = False,
+            threshold: float = 0.1) -> Path:
+    """Mean KL per latent dimension of each level, with the collapse threshold drawn."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3), gridspec_kw={"width_ratios": [len(kl_high), len(kl_low)]})
+    for ax, kl, name in zip(axes, (kl_high, kl_low), ("z_high", "z_low")):
+        colors = ["tab:red" if k < threshold else "tab:blue" for k in kl]
+        ax.bar(np.arange(len(kl)), kl, color=colors)
+        ax.axhline(threshold, color="k", ls="--", lw=0.8, label=f"collapsed < {threshold}")
+        ax.set_title(f"KL per dimension, {name}")
+        ax.set_xlabel("dimension")
+        ax.set_ylabel("nats")
+        ax.set_xticks(np.arange(len(kl)))
+    axes[0].legend(fontsize=7)
+    return _save(fig, path, force)
+
+
+def tsne(z: np.ndarray, labels: np.ndarray | None, names: Sequence[str], title: str, path: Path,
+         seed: int = 0, force: bool = False) -> Path:
+    """2-D t-SNE of codes, coloured by genre (one colour if unlabelled)."""
+    from sklearn.manifold import TSNE
+
+    plt = _plt()
+    emb = TSNE(n_components=2, perplexity=min(30.0, max(2.0, (len(z) - 1) / 3)), random_state=seed,
+               init="pca").fit_transform(np.asarray(z, np.float64))
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    if labels is None:
+        ax.scatter(emb[:, 0], emb[:, 1], s=6)
+    else:
+        for g in np.unique(labels):
+            sel = labels == g
+            ax.scatter(emb[sel, 0], emb[sel, 1], s=6, label=names[g] if 0 <= g < len(names) else "unlabelled")
+        ax.legend(fontsize=7, markerscale=2)
+    ax.set_title(title)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return _save(fig, path, force)
+
+
+def roll_grid(rows: Sequence[Sequence[np.ndarray]], row_titles: Sequence[str], title: str, path: Path,
+              col_titles: Sequence[str] | None = None, force: bool = False) -> Path:
+    """A grid of piano rolls (voices up, steps across); each cell one (16, 9) velocity or hit grid."""
+    plt = _plt()
+    n_rows, n_cols = len(rows), max(len(r) for r in rows)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.5 * n_cols + 0.8, 1.2 * n_rows + 0.6), squeeze=False)
+    for i, row in enumerate(rows):
+        for j in range(n_cols):
+            ax = axes[i, j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j >= len(row):
+                ax.axis("off")
+                continue
+            grid = np.asarray(row[j], np.float64)
+            grid = grid / 127.0 if grid.max() > 1 else grid
+            ax.imshow(grid.T, aspect="auto", origin="lower", cmap="Greys", vmin=0, vmax=1, interpolation="nearest")
+            for x in (3.5, 7.5, 11.5):
+                ax.axvline(x, color="tab:orange", lw=0.4)
+            if j == 0:
+                ax.set_ylabel(row_titles[i], fontsize=7)
+                ax.set_yticks(range(len(LABELS)))
+                ax.set_yticklabels(LABELS, fontsize=4)
+            if i == 0 and col_titles is not None and j < len(col_titles):
+                ax.set_title(col_titles[j], fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    return _save(fig, path, force)
+
+
+def draw_all(model, data, arrays: dict, out: Path, seed: int = 0, force: bool = False) -> list[Path]:
+    """Every figure of the report into `out`; returns their paths."""
+    out = Path(out)
+    paths = [kl_bars(arrays["kl_high"], arrays["kl_low"], out / "kl_per_dim.png", force)]
+    labels = arrays.get("genre")
+    names = list(data.genres)
+    paths.append(tsne(arrays["z_high"], labels, names, "t-SNE of z_high by genre", out / "tsne_z_high.png",
+                      seed, force))
+    paths.append(tsne(arrays["z_low"], labels, names, "t-SNE of z_low by genre", out / "tsne_z_low.png",
+                      seed, force))
+
+    gen = arrays["generated"]
+    paths.append(roll_grid([g[:8] for g in gen.values()], list(gen), "generated bars per genre",
+                           out / "generated_per_genre.png", force=force))
+
+    genres = list(model.genres)
+    if len(genres) >= 2:
+        pairs = [(genres[i], genres[(i + 1) % len(genres)]) for i in range(min(3, len(genres)))]
+        steps = 8
+        for level in ("high", "low"):
+            rows, titles = [], []
+            for a, b in pairs:
+                if level == "high":
+                    bars = model.interpolate(a, b, steps, "high")
+                    titles.append(f"{a}->{b}")
+                else:  # within one style: between two bars of genre a
+                    x, y = model.sample(a, 2, seed=seed)
+                    bars = model.interpolate(x, y, steps, "low")
+                    titles.append(f"{a} var.")
+                rows.append([p.velocities for p in bars])
+            paths.append(roll_grid(rows, titles, f"interpolation of z_{level}", out / f"interp_z_{level}.png",
+                                   [f"t={t:.2f}" for t in np.linspace(0, 1, steps)], force))
+        # Controllable generation: fixed z_high with new z_low (rows: genres), and fixed z_low
+        # variation under each genre's z_high (rows: source bars).
+        rows = [[p.velocities for p in model.sample(g, 6, temperature=1.0, seed=seed + k)]
+                for k, g in enumerate(genres)]
+        paths.append(roll_grid(rows, genres, "fixed z_high (genre), varied z_low",
+                               out / "control_fixed_high.png", force=force))
+        rows, titles = [], []
+        for k, src in enumerate(model.sample(genres[0], 3, seed=seed + 99)):
+            rows.append([src.velocities] + [model.transfer(src, g).velocities for g in genres])
+            titles.append(f"bar {k + 1}")
+        paths.append(roll_grid(rows, titles, "fixed z_low variation, z_high of each genre",
+                               out / "control_fixed_low.png", ["source"] + genres, force))
+    return paths

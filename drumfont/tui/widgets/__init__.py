@@ -1,0 +1,8 @@
+"""The studio's widgets: the step grid, the morph strip, the half-block image, the dialogs."""
+
+from drumfont.tui.widgets.dialogs import ChoiceScreen, ConfirmScreen, HelpScreen, PathPrompt
+from drumfont.tui.widgets.grid import MorphStrip, StepGrid, mini_grid
+from drumfont.tui.widgets.image import HalfBlockImage, half_block_text
+
+__all__ = ["ChoiceScreen", "ConfirmScreen", "HelpScreen", "PathPrompt", "MorphStrip", "StepGrid",
+           "mini_grid", "HalfBlockImage", "half_block_text"]

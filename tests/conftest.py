@@ -1,0 +1,151 @@
+"""Shared pytest fixtures. This file holds only the live-MIDI fixtures (a JACK server with the
+dummy driver, and a JACK MIDI monitor that records what arrives); other fixtures belong in
+their own test modules.
+
+The recorder is `jack_midi_dump` (shipped with jackd2), a C JACK client: python-rtmidi's JACK
+MidiIn was measured here to drop, repeat and reorder messages when several arrive in one JACK
+period (and to crash at interpreter exit with a callback set), so it cannot be the witness.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+JACK_TOOLS = ("jackd", "jack_lsp", "jack_connect", "jack_midi_dump")
+
+
+def _jack_ports(env: dict) -> list[str] | None:
+    try:
+        res = subprocess.run(["jack_lsp"], env=env, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if res.returncode != 0:
+        return None
+    return [line.strip() for line in res.stdout.splitlines() if line.strip()]
+
+
+def _wait_for_port(env: dict, port: str, timeout: float = 10.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        ports = _jack_ports(env)
+        if ports and port in ports:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture(scope="session")
+def jack_server():
+    """A private JACK server (dummy driver, no sound card). Sets JACK_DEFAULT_SERVER for this
+    process and the clock processes it starts; skips, saying why, where jackd is missing."""
+    missing = [t for t in JACK_TOOLS if shutil.which(t) is None]
+    if missing:
+        pytest.skip(f"JACK tools not installed ({', '.join(missing)}); install jackd2")
+    try:
+        import rtmidi  # noqa: F401
+    except ImportError:
+        pytest.skip("python-rtmidi is not installed")
+    name = f"drumfont-test-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    env = dict(os.environ, JACK_DEFAULT_SERVER=name, JACK_NO_AUDIO_RESERVATION="1")
+    log = tempfile.NamedTemporaryFile(prefix="jackd-", suffix=".log", delete=False)
+    proc = subprocess.Popen(["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", "1024"],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    if not _wait_for_port(env, "system:capture_1", 15.0):
+        proc.kill()
+        proc.wait()
+        text = Path(log.name).read_text(errors="replace")[-800:]
+        pytest.fail(f"jackd did not start: {text}")
+    saved = os.environ.get("JACK_DEFAULT_SERVER")
+    os.environ["JACK_DEFAULT_SERVER"] = name
+    try:
+        yield env
+    finally:
+        if saved is None:
+            os.environ.pop("JACK_DEFAULT_SERVER", None)
+        else:
+            os.environ["JACK_DEFAULT_SERVER"] = saved
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        if os.environ.get("DRUMFONT_KEEP_JACK_LOG"):
+            print(f"jackd log: {log.name}")
+        else:
+            os.unlink(log.name)
+
+
+class JackMonitor:
+    """A JACK MIDI input client (jack_midi_dump) connected to one output port; `stop()` returns
+    the (frame, message bytes) that arrived, in order."""
+
+    def __init__(self, env: dict, source: str) -> None:
+        self.env = env
+        self.name = f"rec{uuid.uuid4().hex[:6]}"
+        self._out = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(["jack_midi_dump", "-a", self.name], env=env, stdout=self._out,
+                                     stderr=subprocess.DEVNULL)
+        if not _wait_for_port(env, f"{self.name}:input"):
+            self.proc.kill()
+            raise RuntimeError("jack_midi_dump did not register its port")
+        res = subprocess.run(["jack_connect", source, f"{self.name}:input"], env=env,
+                             capture_output=True, text=True, timeout=5)
+        if res.returncode != 0:
+            self.proc.kill()
+            raise RuntimeError(f"jack_connect {source}: {res.stdout}{res.stderr}")
+
+    def stop(self, settle: float = 0.1) -> list[tuple[int, tuple[int, ...]]]:
+        """End the monitor (after `settle` s for the last period to arrive) and parse its log."""
+        time.sleep(settle)
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._out.seek(0)
+        events = []
+        for line in self._out.read().decode(errors="replace").splitlines():
+            head, sep, rest = line.partition(":")
+            if not sep or not head.strip().isdigit():
+                continue
+            data = []
+            for tok in rest.split():
+                if len(tok) != 2:
+                    break
+                try:
+                    data.append(int(tok, 16))
+                except ValueError:
+                    break
+            if data:
+                events.append((int(head), tuple(data)))
+        self._out.close()
+        return events
+
+
+@pytest.fixture
+def jack_monitor(jack_server):
+    """Factory: `jack_monitor("drumfont:out")` starts a recorder on that port."""
+    monitors: list[JackMonitor] = []
+
+    def start(source: str) -> JackMonitor:
+        mon = JackMonitor(jack_server, source)
+        monitors.append(mon)
+        return mon
+
+    yield start
+    for mon in monitors:
+        if mon.proc.poll() is None:
+            mon.proc.kill()
+            mon.proc.wait()

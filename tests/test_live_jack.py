@@ -1,0 +1,166 @@
+"""End to end against a real JACK server (dummy driver): drumfont's virtual output -> a JACK MIDI
+monitor. Asserts what arrives (notes, velocities, channel, pairing, order, count, clock,
+transport), never when: timing belongs to benchmarks/bench_player.py."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+
+from drumfont.live import Player, PortSpec
+from drumfont.live import schedule as sch
+from drumfont.pattern import from_text
+
+GROOVE = from_text("""
+KK X.......x.x.....
+SN ....X..o....X...
+CH x.x.x.x.x.x.x...
+OH ...............x
+""")
+FILL = from_text("KK x.x.x.x.x.x.x.x.\nCR X...............\nT1 ........x.x.x.x.")
+
+pytestmark = pytest.mark.usefixtures("jack_server")
+
+
+def _spec() -> PortSpec:
+    tag = uuid.uuid4().hex[:6]
+    return PortSpec(virtual=f"out{tag}", backend="jack", client_name=f"df{tag}")
+
+
+def _jack_name(spec: PortSpec) -> str:
+    return f"{spec.client_name}:{spec.virtual}"
+
+
+def _wait_until(cond, timeout: float = 15.0) -> None:
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise AssertionError("timed out waiting for the player")
+        time.sleep(0.02)
+
+
+def _notes(msgs):
+    return [m for m in msgs if m[0] & 0xF0 in (0x80, 0x90)]
+
+
+def _assert_paired(msgs) -> None:
+    """Every note-on ends with a note-off (or All Notes Off) before the stream ends, and no
+    note-on follows All Notes Off / Stop at the end."""
+    sounding: set[int] = set()
+    for m in msgs:
+        if m[0] == 0x99:
+            assert m[2] >= 1
+            sounding.add(m[1])
+        elif m[0] == 0x89:
+            sounding.discard(m[1])
+        elif m == sch.ALL_NOTES_OFF:
+            sounding.clear()
+    assert not sounding, f"notes left sounding: {sorted(sounding)}"
+
+
+def test_notes_arrive_in_order_with_their_offs(jack_monitor):
+    spec = _spec()
+    bars = 3
+    with Player(port=spec, bpm=300, swing=58, gate=0.6, bars=bars) as player:
+        mon = jack_monitor(_jack_name(spec))
+        player.set_chain([(GROOVE, 2), (FILL, 1)], loop=False)
+        player.start()
+        _wait_until(player.ended)
+    got = [m for _, m in mon.stop()]
+    seq = sch.Sequencer(swing=58, gate=0.6)
+    seq.set_chain([(GROOVE, 2), (FILL, 1)], loop=False)
+    expected = [m for _, m in sch.render(seq, bars)]
+    assert expected, "the reference render is empty"
+    assert _notes(got) == expected
+    assert all(m[0] in (0x99, 0x89) for m in _notes(got))       # channel 10 only
+    ons = [m for m in got if m[0] == 0x99]
+    hits = 2 * int(GROOVE.hits.sum()) + int(FILL.hits.sum())
+    assert len(ons) == hits
+    assert sorted(m[2] for m in ons) == sorted(
+        [int(v) for v in GROOVE.velocities[GROOVE.hits]] * 2 + [int(v) for v in FILL.velocities[FILL.hits]])
+    assert got[-1] == sch.ALL_NOTES_OFF
+    _assert_paired(got)
+
+
+def test_clock_out_start_stop_and_24_ppq(jack_monitor):
+    spec = _spec()
+    bars = 2
+    with Player(port=spec, bpm=300, clock_out=True, bars=bars) as player:
+        mon = jack_monitor(_jack_name(spec))
+        player.set_pattern(GROOVE)
+        player.start()
+        _wait_until(player.ended)
+    got = [m for _, m in mon.stop()]
+    assert got[0] == (sch.START,)
+    assert got[-1] == (sch.STOP,)
+    clocks = [m for m in got if m == (sch.CLOCK,)]
+    assert len(clocks) == 24 * 4 * bars
+    # the first pulse comes before the downbeat's notes; no note after Stop
+    assert got.index((sch.CLOCK,)) < got.index(next(m for m in got if m[0] == 0x99))
+    _assert_paired(got)
+
+
+def test_stop_mid_bar_leaves_no_sounding_note(jack_monitor):
+    spec = _spec()
+    with Player(port=spec, bpm=200, gate=1.0, clock_out=True) as player:
+        mon = jack_monitor(_jack_name(spec))
+        player.set_pattern(GROOVE)
+        player.start()
+        _wait_until(lambda: (player.playhead() or (0, 0)) >= (0, 9))
+        player.stop()
+        _wait_until(lambda: any(n[0] == "stopped" for n in player.notices()))
+        assert player.playhead() is None
+    got = [m for _, m in mon.stop()]
+    stop_at = got.index((sch.STOP,))
+    assert sch.ALL_NOTES_OFF in got[:stop_at]
+    assert not any(m[0] == 0x99 for m in got[stop_at:])
+    _assert_paired(got)
+
+
+def test_follow_locks_to_an_incoming_clock(jack_monitor, jack_server):
+    import rtmidi
+
+    tag = uuid.uuid4().hex[:6]
+    leader = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=f"lead{tag}")
+    leader.open_virtual_port("clock")
+    spec = _spec()
+    bpm, beats = 150.0, 8           # two bars of clock at a known tempo
+    try:
+        with Player(port=spec, bpm=90) as player:
+            mon = jack_monitor(_jack_name(spec))
+            player.set_pattern(GROOVE)
+            player.follow(f"lead{tag}:clock")
+            _wait_until(player.waiting_for_clock, 10)
+            interval = 60.0 / bpm / 24
+
+            def send_clock() -> None:
+                leader.send_message([sch.START])    # Start without SPP: from bar 1
+                t0 = time.perf_counter()
+                for k in range(24 * beats):
+                    while time.perf_counter() < t0 + k * interval:
+                        time.sleep(0.0005)
+                    leader.send_message([sch.CLOCK])
+                time.sleep(interval)
+                leader.send_message([sch.STOP])
+
+            sender = threading.Thread(target=send_clock)
+            sender.start()
+            sender.join()
+            _wait_until(lambda: player.waiting_for_clock() and player.playhead() is None, 5)
+            measured = player.bpm()
+        got = [m for _, m in mon.stop()]
+    finally:
+        leader.close_port()
+        leader.delete()
+    # the leader's pulses cover steps 0..31 (192 pulses = 32 sixteenths): bars 1 and 2 in full
+    seq = sch.Sequencer()
+    seq.set_pattern(GROOVE)
+    full = [m for _, m in sch.render(seq, 2)]
+    ons = [m for m in got if m[0] == 0x99]
+    assert ons == [m for m in full if m[0] == 0x99]
+    assert sch.ALL_NOTES_OFF in got
+    _assert_paired(got)
+    assert abs(measured - bpm) / bpm < 0.1, f"followed tempo {measured:.1f} BPM, leader {bpm}"

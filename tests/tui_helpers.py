@@ -1,0 +1,59 @@
+"""Shared pieces of the TUI tests: app builders, a tiny real VAE engine, waiting for workers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from drumfont import studio as st
+
+
+def build_app(tmp_path: Path, engine: st.Engine | None = None, player_factory=None, **kw):
+    """The studio on a temporary data folder, drawing from the rules unless told otherwise."""
+    from drumfont.tui.app import make_app
+
+    kw.setdefault("midi", player_factory is not None)
+    return make_app(tmp_path / "data", engine=engine or st.RulesEngine(), player_factory=player_factory,
+                    export_dir=tmp_path, **kw)
+
+
+async def settle(pilot) -> None:
+    """Let workers finish and their messages land."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.pause()
+
+
+async def wait_until(pilot, cond, timeout: float = 5.0) -> bool:
+    """Poll `cond` while the app runs (for the player's clock thread); never a timing claim."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        await pilot.pause(0.02)
+        await asyncio.sleep(0)
+    return bool(cond())
+
+
+def tiny_vae_engine() -> st.VaeEngine:
+    """The real drum API (`drums.DrumModel`) on a small untrained VAE: the studio's wiring of
+    sample / re-roll / morph / transfer is tested without the shipped preset."""
+    import torch
+
+    from drumfont.corpus.dataset import GENRES
+    from drumfont.drums import DrumModel
+    from drumfont.models.hvae import HierarchicalVAE, HVAEConfig
+
+    torch.manual_seed(0)
+    cfg = HVAEConfig(channels=8, hidden=16)
+    model = HierarchicalVAE(cfg)
+    g = len(GENRES)
+    blob = {
+        "config": {"model": cfg.to_dict()}, "state_dict": model.state_dict(),
+        "extras": {"complete": True, "genres": list(GENRES), "genres_present": list(range(g)),
+                   "genre_mean": 2.0 * torch.randn(g, cfg.z_high, generator=torch.Generator().manual_seed(1)),
+                   "genre_cov": torch.eye(cfg.z_high).repeat(g, 1, 1)},
+    }
+    return st.VaeEngine(DrumModel(blob, "tiny test VAE"))
