@@ -1,8 +1,11 @@
 """Peak memory of opening a 1,000,000-bar drum dataset and streaming one epoch of batches.
 
 Writes a synthetic dataset (random sparse bars) to a temp folder, then in fresh subprocesses
-measures peak RSS (VmHWM) of: loading it eagerly, loading it memory-mapped, and
-memory-mapped plus one pass over 1024-bar float32 batches, beside a bare `import numpy` baseline.
+measures peak RSS (VmHWM) of: loading it eagerly, loading it memory-mapped,
+memory-mapped plus one pass over 1024-bar float32 batches, and memory-mapped plus one shuffled
+epoch of 256-bar batches through trainers.batches.DrumRows (the trainers' loader; it imports
+torch, so it has its own baseline: `import torch` and the loader, no data), beside a bare
+`import numpy` baseline.
 Usage: python benchmarks/bench_dataset_memory.py [--bars 1000000]
 """
 
@@ -23,12 +26,24 @@ import numpy as np
 from drumfont.corpus.dataset import DrumDataset
 mode, path = sys.argv[1], sys.argv[2]
 t = time.perf_counter()
-if mode != "baseline":
+if mode == "torch-baseline":
+    import torch  # what the trainers' loader imports, before any data
+    from trainers.batches import DrumRows
+elif mode != "baseline":
     d = DrumDataset.load(path, mmap=(mode != "eager"))
     if mode == "mmap+epoch":
         total = 0
         for start in range(0, len(d), 1024):
             total += int((np.asarray(d.velocities[start:start + 1024]) > 0).astype(np.float32).sum())
+    elif mode == "mmap+shuffled":
+        # what the trainers do: a seeded shuffle of the training rows, 256-bar float batches
+        from trainers.batches import DrumRows
+        from trainers.distributed import Dist, epoch_batches
+        rows = DrumRows.of(d, 0)
+        total = 0.0
+        for idx in epoch_batches(len(rows), 256, epoch=0, seed=0, d=Dist()):
+            hits, vel, genre = rows.batch(idx)
+            total += float(hits.sum())
     else:
         _ = int(d.velocities[::997].sum())
 # VmHWM (peak resident set of this address space) rather than ru_maxrss, which Linux carries
@@ -61,7 +76,7 @@ def main() -> None:
         del d, vel
         print(f"wrote {args.bars:,} bars ({path.stat().st_size / 2**20:.0f} MB) in {time.perf_counter() - t:.1f} s")
         print(f"{'mode':<12} {'peak RSS MB':>12} {'anon MB at end':>15} {'seconds':>8}")
-        for mode in ("baseline", "eager", "mmap", "mmap+epoch"):
+        for mode in ("baseline", "eager", "mmap", "mmap+epoch", "torch-baseline", "mmap+shuffled"):
             out = subprocess.run([sys.executable, "-c", PROBE, mode, str(path)], capture_output=True,
                                  text=True, check=True).stdout.split()
             print(f"{mode:<12} {float(out[0]):>12.0f} {float(out[1]):>15.0f} {float(out[2]):>8.2f}")

@@ -98,6 +98,7 @@ def _add_data(sub) -> None:
     i.add_argument("--val-share", type=float, default=0.2, help="validation share (stratified)")
     i.add_argument("--seed", type=int, default=0)
     i.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    i.add_argument("--skip-log", default=None, help="also write every skipped file and its cause here (TSV)")
     i.add_argument("--force", action="store_true")
     i.set_defaults(run=_run_data_import)
 
@@ -125,13 +126,19 @@ def _run_data_drums(args: argparse.Namespace) -> int:
 
 def _run_data_import(args: argparse.Namespace) -> int:
     from drumfont.corpus import library
+    from drumfont.writes import check_writable, write_atomic
 
+    if args.skip_log:
+        check_writable(args.skip_log, args.force)  # before the work, not after it
     report = library.import_library(
         [Path(p) for p in args.paths], out=Path(args.out), style=args.style,
         style_from_folder=args.style_from_folder, all_channels=args.all_channels,
         val_share=args.val_share, seed=args.seed, workers=args.workers, force=args.force,
         progress=sys.stderr.isatty())
     print(report.summary())
+    if args.skip_log:
+        write_atomic(args.skip_log, report.skip_log(), force=args.force)
+        _say(f"wrote {len(report.bad)} skipped files with their causes to {args.skip_log}")
     return 0
 
 
@@ -201,7 +208,7 @@ def _add_report_gan(rsub) -> None:
     p = rsub.add_parser("gan", help="mode-collapse and quality report of a letter GAN")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--preset", default=None, help="a generator checkpoint (default: the shipped ones)")
-    src.add_argument("--run", default=None, help="a run folder of `drumfont train gan`")
+    src.add_argument("--run", dest="run_dir", default=None, help="a run folder of `drumfont train gan`")
     p.add_argument("--data", default=None, help="fonts .npz (from `drumfont data fonts`) for the real side")
     p.add_argument("--classifier", default=None, help="letter classifier checkpoint (default: shipped)")
     p.add_argument("--out", required=True, help="folder for the figures and metrics.json")
@@ -217,7 +224,7 @@ def _run_report_gan(args: argparse.Namespace) -> int:
 
     from drumfont import gan_report
 
-    metrics = gan_report.report(preset=args.preset, run=args.run, data=args.data, classifier=args.classifier,
+    metrics = gan_report.report(preset=args.preset, run=args.run_dir, data=args.data, classifier=args.classifier,
                                 out=Path(args.out), samples=args.samples, seed=args.seed, force=args.force,
                                 log=_say if args.json else print)
     if args.json:
@@ -395,12 +402,72 @@ TRAIN_SUBCOMMANDS: list[Callable] = [_add_train_gan, _add_train_letter_classifie
 REPORT_SUBCOMMANDS: list[Callable] = [_add_report_gan, _add_report_vae]
 
 
+# --- live MIDI -------------------------------------------------------------------------------
+
+def _add_play(sub) -> None:
+    p = sub.add_parser("play", help="stream patterns live into a DAW over MIDI (clock out, follow)")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--style", default=None, help=f"genre to sample (default rock): {', '.join(GENRES)}")
+    src.add_argument("--file", default=None, help="play the drum bars of a .mid file")
+    src.add_argument("--pattern", default=None, help="play a pattern in the text form (KK x...x...) from a file")
+    p.add_argument("--count", type=int, default=4, help="bars to sample with --style")
+    p.add_argument("--seed", type=int, default=None, help="seed for --style")
+    p.add_argument("--rules", action="store_true", help="with --style: draw from the genre rules, not the VAE")
+    p.add_argument("--repeat", type=int, default=1, help="bars each pattern plays before the next")
+    dest = p.add_mutually_exclusive_group()
+    dest.add_argument("--virtual", default=None, metavar="NAME", help="create a virtual output (default 'drumfont')")
+    dest.add_argument("--port", default=None, metavar="NAME", help="open an existing output (substring of its name)")
+    p.add_argument("--backend", default=None, choices=("alsa", "jack", "coremidi", "windows"),
+                   help="MIDI system (default: MIDO_BACKEND, else the first that starts)")
+    p.add_argument("--bpm", type=float, default=120.0, help="tempo 20-300, changeable by --follow's leader")
+    p.add_argument("--swing", type=float, default=50.0, help="MPC swing %% (50 straight .. 75)")
+    p.add_argument("--gate", type=float, default=0.5, help="note length as a share of a sixteenth (0-1]")
+    p.add_argument("--notemap", default="gm", help="output note map: gm, a preset name or a .json file")
+    length = p.add_mutually_exclusive_group()
+    length.add_argument("--bars", type=int, default=None, help="stop after N bars")
+    length.add_argument("--forever", action="store_true", help="play until Ctrl-C (the default)")
+    p.add_argument("--clock-out", action="store_true", help="send MIDI clock and Start/Stop as leader")
+    p.add_argument("--follow", default=None, metavar="PORT", help="lock to the MIDI clock arriving on an input")
+    p.set_defaults(run=_run_play)
+
+
+def _run_play(args: argparse.Namespace) -> int:
+    from drumfont.live import play
+    from drumfont.live.ports import PortSpec
+
+    if args.file:
+        patterns = play.patterns_from_midi(args.file)
+    elif args.pattern:
+        patterns = play.patterns_from_text_file(args.pattern)
+    else:
+        patterns = play.patterns_from_style(check_genre(args.style or "rock"), args.count, args.seed, args.rules)
+    if args.bars is not None and args.bars < 1:
+        raise DrumfontError("--bars must be at least 1")
+    spec = PortSpec(name=args.port, virtual=args.virtual or "drumfont", backend=args.backend)
+    play.play(patterns, spec, bpm=args.bpm, swing=args.swing, gate=args.gate, notemap=args.notemap,
+              bars=args.bars, repeat=args.repeat, clock_out=args.clock_out, follow=args.follow)
+    return 0
+
+
+def _add_ports(sub) -> None:
+    p = sub.add_parser("ports", help="list MIDI outputs and inputs per backend")
+    p.add_argument("--backend", default=None, choices=("alsa", "jack", "coremidi", "windows"))
+    p.set_defaults(run=_run_ports)
+
+
+def _run_ports(args: argparse.Namespace) -> int:
+    from drumfont.live import play
+
+    print(play.show_ports(args.backend))
+    return 0
+
+
 # --- main ------------------------------------------------------------------------------------
 
 # Each entry adds one subcommand. Parts of drumfont that live elsewhere (models, live, tui)
 # register here too, always importing their heavy modules inside `run`.
 SUBCOMMANDS: list[Callable] = [_add_export, _add_data, _add_train, _add_report, _add_letters, _add_interpolate, _add_transfer,
-                               _add_tui]
+                               _add_tui, _add_play, _add_ports]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -55,8 +55,17 @@ def load_classifier(path: str | os.PathLike | None = None):
     return m.eval(), blob
 
 
-@lru_cache(maxsize=4)
 def _cached_generator(path: str):
+    """The loaded generator, reused while the file is unchanged (the TUI renders often)."""
+    try:
+        mtime = os.stat(path).st_mtime_ns
+    except OSError:
+        mtime = 0  # load_generator will report the missing file
+    return _load_cached(path, mtime)
+
+
+@lru_cache(maxsize=4)
+def _load_cached(path: str, mtime: int):
     return load_generator(path)[0]
 
 

@@ -149,18 +149,23 @@ def compute_metrics(model: DrumModel, data: DrumDataset, judge: GenreJudge | Non
 
     # --- style transfer: every validation bar to every other genre ----------------------------
     if labelled and judge_ok:
-        succ, recall, jacc, n = 0.0, 0.0, 0.0, 0
+        succ, raw, recall, jacc, n = 0.0, 0.0, 0.0, 0.0, 0
         for g in genres:
             src = val.hits[np.array(data.genres)[val.genre] != g]
             if not len(src):
                 continue
             out, _ = model.transfer_arrays(src, g)
             succ += float((judge.predict(out) == judge.genres.index(g)).sum())
+            # The naive alternative, for comparison: keep the raw z_low (not its variation).
+            _, zl = model.encode_arrays(src)
+            naive, _ = model.decode_arrays(np.repeat(model.genre_code(g)[0][None], len(src), 0), zl)
+            raw += float((judge.predict(naive) == judge.genres.index(g)).sum())
             rp = mv.rhythm_preservation(src, out)
             recall += rp["recall"] * len(src)
             jacc += rp["jaccard"] * len(src)
             n += len(src)
         m["transfer_success"] = succ / max(1, n)
+        m["transfer_success_raw_z_low"] = raw / max(1, n)
         m["rhythm_preservation"] = recall / max(1, n)
         m["rhythm_preservation_jaccard"] = jacc / max(1, n)
     return m, arrays

@@ -2,6 +2,10 @@
 dummy driver, and a JACK MIDI monitor that records what arrives); other fixtures belong in
 their own test modules.
 
+The server runs with 1024-frame periods: with 64 frames the dummy driver xruns on a busy box
+(other test jobs, training) and MIDI events of a late cycle are lost; the tests assert content,
+not timing, so a long period costs nothing. benchmarks/bench_player.py measures at 64 frames.
+
 The recorder is `jack_midi_dump` (shipped with jackd2), a C JACK client: python-rtmidi's JACK
 MidiIn was measured here to drop, repeat and reorder messages when several arrive in one JACK
 period (and to crash at interpreter exit with a callback set), so it cannot be the witness.
@@ -90,15 +94,17 @@ class JackMonitor:
     """A JACK MIDI input client (jack_midi_dump) connected to one output port; `stop()` returns
     the (frame, message bytes) that arrived, in order."""
 
-    def __init__(self, env: dict, source: str) -> None:
+    def __init__(self, env: dict, source: str | None, name: str | None = None) -> None:
         self.env = env
-        self.name = f"rec{uuid.uuid4().hex[:6]}"
+        self.name = name or f"rec{uuid.uuid4().hex[:6]}"
         self._out = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(["jack_midi_dump", "-a", self.name], env=env, stdout=self._out,
                                      stderr=subprocess.DEVNULL)
         if not _wait_for_port(env, f"{self.name}:input"):
             self.proc.kill()
             raise RuntimeError("jack_midi_dump did not register its port")
+        if source is None:  # a bare input for a player to open by name
+            return
         res = subprocess.run(["jack_connect", source, f"{self.name}:input"], env=env,
                              capture_output=True, text=True, timeout=5)
         if res.returncode != 0:
@@ -136,11 +142,12 @@ class JackMonitor:
 
 @pytest.fixture
 def jack_monitor(jack_server):
-    """Factory: `jack_monitor("drumfont:out")` starts a recorder on that port."""
+    """Factory: `jack_monitor("drumfont:out")` starts a recorder on that port;
+    `jack_monitor(None, name)` a bare input client called `name` (port `name:input`)."""
     monitors: list[JackMonitor] = []
 
-    def start(source: str) -> JackMonitor:
-        mon = JackMonitor(jack_server, source)
+    def start(source: str | None, name: str | None = None) -> JackMonitor:
+        mon = JackMonitor(jack_server, source, name)
         monitors.append(mon)
         return mon
 

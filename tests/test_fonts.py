@@ -65,6 +65,7 @@ def test_too_few_fonts_and_symbol_fonts_rejected(tmp_path):
     d = F.matplotlib_font_dir()
     assert not F._draws_alphabet(d / "cmex10.ttf")        # math extension symbols
     assert not F._draws_alphabet(d / "STIXSizOneSymReg.ttf")
+    assert not F._draws_alphabet(d / "LastResortHE-Regular.ttf")  # one box for every letter
     assert F._draws_alphabet(d / "DejaVuSans.ttf")
     with pytest.raises(DatasetError):
         F.find_fonts(tmp_path / "nope")

@@ -221,3 +221,25 @@ def test_progress_goes_to_stderr(tmp_path, capsys):
     library.import_library([tmp_path / "lib"], tmp_path / "o.npz", progress=True)
     captured = capsys.readouterr()
     assert "3/3" in captured.err and captured.out == ""
+
+
+def test_thousands_of_skips_are_grouped_by_cause_and_logged(tmp_path, capsys):
+    # 30 bad files of two kinds beside one good one: the summary counts causes and lists a few,
+    # the skip log lists every file.
+    for i in range(25):
+        _write(tmp_path / "lib" / f"text{i:02d}.mid", b"not music")
+    for i in range(5):
+        _write(tmp_path / "lib" / f"cut{i}.mid", b"MThd" + struct.pack(">IHHH", 6, 1, 0, 480))
+    _good(tmp_path / "lib" / "ok.mid")
+    log = tmp_path / "skipped.tsv"
+    args = ["data", "import", str(tmp_path / "lib"), "--out", str(tmp_path / "o.npz"), "--skip-log", str(log),
+            "--workers", "1"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "skipped files by cause:" in printed and "... and 10 more skipped files" in printed
+    counts = {line.split(None, 1)[1]: int(line.split(None, 1)[0]) for line in printed.splitlines()
+              if line.startswith("    ") and line.split(None, 1)[0].isdigit()}
+    assert sorted(counts.values()) == [5, 25] and "not a MIDI file" in counts
+    rows = log.read_text().splitlines()
+    assert len(rows) == 30 and all("\t" in r for r in rows)
+    assert main(args) == 2  # the log, like the dataset, is not overwritten without --force

@@ -164,3 +164,60 @@ def test_follow_locks_to_an_incoming_clock(jack_monitor, jack_server):
     assert sch.ALL_NOTES_OFF in got
     _assert_paired(got)
     assert abs(measured - bpm) / bpm < 0.1, f"followed tempo {measured:.1f} BPM, leader {bpm}"
+
+
+def test_a_missing_port_is_one_clear_error():
+    from drumfont.errors import LiveMidiError
+
+    with pytest.raises(LiveMidiError, match="no MIDI output matches 'no-such-synth'"):
+        Player(port=PortSpec(name="no-such-synth", backend="jack")).open()
+
+
+def test_vanished_port_is_reported_and_reopened(jack_monitor):
+    name = f"synth{uuid.uuid4().hex[:6]}"
+    first = jack_monitor(None, name)
+    with Player(port=PortSpec(name=f"{name}:input", backend="jack"), bpm=300) as player:
+        assert player.port_name == f"{name}:input"
+        player.set_pattern(GROOVE)
+        player.start()
+        _wait_until(lambda: player.playhead() is not None)
+        first.stop(settle=0)                                  # the synth quits mid-play
+        errors: list[str] = []
+
+        def reported() -> bool:
+            err = player.error()
+            if err:
+                errors.append(err)
+            return bool(errors)
+
+        _wait_until(reported, 10)
+        assert "vanished" in errors[0]
+        second = jack_monitor(None, name)                     # ...and comes back
+        _wait_until(lambda: any(n[0] == "ok" and "back" in n[1] for n in player.notices()), 10)
+        assert player.alive() and player.playhead() is not None
+        player.stop()
+    got = [m for _, m in second.stop()]
+    assert sch.ALL_NOTES_OFF in got                           # sent on reopening, and at stop
+
+
+def test_cli_ports_and_play(jack_monitor, capsys, tmp_path):
+    from drumfont.cli import main
+
+    pattern = tmp_path / "beat.txt"
+    pattern.write_text("KK x.......x.......\nSN ....x.......x...\n")
+    import rtmidi
+
+    tag = uuid.uuid4().hex[:6]
+    leader = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=f"cli{tag}")
+    leader.open_virtual_port("visible")
+    try:
+        assert main(["ports", "--backend", "jack"]) == 0
+        assert f"cli{tag}:visible" in capsys.readouterr().out
+    finally:
+        leader.delete()
+    assert main(["play", "--pattern", str(pattern), "--backend", "jack", "--virtual", f"v{tag}",
+                 "--bars", "2", "--bpm", "300"]) == 0
+    out = capsys.readouterr().out
+    assert "bar 1" in out and "stopped after 2 bars" in out
+    assert main(["play", "--pattern", str(pattern), "--backend", "jack", "--port", "nope-nope"]) == 2
+    assert "no MIDI output matches 'nope-nope'" in capsys.readouterr().err

@@ -554,3 +554,67 @@ async def test_quit_key_saves_and_exits(tmp_path):
         await pilot.press("x", "q")
         await pilot.pause()
     assert st.Studio.load(tmp_path / "data" / st.SESSION_FILE).doc.bank[0] == app.studio.current
+
+
+async def test_results_landing_under_a_dialog_do_not_crash(tmp_path):
+    factory, ports = recording_player()
+    app = build_app(tmp_path, player_factory=factory)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        before = app.studio.current
+        await pilot.press("s", "question_mark", "space")  # the bar arrives while help is open
+        await settle(pilot)
+        await pilot.pause(0.1)  # the playhead poll runs under the dialog too
+        assert isinstance(app.screen, HelpScreen) and app.is_running
+        assert app.studio.current != before
+        assert app.main.query_one(StepGrid).pattern == app.studio.current
+
+
+async def test_keys_typed_in_a_prompt_stay_in_the_prompt(tmp_path):
+    app = build_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        bar = app.studio.current
+        await pilot.press("e")
+        field = app.screen.query_one(Input)
+        field.value = ""
+        await pilot.press(*"sx", "tab", "ctrl+e", "space", "m")
+        await settle(pilot)
+        assert isinstance(app.screen, PathPrompt) and app.view == "grid-view"
+        assert app.studio.current == bar and app.studio.mutes == set()
+        assert "sx" in field.value and field.value.endswith("m")
+
+
+async def test_brackets_in_names_and_text_are_shown_not_parsed(tmp_path, monkeypatch):
+    from drumfont.live import ports as live_ports
+
+    monkeypatch.setattr(live_ports, "list_ports", lambda backend=None: {
+        "alsa": {"outputs": ["Synth [hw:1,0]"], "inputs": []}})
+    factory, made = recording_player()
+    app = build_app(tmp_path, player_factory=factory, letters_renderer=_fake_typeface)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("O", "down", "enter")
+        await settle(pilot)
+        assert app.studio.transport.port == "Synth [hw:1,0]"
+        assert "Synth [hw:1,0]" in str(app.query_one("#transport", Static).render())
+        await pilot.press("tab", "tab")
+        app.focused.value = "[b]A[/"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.is_running and app.letters_path.name == "B-A-0.png"
+
+
+async def test_error_text_with_brackets_is_shown_plain(tmp_path):
+    from drumfont.errors import DrumfontError
+
+    def strict(text, seed, scale):
+        raise DrumfontError("cannot draw '[', '/': only letters A-Z and spaces")
+    app = build_app(tmp_path, letters_renderer=strict)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("tab", "tab")
+        app.focused.value = "[b]A[/"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.is_running
+        assert "cannot draw '['" in str(app.query_one("#letters-info", Static).render())

@@ -44,7 +44,7 @@ def accuracy(model, hits, genre) -> float:
 
 
 def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, force: bool = False,
-          show_progress: bool = True, log=print) -> float:
+          show_progress: bool = True, log=print, history_path: Path | None = None) -> float:
     """Train, write the checkpoint, return the validation accuracy."""
     import torch
 
@@ -68,7 +68,7 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, force: 
     model = StyleClassifier(model_cfg)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = torch.Generator().manual_seed(cfg.seed)
-    history = History(out.with_suffix(".jsonl"))
+    history = History(history_path or out.with_suffix(".jsonl"))
     history.path.unlink(missing_ok=True)
     t0 = time.perf_counter()
     val_acc = 0.0
@@ -101,14 +101,16 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     p.add_argument("--data", default=None, help="dataset file (.npz); default: the built-in genre corpus")
     p.add_argument("--out", default="runs/style_classifier.pt", help="checkpoint to write")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    p.add_argument("--history", default=None, help="JSON-lines history (default: --out with .jsonl)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_dataclass_args(p, TrainConfig)
-    add_dataclass_args(p, StyleClassifierConfig, prefix="model_")
+    add_dataclass_args(p, StyleClassifierConfig, prefix="model-")
     args = p.parse_args(argv)
     try:
-        train(dataclass_from_args(StyleClassifierConfig, args, "model_"), dataclass_from_args(TrainConfig, args),
+        train(dataclass_from_args(StyleClassifierConfig, args, "model-"), dataclass_from_args(TrainConfig, args),
               args.data, Path(args.out), force=args.force, show_progress=not args.no_progress,
-              log=lambda m: print(m, file=sys.stderr))
+              log=lambda m: print(m, file=sys.stderr),
+              history_path=Path(args.history) if args.history else None)
     except DrumfontError as exc:
         print(f"drumfont: error: {exc}", file=sys.stderr)
         return 2

@@ -39,12 +39,14 @@ class TrainConfig:
     seed: int = field(default=0, metadata={"help": "seed of init, shuffling and noise"})
     kl_schedule: str = field(default="cyclical", metadata={"help": "KL weight schedule", "choices": KL_SCHEDULES})
     kl_cycles: int = field(default=4, metadata={"help": "cycles of the cyclical schedule (Fu et al. 2019)"})
-    kl_ratio: float = field(default=0.5, metadata={"help": "share of each cycle (or of training, monotonic) spent ramping beta"})
+    kl_ratio: float = field(default=0.5, metadata={
+        "help": "share of each cycle (or of training, monotonic) spent ramping beta"})
     beta_max: float = field(default=1.0, metadata={"help": "largest KL weight"})
     free_bits: float = field(default=0.25, metadata={"help": "minimum KL per latent dimension in nats (0 = off)"})
     temp_start: float = field(default=1.0, metadata={"help": "output temperature at the start (logits / T)"})
     temp_end: float = field(default=1.0, metadata={"help": "output temperature at the end (linear in epochs)"})
-    genre_weight: float = field(default=1.0, metadata={"help": "weight of the auxiliary genre loss on z_high (0 = off)"})
+    genre_weight: float = field(default=1.0, metadata={
+        "help": "weight of the auxiliary genre loss on z_high (0 = off)"})
     vel_weight: float = field(default=10.0, metadata={"help": "weight of the velocity loss"})
     val_every: int = field(default=5, metadata={"help": "validate and checkpoint every N epochs"})
     threads: int = field(default=1, metadata={"help": "torch CPU threads (1 measured fastest for this model)"})
@@ -151,7 +153,7 @@ def fit_genre_gaussians(model, data: Tensors, n_genres: int) -> tuple["torch.Ten
 
 def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, resume: bool = False,
           stop_after: int | None = None, show_progress: bool = True, force: bool = False,
-          log=print) -> Path:
+          log=print, history_path: Path | None = None) -> Path:
     """The whole run; returns the checkpoint path."""
     import torch
 
@@ -161,7 +163,7 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, resume:
     from drumfont.models.hvae import HierarchicalVAE, HVAEConfig, reconstruction_losses
 
     out = Path(out)
-    history = History(out.with_suffix(".jsonl"))
+    history = History(history_path or out.with_suffix(".jsonl"))
     state = None
     if resume:
         # The checkpoint carries its config: flags given beside --resume are ignored.
@@ -289,9 +291,10 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--stop-after", type=int, default=None, help="stop after this epoch (resume later)")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    p.add_argument("--history", default=None, help="JSON-lines history (default: --out with .jsonl)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_dataclass_args(p, TrainConfig)
-    add_dataclass_args(p, HVAEConfig, prefix="model_")
+    add_dataclass_args(p, HVAEConfig, prefix="model-")
     return p
 
 
@@ -302,13 +305,14 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
 
     args = build_parser(prog).parse_args(argv)
     cfg = dataclass_from_args(TrainConfig, args)
-    model_cfg = dataclass_from_args(HVAEConfig, args, prefix="model_")
+    model_cfg = dataclass_from_args(HVAEConfig, args, prefix="model-")
     try:
         if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.val_every < 1:
             raise DrumfontError("--epochs, --batch-size and --val-every must be at least 1")
         train(model_cfg, cfg, args.data, Path(args.out), resume=args.resume, stop_after=args.stop_after,
               show_progress=not args.no_progress, force=args.force,
-              log=lambda m: print(m, file=sys.stderr))
+              log=lambda m: print(m, file=sys.stderr),
+              history_path=Path(args.history) if args.history else None)
     except DrumfontError as exc:
         print(f"drumfont: error: {exc}", file=sys.stderr)
         return 2

@@ -127,6 +127,9 @@ def find_fonts(folder: str | os.PathLike) -> list[Path]:
 # Faces that map A-Z to other symbols (Greek, dingbats): they pass the glyph test but draw no
 # Latin letters. Matched against the lower-cased family name and file name.
 SYMBOL_FACES: tuple[str, ...] = ("symbol", "dingbat", "d050000l", "math", "emoji", "wingding", "webding")
+# latin_score below which a font is taken for a symbol font: Latin text faces score 12-26
+# (thin monospace lowest), Greek-at-A-Z fonts about 10, brackets and dingbats about 1.
+LATIN_MIN = 11
 
 
 def _draws_alphabet(path: Path) -> bool:

@@ -8,8 +8,10 @@ same dataset bytes. A bad file is reported with its cause and skipped; it never 
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -43,8 +45,9 @@ class ImportReport:
     val: int = 0
     seconds: float = 0.0
 
-    def summary(self) -> str:
-        """A few lines for the terminal: counts, genres, and every bad file with its cause."""
+    def summary(self, max_listed: int = 20) -> str:
+        """A few lines for the terminal: counts, genres, and the skipped files with their causes
+        (beyond `max_listed` of them, a count per kind of cause and the first `max_listed`)."""
         rate = self.files / self.seconds if self.seconds > 0 else float("inf")
         lines = [f"imported {self.bars} bars from {self.files_ok} of {self.files} files "
                  f"in {self.seconds:.2f} s ({rate:.0f} files/s) -> {self.out}",
@@ -52,8 +55,27 @@ class ImportReport:
                  f"{self.skipped_meter} bars not in 4/4, {self.empty_bars} empty bars, {len(self.bad)} bad files"]
         if self.per_genre:
             lines.append("  genres: " + ", ".join(f"{g} {n}" for g, n in self.per_genre.items()))
-        lines += [f"  skipped {f}: {cause}" for f, cause in self.bad]
+        if len(self.bad) > max_listed:  # thousands of files: the causes first, then a sample of files
+            lines.append("  skipped files by cause:")
+            lines += [f"    {n:>7}  {kind}" for kind, n in self.causes().most_common()]
+        lines += [f"  skipped {f}: {cause}" for f, cause in self.bad[:max_listed]]
+        if len(self.bad) > max_listed:
+            lines.append(f"  ... and {len(self.bad) - max_listed} more skipped files "
+                         "(--skip-log FILE writes every one with its cause)")
         return "\n".join(lines)
+
+    def causes(self) -> Counter:
+        """Skipped files counted by kind of cause (numbers and parenthesised details dropped)."""
+        return Counter(_cause_kind(cause) for _, cause in self.bad)
+
+    def skip_log(self) -> bytes:
+        """Every skipped file and its cause, one `file<TAB>cause` line each (UTF-8)."""
+        return "".join(f"{f}\t{cause}\n" for f, cause in self.bad).encode()
+
+
+def _cause_kind(cause: str) -> str:
+    """'65 MB is too large (x)' -> 'N MB is too large': causes that differ only in figures group."""
+    return re.sub(r"\d+", "N", re.sub(r"\s*\([^)]*\)", "", cause)).strip()
 
 
 def find_midi_files(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], list[tuple[str, str]]]:

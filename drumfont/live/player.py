@@ -75,6 +75,7 @@ STATE_STOPPED, STATE_PLAYING, STATE_WAITING = 0.0, 1.0, 2.0   # waiting: follow 
 START_LEAD_NS = 3_000_000        # the first downbeat sits this far after start(): room to schedule
 HEALTH_EVERY_NS = 500_000_000    # how often a port opened by name is checked to still exist
 REOPEN_EVERY_NS = 1_000_000_000  # how often a vanished port is tried again
+HEALTH_ROOM_NS = 10_000_000      # ...and only with this much time left before the next deadline
 MAX_TIMING_RECORDS = 2_000_000
 
 
@@ -90,6 +91,8 @@ class ClockConfig:
     bars: int | None = None          # stop after this many bars (None: until stopped)
     spin_us: int = 1000              # spin this long before each deadline (0: sleep only)
     record_timing: bool = False      # keep (deadline, sent) per message, for the benchmark
+    nice: int = -5                   # the clock process asks for this priority (granted to root only)
+    realtime: bool = True            # ask for SCHED_FIFO first (granted with CAP_SYS_NICE / rtprio)
 
 
 def _user_value(check, value):
@@ -105,6 +108,7 @@ class _Clock:
     def __init__(self, conn: Connection, shared, port: Any, cfg: ClockConfig, spec: PortSpec | None) -> None:
         self.conn, self.shared, self.cfg, self.spec = conn, shared, cfg, spec
         self.port = port
+        self.priority = "thread of the caller"
         self.send_raw = port.send if hasattr(port, "send") else None
         self.now = time.perf_counter_ns
         self.seq = sch.Sequencer(swing=cfg.swing, gate=cfg.gate, notemap=NoteMap("live", cfg.notes))
@@ -267,7 +271,7 @@ class _Clock:
     # main loop ---------------------------------------------------------------------------------
     def run(self) -> None:
         try:
-            self._report("ready", self.port_name())
+            self._report("ready", self.port_name(), self.priority)
             while not self.closing:
                 deadline = self._next_deadline()
                 # poll() sleeps in whole milliseconds, rounded up: sleep whole ms below the spin
@@ -278,7 +282,7 @@ class _Clock:
                         timeout = 0.25 if (self.spec is not None or self.playing) else None
                     else:
                         timeout = min(sleep_ms / 1000, 0.25)  # 0.25 s: keep the port health check going
-                    self._idle(timeout)
+                    self._idle(timeout, deadline)
                     continue
                 while self.now() < deadline:
                     pass
@@ -296,7 +300,7 @@ class _Clock:
         """Name of the port we send to."""
         return getattr(self.port, "port_name", type(self.port).__name__)
 
-    def _idle(self, timeout: float | None) -> None:
+    def _idle(self, timeout: float | None, deadline: int | None) -> None:
         ready = wait([self.conn, self.wake_r], timeout)
         if self.conn in ready:
             while self.conn.poll():
@@ -308,7 +312,9 @@ class _Clock:
                 os.read(self.wake_r, 4096)
             while self.follow_q:
                 self._clock_in(*self.follow_q.popleft())
-        self._health(self.now())
+        now = self.now()
+        if deadline is None or deadline - now > HEALTH_ROOM_NS:  # listing ports takes a while
+            self._health(now)
 
     def _command(self, cmd: tuple) -> None:
         op, *a = cmd
@@ -422,18 +428,45 @@ class _Clock:
         self._report("closed")
 
 
+RT_PRIORITY = 20  # SCHED_FIFO priority: above every normal process, below JACK's own threads (70+)
+
+
+def _raise_priority(cfg: ClockConfig) -> str:
+    """Ask the OS to run the clock first: SCHED_FIFO where allowed (as JACK and DAWs do), else
+    a better nice value, else nothing. The loop sleeps between deadlines and spins at most
+    ~2 ms at a time, so a real-time clock cannot starve the machine. Returns what was granted."""
+    if cfg.realtime and hasattr(os, "sched_setscheduler"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(RT_PRIORITY))
+            return f"SCHED_FIFO {RT_PRIORITY}"
+        except (OSError, AttributeError):
+            pass
+    if cfg.nice:
+        try:
+            os.nice(cfg.nice)
+            return f"nice {cfg.nice}"
+        except (OSError, AttributeError):
+            pass
+    return "normal"
+
+
+def _exit_on_signal(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
+
+
 def _child_main(conn: Connection, shared, spec: PortSpec, cfg: ClockConfig) -> None:
     """Entry point of the clock process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit(0)))
-    with contextlib.suppress(AttributeError, OSError):
-        os.nice(-5)  # allowed only with privileges; harmless otherwise
+    signal.signal(signal.SIGTERM, _exit_on_signal)  # terminate(): unwind, so notes are released
+    granted = _raise_priority(cfg)
     try:
         port = open_output(spec)
     except DrumfontError as exc:
         conn.send(("fatal", str(exc)))
         return
-    _Clock(conn, shared, port, cfg, spec).run()
+    clock = _Clock(conn, shared, port, cfg, spec)
+    clock.priority = granted
+    clock.run()
 
 
 def _thread_main(conn: Connection, shared, port: Any, spec: PortSpec | None, cfg: ClockConfig) -> None:
@@ -476,7 +509,7 @@ class Player:
     def __init__(self, port: PortSpec | Any = None, notemap: NoteMap | str | None = None,
                  bpm: float = 120.0, swing: float = 50.0, gate: float = 0.5, clock_out: bool = False,
                  bars: int | None = None, in_process: bool | None = None, spin_us: int = 1000,
-                 record_timing: bool = False) -> None:
+                 record_timing: bool = False, nice: int = -5, realtime: bool = True) -> None:
         port = PortSpec() if port is None else port
         self._spec = port if isinstance(port, PortSpec) else None
         self._port_obj = None if self._spec else port
@@ -489,7 +522,8 @@ class Player:
         self.config = ClockConfig(
             bpm=_user_value(sch.check_bpm, bpm), swing=_user_value(sch.check_swing, swing),
             gate=_user_value(sch.check_gate, gate), notes=tuple(nm.notes), clock_out=bool(clock_out),
-            bars=bars, spin_us=int(spin_us), record_timing=record_timing)
+            bars=bars, spin_us=int(spin_us), record_timing=record_timing, nice=int(nice),
+            realtime=bool(realtime))
         self.notemap = nm
         self._conn: Connection | None = None
         self._worker: Any = None
@@ -498,6 +532,7 @@ class Player:
         self._notices: collections.deque[tuple] = collections.deque()
         self._ended = False
         self._port_name = ""
+        self.priority = ""   # how the OS runs the clock: 'SCHED_FIFO 20', 'nice -5', 'normal', ...
         self._lock = threading.Lock()
 
     # lifecycle -----------------------------------------------------------------------------------
@@ -526,7 +561,7 @@ class Player:
         if msg[0] == "fatal":
             self._kill()
             raise LiveMidiError(msg[1])
-        self._port_name = msg[1]
+        self._port_name, self.priority = msg[1], msg[2]
         atexit.register(self.close)
         return self
 

@@ -81,7 +81,7 @@ class ClockFollower:
             return Action("start", step=step)
         if status == STOP and self.running:
             self.running = False
-            # The step after the last one reached: Continue resumes there.
-            self.resume_step = self.start_step + max(0, self.pulse + PULSES_PER_STEP - 1) // PULSES_PER_STEP
+            # The first step whose downbeat pulse has not arrived: Continue resumes there.
+            self.resume_step = self.start_step + (self.pulse + PULSES_PER_STEP) // PULSES_PER_STEP
             return Action("stop", step=self.resume_step)
         return None

@@ -105,9 +105,9 @@ def reconstruction_scores(hits: np.ndarray, predicted: np.ndarray, velocities: n
     f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn > 0 else 1.0
     scores = {"hit_f1": f1, "cell_accuracy": float((h == p).mean()),
               "zeros_baseline_accuracy": float((~h).mean())}
-    if velocities is not None and predicted_velocities is not None:
-        scores["velocity_mae"] = float(np.abs(np.asarray(velocities, np.float64)[h]
-                                              - np.asarray(predicted_velocities, np.float64)[h]).mean()) if h.any() else 0.0
+    if velocities is not None and predicted_velocities is not None and h.any():
+        err = np.asarray(velocities, np.float64)[h] - np.asarray(predicted_velocities, np.float64)[h]
+        scores["velocity_mae"] = float(np.abs(err).mean())
     return scores
 
 

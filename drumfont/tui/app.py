@@ -7,20 +7,18 @@ letter GAN. Inference and port work run in `@work(thread=True)` workers that pos
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import sys
 import threading
 import time
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
+from rich.markup import escape
+from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Input, Static
@@ -28,6 +26,8 @@ from textual.widgets import ContentSwitcher, Footer, Input, Static
 from drumfont import studio as st
 from drumfont.errors import DrumfontError
 from drumfont.pattern import LABELS, VOICES, Pattern
+from drumfont.tui.keys import KEYS, PALETTE_EXTRA, bindings, help_groups
+from drumfont.tui.live import open_live_player
 from drumfont.tui.messages import Drawn, EngineReady, LettersRendered, Morphed, WorkFailed
 from drumfont.tui.widgets import (ChoiceScreen, ConfirmScreen, HalfBlockImage, HelpScreen, MorphStrip,
                                   PathPrompt, StepGrid)
@@ -35,126 +35,8 @@ from drumfont.tui.widgets import (ChoiceScreen, ConfirmScreen, HalfBlockImage, H
 VIEWS = ("grid-view", "morph-view", "letters-view")
 VIRTUAL_PORT = "drumfont (virtual)"
 INTERNAL_CLOCK = "internal clock"
-
-
-@dataclass(frozen=True)
-class Key:
-    """One row of the key table: binding, action, what it does, help group, footer or not."""
-
-    keys: str
-    action: str
-    description: str
-    group: str
-    show: bool = False
-    shown_as: str = ""   # how help prints the keys, where the binding names are unfriendly
-    short: str = ""      # the footer's label
-
-
-# The one key table: the bindings, the help screen and the command palette are all made from it,
-# so no action can miss from any of them.
-KEYS: tuple[Key, ...] = (
-    Key("s", "sample", "sample a new bar of the genre", "Sound", True, short="sample"),
-    Key("r", "reroll('variation')", "re-roll the variation (keep the style)", "Sound"),
-    Key("R", "reroll('style')", "re-roll the style (keep the variation)", "Sound"),
-    Key("g", "genre(1)", "next genre", "Sound", True, short="genre"),
-    Key("G", "genre(-1)", "previous genre", "Sound"),
-    Key("t", "temperature(0.1)", "temperature up", "Sound"),
-    Key("T", "temperature(-0.1)", "temperature down", "Sound"),
-    Key("f", "transfer", "transfer the bar to another genre (keeps its rhythm)", "Sound"),
-    Key("left,h", "move(-1,0)", "cursor left", "Edit", shown_as="← h"),
-    Key("right,l", "move(1,0)", "cursor right", "Edit", shown_as="→ l"),
-    Key("up,k", "move(0,-1)", "cursor up (voice)", "Edit", shown_as="↑ k"),
-    Key("down,j", "move(0,1)", "cursor down (voice)", "Edit", shown_as="↓ j"),
-    Key("enter,x", "toggle", "toggle the step", "Edit", True, "enter x", "toggle"),
-    Key("plus,equals_sign", "velocity(12)", "velocity up (X = accent)", "Edit", shown_as="+ ="),
-    Key("minus", "velocity(-12)", "velocity down (o = ghost)", "Edit", shown_as="-"),
-    Key("c", "clear_voice", "clear the voice under the cursor", "Edit"),
-    Key("m", "mute", "mute / unmute the voice", "Edit"),
-    Key("S", "solo", "solo / unsolo the voice", "Edit"),
-    Key("u", "undo", "undo", "Edit", True, short="undo"),
-    Key("U,ctrl+y", "redo", "redo", "Edit", shown_as="U ctrl+y"),
-    Key("1,2,3,4,5,6,7,8", "noop", "select bank slot 1-8", "Bank", shown_as="1..8"),
-    Key("d", "duplicate", "copy the bar to the next empty slot", "Bank"),
-    Key("D", "clear_slot", "empty the slot", "Bank"),
-    Key("a", "set_ab('a')", "put the bar in slot A", "Morph"),
-    Key("b", "set_ab('b')", "put the bar in slot B", "Morph"),
-    Key("M", "morph", "morph A -> B (shows the morph view)", "Morph", True, short="morph"),
-    Key("L", "morph_level", "morph level: high / low / both", "Morph"),
-    Key("n", "morph_steps(1)", "more morph steps", "Morph"),
-    Key("N", "morph_steps(-1)", "fewer morph steps", "Morph"),
-    Key("P", "play_morph", "play the morph as a chain", "Morph"),
-    Key("p", "play_bank", "play the bank as a chain", "Transport"),
-    Key("space", "play", "play / stop", "Transport", True, short="play"),
-    Key("right_square_bracket", "tempo(1)", "tempo +1 BPM", "Transport", shown_as="]"),
-    Key("left_square_bracket", "tempo(-1)", "tempo -1 BPM", "Transport", shown_as="["),
-    Key("right_curly_bracket", "tempo(10)", "tempo +10 BPM", "Transport", shown_as="}"),
-    Key("left_curly_bracket", "tempo(-10)", "tempo -10 BPM", "Transport", shown_as="{"),
-    Key("full_stop", "swing(2)", "more swing", "Transport", shown_as="."),
-    Key("comma", "swing(-2)", "less swing", "Transport", shown_as=","),
-    Key("B", "bars", "bars per pattern: 1 / 2 / 4 / 8", "Transport"),
-    Key("O", "choose_port", "choose the MIDI output port", "Transport"),
-    Key("C", "clock_out", "MIDI clock out on / off", "Transport"),
-    Key("F", "choose_follow", "follow an external clock (or not)", "Transport"),
-    Key("e", "export", "export the bar (the morph in the morph view)", "Files", True, short="export"),
-    Key("E", "export_bank", "export the bank as one .mid", "Files"),
-    Key("ctrl+e", "export_morph", "export the morph as one .mid", "Files"),
-    Key("ctrl+n", "letters_reroll", "letters: re-roll the typeface", "Letters"),
-    Key("tab", "next_view", "next view: grid / morph / letters", "Views", True, short="view"),
-    Key("shift+tab", "prev_view", "previous view", "Views"),
-    Key("escape", "view('grid-view')", "back to the grid", "Views"),
-    Key("question_mark", "help", "this help", "Views", True, "?", "keys"),
-    Key("ctrl+p", "command_palette", "command palette: every action by name", "Views", shown_as="ctrl+p"),
-    Key("q", "quit", "quit (the session is saved)", "Views", True, short="quit"),
-)
-# The palette runs these by name; 'noop' stands for the slot keys, offered one by one instead.
-PALETTE_EXTRA = tuple((f"select_slot({i})", f"select bank slot {i + 1}") for i in range(st.BANK_SLOTS)) + (
-    ("view('morph-view')", "show the morph view"), ("view('letters-view')", "show the letters pane"),
-    ("letters_render", "letters: render the text"))
-
-
-def _bindings() -> list[Binding]:
-    out = []
-    for k in KEYS:
-        if k.action == "noop":
-            out += [Binding(str(i + 1), f"select_slot({i})", f"slot {i + 1}", show=False)
-                    for i in range(st.BANK_SLOTS)]
-            continue
-        if k.action == "command_palette":
-            continue  # App's own binding
-        priority = k.keys in ("tab", "shift+tab", "ctrl+n", "ctrl+e")
-        out.append(Binding(k.keys, k.action, k.short or k.description.split(" (")[0], show=k.show,
-                           priority=priority))
-    return out
-
-
-def open_live_player(transport: st.Transport, port: Any = None) -> Any:
-    """The live player on the transport's port (a virtual 'drumfont' port by default), opened;
-    `port` may be any object with send(msg), e.g. a RecordingPort. LiveMidiError without MIDI."""
-    from drumfont.live import Player, PortSpec
-
-    target = port if port is not None else PortSpec(name=transport.port, virtual="drumfont")
-    player = Player(port=target, notemap=transport.notemap, bpm=transport.bpm, swing=transport.swing,
-                    gate=transport.gate, clock_out=transport.clock_out)
-    with _real_stderr():
-        return player.open()
-
-
-@contextlib.contextmanager
-def _real_stderr() -> Iterator[None]:
-    """Textual swaps sys.stderr for an object whose fileno() is -1, and multiprocessing's spawn
-    (the player's clock process, its resource tracker) passes that number on and fails: hand it
-    the process's real stderr while the clock starts."""
-    saved = sys.stderr
-    try:
-        ok = saved is not None and saved.fileno() >= 0
-    except (AttributeError, OSError, ValueError):
-        ok = False
-    if not ok and sys.__stderr__ is not None:
-        sys.stderr = sys.__stderr__
-    try:
-        yield
-    finally:
-        sys.stderr = saved
+_STUDIO_ACTIONS = ({k.action.split("(")[0] for k in KEYS} | {a.split("(")[0] for a, _ in PALETTE_EXTRA}
+                   | {"select_slot"}) - {"quit", "command_palette", "noop"}
 
 
 class StudioApp(App[None]):
@@ -162,7 +44,7 @@ class StudioApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "drumfont studio"
-    BINDINGS = _bindings()
+    BINDINGS = bindings()
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(self, data_dir: Path, engine: st.Engine | None = None,
@@ -218,9 +100,9 @@ class StudioApp(App[None]):
             # A first start shows a groove at once, from the rules (no model load to wait for).
             s.doc.bank[0] = st.RulesEngine().sample(s.genre, s.temperature, s.next_seed())
         self.refresh_all(save=True)
-        self.query_one(StepGrid).focus()
+        self.main.query_one(StepGrid).focus()
         if self._session_note:
-            self.notify(self._session_note, severity="warning", timeout=10)
+            self.notify(self._session_note, severity="warning", timeout=10, markup=False)
             self.say(self._session_note)
         else:
             self.say("ready — s samples, space plays, ? shows every key")
@@ -233,38 +115,40 @@ class StudioApp(App[None]):
     # --- drawing ---------------------------------------------------------------------------
     def say(self, msg: str) -> None:
         """Put a line in the status bar."""
-        self._update("#status", msg)
+        self._update("#status", msg, markup=False)
 
     def fail(self, msg: str) -> None:
         """An error the user can act on: a notification and the status line, never a crash."""
         self._last_error = msg
         self.say(f"error: {msg}")
-        self.notify(msg, severity="error", timeout=8)
+        self.notify(msg, severity="error", timeout=8, markup=False)
 
     def refresh_all(self, save: bool = True) -> None:
         """Redraw every view from the session; autosave; keep the player in step."""
         s = self.studio
-        self.query_one(StepGrid).show(s.current, s.cursor, s.mutes, s.solos)
+        self.main.query_one(StepGrid).show(s.current, s.cursor, s.mutes, s.solos)
         self._update("#transport", self._transport_line())
         self._update("#side", self._side_text())
         self._draw_morph()
         if save:
             self.autosave()
 
-    def _update(self, selector: str, content: str) -> None:
+    def _update(self, selector: str, content: str, markup: bool = True) -> None:
         # A Static update re-lays the screen out; skipping unchanged ones keeps a key press cheap.
+        # Text from outside (typed words, paths, port names, errors) goes in without markup.
         if self._shown.get(selector) != content:
             self._shown[selector] = content
-            self.query_one(selector, Static).update(content, layout=False)  # fixed sizes in app.tcss
+            self.main.query_one(selector, Static).update(content if markup else Text(content),
+                                                         layout=False)  # fixed sizes in app.tcss
 
     def _transport_line(self) -> str:
         s, tr = self.studio, self.studio.transport
-        play = "▶ playing" if self.playing else "■ stopped"
-        port = tr.port or "drumfont (virtual)"
-        clock = "clock out" if tr.clock_out else "no clock out"
-        follow = f" · follow {tr.follow}" if tr.follow else ""
+        play = "▶" if self.playing else "■"
+        port = escape(tr.port or VIRTUAL_PORT)
+        clock = "clock out" if tr.clock_out else "clock off"
+        follow = f" · follow {escape(tr.follow)}" if tr.follow else ""
         return (f"[b]{s.genre}[/b] T{s.temperature:.1f} │ {play} {tr.bpm:g} BPM swing {tr.swing:g}% "
-                f"{tr.bars} bar{'s' if tr.bars > 1 else ''} │ {port} · {clock}{follow}")
+                f"{tr.bars} bar{'s' if tr.bars > 1 else ''} │ → {port} │ {clock}{follow}")
 
     def _side_text(self) -> str:
         s = self.studio
@@ -279,11 +163,11 @@ class StudioApp(App[None]):
         eng = self.engine.name if self._engine_ready.is_set() else "loading…"
         lines.append(f"engine: {eng}")
         if self.engine.reason and not self.engine.can_morph and self._engine_ready.is_set():
-            lines.append(f"[dim]morph/transfer off: {_short(self.engine.reason)}[/dim]")
+            lines.append(f"[dim]morph/transfer off: {escape(_short(self.engine.reason))}[/dim]")
         if self.player is None:
-            lines.append(f"[dim]play off: {_short(self.player_reason or '')}[/dim]")
+            lines.append(f"[dim]play off: {escape(_short(self.player_reason or ''))}[/dim]")
         else:
-            lines.append(f"port: {getattr(self.player, 'port_name', '') or 'open'}")
+            lines.append(f"port: {escape(getattr(self.player, 'port_name', '') or 'open')}")
         return "\n".join(lines)
 
     def _draw_morph(self) -> None:
@@ -291,13 +175,13 @@ class StudioApp(App[None]):
         head = (f"[b]morph[/b] A → B · level [b]{s.morph_level}[/b] · {s.morph_steps} steps · "
                 f"A {'set' if s.doc.a else '—'} · B {'set' if s.doc.b else '—'}")
         if not self.engine.can_morph and self._engine_ready.is_set():
-            head += f"\n[dim]morph is off: {self.engine.reason}[/dim]"
+            head += f"\n[dim]morph is off: {escape(self.engine.reason or '')}[/dim]"
         else:
             head += "\n[dim]M morph · L level · n/N steps · P play chain · e export[/dim]"
         self._update("#morph-head", head)
         n = len(s.morph)
         labels = ["A" if i == 0 else "B" if i == n - 1 else f"{i}" for i in range(n)]
-        strip = self.query_one(MorphStrip)
+        strip = self.main.query_one(MorphStrip)
         if strip.patterns != s.morph or strip.labels != labels:
             strip.show(s.morph, labels)
 
@@ -312,8 +196,14 @@ class StudioApp(App[None]):
                 self.fail(f"autosave failed: {exc}")
 
     @property
+    def main(self) -> Screen:
+        """The studio's own screen, under any dialog that is open (App.query_one would search
+        the dialog, and a worker's result may land while one is)."""
+        return self.screen_stack[0]
+
+    @property
     def view(self) -> str:
-        return self.query_one(ContentSwitcher).current or "grid-view"
+        return self.main.query_one(ContentSwitcher).current or "grid-view"
 
     # --- engine and drawing bars (workers) ---------------------------------------------------
     @work(thread=True, exclusive=True, group="engine")
@@ -360,6 +250,8 @@ class StudioApp(App[None]):
         self.say(f"{what} {self.studio.genre} into slot {msg.slot + 1}{msg.note}")
 
     def on_work_failed(self, msg: WorkFailed) -> None:
+        if msg.what == "letters":
+            self._update("#letters-info", f"no letters: {msg.error}", markup=False)
         self.fail(f"{msg.what}: {msg.error}")
 
     def _start_draw(self, kind: str) -> None:
@@ -472,7 +364,7 @@ class StudioApp(App[None]):
     def action_morph(self) -> None:
         """Interpolate A -> B at the chosen level and show the strip."""
         s = self.studio
-        self.query_one(ContentSwitcher).current = "morph-view"
+        self.main.query_one(ContentSwitcher).current = "morph-view"
         if self._engine_ready.is_set() and not self.engine.can_morph:
             self.fail(f"morph is off: {self.engine.reason}")
             return
@@ -509,11 +401,11 @@ class StudioApp(App[None]):
 
     # --- views -----------------------------------------------------------------------------
     def action_view(self, name: str) -> None:
-        self.query_one(ContentSwitcher).current = name
+        self.main.query_one(ContentSwitcher).current = name
         if name == "letters-view":
-            self.query_one("#letters-input", Input).focus()
+            self.main.query_one("#letters-input", Input).focus()
         else:
-            self.query_one(StepGrid).focus()
+            self.main.query_one(StepGrid).focus()
 
     def action_next_view(self) -> None:
         self.action_view(VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)])
@@ -523,6 +415,13 @@ class StudioApp(App[None]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(help_groups()))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Under a dialog (prompt, help, a list) the studio's keys stay with the dialog: tab,
+        # ctrl+e and the letters go to the path being typed, not to the grid behind it.
+        if len(self.screen_stack) > 1 and action in _STUDIO_ACTIONS:
+            return False
+        return True
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -572,7 +471,7 @@ class StudioApp(App[None]):
                 self.fail(f"export: {exc}")
                 return
             self.say(f"wrote {len(patterns)} bar{'s' if len(patterns) > 1 else ''} to {out}")
-            self.notify(f"wrote {out}", timeout=4)
+            self.notify(f"wrote {out}", timeout=4, markup=False)
         self.push_screen(PathPrompt(f"export the {kind} ({len(patterns)} bar"
                                     f"{'s' if len(patterns) > 1 else ''}) to:", default), write)
 
@@ -584,9 +483,10 @@ class StudioApp(App[None]):
 
     def action_letters_render(self) -> None:
         s = self.studio
-        s.letters_text = self.query_one("#letters-input", Input).value
+        s.letters_text = self.main.query_one("#letters-input", Input).value
         self.autosave()
-        self.query_one("#letters-info", Static).update(f"rendering {s.letters_text!r} (typeface {s.letters_seed})…")
+        self._update("#letters-info", f"rendering {s.letters_text!r} (typeface {s.letters_seed})…",
+                     markup=False)
         self._render_letters(s.letters_text, s.letters_seed, s.letters_scale)
 
     def action_letters_reroll(self) -> None:
@@ -618,8 +518,8 @@ class StudioApp(App[None]):
 
     def on_letters_rendered(self, msg: LettersRendered) -> None:
         self.letters_path = msg.path
-        self.query_one(HalfBlockImage).show(msg.image)
-        self.query_one("#letters-info", Static).update(f"typeface {msg.seed} · PNG: {msg.path}")
+        self.main.query_one(HalfBlockImage).show(msg.image)
+        self._update("#letters-info", f"typeface {msg.seed} · PNG: {msg.path}", markup=False)
         self.say(f"letters: wrote {msg.path}")
 
     # --- transport and the player ------------------------------------------------------------
@@ -693,7 +593,7 @@ class StudioApp(App[None]):
         if self.playing:
             if self._player("stop"):
                 self.playing = False
-                self.query_one(StepGrid).set_playhead(None)
+                self.main.query_one(StepGrid).set_playhead(None)
         else:
             self._chain_playing = False
             self._send_pattern("now")
@@ -802,9 +702,11 @@ class StudioApp(App[None]):
             ph = self.player.playhead() if self.playing else None
         except DrumfontError as exc:
             err, ph = str(exc), None
-        if err and err != self._last_error:
+        if err:  # the player reports each problem once
             self.fail(f"MIDI: {err}")
-        self.query_one(StepGrid).set_playhead(None if ph is None else ph[1])
+        grids = self.main.query(StepGrid)  # empty while the app shuts down
+        if grids:
+            grids.first().set_playhead(None if ph is None else ph[1])
 
     async def action_quit(self) -> None:
         self.autosave()
@@ -822,14 +724,6 @@ def _short(reason: str, limit: int = 48) -> str:
     """The first clause of a reason, for the side panel (the status line has it whole)."""
     first = re.split(r"[;(:]", reason, maxsplit=1)[0].strip()
     return first if len(first) <= limit else first[:limit - 1] + "…"
-
-
-def help_groups() -> list[tuple[str, list[tuple[str, str]]]]:
-    """The key table grouped for the help screen."""
-    groups: dict[str, list[tuple[str, str]]] = {}
-    for k in KEYS:
-        groups.setdefault(k.group, []).append((k.shown_as or k.keys.replace(",", " "), k.description))
-    return list(groups.items())
 
 
 def make_app(data_dir: str | os.PathLike | None = None, **kwargs: Any) -> StudioApp:

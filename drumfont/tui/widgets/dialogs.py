@@ -45,7 +45,7 @@ class PathPrompt(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
+            yield Label(Text(self.title_text), classes="dialog-title")
             yield Input(value=self.default, id="path-input")
             yield Label("enter: write   esc: cancel", classes="dialog-hint")
 
@@ -71,7 +71,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question, classes="dialog-title")
+            yield Label(Text(self.question), classes="dialog-title")
             yield Label("y: yes   n / esc: no", classes="dialog-hint")
 
     def action_answer(self, yes: bool) -> None:
@@ -90,9 +90,9 @@ class ChoiceScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
-            yield OptionList(*self.choices, id="choices")
-            yield Label(self.note or "enter: choose   esc: cancel", classes="dialog-hint")
+            yield Label(Text(self.title_text), classes="dialog-title")
+            yield OptionList(*(Text(c) for c in self.choices), id="choices")
+            yield Label(Text(self.note or "enter: choose   esc: cancel"), classes="dialog-hint")
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)

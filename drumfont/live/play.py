@@ -1,0 +1,125 @@
+"""`drumfont play` and `drumfont ports`: where the bars come from, and the loop that shows the
+playhead until the bars run out or Ctrl-C (the Player silences every note on the way out)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Callable, TextIO
+
+import numpy as np
+
+from drumfont.errors import DrumfontError
+from drumfont.live.player import Player
+from drumfont.live.ports import PortSpec, list_ports
+from drumfont.pattern import STEPS, Pattern, from_text
+
+
+def patterns_from_style(genre: str, n: int, seed: int | None, rules: bool = False) -> list[Pattern]:
+    """n bars of a genre: sampled from the drum VAE where its preset is installed, else (or with
+    `rules`) drawn from the genre rules that built the training corpus."""
+    if n < 1:
+        raise DrumfontError("--count must be at least 1")
+    if not rules:
+        try:
+            from drumfont import drums
+        except ImportError:
+            drums = None
+        if drums is not None and drums.preset_available():
+            return drums.load().sample(genre, n, seed=seed)
+    from drumfont.corpus import grooves
+
+    return grooves.generate(genre, n, np.random.default_rng(seed))
+
+
+def patterns_from_text_file(path: str) -> list[Pattern]:
+    """One pattern in the text form (`KK x...x...`), from a file."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise DrumfontError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    return [from_text(text)]
+
+
+def patterns_from_midi(path: str, all_channels: bool = False) -> list[Pattern]:
+    """The 4/4 drum bars of a .mid file."""
+    from drumfont.midifile import read_patterns
+
+    return read_patterns(path, all_channels)
+
+
+def format_ports(listing: dict) -> str:
+    """The `drumfont ports` table."""
+    lines = []
+    for backend, found in listing.items():
+        if "error" in found:
+            lines.append(f"{backend}: unavailable - {found['error']}")
+            continue
+        lines.append(f"{backend}:")
+        for kind in ("outputs", "inputs"):
+            names = found[kind]
+            lines.append(f"  {kind}: " + ("(none)" if not names else ""))
+            lines.extend(f"    {n}" for n in names)
+    return "\n".join(lines)
+
+
+def show_ports(backend: str | None = None) -> str:
+    """List MIDI ports per backend."""
+    return format_ports(list_ports(backend))
+
+
+def play(patterns: list[Pattern], spec: PortSpec, *, bpm: float = 120.0, swing: float = 50.0,
+         gate: float = 0.5, notemap: str | None = None, bars: int | None = None, repeat: int = 1,
+         clock_out: bool = False, follow: str | None = None, out: TextIO = sys.stdout,
+         interval: float = 0.05, should_stop: Callable[[], bool] = lambda: False) -> int:
+    """Play a chain (each pattern `repeat` bars, looping) until `bars` have played, the leader
+    stops (follow mode, with --bars) or Ctrl-C. Shows the playhead on one line. Returns bars played."""
+    if not patterns:
+        raise DrumfontError("nothing to play: no patterns")
+    if repeat < 1:
+        raise DrumfontError("--repeat must be at least 1")
+    tty = out.isatty()
+    player = Player(port=spec, notemap=notemap, bpm=bpm, swing=swing, gate=gate, clock_out=clock_out,
+                    bars=bars)
+    last_bar = -1
+    player.open()
+    try:
+        player.set_chain([(p, repeat) for p in patterns], loop=True)
+        if follow:
+            player.follow(follow, spec.backend)
+            print(f"playing to {player.port_name}; waiting for MIDI clock on {follow!r} (Ctrl-C to quit)",
+                  file=out, flush=True)
+        else:
+            player.start()
+            print(f"playing {len(patterns)} pattern{'s' if len(patterns) > 1 else ''} to {player.port_name} "
+                  f"at {bpm:g} BPM (Ctrl-C to stop)", file=out, flush=True)
+        while not player.ended() and not should_stop():
+            for kind, *rest in player.notices():
+                if kind in ("error", "ok"):
+                    print(("\r\033[K" if tty else "") + ("error: " if kind == "error" else "") + str(rest[0]),
+                          file=out, flush=True)
+            if not player.alive():
+                raise DrumfontError("the MIDI clock stopped unexpectedly")
+            head = player.playhead()
+            if head is not None:
+                bar, step = head
+                if tty:
+                    out.write(f"\r\033[Kbar {bar + 1:4d}  step {step + 1:2d}/{STEPS}  {player.bpm():6.1f} BPM")
+                    out.flush()
+                elif bar != last_bar:
+                    print(f"bar {bar + 1}", file=out, flush=True)
+                last_bar = max(last_bar, bar)
+            elif follow and tty:
+                out.write("\r\033[Kwaiting for clock")
+                out.flush()
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        player.close()
+        if tty:
+            out.write("\r\033[K")
+        print(f"stopped after {last_bar + 1} bar{'s' if last_bar != 0 else ''}; all notes off", file=out, flush=True)
+    return last_bar + 1

@@ -1,0 +1,107 @@
+"""The studio's key table: bindings, the help screen and the command palette are all made from
+it, so no action can be missing from any of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+from drumfont.studio import BANK_SLOTS
+
+
+@dataclass(frozen=True)
+class Key:
+    """One row of the key table: binding, action, what it does, help group, footer or not."""
+
+    keys: str
+    action: str
+    description: str
+    group: str
+    show: bool = False
+    shown_as: str = ""   # how help prints the keys, where the binding names are unfriendly
+    short: str = ""      # the footer's label
+
+
+KEYS: tuple[Key, ...] = (
+    Key("s", "sample", "sample a new bar of the genre", "Sound", True, short="sample"),
+    Key("r", "reroll('variation')", "re-roll the variation (keep the style)", "Sound"),
+    Key("R", "reroll('style')", "re-roll the style (keep the variation)", "Sound"),
+    Key("g", "genre(1)", "next genre", "Sound", True, short="genre"),
+    Key("G", "genre(-1)", "previous genre", "Sound"),
+    Key("t", "temperature(0.1)", "temperature up", "Sound"),
+    Key("T", "temperature(-0.1)", "temperature down", "Sound"),
+    Key("f", "transfer", "transfer the bar to another genre (keeps its rhythm)", "Sound"),
+    Key("left,h", "move(-1,0)", "cursor left", "Edit", shown_as="← h"),
+    Key("right,l", "move(1,0)", "cursor right", "Edit", shown_as="→ l"),
+    Key("up,k", "move(0,-1)", "cursor up (voice)", "Edit", shown_as="↑ k"),
+    Key("down,j", "move(0,1)", "cursor down (voice)", "Edit", shown_as="↓ j"),
+    Key("enter,x", "toggle", "toggle the step", "Edit", True, "enter x", "toggle"),
+    Key("plus,equals_sign", "velocity(12)", "velocity up (X = accent)", "Edit", shown_as="+ ="),
+    Key("minus", "velocity(-12)", "velocity down (o = ghost)", "Edit", shown_as="-"),
+    Key("c", "clear_voice", "clear the voice under the cursor", "Edit"),
+    Key("m", "mute", "mute / unmute the voice", "Edit"),
+    Key("S", "solo", "solo / unsolo the voice", "Edit"),
+    Key("u", "undo", "undo", "Edit", True, short="undo"),
+    Key("U,ctrl+y", "redo", "redo", "Edit", shown_as="U ctrl+y"),
+    Key("1,2,3,4,5,6,7,8", "noop", "select bank slot 1-8", "Bank", shown_as="1..8"),
+    Key("d", "duplicate", "copy the bar to the next empty slot", "Bank"),
+    Key("D", "clear_slot", "empty the slot", "Bank"),
+    Key("a", "set_ab('a')", "put the bar in slot A", "Morph"),
+    Key("b", "set_ab('b')", "put the bar in slot B", "Morph"),
+    Key("M", "morph", "morph A -> B (shows the morph view)", "Morph", True, short="morph"),
+    Key("L", "morph_level", "morph level: high / low / both", "Morph"),
+    Key("n", "morph_steps(1)", "more morph steps", "Morph"),
+    Key("N", "morph_steps(-1)", "fewer morph steps", "Morph"),
+    Key("P", "play_morph", "play the morph as a chain", "Morph"),
+    Key("p", "play_bank", "play the bank as a chain", "Transport"),
+    Key("space", "play", "play / stop", "Transport", True, short="play"),
+    Key("right_square_bracket", "tempo(1)", "tempo +1 BPM", "Transport", shown_as="]"),
+    Key("left_square_bracket", "tempo(-1)", "tempo -1 BPM", "Transport", shown_as="["),
+    Key("right_curly_bracket", "tempo(10)", "tempo +10 BPM", "Transport", shown_as="}"),
+    Key("left_curly_bracket", "tempo(-10)", "tempo -10 BPM", "Transport", shown_as="{"),
+    Key("full_stop", "swing(2)", "more swing", "Transport", shown_as="."),
+    Key("comma", "swing(-2)", "less swing", "Transport", shown_as=","),
+    Key("B", "bars", "bars per pattern: 1 / 2 / 4 / 8", "Transport"),
+    Key("O", "choose_port", "choose the MIDI output port", "Transport"),
+    Key("C", "clock_out", "MIDI clock out on / off", "Transport"),
+    Key("F", "choose_follow", "follow an external clock (or not)", "Transport"),
+    Key("e", "export", "export the bar (the morph in the morph view)", "Files", True, short="export"),
+    Key("E", "export_bank", "export the bank as one .mid", "Files"),
+    Key("ctrl+e", "export_morph", "export the morph as one .mid", "Files"),
+    Key("ctrl+n", "letters_reroll", "letters: re-roll the typeface", "Letters"),
+    Key("tab", "next_view", "next view: grid / morph / letters", "Views", True, short="view"),
+    Key("shift+tab", "prev_view", "previous view", "Views"),
+    Key("escape", "view('grid-view')", "back to the grid", "Views"),
+    Key("question_mark", "help", "this help", "Views", True, "?", "keys"),
+    Key("ctrl+p", "command_palette", "command palette: every action by name", "Views", shown_as="ctrl+p"),
+    Key("q", "quit", "quit (the session is saved)", "Views", True, short="quit"),
+)
+# The palette runs these by name; 'noop' stands for the slot keys, offered one by one instead.
+PALETTE_EXTRA = tuple((f"select_slot({i})", f"select bank slot {i + 1}") for i in range(BANK_SLOTS)) + (
+    ("view('morph-view')", "show the morph view"), ("view('letters-view')", "show the letters pane"),
+    ("letters_render", "letters: render the text"))
+
+
+def bindings() -> list[Binding]:
+    """Textual bindings for the table (the slot keys expand to one binding each)."""
+    out = []
+    for k in KEYS:
+        if k.action == "noop":
+            out += [Binding(str(i + 1), f"select_slot({i})", f"slot {i + 1}", show=False)
+                    for i in range(BANK_SLOTS)]
+            continue
+        if k.action == "command_palette":
+            continue  # App's own binding
+        priority = k.keys in ("tab", "shift+tab", "ctrl+n", "ctrl+e")
+        out.append(Binding(k.keys, k.action, k.short or k.description.split(" (")[0], show=k.show,
+                           priority=priority))
+    return out
+
+
+def help_groups() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The key table grouped for the help screen."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for k in KEYS:
+        groups.setdefault(k.group, []).append((k.shown_as or k.keys.replace(",", " "), k.description))
+    return list(groups.items())

@@ -1,0 +1,166 @@
+"""The Player against a recording port (in-process clock, no MIDI system): what reaches the
+port for start, bars, chains, queued changes, mute, clock out, stop/resume and close. Asserts
+content and order only; timing is benchmarks/bench_player.py's business."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from drumfont.errors import DrumfontError
+from drumfont.live import Player, RecordingPort
+from drumfont.live import schedule as sch
+from drumfont.pattern import CLAP, KICK, SNARE, Pattern, from_text
+
+KICKS = from_text("KK " + "x" * 16)
+SNARES = from_text("SN " + "x" * 16)
+GROOVE = from_text("KK x.......x.......\nSN ....X.......X...\nCH x.x.x.x.x.x.x.x.")
+
+
+def wait_until(cond, timeout: float = 20.0) -> None:
+    end = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < end, "timed out waiting for the player"
+        time.sleep(0.01)
+
+
+def ons(port):
+    return [m for m in port.messages() if m[0] == sch.NOTE_ON]
+
+
+def test_bars_with_clock_out_match_the_schedule():
+    port = RecordingPort()
+    with Player(port=port, bpm=300, swing=60, gate=0.7, clock_out=True, bars=2) as player:
+        player.set_pattern(GROOVE)
+        player.start()
+        wait_until(player.ended)
+        assert player.playhead() is None
+    seq = sch.Sequencer(pattern=GROOVE, swing=60, gate=0.7)
+    expected = [(sch.START,)] + [m for _, m in sch.render(seq, 2, clock_out=True)] \
+        + [sch.ALL_NOTES_OFF, (sch.STOP,)]
+    assert port.messages() == expected
+
+
+def test_queued_pattern_switches_on_the_bar_line():
+    port = RecordingPort()
+    with Player(port=port, bpm=240, gate=0.5) as player:
+        player.set_pattern(KICKS)
+        player.start()
+        wait_until(lambda: player.playhead() is not None and player.playhead() >= (0, 1))
+        player.set_pattern(SNARES)                  # at="bar": the rest of bar 1 stays kicks
+        wait_until(lambda: (player.playhead() or (0, 0)) >= (1, 2))
+        player.stop()
+    notes = [m[1] for m in ons(port)]
+    assert notes[:16] == [36] * 16
+    assert set(notes[16:]) == {38} and len(notes) > 16
+
+
+def test_change_now_and_mute_solo_reach_the_port():
+    port = RecordingPort()
+    with Player(port=port, bpm=300) as player:
+        player.set_pattern(KICKS)
+        player.set_mute(KICK, True)
+        player.start()
+        wait_until(lambda: (player.playhead() or (0, 0)) >= (0, 3))
+        assert ons(port) == []                         # muted
+        player.set_pattern(Pattern(KICKS.velocities | SNARES.velocities), at="now")
+        player.set_mute(KICK, False)
+        player.set_solo(SNARE, True)
+        n = len(port.messages())
+        wait_until(lambda: len(port.messages()) > n + 6)
+        player.stop()
+    assert {m[1] for m in ons(port)} == {38}
+
+
+def test_chain_without_loop_ends():
+    port = RecordingPort()
+    with Player(port=port, bpm=300) as player:
+        player.set_chain([(KICKS, 1), (SNARES, 1)], loop=False)
+        player.start()
+        wait_until(player.ended)
+    assert [m[1] for m in ons(port)] == [36] * 16 + [38] * 16
+
+
+def test_stop_silences_and_resume_continues_with_song_position():
+    port = RecordingPort()
+    with Player(port=port, bpm=240, gate=1.0, clock_out=True) as player:
+        player.set_pattern(GROOVE)
+        player.start()
+        wait_until(lambda: (player.playhead() or (0, 0)) >= (0, 5))
+        player.stop()
+        wait_until(lambda: any(n[0] == "stopped" for n in player.notices()))
+        stopped = port.messages()
+        assert stopped[-2:] == [sch.ALL_NOTES_OFF, (sch.STOP,)]
+        player.resume()
+        wait_until(lambda: player.playhead() is not None)
+        player.stop()
+    after = port.messages()[len(stopped):]
+    spp = after[0]
+    assert spp[0] == sch.SONG_POSITION and 5 <= (spp[1] | spp[2] << 7) <= 16
+    assert after[1] == (sch.CONTINUE,)
+
+
+def test_tempo_swing_gate_changes_while_playing():
+    port = RecordingPort()
+    with Player(port=port, bpm=200) as player:
+        player.set_pattern(GROOVE)
+        player.start()
+        wait_until(lambda: (player.playhead() or (0, 0)) >= (0, 2))
+        player.set_tempo(290)
+        player.set_swing(66)
+        player.set_gate(0.9)
+        wait_until(lambda: player.bpm() == 290)
+        wait_until(lambda: (player.playhead() or (0, 0)) >= (1, 0))
+        player.stop()
+    notes = [m for m in port.messages() if m[0] in (sch.NOTE_ON, sch.NOTE_OFF)]
+    assert len([m for m in notes if m[0] == sch.NOTE_ON]) >= int(GROOVE.hits.sum())
+
+
+def test_close_sends_all_notes_off_even_mid_note():
+    port = RecordingPort()
+    player = Player(port=port, bpm=60, gate=1.0).open()
+    player.set_pattern(from_text("CP x..............."))
+    player.start()
+    wait_until(lambda: ons(port))
+    player.close()
+    player.close()   # twice is fine
+    assert port.messages()[-2:] == [(sch.NOTE_OFF, 39, 0), sch.ALL_NOTES_OFF]
+    assert not player.alive()
+
+
+def test_a_mido_style_port_object_works():
+    mido = pytest.importorskip("mido")
+
+    class MidoPort:
+        def __init__(self):
+            self.got = []
+
+        def send(self, msg):
+            assert isinstance(msg, mido.Message)
+            self.got.append(msg)
+
+    port = MidoPort()
+    with Player(port=port, bpm=300, bars=1) as player:
+        player.set_pattern(GROOVE)
+        player.start()
+        wait_until(player.ended)
+    assert sum(m.type == "note_on" for m in port.got) == int(GROOVE.hits.sum())
+    assert all(m.channel == 9 for m in port.got)
+
+
+def test_bad_settings_are_user_errors():
+    port = RecordingPort()
+    with pytest.raises(DrumfontError, match="20..300"):
+        Player(port=port, bpm=400)
+    with pytest.raises(DrumfontError, match="swing"):
+        Player(port=port, swing=40)
+    with Player(port=port) as player:
+        with pytest.raises(DrumfontError):
+            player.set_tempo(10)
+        with pytest.raises(DrumfontError):
+            player.set_mute(CLAP + 1, True)
+        with pytest.raises(DrumfontError):
+            player.set_chain([])
+    with pytest.raises(TypeError):
+        Player(port=object())

@@ -1,0 +1,210 @@
+"""The live scheduler's pure math: tempo map, sequencer (queue, chain, swing, gate, mute/solo),
+note pairing, clock pulses, and agreement with the .mid exporter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from drumfont.live import schedule as sch
+from drumfont.midifile import ExportOptions, note_events
+from drumfont.notemap import GM
+from drumfont.pattern import CLOSED_HAT, KICK, SNARE, Pattern, from_text
+
+A = from_text("KK x.......x.......\nSN ....X.......X...\nCH x.x.x.x.x.x.x.x.")
+B = from_text("KK x.x.x.x.x.x.x.x.\nCR X...............")
+
+
+def ons(msgs):
+    return [m for _, m in msgs if m[0] == sch.NOTE_ON]
+
+
+# --- tempo -----------------------------------------------------------------------------------
+
+def test_deadlines_come_from_the_anchor_without_drift():
+    tm = sch.TempoMap(120, start_ns=1_000)
+    # 120 BPM: a sixteenth is exactly 125 ms; a million steps later still exact to the ns
+    assert tm.time_of(0) == 1_000
+    assert tm.time_of(1) == 1_000 + 125_000_000
+    assert tm.time_of(1_000_000) == 1_000 + 1_000_000 * 125_000_000
+    assert tm.pos_at(tm.time_of(37.5)) == pytest.approx(37.5)
+
+
+def test_tempo_change_keeps_the_phase():
+    tm = sch.TempoMap(120, start_ns=0)
+    now = tm.time_of(10.25)            # a quarter into step 10
+    tm.set_bpm(180, now)
+    assert tm.pos_at(now) == pytest.approx(10.25)
+    # from there on, steps last 60/180/4 s
+    assert tm.time_of(11.25) - tm.time_of(10.25) == round(60e9 / 180 / 4)
+    assert tm.time_of(10.25) == now
+
+
+@pytest.mark.parametrize("bpm", [19.9, 300.1, 0, -5])
+def test_tempo_out_of_range_is_refused(bpm):
+    with pytest.raises(ValueError, match="20..300"):
+        sch.check_bpm(bpm)
+
+
+def test_limits_accepted():
+    assert sch.check_bpm(20) == 20 and sch.check_bpm(300) == 300
+    with pytest.raises(ValueError):
+        sch.check_swing(80)
+    with pytest.raises(ValueError):
+        sch.check_gate(0)
+
+
+# --- sequencer -------------------------------------------------------------------------------
+
+def test_render_matches_the_midi_exporter():
+    """The live stream and a .mid export of the same chain hold the same notes at the same
+    ticks (swing and gate mean the same in both)."""
+    seq = sch.Sequencer(swing=60, gate=0.5)
+    seq.set_chain([(A, 2), (B, 1)], loop=False)
+    live = sch.render(seq, 3)
+    opts = ExportOptions(swing=60, gate=0.5, bars_per_pattern=1)
+    exported = note_events([A, A, B], opts)
+    as_ticks = sorted((round(pos * 120), m[1], m[2] if m[0] == sch.NOTE_ON else 0) for pos, m in live)
+    assert as_ticks == sorted(exported)
+
+
+def test_swing_delays_the_even_sixteenths():
+    hats = Pattern.empty().with_velocity(0, CLOSED_HAT, 90).with_velocity(1, CLOSED_HAT, 90)
+    seq = sch.Sequencer(pattern=hats, swing=66)
+    onsets = [pos for pos, m in sch.render(seq, 1) if m[0] == sch.NOTE_ON]
+    assert onsets == [0.0, pytest.approx(1.32)]
+
+
+def test_gate_sets_the_note_off():
+    kick = Pattern.empty().with_velocity(4, KICK, 100)
+    out = sch.render(sch.Sequencer(pattern=kick, gate=0.25), 1)
+    assert out == [(4.0, (0x99, 36, 100)), (4.25, (0x89, 36, 0))]
+
+
+def test_channel_ten_velocities_and_pairing():
+    out = sch.render(sch.Sequencer(pattern=A, swing=75, gate=1.0), 4)
+    on_msgs = ons(out)
+    assert len(on_msgs) == 4 * int(A.hits.sum())
+    assert all(m[0] in (0x99, 0x89) for _, m in out)
+    assert all(1 <= m[2] <= 127 for m in on_msgs)
+    sounding = set()
+    for _, m in out:  # a note is never struck while it sounds, and all end
+        if m[0] == 0x99:
+            assert m[1] not in sounding
+            sounding.add(m[1])
+        else:
+            sounding.discard(m[1])
+    assert not sounding
+
+
+def test_pattern_change_waits_for_the_bar_line():
+    seq = sch.Sequencer(pattern=A)
+    got = [seq.step_events(s) for s in range(5)]          # playing A, at step 4 of bar 1
+    seq.set_pattern(B, at="bar")
+    rest_of_bar = [seq.step_events(s) for s in range(5, 16)]
+    next_bar = [seq.step_events(s) for s in range(16, 32)]
+    assert got[0] and all(ev.data[1] != 49 for evs in rest_of_bar for ev in evs)   # no crash yet
+    notes_next = {ev.data[1] for evs in next_bar for ev in evs}
+    assert notes_next == {GM.note(KICK), 49}
+
+
+def test_pattern_change_now_takes_the_next_step():
+    seq = sch.Sequencer(pattern=A)
+    for s in range(3):
+        seq.step_events(s)
+    seq.set_pattern(B, at="now")
+    assert {ev.data[1] for ev in seq.step_events(4)} == {GM.note(KICK)}   # B's kick on step 4
+    assert seq.step_events(6) and {ev.data[1] for ev in seq.step_events(6)} == {GM.note(KICK)}
+
+
+def test_chain_loops_or_stops():
+    seq = sch.Sequencer()
+    seq.set_chain([(A, 2), (B, 1)], loop=True)
+    entries = []
+    for bar in range(7):
+        seq.step_events(bar * 16)
+        entries.append(seq.chain_position[0])
+        for s in range(1, 16):
+            seq.step_events(bar * 16 + s)
+    assert entries == [0, 0, 1, 0, 0, 1, 0]
+
+    seq = sch.Sequencer()
+    seq.set_chain([(A, 1), (B, 1)], loop=False)
+    out = sch.render(seq, 4)
+    assert seq.finished
+    assert len(ons(out)) == int(A.hits.sum()) + int(B.hits.sum())
+
+
+def test_seek_bar_places_the_chain():
+    seq = sch.Sequencer()
+    seq.set_chain([(A, 1), (B, 2)], loop=True)
+    seq.seek_bar(2)                          # third bar: B's second bar
+    assert seq.pattern == B
+    seq.step_events(2 * 16 + 5)              # resuming mid-bar does not advance
+    assert seq.pattern == B
+    seq.step_events(3 * 16)                  # the next bar line loops back to A
+    assert seq.pattern == A
+
+
+def test_mute_and_solo():
+    seq = sch.Sequencer(pattern=A)
+    seq.set_mute(KICK, True)
+    notes = {m[1] for m in ons(sch.render(seq, 1))}
+    assert GM.note(KICK) not in notes and GM.note(SNARE) in notes
+    seq.set_solo(SNARE, True)               # solo wins: only the snare
+    assert {m[1] for m in ons(sch.render(seq, 1))} == {GM.note(SNARE)}
+    seq.set_solo(SNARE, False)
+    seq.set_mute(KICK, False)
+    assert GM.note(KICK) in {m[1] for m in ons(sch.render(seq, 1))}
+    with pytest.raises(ValueError):
+        seq.set_mute(9, True)
+
+
+def test_a_muted_voice_still_gets_its_note_off():
+    seq = sch.Sequencer()
+    ledger = sch.NoteLedger()
+    on = sch.Event(0.0, sch.ORDER_ON, (0x99, 36, 100), KICK, 1)
+    off = sch.Event(0.5, sch.ORDER_OFF, (0x89, 36, 0), KICK, 1)
+    assert sch.dispatch(on, seq, ledger) == [(0x99, 36, 100)]
+    seq.set_mute(KICK, True)
+    assert sch.dispatch(off, seq, ledger) == [(0x89, 36, 0)]
+
+
+def test_ledger_cuts_a_restruck_note_and_drops_its_stale_off():
+    ledger = sch.NoteLedger()
+    assert ledger.on(36, tag=1) == []
+    assert ledger.on(36, tag=2) == [(0x89, 36, 0)]      # cut before the new strike
+    assert ledger.off(36, tag=1) is False                # the first note's off is stale
+    assert ledger.off(36, tag=2) is True
+    ledger.on(42, tag=3)
+    assert ledger.release_all() == [(0x89, 42, 0), sch.ALL_NOTES_OFF]
+    assert ledger.sounding == {}
+
+
+def test_clock_out_is_24_pulses_per_beat_before_the_notes():
+    out = sch.render(sch.Sequencer(pattern=A), 2, clock_out=True)
+    clocks = [pos for pos, m in out if m == (sch.CLOCK,)]
+    assert len(clocks) == 2 * 4 * 24
+    assert clocks[:7] == pytest.approx([k / 6 for k in range(7)])
+    assert out[0][1] == (sch.CLOCK,) and out[1][1][0] == 0x99   # the pulse marks the downbeat
+
+
+def test_song_position_pointer_bytes():
+    assert sch.song_position_bytes(0) == (0xF2, 0, 0)
+    assert sch.song_position_bytes(1000) == (0xF2, 1000 & 0x7F, 1000 >> 7)
+
+
+def test_notemap_changes_the_notes():
+    from drumfont.notemap import NoteMap
+
+    nm = NoteMap("x", tuple(range(60, 69)))
+    out = sch.render(sch.Sequencer(pattern=A, notemap=nm), 1)
+    assert {m[1] for m in ons(out)} == {60 + KICK, 60 + SNARE, 60 + CLOSED_HAT}
+
+
+def test_empty_chain_refused():
+    with pytest.raises(ValueError):
+        sch.Sequencer().set_chain([])
+    with pytest.raises(ValueError):
+        sch.Sequencer().set_chain([(A, 0)])
+    assert np.array_equal(sch.Sequencer().pattern.velocities, Pattern.empty().velocities)

@@ -1,0 +1,109 @@
+"""The studio in a real terminal: tmux runs `drumfont tui`, keys go in with send-keys, the screen
+comes back with capture-pane. Sample, toggle a step, export; check the grid and the file."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from drumfont import studio as st
+from drumfont.midifile import read_patterns
+from drumfont.pattern import KICK, LABELS, N_VOICES, STEPS
+
+TMUX = shutil.which("tmux")
+pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux is not installed (CI installs it: apt-get install tmux)")
+
+
+class Term:
+    """One tmux server of our own (its own socket), one 80x24 window."""
+
+    def __init__(self, tmp_path, command: str, env: dict[str, str]) -> None:
+        self.sock = f"drumfont-test-{os.getpid()}-{time.monotonic_ns()}"
+        exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+        self.run("new-session", "-d", "-s", "t", "-x", "80", "-y", "24",
+                 f"cd {shlex.quote(str(tmp_path))} && env {exports} {command}; sleep 30")
+
+    def run(self, *args: str) -> str:
+        return subprocess.run([TMUX, "-L", self.sock, *args], check=True, capture_output=True,
+                              text=True, timeout=10).stdout
+
+    def keys(self, *keys: str) -> None:
+        for k in keys:
+            self.run("send-keys", "-t", "t", k)
+            time.sleep(0.05)  # one key per read: the app sees separate presses, not a paste
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", "t")
+
+    def wait_for(self, text: str, timeout: float = 30.0) -> str:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            s = self.screen()
+            if text in s:
+                return s
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never appeared; the screen was:\n{self.screen()}")
+
+    def close(self) -> None:
+        subprocess.run([TMUX, "-L", self.sock, "kill-server"], capture_output=True, timeout=10)
+
+
+def grid_from_screen(screen: str) -> np.ndarray:
+    """The (16, 9) hit grid drawn on screen: rows 'KK │X · x · │...'."""
+    hits = np.zeros((STEPS, N_VOICES), bool)
+    found = set()
+    for line in screen.splitlines():
+        label = line.strip()[:2]
+        if label in LABELS and "│" in line:
+            voice = LABELS.index(label)
+            cells = "".join(line.split("│")[1:5]).split()
+            assert len(cells) == STEPS, line
+            hits[:, voice] = [c in "oxX" for c in cells]
+            found.add(voice)
+    assert len(found) == N_VOICES, screen
+    return hits
+
+
+def test_sample_toggle_export_in_tmux(tmp_path):
+    data = tmp_path / "data"
+    cmd = f"{shlex.quote(sys.executable)} -m drumfont tui --rules --no-midi"
+    term = Term(tmp_path, cmd, {"DRUMFONT_DATA_DIR": str(data), "TERM": "xterm-256color"})
+    try:
+        term.wait_for("▸1")
+        first = grid_from_screen(term.screen())
+
+        term.keys("s")
+        screen = term.wait_for("sampled")
+        sampled = grid_from_screen(screen)
+        saved = st.Studio.load(data / st.SESSION_FILE)
+        assert np.array_equal(sampled, saved.current.hits)  # what is drawn is what was saved
+        assert not np.array_equal(sampled, first)
+
+        term.keys("l", "x")  # step 2 of the kick
+        screen = term.wait_for("KK step 2:")
+        toggled = grid_from_screen(screen)
+        expect = sampled.copy()
+        expect[1, KICK] = not expect[1, KICK]
+        assert np.array_equal(toggled, expect)
+
+        term.keys("e")
+        term.wait_for("export the bar")
+        term.keys("Enter")
+        term.wait_for("wrote 1 bar")
+        exported = read_patterns(tmp_path / "drumfont-rock-slot1.mid")
+        assert len(exported) == 1 and np.array_equal(exported[0].hits, toggled)
+
+        term.keys("q")
+        end = time.monotonic() + 10
+        while time.monotonic() < end and "▸1" in term.screen():
+            time.sleep(0.1)
+        assert np.array_equal(st.Studio.load(data / st.SESSION_FILE).current.hits, toggled)
+    finally:
+        term.close()
