@@ -81,11 +81,14 @@ def _start_jack() -> subprocess.Popen | None:
     return proc if proc.poll() is None else None
 
 
-def _factory(where: list[str]):
+def _factory(where: list[str], in_process: bool = False):
     def make(transport):
         from drumfont.errors import LiveMidiError
         from drumfont.live import RecordingPort
 
+        if in_process:  # the clock as a thread of the UI's own process, for comparison
+            where.append("in-process clock thread on a RecordingPort")
+            return open_live_player(transport, port=RecordingPort(), record_timing=True)
         try:  # the real thing: its own clock process on the virtual 'drumfont' port
             p = open_live_player(transport, record_timing=True)
             where.append(f"clock process, port {p.port_name!r}")
@@ -96,9 +99,10 @@ def _factory(where: list[str]):
     return make
 
 
-async def player_timing(seconds: float, busy: bool, engine: st.Engine, where: list[str]) -> np.ndarray:
+async def player_timing(seconds: float, busy: bool, engine: st.Engine, where: list[str],
+                        in_process: bool = False) -> np.ndarray:
     """Lateness (ms) of every note-on the player sent while the app ran `seconds`."""
-    app = make_app(Path(tempfile.mkdtemp()) / "data", engine=engine, player_factory=_factory(where))
+    app = make_app(Path(tempfile.mkdtemp()) / "data", engine=engine, player_factory=_factory(where, in_process))
     async with app.run_test(size=(80, 24)) as pilot:
         end = time.monotonic() + 20
         while app.player is None and time.monotonic() < end:
@@ -127,6 +131,7 @@ def main() -> None:
     ap.add_argument("--presses", type=int, default=30)
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--engine", choices=("rules", "vae", "both"), default="both")
+    ap.add_argument("--preset", default=None, help="a VAE checkpoint (default: the shipped preset)")
     args = ap.parse_args()
     try:
         import torch
@@ -139,7 +144,7 @@ def main() -> None:
     if args.engine in ("rules", "both"):
         engines.append(st.RulesEngine())
     if args.engine in ("vae", "both"):
-        e = st.load_engine()
+        e = st.load_engine(args.preset)
         if e.name == "vae":
             engines.append(e)
         else:
@@ -163,10 +168,12 @@ def main() -> None:
         idle = asyncio.run(player_timing(args.seconds, False, engine, where))
         busy = asyncio.run(player_timing(args.seconds, True, engine, where))
         print(f"player: {where[-1]}; engine for the busy UI: {engine.name}")
-        for name, lat in (("UI idle", idle), ("UI busy", busy)):
+        thread = asyncio.run(player_timing(args.seconds, True, engine, where, in_process=True))
+        for name, lat in (("UI idle", idle), ("UI busy", busy), ("UI busy, clock as a thread", thread)):
             print(f"player lateness, {name}: median {np.median(lat):.3f} ms, p99 {_pct(lat, 99):.3f} ms, "
                   f"max {lat.max():.3f} ms over {len(lat)} note-ons")
-        print(f"busy/idle p99 ratio: {_pct(busy, 99) / max(_pct(idle, 99), 1e-6):.2f}")
+        print(f"busy/idle p99 ratio: {_pct(busy, 99) / max(_pct(idle, 99), 1e-6):.2f}; "
+              f"thread/process p99 under a busy UI: {_pct(thread, 99) / max(_pct(busy, 99), 1e-6):.1f}")
     finally:
         if jack is not None:
             jack.terminate()

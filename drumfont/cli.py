@@ -293,7 +293,7 @@ def _add_report_vae(rsub) -> None:
     p.add_argument("--data", default=None, help="dataset .npz (default: the built-in genre corpus)")
     p.add_argument("--classifier", default=None, help="style classifier checkpoint (default: shipped)")
     p.add_argument("--out", required=True, help="folder for the figures and metrics.json")
-    p.add_argument("--samples", type=int, default=200, help="generated bars per genre")
+    p.add_argument("--samples", type=int, default=1000, help="generated bars per genre")
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print exactly the metrics JSON on stdout")
@@ -385,6 +385,8 @@ def _add_tui(sub) -> None:
     p.add_argument("--preset", default=None, help="a VAE checkpoint of your own")
     p.add_argument("--rules", action="store_true", help="draw from the genre rules, not the VAE")
     p.add_argument("--no-midi", action="store_true", help="do not open a MIDI port (play stays off)")
+    p.add_argument("--notemap", default=None, help="output note map: gm, tr8s, drumrack or a .json file "
+                   "(default: the session's, gm at first)")
     p.set_defaults(run=_run_tui)
 
 
@@ -392,7 +394,7 @@ def _run_tui(args: argparse.Namespace) -> int:
     from drumfont.tui.app import make_app
 
     app = make_app(args.data_dir, export_dir=Path(args.export_dir) if args.export_dir else None,
-                   preset=args.preset, rules=args.rules, midi=not args.no_midi)
+                   preset=args.preset, rules=args.rules, midi=not args.no_midi, notemap=args.notemap)
     app.run()
     return 0
 

@@ -28,6 +28,7 @@ MORPH_LEVELS = ("high", "low", "both")
 MIN_TEMP, MAX_TEMP = 0.1, 2.0
 BARS_CHOICES = (1, 2, 4, 8)
 DEFAULT_VELOCITY = 90   # a typed 'x'
+ANY_GENRE = "any"
 VELOCITY_STEP = 12      # one press of +/-: ghost 40 -> ... -> accent 118 in a handful of presses
 
 
@@ -98,10 +99,12 @@ class VaeEngine(Engine):
 
     def __init__(self, model: Any) -> None:
         self.model = model
-        self.genres = tuple(model.genres)
+        # A model trained without genre labels samples from its prior: one pseudo-genre, "any".
+        self.genres = tuple(model.genres) or (ANY_GENRE,)
 
     def sample(self, genre: str, temperature: float, seed: int) -> Pattern:
-        return self.model.sample(genre, 1, temperature=temperature, seed=seed)[0]
+        g = None if genre == ANY_GENRE else genre
+        return self.model.sample(g, 1, temperature=temperature, seed=seed)[0]
 
     def reroll(self, pattern: Pattern, keep: str, genre: str, temperature: float, seed: int) -> Pattern:
         return self.model.reroll(pattern, keep=keep, seed=seed)

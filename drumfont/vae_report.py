@@ -199,7 +199,7 @@ def summary_table(m: dict) -> str:
     return "\n".join(lines)
 
 
-def report(preset: str | None, data: str | None, classifier: str | None, out: Path, samples: int = 200,
+def report(preset: str | None, data: str | None, classifier: str | None, out: Path, samples: int = 1000,
            temperature: float = 1.0, seed: int = 0, force: bool = False,
            log: Callable[[str], None] = print) -> dict:
     """Measure, draw the figures into `out`, write out/metrics.json; return the metrics."""

@@ -4,6 +4,7 @@ transport), never when: timing belongs to benchmarks/bench_player.py."""
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 import uuid
@@ -173,7 +174,11 @@ def test_a_missing_port_is_one_clear_error():
         Player(port=PortSpec(name="no-such-synth", backend="jack")).open()
 
 
-def test_vanished_port_is_reported_and_reopened(jack_monitor):
+def _jack_lsp(env: dict) -> str:
+    return subprocess.run(["jack_lsp"], env=env, capture_output=True, text=True, timeout=10).stdout
+
+
+def test_vanished_port_is_reported_and_reopened(jack_monitor, jack_server):
     name = f"synth{uuid.uuid4().hex[:6]}"
     first = jack_monitor(None, name)
     with Player(port=PortSpec(name=f"{name}:input", backend="jack"), bpm=300) as player:
@@ -192,6 +197,9 @@ def test_vanished_port_is_reported_and_reopened(jack_monitor):
 
         _wait_until(reported, 10)
         assert "vanished" in errors[0]
+        # JACK drops the old client in its own time; a new one with its name before that
+        # would be renamed, so wait until the name is free
+        _wait_until(lambda: f"{name}:input" not in _jack_lsp(jack_server), 10)
         second = jack_monitor(None, name)                     # ...and comes back
         _wait_until(lambda: any(n[0] == "ok" and "back" in n[1] for n in player.notices()), 10)
         assert player.alive() and player.playhead() is not None

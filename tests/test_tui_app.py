@@ -13,7 +13,7 @@ from textual.widgets import Input, OptionList, Static
 from drumfont import studio as st
 from drumfont.errors import LiveMidiError
 from drumfont.midifile import read_patterns
-from drumfont.pattern import CLOSED_HAT, KICK, LABELS, SNARE, Pattern
+from drumfont.pattern import CLOSED_HAT, KICK, LABELS, SNARE
 from drumfont.tui.app import KEYS, VIRTUAL_PORT, open_live_player
 from drumfont.tui.widgets import ChoiceScreen, ConfirmScreen, HalfBlockImage, HelpScreen, PathPrompt, StepGrid
 from tui_helpers import build_app, settle, tiny_vae_engine, wait_until
@@ -618,3 +618,47 @@ async def test_error_text_with_brackets_is_shown_plain(tmp_path):
         await settle(pilot)
         assert app.is_running
         assert "cannot draw '['" in str(app.query_one("#letters-info", Static).render())
+
+
+async def test_note_map_key_reaches_the_player(tmp_path):
+    from drumfont.notemap import GM, available_notemaps, load_notemap
+
+    factory, ports = recording_player()
+    app = build_app(tmp_path, player_factory=factory)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("Y")
+        name = app.studio.transport.notemap
+        assert name == available_notemaps()[1] == "drumrack"
+        await pilot.press("right_curly_bracket", "right_curly_bracket", "space")
+        bar = app.studio.current
+        hat = load_notemap(name).note(CLOSED_HAT)   # 38 in a drum rack, 42 in GM
+        assert hat != GM.note(CLOSED_HAT) and bar.hits[:, CLOSED_HAT].any()
+        assert await wait_until(pilot, lambda: len(note_ons(ports[-1], hat)) >= 1)
+        drumrack = {load_notemap(name).note(v) for v in range(bar.hits.shape[1]) if bar.hits[:, v].any()}
+        assert {m[1] for m in note_ons(ports[-1])} <= drumrack
+        assert "drumrack" in str(app.query_one("#transport", Static).render())
+
+
+def test_cli_rejects_an_unknown_note_map(tmp_path, capsys):
+    from drumfont.cli import main
+
+    assert main(["tui", "--data-dir", str(tmp_path), "--notemap", "nope"]) == 2
+    assert "unknown note map" in capsys.readouterr().err
+
+
+async def test_default_start_loads_the_shipped_model_in_a_worker(tmp_path):
+    from drumfont import drums
+    from drumfont.tui.app import make_app
+
+    app = make_app(tmp_path / "data", midi=False, export_dir=tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_until(pilot, app._engine_ready.is_set, timeout=60)
+        if not drums.preset_available():
+            assert app.engine.name == "rules" and "missing" in app.engine.reason
+            return
+        assert app.engine.name == "vae" and app.engine.can_morph
+        seed = app.studio.seed
+        await pilot.press("s")
+        await settle(pilot)
+        assert app.studio.current == app.engine.sample(app.studio.genre, 1.0, seed)

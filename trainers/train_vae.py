@@ -33,7 +33,7 @@ class TrainConfig:
     """Optimisation and collapse-prevention settings (the ablation in reports/vae_ablation.md
     chose the defaults)."""
 
-    epochs: int = field(default=150, metadata={"help": "passes over the training bars"})
+    epochs: int = field(default=100, metadata={"help": "passes over the training bars"})
     batch_size: int = field(default=64, metadata={"help": "bars per step"})
     lr: float = field(default=2e-3, metadata={"help": "Adam learning rate"})
     seed: int = field(default=0, metadata={"help": "seed of init, shuffling and noise"})
@@ -41,11 +41,11 @@ class TrainConfig:
     kl_cycles: int = field(default=4, metadata={"help": "cycles of the cyclical schedule (Fu et al. 2019)"})
     kl_ratio: float = field(default=0.5, metadata={
         "help": "share of each cycle (or of training, monotonic) spent ramping beta"})
-    beta_max: float = field(default=1.0, metadata={"help": "largest KL weight"})
+    beta_max: float = field(default=0.2, metadata={"help": "largest KL weight"})
     free_bits: float = field(default=0.25, metadata={"help": "minimum KL per latent dimension in nats (0 = off)"})
-    temp_start: float = field(default=1.0, metadata={"help": "output temperature at the start (logits / T)"})
+    temp_start: float = field(default=2.0, metadata={"help": "output temperature at the start (logits / T)"})
     temp_end: float = field(default=1.0, metadata={"help": "output temperature at the end (linear in epochs)"})
-    genre_weight: float = field(default=1.0, metadata={
+    genre_weight: float = field(default=5.0, metadata={
         "help": "weight of the auxiliary genre loss on z_high (0 = off)"})
     vel_weight: float = field(default=10.0, metadata={"help": "weight of the velocity loss"})
     val_every: int = field(default=5, metadata={"help": "validate and checkpoint every N epochs"})

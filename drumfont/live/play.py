@@ -85,6 +85,9 @@ def play(patterns: list[Pattern], spec: PortSpec, *, bpm: float = 120.0, swing: 
                     bars=bars)
     last_bar = -1
     player.open()
+    if player.priority == "normal":
+        print("note: the MIDI clock runs at normal priority; on a busy machine allow real-time "
+              "scheduling (e.g. an rtprio limit for the 'audio' group) for tighter timing", file=out)
     try:
         player.set_chain([(p, repeat) for p in patterns], loop=True)
         if follow:

@@ -1,18 +1,23 @@
 """The live player: a clock that sends patterns to a MIDI port on time, and its parent-side handle.
 
-Where the clock runs, and why (benchmarks/bench_player.py, figures in README): a clock thread
-inside a process whose other thread runs Python (the TUI redrawing, the VAE sampling) waits for
-the GIL after every sleep -- up to the 5 ms switch interval, more when a C call holds it -- so it
-misses deadlines by milliseconds. The same loop in its own process, fed over a pipe, is only
-disturbed by the OS scheduler. So the default is a child process started with the 'spawn'
-method (nothing of the parent's torch state is inherited); `in_process=True` runs the very same
-loop in a thread, for tests and for ports that are plain Python objects.
+Where the clock runs, and why (benchmarks/bench_player.py; figures in README, measured on a
+2-core box shared with training jobs, load average 7-10): a clock *thread* in a process whose
+other threads run Python (the TUI redrawing, the VAE sampling) must win the GIL back after
+every sleep, so it sends late by p50 4-7 ms, p99 23-35 ms, max 44-78 ms. The same loop in its own
+*process*, fed over a pipe, sees no GIL: with the real-time priority it asks for (SCHED_FIFO,
+granted to root or to members of an rtprio group, as JACK users are) it sends within p99
+0.1 ms, max 0.5-2.4 ms, idle or loaded; at normal priority on that overloaded box the CPU itself
+is the bottleneck (p99 3-14 ms), which no placement fixes. So the clock is a child process
+started with 'spawn' (nothing of the parent's torch state is inherited; the parent's
+__main__ is not re-run, see `_bare_main`), raising its own priority (`_raise_priority`);
+`in_process=True` runs the very same loop in a thread, for tests and for plain Python ports.
 
 How it waits: every deadline is absolute (`schedule.TempoMap`: position -> ns from one anchor,
 so nothing accumulates). The loop sleeps in `connection.wait` on the command pipe until
 `spin_us` before the deadline (so a command wakes it at once), then spins on
 `time.perf_counter_ns()` to the deadline: sleeping alone overshoots by the kernel's wake-up
-latency (50 us .. several ms on a loaded box); the short spin removes it.
+latency (50 us .. several ms on a loaded box); the short spin removes it. poll() rounds its
+timeout up to whole milliseconds, so the sleep is cut to whole ms below the spin window.
 
 Parent-side API (the TUI builds on this)::
 
@@ -25,8 +30,11 @@ Parent-side API (the TUI builds on this)::
         p.set_mute(KICK, True); p.set_solo(SNARE, True)
         p.set_clock_out(True)                # 24 ppq + Start/Stop/Continue/SPP
         p.follow("some input")               # lock to incoming clock; follow(None) = lead again
-        p.playhead()    # -> (bar, step) or None when stopped; never blocks
+        p.set_notemap("tr8s"); p.set_bars(8)  # note map; stop after 8 bars (None: never)
+        p.playhead()    # -> (bar, step) from 0, or None when stopped; never blocks
         p.error()       # -> "port ... vanished; retrying" or None; never blocks
+        p.notices()     # -> [("error"|"ok"|"stopped"|"ended", ...)] since the last call
+        p.ended(); p.bpm(); p.waiting_for_clock(); p.chain_entry(); p.priority; p.port_name
         p.stop(); p.resume()
     # leaving the block (or close(), Ctrl-C, process exit) sends note-offs + All Notes Off
 
@@ -38,6 +46,10 @@ Every setter returns at once (it writes one message to the pipe). `port` is eith
     p = Player(port=port, bpm=300)           # in_process implied
     p.set_pattern(pattern); p.start(); ...; p.close()
     port.messages()   # [(0x99, 36, 90), (0x89, 36, 0), ...]
+
+Changes of pattern, swing, gate and note map apply from the first sixteenth not yet scheduled
+(the clock schedules half a sixteenth ahead); at="bar" waits for the first bar line not yet
+scheduled. Mute and solo apply at send time. Tempo applies at once, keeping the phase.
 """
 
 from __future__ import annotations
@@ -45,6 +57,7 @@ from __future__ import annotations
 import atexit
 import collections
 import contextlib
+import gc
 import heapq
 import math
 import multiprocessing as mp
@@ -76,6 +89,7 @@ START_LEAD_NS = 3_000_000        # the first downbeat sits this far after start(
 HEALTH_EVERY_NS = 500_000_000    # how often a port opened by name is checked to still exist
 REOPEN_EVERY_NS = 1_000_000_000  # how often a vanished port is tried again
 HEALTH_ROOM_NS = 10_000_000      # ...and only with this much time left before the next deadline
+GC_EVERY_NS = 1_000_000_000      # the clock process's own garbage collection, in the same slack
 MAX_TIMING_RECORDS = 2_000_000
 
 
@@ -109,6 +123,8 @@ class _Clock:
         self.conn, self.shared, self.cfg, self.spec = conn, shared, cfg, spec
         self.port = port
         self.priority = "thread of the caller"
+        self.manage_gc = False          # the child process collects garbage only in the slack
+        self.last_gc = time.perf_counter_ns()
         self.send_raw = port.send if hasattr(port, "send") else None
         self.now = time.perf_counter_ns
         self.seq = sch.Sequencer(swing=cfg.swing, gate=cfg.gate, notemap=NoteMap("live", cfg.notes))
@@ -274,15 +290,8 @@ class _Clock:
             self._report("ready", self.port_name(), self.priority)
             while not self.closing:
                 deadline = self._next_deadline()
-                # poll() sleeps in whole milliseconds, rounded up: sleep whole ms below the spin
-                # window, so that the wake-up never lands past the deadline.
-                sleep_ms = None if deadline is None else (deadline - self.now() - self.spin_ns) // 1_000_000
-                if sleep_ms is None or sleep_ms >= 1:
-                    if sleep_ms is None:
-                        timeout = 0.25 if (self.spec is not None or self.playing) else None
-                    else:
-                        timeout = min(sleep_ms / 1000, 0.25)  # 0.25 s: keep the port health check going
-                    self._idle(timeout, deadline)
+                if deadline is None or deadline - self.now() - self.spin_ns >= 1_000_000:
+                    self._idle(deadline)
                     continue
                 while self.now() < deadline:
                     pass
@@ -300,7 +309,24 @@ class _Clock:
         """Name of the port we send to."""
         return getattr(self.port, "port_name", type(self.port).__name__)
 
-    def _idle(self, timeout: float | None, deadline: int | None) -> None:
+    def _idle(self, deadline: int | None) -> None:
+        """Wait for a command, an incoming clock message or the spin window before `deadline`;
+        housekeeping (port health, garbage collection) only where the slack is long."""
+        now = self.now()
+        if deadline is None or deadline - now > HEALTH_ROOM_NS:  # listing ports takes a while
+            self._health(now)
+            if self.manage_gc and now - self.last_gc > GC_EVERY_NS:
+                gc.collect()
+                self.last_gc = self.now()
+        if deadline is None:
+            timeout = 0.25 if (self.spec is not None or self.playing or self.manage_gc) else None
+        else:
+            # poll() sleeps in whole milliseconds, rounded up: sleep whole ms below the spin
+            # window, so that the wake-up never lands past the deadline.
+            sleep_ms = (deadline - self.now() - self.spin_ns) // 1_000_000
+            if sleep_ms < 1:
+                return
+            timeout = min(sleep_ms / 1000, 0.25)  # 0.25 s: keep the housekeeping going
         ready = wait([self.conn, self.wake_r], timeout)
         if self.conn in ready:
             while self.conn.poll():
@@ -312,9 +338,6 @@ class _Clock:
                 os.read(self.wake_r, 4096)
             while self.follow_q:
                 self._clock_in(*self.follow_q.popleft())
-        now = self.now()
-        if deadline is None or deadline - now > HEALTH_ROOM_NS:  # listing ports takes a while
-            self._health(now)
 
     def _command(self, cmd: tuple) -> None:
         op, *a = cmd
@@ -466,6 +489,11 @@ def _child_main(conn: Connection, shared, spec: PortSpec, cfg: ClockConfig) -> N
         return
     clock = _Clock(conn, shared, port, cfg, spec)
     clock.priority = granted
+    # A collection of the cyclic GC can take milliseconds in the middle of a spin: freeze what
+    # startup made, switch automatic collection off, and collect in the slack instead (_idle).
+    gc.freeze()
+    gc.disable()
+    clock.manage_gc = True
     clock.run()
 
 

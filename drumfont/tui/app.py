@@ -29,17 +29,16 @@ from drumfont.pattern import LABELS, VOICES, Pattern
 from drumfont.tui.keys import KEYS, PALETTE_EXTRA, bindings, help_groups
 from drumfont.tui.live import open_live_player
 from drumfont.tui.messages import Drawn, EngineReady, LettersRendered, Morphed, WorkFailed
+from drumfont.tui.transport import VIRTUAL_PORT, TransportMixin
 from drumfont.tui.widgets import (ChoiceScreen, ConfirmScreen, HalfBlockImage, HelpScreen, MorphStrip,
                                   PathPrompt, StepGrid)
 
 VIEWS = ("grid-view", "morph-view", "letters-view")
-VIRTUAL_PORT = "drumfont (virtual)"
-INTERNAL_CLOCK = "internal clock"
 _STUDIO_ACTIONS = ({k.action.split("(")[0] for k in KEYS} | {a.split("(")[0] for a, _ in PALETTE_EXTRA}
                    | {"select_slot"}) - {"quit", "command_palette", "noop"}
 
 
-class StudioApp(App[None]):
+class StudioApp(TransportMixin, App[None]):
     """drumfont studio."""
 
     CSS_PATH = "app.tcss"
@@ -51,11 +50,16 @@ class StudioApp(App[None]):
                  player_factory: Callable[[st.Transport], Any] | None = None,
                  letters_renderer: Callable[[str, int, int], Any] | None = None,
                  export_dir: Path | None = None, preset: str | None = None, rules: bool = False,
-                 midi: bool = True) -> None:
+                 midi: bool = True, notemap: str | None = None) -> None:
         super().__init__()
         self.data_dir = Path(data_dir)
         self.export_dir = Path(export_dir) if export_dir else Path.cwd()
         self.studio, self._session_note = st.open_session(self.data_dir)
+        if notemap is not None:
+            from drumfont.notemap import load_notemap
+
+            load_notemap(notemap)  # a DrumfontError (exit 2 on the CLI) before the screen opens
+            self.studio.transport.notemap = notemap
         self.engine: st.Engine = engine or st.RulesEngine("the drum model is loading")
         self._engine_ready = threading.Event()
         self._preset, self._rules = preset, rules
@@ -146,6 +150,8 @@ class StudioApp(App[None]):
         play = "▶" if self.playing else "■"
         port = escape(tr.port or VIRTUAL_PORT)
         clock = "clock out" if tr.clock_out else "clock off"
+        if tr.notemap != "gm":
+            clock += f" · {escape(Path(tr.notemap).stem)}"
         follow = f" · follow {escape(tr.follow)}" if tr.follow else ""
         return (f"[b]{s.genre}[/b] T{s.temperature:.1f} │ {play} {tr.bpm:g} BPM swing {tr.swing:g}% "
                 f"{tr.bars} bar{'s' if tr.bars > 1 else ''} │ → {port} │ {clock}{follow}")
@@ -286,7 +292,7 @@ class StudioApp(App[None]):
 
     def action_temperature(self, delta: float) -> None:
         t = self.studio.nudge_temperature(delta)
-        self.say(f"temperature {t:.1f}")
+        self.say(f"temperature {t:.1f}" + ("" if self.engine.can_morph else " (the genre rules ignore it)"))
         self.refresh_all()
 
     # --- editing ---------------------------------------------------------------------------
@@ -521,192 +527,6 @@ class StudioApp(App[None]):
         self.main.query_one(HalfBlockImage).show(msg.image)
         self._update("#letters-info", f"typeface {msg.seed} · PNG: {msg.path}", markup=False)
         self.say(f"letters: wrote {msg.path}")
-
-    # --- transport and the player ------------------------------------------------------------
-    @work(thread=True, exclusive=True, group="player")
-    def open_player(self) -> None:
-        """Open (or reopen) the live player on the transport's port, off the UI thread."""
-        old, self.player = self.player, None
-        if old is not None:
-            try:
-                old.close()
-            except Exception:  # a port that vanished may fail to close; we are replacing it
-                pass
-        try:
-            player = self.player_factory(self.studio.transport)
-        except ImportError as exc:
-            self.call_from_thread(self._player_opened, None, f"the live player is not installed ({exc.name})")
-            return
-        except DrumfontError as exc:
-            self.call_from_thread(self._player_opened, None, str(exc))
-            return
-        except Exception as exc:  # a MIDI library failing in a way we did not foresee: play off, no crash
-            self.call_from_thread(self._player_opened, None, f"the MIDI player failed: {exc!r}")
-            return
-        self.call_from_thread(self._player_opened, player, None)
-
-    def _player_opened(self, player: Any, reason: str | None) -> None:
-        self.player, self.player_reason = player, reason
-        self.playing = False
-        if player is None:
-            self.say(f"play is off: {reason}")
-        else:
-            tr = self.studio.transport
-            self._player("set_tempo", tr.bpm)
-            self._player("set_swing", tr.swing)
-            self._player("set_gate", tr.gate)
-            self._player("set_clock_out", tr.clock_out)
-            for v in self.studio.mutes:
-                self._player("set_mute", v, True)
-            for v in self.studio.solos:
-                self._player("set_solo", v, True)
-            if tr.follow:
-                self._player("follow", tr.follow)
-            self._send_pattern()
-        self.refresh_all(save=False)
-
-    def _player(self, method: str, *args: Any) -> bool:
-        """Call the player; a MIDI failure becomes a notification, never a crash."""
-        if self.player is None:
-            return False
-        try:
-            getattr(self.player, method)(*args)
-        except DrumfontError as exc:
-            self.fail(f"MIDI: {exc}")
-            return False
-        return True
-
-    def _send_pattern(self, at: str = "bar") -> None:
-        if self.player is None or self._chain_playing:
-            return
-        bars = self.studio.transport.bars
-        if bars > 1:
-            self._player("set_chain", [(self.studio.current, bars)], True)
-        else:
-            self._player("set_pattern", self.studio.current, at)
-
-    def action_play(self) -> None:
-        """Play or stop the current bar (or the chain that is playing)."""
-        if self.player is None:
-            self.fail(f"play is off: {self.player_reason}")
-            return
-        if self.playing:
-            if self._player("stop"):
-                self.playing = False
-                self.main.query_one(StepGrid).set_playhead(None)
-        else:
-            self._chain_playing = False
-            self._send_pattern("now")
-            if self._player("start"):
-                self.playing = True
-        self.say("playing" if self.playing else "stopped")
-        self.refresh_all(save=False)
-
-    def _play_chain(self, patterns: list[Pattern], what: str) -> None:
-        if self.player is None:
-            self.fail(f"play is off: {self.player_reason}")
-            return
-        if not patterns:
-            self.fail(f"nothing to play: the {what} is empty")
-            return
-        bars = self.studio.transport.bars
-        if self._player("set_chain", [(p, bars) for p in patterns], True):
-            self._chain_playing = True
-            if not self.playing and self._player("start"):
-                self.playing = True
-            self.say(f"playing the {what}: {len(patterns)} bars, looped")
-        self.refresh_all(save=False)
-
-    def action_play_morph(self) -> None:
-        self._play_chain(self.studio.morph, "morph")
-
-    def action_play_bank(self) -> None:
-        self._play_chain(self.studio.bank_patterns(), "bank")
-
-    def action_tempo(self, delta: float) -> None:
-        bpm = self.studio.nudge_tempo(delta)
-        self._player("set_tempo", bpm)
-        self.say(f"tempo {bpm:g} BPM")
-        self.refresh_all()
-
-    def action_swing(self, delta: float) -> None:
-        sw = self.studio.nudge_swing(delta)
-        self._player("set_swing", sw)
-        self.say(f"swing {sw:g}%")
-        self.refresh_all()
-
-    def action_bars(self) -> None:
-        n = self.studio.cycle_bars()
-        self._send_pattern()
-        self.say(f"{n} bar{'s' if n > 1 else ''} per pattern")
-        self.refresh_all()
-
-    def action_clock_out(self) -> None:
-        tr = self.studio.transport
-        tr.clock_out = not tr.clock_out
-        self._player("set_clock_out", tr.clock_out)
-        self.say(f"MIDI clock out {'on' if tr.clock_out else 'off'}")
-        self.refresh_all()
-
-    def _port_names(self, kind: str) -> tuple[list[str], str]:
-        try:
-            from drumfont.live import ports
-            listing = ports.list_ports()
-        except ImportError:
-            return [], "the live MIDI code is not installed"
-        except DrumfontError as exc:
-            return [], str(exc)
-        names: list[str] = []
-        errors = []
-        for backend, found in listing.items():
-            if "error" in found:
-                errors.append(f"{backend}: {found['error']}")
-            names += [n for n in found.get(kind, []) if n not in names]
-        return names, "; ".join(errors)
-
-    def action_choose_port(self) -> None:
-        names, note = self._port_names("outputs")
-        names = [n for n in names if "drumfont" not in n.lower()]  # not our own virtual port
-
-        def chosen(name: str | None) -> None:
-            if name is None:
-                return
-            self.studio.transport.port = None if name == VIRTUAL_PORT else name
-            self.refresh_all()
-            self.say(f"output: {name}")
-            if self.midi:
-                self.open_player()
-        self.push_screen(ChoiceScreen("MIDI output", [VIRTUAL_PORT] + names,
-                                      self.studio.transport.port or VIRTUAL_PORT, note[:200]), chosen)
-
-    def action_choose_follow(self) -> None:
-        names, note = self._port_names("inputs")
-
-        def chosen(name: str | None) -> None:
-            if name is None:
-                return
-            follow = None if name == INTERNAL_CLOCK else name
-            self.studio.transport.follow = follow
-            self._player("follow", follow)
-            self.say(f"clock: {name}")
-            self.refresh_all()
-        self.push_screen(ChoiceScreen("clock source", [INTERNAL_CLOCK] + names,
-                                      self.studio.transport.follow or INTERNAL_CLOCK, note[:200]), chosen)
-
-    def poll_player(self) -> None:
-        """Move the playhead; show a player error (a vanished port) once."""
-        if self.player is None:
-            return
-        try:
-            err = self.player.error()
-            ph = self.player.playhead() if self.playing else None
-        except DrumfontError as exc:
-            err, ph = str(exc), None
-        if err:  # the player reports each problem once
-            self.fail(f"MIDI: {err}")
-        grids = self.main.query(StepGrid)  # empty while the app shuts down
-        if grids:
-            grids.first().set_playhead(None if ph is None else ph[1])
 
     async def action_quit(self) -> None:
         self.autosave()

@@ -66,6 +66,7 @@ KEYS: tuple[Key, ...] = (
     Key("O", "choose_port", "choose the MIDI output port", "Transport"),
     Key("C", "clock_out", "MIDI clock out on / off", "Transport"),
     Key("F", "choose_follow", "follow an external clock (or not)", "Transport"),
+    Key("Y", "notemap", "output note map: gm / tr8s / drumrack / ...", "Transport"),
     Key("e", "export", "export the bar (the morph in the morph view)", "Files", True, short="export"),
     Key("E", "export_bank", "export the bank as one .mid", "Files"),
     Key("ctrl+e", "export_morph", "export the morph as one .mid", "Files"),
@@ -104,4 +105,5 @@ def help_groups() -> list[tuple[str, list[tuple[str, str]]]]:
     groups: dict[str, list[tuple[str, str]]] = {}
     for k in KEYS:
         groups.setdefault(k.group, []).append((k.shown_as or k.keys.replace(",", " "), k.description))
+    groups["Letters"][:0] = [("type, enter", "in the letters pane: render the text, write its PNG")]
     return list(groups.items())
