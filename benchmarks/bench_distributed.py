@@ -91,7 +91,7 @@ def main() -> None:
         def gan(nproc: int, rep: int) -> float:
             run = tmp / f"gan{nproc}-{rep}"
             launch("trainers.train_gan", nproc,
-                   ["--run", str(run), "--data", str(fonts), "--epochs", "1", "--eval-every", "1",
+                   ["--run-dir", str(run), "--data", str(fonts), "--epochs", "1", "--eval-every", "1",
                     "--eval-samples", "260", "--batch-size", str(args.gan_batch), "--no-log-steps",
                     "--no-progress", "--device", "cpu", "--threads", "1"])
             rec = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]

@@ -4,13 +4,18 @@ the busy parent (in_process=True), idle and under the TUI's kind of load.
 
 Each run starts a private JACK server (dummy driver, 48 kHz, --period frames), plays a dense
 groove (sixteenth hats, clock out on: 24 pulses per beat) for --seconds, and reads back the
-clock's own record of (deadline, sent) per message. The receiver is jack_midi_dump, a C JACK
-client; its frame stamps are the receiver's clock. Load ('busy'): the parent runs a pure-Python
-busy thread and, in its main thread, samples the drum VAE (or, before its preset exists, a
-small torch MLP) in a loop, as the TUI does. Prints one row per run with os.getloadavg().
+clock's own record of (deadline, sent) per message. Two receivers listen: a libjack client
+(ctypes, its own process) that stamps arrivals with perf_counter_ns, the clock of the
+deadlines; and jack_midi_dump, whose frame stamps are JACK's own timeline. Load ('busy'): the
+parent runs a pure-Python busy thread and a thread that samples the drum VAE (or, before its
+preset exists, a small torch MLP) in a loop, as the TUI does. One row per run, with
+os.getloadavg() before and after and the scheduling the clock was granted.
 
     python benchmarks/bench_player.py [--seconds 30] [--bpm 120 180] [--modes process thread]
-                                      [--loads idle busy] [--period 64] [--nice -5]
+        [--loads idle busy] [--period 64] [--jack-rt] [--no-rt] [--nice -5]
+
+The README figures: `--jack-rt` (SCHED_FIFO clock, the product default where allowed) and
+`--jack-rt --no-rt --nice 0 --modes process` (what an unprivileged user gets).
 """
 
 from __future__ import annotations
@@ -294,8 +299,10 @@ def main() -> None:
     jack, env = start_jack(args.period, args.jack_rt)
     print(f"# {os.cpu_count()} CPUs, JACK dummy 48 kHz period {args.period} ({'-R' if args.jack_rt else 'no RT'}), "
           f"clock {'no SCHED_FIFO, ' if args.no_rt else ''}nice {args.nice}, "
-          f"uid {os.getuid()}; errors in ms (|sent - deadline|), receiver = residual of JACK frame "
-          "stamps after a linear fit to the schedule")
+          f"uid {os.getuid()}. All in ms. send: |sent - deadline| in the clock; drift: late minus early median "
+          "send error; sched ns: first-to-last pulse deadline minus nominal; arrive: perf_counter at a JACK "
+          "receiver's process callback minus deadline, spread = p99 - p1; frames: jack_midi_dump frame stamps, "
+          "residual after a linear fit to the schedule (dummy-driver clock)")
     print(f"{'mode':8} {'load':5} {'bpm':>4} {'msgs':>6}  {'send p50    p99     max':24} {'drift':>7} "
           f"{'sched ns':>8}  {'arrive p50  p99     max':24} {'spread':>6} {'lost':>4}  "
           f"{'frames p50 p99     max':24} {'ppm':>6} {'lost':>4}  loadavg")

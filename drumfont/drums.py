@@ -12,12 +12,15 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Sequence, Union
+from typing import TYPE_CHECKING, Sequence, Union
 
 import numpy as np
 
 from drumfont.errors import CheckpointError, DrumfontError
 from drumfont.pattern import N_VOICES, STEPS, Pattern
+
+if TYPE_CHECKING:
+    import torch
 
 PRESET_NAME = "drums_vae.pt"
 LEVELS = ("high", "low", "both")
@@ -154,8 +157,6 @@ class DrumModel:
 
     def genre_code(self, genre: str) -> tuple[np.ndarray, np.ndarray]:
         """The genre's typical codes: its mean z_high and the prior mean of z_low given it."""
-        import torch
-
         zh = self._mean[self._genre(genre)][None]
         mu, _ = self._run(self._model.prior, zh)
         return zh[0].numpy().copy(), mu[0].numpy()

@@ -200,6 +200,7 @@ def test_vanished_port_is_reported_and_reopened(jack_monitor, jack_server):
         # JACK drops the old client in its own time; a new one with its name before that
         # would be renamed, so wait until the name is free
         _wait_until(lambda: f"{name}:input" not in _jack_lsp(jack_server), 10)
+        time.sleep(1.2)                                       # so that one reopening attempt fails
         second = jack_monitor(None, name)                     # ...and comes back
         _wait_until(lambda: any(n[0] == "ok" and "back" in n[1] for n in player.notices()), 10)
         assert player.alive() and player.playhead() is not None

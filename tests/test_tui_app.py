@@ -662,3 +662,13 @@ async def test_default_start_loads_the_shipped_model_in_a_worker(tmp_path):
         await pilot.press("s")
         await settle(pilot)
         assert app.studio.current == app.engine.sample(app.studio.genre, 1.0, seed)
+
+
+async def test_a_session_with_a_user_models_genre_and_an_empty_bank_starts(tmp_path):
+    s = st.Studio(genre="drum-and-bass")
+    s.save((tmp_path / "data").joinpath(st.SESSION_FILE))
+    app = build_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.is_running and app.studio.current.hits.sum() >= 3
+        assert app.studio.genre == "rock"  # the rules engine does not know that genre

@@ -19,11 +19,14 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
+
+if TYPE_CHECKING:
+    import torch
 
 KL_SCHEDULES = ("none", "monotonic", "cyclical")
 

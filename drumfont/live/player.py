@@ -63,6 +63,7 @@ import math
 import multiprocessing as mp
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -146,8 +147,11 @@ class _Clock:
         # follow mode
         self.follow_in = None
         self.follow_q: collections.deque = collections.deque()
-        self.wake_r, self.wake_w = os.pipe()
-        os.set_blocking(self.wake_r, False)
+        # rtmidi's input thread wakes the clock through a socket pair (wait() takes sockets on
+        # every platform, pipes only on POSIX)
+        self.wake_r, self.wake_w = socket.socketpair()
+        self.wake_r.setblocking(False)
+        self.wake_w.setblocking(False)  # a full buffer must never block rtmidi's thread
         self.follower = ClockFollower()
         shared[SLOT_BPM] = cfg.bpm
         shared[SLOT_STEP] = -1.0
@@ -173,7 +177,7 @@ class _Clock:
 
     def _health(self, now: int) -> None:
         """Between deadlines: check a port opened by name, and try to reopen a lost one."""
-        if self.spec is None or self.port is None:
+        if self.spec is None:
             return
         if not self.port_down:
             if now - self.last_health >= HEALTH_EVERY_NS:
@@ -184,8 +188,9 @@ class _Clock:
         if now - self.last_reopen < REOPEN_EVERY_NS:
             return
         self.last_reopen = now
-        with contextlib.suppress(Exception):
-            self.port.close()
+        if self.port is not None:
+            with contextlib.suppress(Exception):
+                self.port.close()
         try:
             self.port = open_output(self.spec)
         except DrumfontError:
@@ -334,8 +339,8 @@ class _Clock:
                 if self.closing:
                     return
         if self.wake_r in ready:
-            with contextlib.suppress(BlockingIOError):
-                os.read(self.wake_r, 4096)
+            with contextlib.suppress(BlockingIOError, InterruptedError):
+                self.wake_r.recv(4096)
             while self.follow_q:
                 self._clock_in(*self.follow_q.popleft())
 
@@ -407,7 +412,7 @@ class _Clock:
         def on_message(event, _data=None):  # rtmidi's thread: stamp, queue, wake the clock
             q.append((now(), tuple(event[0])))
             with contextlib.suppress(OSError):
-                os.write(wake_w, b"!")
+                wake_w.send(b"!")
 
         inp.set_callback(on_message)
         self.follow_in = inp
@@ -445,9 +450,9 @@ class _Clock:
         with contextlib.suppress(Exception):
             if self.spec is not None and self.port is not None:
                 self.port.close()
-        for fd in (self.wake_r, self.wake_w):
+        for sock in (self.wake_r, self.wake_w):
             with contextlib.suppress(OSError):
-                os.close(fd)
+                sock.close()
         self._report("closed")
 
 

@@ -65,6 +65,7 @@ class StudioApp(TransportMixin, App[None]):
         self._preset, self._rules = preset, rules
         if engine is not None:
             self._engine_ready.set()
+            self._adopt_genres()
         self.player_factory = player_factory or open_live_player
         self.midi = midi
         self.player: Any = None
@@ -102,7 +103,9 @@ class StudioApp(TransportMixin, App[None]):
         s = self.studio
         if not any(p is not None for p in s.doc.bank):
             # A first start shows a groove at once, from the rules (no model load to wait for).
-            s.doc.bank[0] = st.RulesEngine().sample(s.genre, s.temperature, s.next_seed())
+            rules = st.RulesEngine()
+            genre = s.genre if s.genre in rules.genres else rules.genres[0]  # a user model's genre
+            s.doc.bank[0] = rules.sample(genre, s.temperature, s.next_seed())
         self.refresh_all(save=True)
         self.main.query_one(StepGrid).focus()
         if self._session_note:
@@ -217,11 +220,15 @@ class StudioApp(TransportMixin, App[None]):
         engine = st.load_engine(self._preset, self._rules)
         self.post_message(EngineReady(engine))
 
+    def _adopt_genres(self) -> None:
+        # A session saved with another model's genre falls back to this engine's first.
+        if self.studio.genre not in self.engine.genres:
+            self.studio.genre = self.engine.genres[0]
+
     def on_engine_ready(self, msg: EngineReady) -> None:
         self.engine = msg.engine
         self._engine_ready.set()
-        if self.studio.genre not in self.engine.genres:
-            self.studio.genre = self.engine.genres[0]
+        self._adopt_genres()
         self.say(f"engine: {self.engine.name}" + (f" ({self.engine.reason})" if self.engine.reason else ""))
         self.refresh_all(save=False)
 
