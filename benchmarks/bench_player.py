@@ -213,7 +213,8 @@ def pct(x: np.ndarray) -> str:
     return f"{np.percentile(x, 50):7.3f} {np.percentile(x, 99):7.3f} {x.max():7.3f}"
 
 
-def one_run(mode: str, load: str, bpm: float, seconds: float, env: dict, nice: int, rt: bool) -> dict:
+def one_run(mode: str, load: str, bpm: float, seconds: float, env: dict, nice: int, rt: bool,
+            wall_receiver: bool = True) -> dict:
     from drumfont.live import Player, PortSpec
     from drumfont.pattern import from_text
 
@@ -223,7 +224,7 @@ def one_run(mode: str, load: str, bpm: float, seconds: float, env: dict, nice: i
     player = Player(port=spec, bpm=bpm, clock_out=True, bars=bars, in_process=(mode == "thread"),
                     record_timing=True, nice=nice, realtime=rt).open()
     mon, out = record_monitor(env, f"{spec.client_name}:{spec.virtual}")
-    rx_proc, rx_path = start_receiver(f"{spec.client_name}:{spec.virtual}")
+    rx_proc, rx_path = start_receiver(f"{spec.client_name}:{spec.virtual}") if wall_receiver else (None, "")
     time.sleep(0.2)
     player.set_pattern(from_text(GROOVE))
     la0 = os.getloadavg()[0]
@@ -245,10 +246,13 @@ def one_run(mode: str, load: str, bpm: float, seconds: float, env: dict, nice: i
     player.close()
     time.sleep(0.2)
     stop_proc(mon)
-    stop_proc(rx_proc)
     got = parse_dump(out)
-    wall_rx = np.load(rx_path)
-    os.unlink(rx_path)
+    if rx_proc is not None:
+        stop_proc(rx_proc)
+        wall_rx = np.load(rx_path)
+        os.unlink(rx_path)
+    else:
+        wall_rx = np.zeros((0, 2), np.int64)
 
     deadline, sent, status = rec[:, 0], rec[:, 1], rec[:, 2]
     err_ms = (sent - deadline) / 1e6
@@ -271,8 +275,9 @@ def one_run(mode: str, load: str, bpm: float, seconds: float, env: dict, nice: i
     # receiver in wall-clock time: arrival (perf_counter_ns in its process callback) - deadline
     sm2 = difflib.SequenceMatcher(a=status.tolist(), b=wall_rx[:, 1].tolist(), autojunk=False)
     pairs2 = [(i + k, j + k) for i, j, n in sm2.get_matching_blocks() for k in range(n)]
-    arrive = np.array([(wall_rx[j, 0] - deadline[i]) / 1e6 for i, j in pairs2])
+    arrive = np.array([(wall_rx[j, 0] - deadline[i]) / 1e6 for i, j in pairs2] or [np.nan])
     return dict(mode=mode, load=load, bpm=bpm, wall=wall, n=len(err_ms), err=pct(np.abs(err_ms)),
+                late=int((np.abs(err_ms) > 1.0).sum()),
                 arrive=pct(arrive), spread=float(np.percentile(arrive, 99) - np.percentile(arrive, 1)),
                 lost2=len(status) - len(pairs2),
                 drift=drift_ms, sched=sched_dev_ns, rx=pct(resid), rate_ppm=(slope - 1) * 1e6, lost=lost,
@@ -293,6 +298,8 @@ def main() -> None:
     ap.add_argument("--nice", type=int, default=-5, help="clock process nice value where SCHED_FIFO is refused")
     ap.add_argument("--no-rt", action="store_true", help="do not ask for SCHED_FIFO for the clock process")
     ap.add_argument("--jack-rt", action="store_true", help="run jackd with -R (real-time) instead of --no-realtime")
+    ap.add_argument("--no-wall-receiver", action="store_true",
+                    help="leave out the Python receiver (its real-time callback competes for the CPUs)")
     args = ap.parse_args()
     if not shutil.which("jackd") or not shutil.which("jack_midi_dump"):
         raise SystemExit("needs jackd and jack_midi_dump (apt install jackd2)")
@@ -303,15 +310,16 @@ def main() -> None:
           "send error; sched ns: first-to-last pulse deadline minus nominal; arrive: perf_counter at a JACK "
           "receiver's process callback minus deadline, spread = p99 - p1; frames: jack_midi_dump frame stamps, "
           "residual after a linear fit to the schedule (dummy-driver clock)")
-    print(f"{'mode':8} {'load':5} {'bpm':>4} {'msgs':>6}  {'send p50    p99     max':24} {'drift':>7} "
+    print(f"{'mode':8} {'load':5} {'bpm':>4} {'msgs':>6}  {'send p50    p99     max':24} {'>1ms':>4} {'drift':>7} "
           f"{'sched ns':>8}  {'arrive p50  p99     max':24} {'spread':>6} {'lost':>4}  "
           f"{'frames p50 p99     max':24} {'ppm':>6} {'lost':>4}  loadavg")
     try:
         for mode in args.modes:
             for load in args.loads:
                 for bpm in args.bpm:
-                    r = one_run(mode, load, bpm, args.seconds, env, args.nice, not args.no_rt)
-                    print(f"{r['mode']:8} {r['load']:5} {r['bpm']:4.0f} {r['n']:6d}  {r['err']:24} "
+                    r = one_run(mode, load, bpm, args.seconds, env, args.nice, not args.no_rt,
+                                not args.no_wall_receiver)
+                    print(f"{r['mode']:8} {r['load']:5} {r['bpm']:4.0f} {r['n']:6d}  {r['err']:24} {r['late']:4d} "
                           f"{r['drift']:7.3f} {r['sched']:8.1f}  {r['arrive']:24} {r['spread']:6.3f} {r['lost2']:4d}  "
                           f"{r['rx']:24} {r['rate_ppm']:6.0f} {r['lost']:4d}  "
                           f"{r['la']}  {r['prio']}" + (f"  [{r['what']}: {r['samples']} batches]" if r['what'] else ""),

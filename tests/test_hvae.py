@@ -98,3 +98,12 @@ def test_save_load_reproduces_outputs(tmp_path):
 def test_steps_must_divide_by_four():
     with pytest.raises(ValueError):
         HierarchicalVAE(HVAEConfig(steps=10))
+
+
+def test_transposed_conv_equals_the_module():
+    from drumfont.models.hvae import transposed_conv
+
+    torch.manual_seed(0)
+    layer = torch.nn.ConvTranspose1d(5, 3, 4, stride=2, padding=1)
+    h = torch.randn(7, 5, 4)
+    assert torch.allclose(transposed_conv(layer, h), layer(h), atol=1e-6)

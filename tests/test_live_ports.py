@@ -10,7 +10,8 @@ from drumfont.errors import DrumfontError, LiveMidiError
 from drumfont.live import ports
 from drumfont.live.ports import RecordingPort, match_port
 
-NAMES = ["Midi Through:Midi Through Port-0 14:0", "Ableton Live:in 1", "Ableton Live:in 2", "drumfont:drumfont"]
+NAMES = ["Midi Through:Midi Through Port-0 14:0", "Ableton Live:in 1", "Ableton Live:in 2",
+         "drumfont:drumfont"]
 
 
 def test_match_port_substring_case_insensitive():

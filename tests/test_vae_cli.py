@@ -3,6 +3,7 @@ errors are one line and exit code 2."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from drumfont.cli import main
@@ -77,3 +78,28 @@ def test_train_vae_passthrough(tmp_path, capsys):
     assert "--kl-schedule" in capsys.readouterr().out
     rc, _, err = run(capsys, "train", "vae", "--data", str(tmp_path / "none.npz"), "--out", str(tmp_path / "v.pt"))
     assert rc == 2 and "no such dataset" in err
+
+
+def test_export_falls_back_to_the_rules_without_a_shipped_model(tmp_path, capsys, monkeypatch):
+    from drumfont import drums
+
+    monkeypatch.setattr(drums, "preset_available", lambda: False)
+    rc, stdout, err = run(capsys, "export", "--style", "rock", "-n", "2", "--seed", "1", "--out", str(tmp_path))
+    assert rc == 0 and len(stdout.split()) == 2
+    assert err.count("\n") == 1 and "genre rules" in err
+
+
+def test_train_vae_resume_through_the_cli(tmp_path, capsys):
+    from drumfont.checkpoint import load_checkpoint
+    from drumfont.corpus.dataset import GENRES, DrumDataset
+
+    rng = np.random.default_rng(0)
+    vel = (rng.random((40, 16, 9)) < 0.2) * 100
+    DrumDataset(vel.astype(np.uint8), np.repeat(np.arange(2), 20).astype(np.int16),
+                np.tile([0, 0, 0, 1], 10).astype(np.uint8), GENRES[:2]).save(tmp_path / "d.npz")
+    flags = ["--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "v.pt"), "--epochs", "4",
+             "--val-every", "2", "--model-channels", "8", "--no-progress"]
+    assert main(["train", "vae", *flags, "--stop-after", "2"]) == 0
+    assert load_checkpoint(tmp_path / "v.pt", "vae")["extras"]["complete"] is False
+    assert main(["train", "vae", "--out", str(tmp_path / "v.pt"), "--resume", "--no-progress"]) == 0
+    assert load_checkpoint(tmp_path / "v.pt", "vae")["extras"]["complete"] is True

@@ -27,6 +27,8 @@ from drumfont.writes import check_writable
 MIDI_SUFFIXES = (".mid", ".midi")
 # Below this many files a pool costs more to start than it saves.
 MIN_FILES_FOR_POOL = 8
+# A summary lists every skipped file up to max_listed of them; beyond, this many per cause.
+EXAMPLES_PER_CAUSE = 3
 
 
 @dataclass
@@ -47,7 +49,7 @@ class ImportReport:
 
     def summary(self, max_listed: int = 20) -> str:
         """A few lines for the terminal: counts, genres, and the skipped files with their causes
-        (beyond `max_listed` of them, a count per kind of cause and the first `max_listed`)."""
+        (beyond `max_listed` of them, a count per kind of cause with a few examples of each)."""
         rate = self.files / self.seconds if self.seconds > 0 else float("inf")
         lines = [f"imported {self.bars} bars from {self.files_ok} of {self.files} files "
                  f"in {self.seconds:.2f} s ({rate:.0f} files/s) -> {self.out}",
@@ -55,13 +57,17 @@ class ImportReport:
                  f"{self.skipped_meter} bars not in 4/4, {self.empty_bars} empty bars, {len(self.bad)} bad files"]
         if self.per_genre:
             lines.append("  genres: " + ", ".join(f"{g} {n}" for g, n in self.per_genre.items()))
-        if len(self.bad) > max_listed:  # thousands of files: the causes first, then a sample of files
-            lines.append("  skipped files by cause:")
-            lines += [f"    {n:>7}  {kind}" for kind, n in self.causes().most_common()]
-        lines += [f"  skipped {f}: {cause}" for f, cause in self.bad[:max_listed]]
-        if len(self.bad) > max_listed:
-            lines.append(f"  ... and {len(self.bad) - max_listed} more skipped files "
-                         "(--skip-log FILE writes every one with its cause)")
+        if len(self.bad) <= max_listed:
+            lines += [f"  skipped {f}: {cause}" for f, cause in self.bad]
+            return "\n".join(lines)
+        # Thousands of files: a count per kind of cause, with a few files of each as examples.
+        lines.append(f"  skipped files by cause ({len(self.bad)} in all; --skip-log FILE lists every one):")
+        examples: dict[str, list[str]] = {}
+        for f, cause in self.bad:
+            examples.setdefault(_cause_kind(cause), []).append(f"{f}: {cause}")
+        for kind, n in self.causes().most_common():
+            lines.append(f"    {n:>7}  {kind}")
+            lines += [f"             e.g. {example}" for example in examples[kind][:EXAMPLES_PER_CAUSE]]
         return "\n".join(lines)
 
     def causes(self) -> Counter:

@@ -109,7 +109,8 @@ def play(patterns: list[Pattern], spec: PortSpec, *, bpm: float = 120.0, swing: 
             if head is not None:
                 bar, step = head
                 if tty:
-                    out.write(f"\r\033[Kbar {bar + 1:4d}  step {step + 1:2d}/{STEPS}  {player.bpm():6.1f} BPM")
+                    out.write(f"\r\033[Kbar {bar + 1:4d}  step {step + 1:2d}/{STEPS}  "
+                              f"{player.bpm():6.1f} BPM")
                     out.flush()
                 elif bar != last_bar:
                     print(f"bar {bar + 1}", file=out, flush=True)
@@ -124,5 +125,6 @@ def play(patterns: list[Pattern], spec: PortSpec, *, bpm: float = 120.0, swing: 
         player.close()
         if tty:
             out.write("\r\033[K")
-        print(f"stopped after {last_bar + 1} bar{'s' if last_bar != 0 else ''}; all notes off", file=out, flush=True)
+        print(f"stopped after {last_bar + 1} bar{'s' if last_bar != 0 else ''}; all notes off",
+              file=out, flush=True)
     return last_bar + 1

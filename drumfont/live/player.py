@@ -581,7 +581,8 @@ class Player:
                 target=_thread_main, args=(child, self._shared, self._port_obj, self._spec, self.config),
                 name="drumfont-clock", daemon=True)
         else:
-            self._worker = ctx.Process(target=_child_main, args=(child, self._shared, self._spec, self.config),
+            self._worker = ctx.Process(target=_child_main,
+                                       args=(child, self._shared, self._spec, self.config),
                                        name="drumfont-clock", daemon=True)
         with _bare_main():
             self._worker.start()
