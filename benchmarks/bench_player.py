@@ -48,7 +48,8 @@ def start_jack(period: int, realtime: bool) -> tuple[subprocess.Popen, dict]:
     env = dict(os.environ, JACK_DEFAULT_SERVER=name)
     rt = ["-R", "-P", "70"] if realtime else ["--no-realtime"]
     proc = subprocess.Popen(["jackd", *rt, "-n", name, "-d", "dummy", "-r", "48000", "-p", str(period)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
     for _ in range(200):
         res = subprocess.run(["jack_lsp"], env=env, capture_output=True, text=True)
         if "system:capture_1" in res.stdout:
@@ -146,7 +147,8 @@ def parse_dump(out) -> list[tuple[int, int]]:
 
 
 class _MidiEvent(ctypes.Structure):
-    _fields_ = [("time", ctypes.c_uint32), ("size", ctypes.c_size_t), ("buffer", ctypes.POINTER(ctypes.c_ubyte))]
+    _fields_ = [("time", ctypes.c_uint32), ("size", ctypes.c_size_t),
+                ("buffer", ctypes.POINTER(ctypes.c_ubyte))]
 
 
 def receiver_main(name: str, source: str, out_path: str) -> None:
@@ -202,7 +204,8 @@ def receiver_main(name: str, source: str, out_path: str) -> None:
 
 def start_receiver(source: str) -> tuple[subprocess.Popen, str]:
     path = tempfile.mktemp(suffix=".npy")
-    proc = subprocess.Popen([sys.executable, __file__, "--receiver", f"rx{uuid.uuid4().hex[:5]}", source, path],
+    name = f"rx{uuid.uuid4().hex[:5]}"
+    proc = subprocess.Popen([sys.executable, __file__, "--receiver", name, source, path],
                             stdout=subprocess.PIPE, text=True)
     if proc.stdout.readline().strip() != "ready":
         raise SystemExit("the JACK receiver did not start")
@@ -295,23 +298,27 @@ def main() -> None:
     ap.add_argument("--modes", nargs="+", default=["process", "thread"], choices=["process", "thread"])
     ap.add_argument("--loads", nargs="+", default=["idle", "busy"], choices=["idle", "busy"])
     ap.add_argument("--period", type=int, default=64, help="JACK period in frames (64 = 1.33 ms)")
-    ap.add_argument("--nice", type=int, default=-5, help="clock process nice value where SCHED_FIFO is refused")
+    ap.add_argument("--nice", type=int, default=-5,
+                    help="clock process nice value where SCHED_FIFO is refused")
     ap.add_argument("--no-rt", action="store_true", help="do not ask for SCHED_FIFO for the clock process")
-    ap.add_argument("--jack-rt", action="store_true", help="run jackd with -R (real-time) instead of --no-realtime")
+    ap.add_argument("--jack-rt", action="store_true",
+                    help="run jackd with -R (real-time) instead of --no-realtime")
     ap.add_argument("--no-wall-receiver", action="store_true",
                     help="leave out the Python receiver (its real-time callback competes for the CPUs)")
     args = ap.parse_args()
     if not shutil.which("jackd") or not shutil.which("jack_midi_dump"):
         raise SystemExit("needs jackd and jack_midi_dump (apt install jackd2)")
     jack, env = start_jack(args.period, args.jack_rt)
-    print(f"# {os.cpu_count()} CPUs, JACK dummy 48 kHz period {args.period} ({'-R' if args.jack_rt else 'no RT'}), "
-          f"clock {'no SCHED_FIFO, ' if args.no_rt else ''}nice {args.nice}, "
-          f"uid {os.getuid()}. All in ms. send: |sent - deadline| in the clock; drift: late minus early median "
-          "send error; sched ns: first-to-last pulse deadline minus nominal; arrive: perf_counter at a JACK "
-          "receiver's process callback minus deadline, spread = p99 - p1; frames: jack_midi_dump frame stamps, "
-          "residual after a linear fit to the schedule (dummy-driver clock)")
-    print(f"{'mode':8} {'load':5} {'bpm':>4} {'msgs':>6}  {'send p50    p99     max':24} {'>1ms':>4} {'drift':>7} "
-          f"{'sched ns':>8}  {'arrive p50  p99     max':24} {'spread':>6} {'lost':>4}  "
+    jack_mode = "-R" if args.jack_rt else "no RT"
+    print(f"# {os.cpu_count()} CPUs, JACK dummy 48 kHz period {args.period} ({jack_mode}), "
+          f"clock {'no SCHED_FIFO, ' if args.no_rt else ''}nice {args.nice}, uid {os.getuid()}. "
+          "All in ms. send: |sent - deadline| in the clock; >1ms: messages sent more than 1 ms late; "
+          "drift: late minus early median send error; sched ns: first-to-last pulse deadline minus "
+          "nominal; arrive: perf_counter at a JACK receiver's process callback minus deadline, spread "
+          "= p99 - p1; frames: jack_midi_dump frame stamps, residual after a linear fit to the "
+          "schedule (dummy-driver clock)")
+    print(f"{'mode':8} {'load':5} {'bpm':>4} {'msgs':>6}  {'send p50    p99     max':24} {'>1ms':>4} "
+          f"{'drift':>7} {'sched ns':>8}  {'arrive p50  p99     max':24} {'spread':>6} {'lost':>4}  "
           f"{'frames p50 p99     max':24} {'ppm':>6} {'lost':>4}  loadavg")
     try:
         for mode in args.modes:
@@ -319,11 +326,11 @@ def main() -> None:
                 for bpm in args.bpm:
                     r = one_run(mode, load, bpm, args.seconds, env, args.nice, not args.no_rt,
                                 not args.no_wall_receiver)
-                    print(f"{r['mode']:8} {r['load']:5} {r['bpm']:4.0f} {r['n']:6d}  {r['err']:24} {r['late']:4d} "
-                          f"{r['drift']:7.3f} {r['sched']:8.1f}  {r['arrive']:24} {r['spread']:6.3f} {r['lost2']:4d}  "
-                          f"{r['rx']:24} {r['rate_ppm']:6.0f} {r['lost']:4d}  "
-                          f"{r['la']}  {r['prio']}" + (f"  [{r['what']}: {r['samples']} batches]" if r['what'] else ""),
-                          flush=True)
+                    load_note = f"  [{r['what']}: {r['samples']} batches]" if r['what'] else ""
+                    print(f"{r['mode']:8} {r['load']:5} {r['bpm']:4.0f} {r['n']:6d}  {r['err']:24} "
+                          f"{r['late']:4d} {r['drift']:7.3f} {r['sched']:8.1f}  {r['arrive']:24} "
+                          f"{r['spread']:6.3f} {r['lost2']:4d}  {r['rx']:24} {r['rate_ppm']:6.0f} "
+                          f"{r['lost']:4d}  {r['la']}  {r['prio']}{load_note}", flush=True)
     finally:
         stop_proc(jack)
 

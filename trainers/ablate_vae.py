@@ -33,6 +33,8 @@ VARIANTS: dict[str, dict] = {
     "cyclical+fb+genre": {"kl_schedule": "cyclical", "free_bits": 0.25, "genre_weight": 5.0},
     "cyclical+fb+temp+genre": {"kl_schedule": "cyclical", "free_bits": 0.25, "genre_weight": 5.0,
                                "temp_start": 2.0, "temp_end": 1.0},
+    "cyclical+fb+temp+genre10": {"kl_schedule": "cyclical", "free_bits": 0.25, "genre_weight": 10.0,
+                                 "temp_start": 2.0, "temp_end": 1.0},
 }
 COLUMNS = ["active_units_high", "active_units_low", "collapsed_dims_high", "collapsed_dims_low", "hit_f1",
            "probe_acc_high", "silhouette_high", "gen_genre_agreement_min", "gen_validity", "transfer_success",
@@ -89,7 +91,7 @@ def main(argv=None) -> int:
 def render(runs: list[dict], args) -> str:
     """The markdown table: mean ± std over seeds per (variant, beta_max), at the given epochs."""
     lines = [f"Each cell: mean ± std over seeds {args.seeds}; {args.epochs} epochs, batch 64, Adam 2e-3, "
-             "built-in corpus (800 train / 200 val bars), 1 torch thread; '+genre' = genre loss weight 5, "
+             "built-in corpus (800 train / 200 val bars), 1 torch thread; '+genre' = genre loss weight 5 ('genre10': 10), "
              "'fb' = free bits 0.25 nats/dim, 'temp' = output temperature 2 -> 1. Generation at temperature 1, "
              "200 bars per genre.\n",
              "| variant | beta_max | " + " | ".join(COLUMNS) + " | train s |", "|---" * (len(COLUMNS) + 3) + "|"]

@@ -111,6 +111,21 @@ def table(summary: dict[str, dict], fd_real: float) -> str:
     return "\n".join(rows)
 
 
+def _figures(args, summary: dict, results: list[dict]) -> None:
+    """Coverage, strict coverage and KL over epochs per configuration (mean and range over seeds)."""
+    if not args.figures:
+        return
+    from drumfont.plots import gan as P
+
+    curves = {name: [r["curve"] for r in results if r["name"] == name] for name in summary}
+    fig_dir = Path(args.figures)
+    P.comparison_curves(curves, fig_dir / "gan_comparison_coverage.png", key=1, force=True)
+    P.comparison_curves(curves, fig_dir / "gan_comparison_strict.png", key=2,
+                        ylabel="letters covered (strict)", force=True)
+    P.comparison_curves(curves, fig_dir / "gan_comparison_kl.png", key=3, ylabel="KL(p || uniform), nats",
+                        force=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="runs/compare")
@@ -126,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", nargs="*", default=None, help="run only these single configurations")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--figures", default="", help="folder for the comparison figures (e.g. reports)")
+    p.add_argument("--summary-only", action="store_true",
+                   help="train nothing: table and figures from the runs finished so far")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     out = Path(args.out)
@@ -140,6 +157,16 @@ def main(argv: list[str] | None = None) -> int:
     _, _, train_feats = classify(clf, torch.from_numpy(data.subset(TRAIN).floats()))
     real_feats = real_feats.numpy()
     fd_real = M.frechet_distance(real_feats, train_feats.numpy())
+    if args.summary_only:
+        results = [json.loads(f.read_text()) for f in sorted(out.glob("*_s*/result.json"))]
+        order = list(SINGLES) + ["best_combination"]
+        results.sort(key=lambda r: (order.index(r["name"]), r["seed"]))
+        summary = summarise(results)
+        _figures(args, summary, results)
+        (out / "results_partial.json").write_text(json.dumps({"fd_real": fd_real, "summary": summary,
+                                                              "runs": results}, indent=1))
+        print(table(summary, fd_real))
+        return 0
     base = GanConfig(g_width=args.g_width, d_width=args.d_width)
 
     results = []
@@ -162,16 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         for seed in args.seeds:
             results.append(run_one("best_combination", combo, seed, args, base, clf, real_feats))
         summary = summarise(results)
-    if args.figures:
-        from drumfont.plots import gan as P
-
-        curves = {name: [r["curve"] for r in results if r["name"] == name] for name in summary}
-        fig_dir = Path(args.figures)
-        P.comparison_curves(curves, fig_dir / "gan_comparison_coverage.png", key=1, force=True)
-        P.comparison_curves(curves, fig_dir / "gan_comparison_strict.png", key=2,
-                            ylabel="letters covered (strict)", force=True)
-        P.comparison_curves(curves, fig_dir / "gan_comparison_kl.png", key=3, ylabel="KL(p || uniform), nats",
-                            force=True)
+    _figures(args, summary, results)
     (out / "results.json").write_text(json.dumps({"fd_real": fd_real, "args": vars(args), "summary": summary,
                                                   "runs": results}, indent=1))
     print(table(summary, fd_real))

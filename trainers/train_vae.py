@@ -48,7 +48,7 @@ class TrainConfig:
     free_bits: float = field(default=0.25, metadata={"help": "minimum KL per latent dimension in nats (0 = off)"})
     temp_start: float = field(default=2.0, metadata={"help": "output temperature at the start (logits / T)"})
     temp_end: float = field(default=1.0, metadata={"help": "output temperature at the end (linear in epochs)"})
-    genre_weight: float = field(default=5.0, metadata={
+    genre_weight: float = field(default=10.0, metadata={
         "help": "weight of the auxiliary genre loss on z_high (0 = off)"})
     vel_weight: float = field(default=10.0, metadata={"help": "weight of the velocity loss"})
     val_every: int = field(default=5, metadata={"help": "validate and checkpoint every N epochs"})

@@ -3,14 +3,16 @@
 Where the clock runs, and why (benchmarks/bench_player.py; figures in README, measured on a
 2-core box shared with training jobs, load average 7-10): a clock *thread* in a process whose
 other threads run Python (the TUI redrawing, the VAE sampling) must win the GIL back after
-every sleep, so it sends late by p50 4-7 ms, p99 23-35 ms, max 44-78 ms. The same loop in its own
-*process*, fed over a pipe, sees no GIL: with the real-time priority it asks for (SCHED_FIFO,
-granted to root or to members of an rtprio group, as JACK users are) it sends within p99
-0.1 ms, max 0.5-2.4 ms, idle or loaded; at normal priority on that overloaded box the CPU itself
-is the bottleneck (p99 3-14 ms), which no placement fixes. So the clock is a child process
-started with 'spawn' (nothing of the parent's torch state is inherited; the parent's
-__main__ is not re-run, see `_bare_main`), raising its own priority (`_raise_priority`);
-`in_process=True` runs the very same loop in a thread, for tests and for plain Python ports.
+every sleep, so it sends late by p50 2.4-6.6 ms, p99 11-35 ms, max 19-78 ms. The same loop in
+its own *process*, fed over a pipe, sees no GIL: with the real-time priority it asks for
+(SCHED_FIFO, granted to root or to members of an rtprio group, as JACK users are) it sends
+within p99 0.06-0.16 ms, idle or loaded (max mostly under 0.5 ms; rare single messages up to
+5.6 ms late when both CPUs were saturated); at normal priority on that overloaded box the CPU
+itself is the bottleneck (p99 1.7-14 ms), which no placement fixes. So the clock is a child
+process started with 'spawn' (nothing of the parent's torch state is inherited; the parent's
+__main__ is not re-run, see `_bare_main`), raising its own priority (`_raise_priority`) and
+collecting its garbage only in the slack between deadlines; `in_process=True` runs the very
+same loop in a thread, for tests and for plain Python ports.
 
 How it waits: every deadline is absolute (`schedule.TempoMap`: position -> ns from one anchor,
 so nothing accumulates). The loop sleeps in `connection.wait` on the command pipe until
