@@ -78,13 +78,18 @@ def test_cli_writes_png_and_refuses_overwrite(presets, tmp_path, capsys):
 
 
 @pytest.mark.skipif(not preset_path(letters.CGAN_PRESET).is_file(), reason="letters_cgan.pt not shipped yet")
-def test_shipped_presets_draw_letters_the_classifier_reads():
+def test_shipped_presets_draw_the_letters_asked_for():
     from drumfont.models.letter_classifier import classify
 
-    img = letters.render_text("QXZ", seed=0, scale=1)
-    x = torch.from_numpy(np.asarray(img, np.float32) / 255).reshape(28, 3, 28).permute(1, 0, 2)
-    clf, _ = letters.load_classifier()
-    pred, _, _ = classify(clf, x)
-    assert pred.tolist() == [16, 23, 25]
+    word = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    hits = 0
+    for seed in range(4):
+        img = letters.render_text(word, seed=seed, scale=1)
+        x = torch.from_numpy(np.asarray(img, np.float32) / 255).reshape(28, 26, 28).permute(1, 0, 2)
+        clf, _ = letters.load_classifier()
+        pred, _, _ = classify(clf, x)
+        hits += int((pred == torch.arange(26)).sum())
+    assert hits / (4 * 26) > 0.5                  # chance is 1/26; the preset's measured figure is in README
     g, blob = letters.load_generator(preset_path(letters.GAN_PRESET))
     assert not g.cfg.conditional and blob["kind"] == "letters_gan"
+    assert letters.render_grid(rows=2, cols=2, scale=1).size == (56, 56)
