@@ -9,7 +9,7 @@ round and the best of --reps is kept, so that a busy spell on a shared machine h
 the load average is printed beside the figures, since on a loaded 2-core machine a second
 process has no idle core to run on.
 
-    python benchmarks/bench_distributed.py [--bars 100000] [--reps 2] [--gan-epochs 1]
+    python benchmarks/bench_distributed.py [--bars 100000] [--reps 2] [--models vae gan]
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--vae-batch", type=int, default=256, help="global batch of the VAE")
     ap.add_argument("--gan-batch", type=int, default=64, help="global batch of the GAN")
+    ap.add_argument("--models", nargs="+", default=["vae", "gan"], choices=["vae", "gan"], help="what to time")
     args = ap.parse_args()
 
     from drumfont.corpus.fonts import TRAIN, build_fonts
@@ -99,7 +100,9 @@ def main() -> None:
             steps = n_images // args.gan_batch
             return steps * args.gan_batch / epoch["seconds"]
 
-        runs = [("VAE, 100k synthetic bars", "patterns/s", vae), ("GAN, font set", "images/s", gan)]
+        runs = [(name, unit, fn) for key, name, unit, fn in
+                (("vae", f"VAE, {args.bars // 1000}k synthetic bars", "patterns/s", vae),
+                 ("gan", "GAN, font set", "images/s", gan)) if key in args.models]
         best: dict[tuple[str, int], float] = {}
         loads: list[float] = []
         for rep in range(args.reps):

@@ -2,12 +2,21 @@
 
     python -m trainers.train_vae [--data corpus.npz] [--out runs/vae.pt] [--epochs N] [--seed S] [--resume]
     drumfont train vae ...            (the same flags)
+    torchrun --nproc_per_node 2 -m trainers.train_vae ...    (DistributedDataParallel, same flags)
 
 Loss per batch: BCE(hits) + beta * (KL_high + KL_low, each per dimension with free bits)
 + vel_weight * MSE(velocities on hit cells) + genre_weight * CE(genre | z_high).
 A checkpoint is written atomically at every validation; `--resume` continues from it exactly
 (model, optimizer, generator state and epoch come back). After the last epoch one Gaussian per
 genre is fitted in z_high and stored in the checkpoint: that is how "pick a genre and sample" works.
+
+Distributed (trainers/distributed.py): --batch-size is the global batch; each of N ranks trains on
+its 1/N shard of the same global batches a single process sees, and DDP averages the gradients.
+Each rank draws its own reparameterisation noise (seeded by seed, epoch and rank); free bits,
+the velocity error and the genre loss are computed on each rank's shard and their gradients
+averaged, so the N-process curve follows the 1-process one closely but not bit for bit. Epoch
+metrics are averaged over ranks; rank 0 alone validates, logs and writes history and checkpoints.
+Bars are streamed from the dataset's uint8 arrays (memory-mapped), never copied whole as floats.
 """
 
 from __future__ import annotations
@@ -24,6 +33,8 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
+from trainers.distributed import (barrier, epoch_batches, epoch_generator, on_main, reduce_mean,
+                                  reduce_tensor_mean, setup, teardown, unwrap, wrap)
 
 if TYPE_CHECKING:
     import torch
@@ -37,7 +48,7 @@ class TrainConfig:
     chose the defaults)."""
 
     epochs: int = field(default=100, metadata={"help": "passes over the training bars"})
-    batch_size: int = field(default=64, metadata={"help": "bars per step"})
+    batch_size: int = field(default=64, metadata={"help": "bars per step, over all processes (global batch)"})
     lr: float = field(default=2e-3, metadata={"help": "Adam learning rate"})
     seed: int = field(default=0, metadata={"help": "seed of init, shuffling and noise"})
     kl_schedule: str = field(default="cyclical", metadata={"help": "KL weight schedule", "choices": KL_SCHEDULES})
@@ -89,7 +100,7 @@ def load_data(path: str | None):
     from drumfont.corpus.dataset import DrumDataset
 
     if path:
-        return DrumDataset.load(path)
+        return DrumDataset.load(path, mmap=True)  # batches read their rows; the file stays on disk
     from drumfont.corpus import grooves
 
     return grooves.build_corpus(seed=0)
@@ -123,8 +134,8 @@ def evaluate(model, data: Tensors) -> dict:
         mu_high, mu_low = model.encode_mean(data.hits)
         logits, vel = model.decode(mu_high, mu_low)
         out = model(data.hits, generator=torch.Generator().manual_seed(0))
-    scores = reconstruction_scores(data.hits.numpy(), (logits > 0).numpy(), data.vel.numpy() * 127,
-                                   vel.numpy() * 127)
+    scores = reconstruction_scores(data.hits.cpu().numpy(), (logits > 0).cpu().numpy(),
+                                   data.vel.cpu().numpy() * 127, vel.cpu().numpy() * 127)
     scores["kl_high"] = out["kl_high"].mean(0).tolist()
     scores["kl_low"] = out["kl_low"].mean(0).tolist()
     scores["bce"] = float(torch.nn.functional.binary_cross_entropy_with_logits(
@@ -133,18 +144,21 @@ def evaluate(model, data: Tensors) -> dict:
     return scores
 
 
-def fit_genre_gaussians(model, data: Tensors, n_genres: int) -> tuple["torch.Tensor", "torch.Tensor", list[int]]:
-    """Mean and covariance of the z_high posterior means of each genre's training bars; genres
+def fit_genre_gaussians(model, data, n_genres: int, device="cpu") -> tuple["torch.Tensor", "torch.Tensor", list[int]]:
+    """Mean and covariance of the z_high posterior means of each genre's training bars (`data`:
+    a trainers.batches.DrumRows); genres
     with fewer than 2 bars are left out (their index is not in the returned list)."""
     import torch
 
     model.eval()
-    with torch.no_grad():
-        z_high, _ = model.encode_mean(data.hits)
+    with torch.no_grad():  # in chunks: a million bars never become one float tensor
+        z_high = torch.cat([model.encode_mean(data.batch(idx, device)[0])[0].cpu()
+                            for idx in torch.arange(len(data)).split(8192)])
+    genre = torch.from_numpy(data.genres().astype(np.int64))
     d = z_high.shape[1]
     means, covs, present = torch.zeros(n_genres, d), torch.eye(d).repeat(n_genres, 1, 1), []
     for g in range(n_genres):
-        z = z_high[data.genre == g]
+        z = z_high[genre == g]
         if len(z) < 2:
             continue
         means[g] = z.mean(0)
@@ -156,90 +170,108 @@ def fit_genre_gaussians(model, data: Tensors, n_genres: int) -> tuple["torch.Ten
 
 def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, resume: bool = False,
           stop_after: int | None = None, show_progress: bool = True, force: bool = False,
-          log=print, history_path: Path | None = None) -> Path:
-    """The whole run; returns the checkpoint path."""
+          log=print, history_path: Path | None = None, device: str = "auto") -> Path:
+    """The whole run (one process, or one rank under torchrun); returns the checkpoint path."""
     import torch
 
     from drumfont.checkpoint import load_checkpoint, save_checkpoint
     from drumfont.corpus.dataset import TRAIN, VAL
     from drumfont.errors import DrumfontError
     from drumfont.models.hvae import HierarchicalVAE, HVAEConfig, reconstruction_losses
+    from trainers.batches import DrumRows
 
     out = Path(out)
-    history = History(history_path or out.with_suffix(".jsonl"))
-    state = None
-    if resume:
+    d = setup(device)
+    if not d.is_main:
+        log = lambda msg: None  # noqa: E731  (rank 0 alone speaks)
+    history = History(history_path or out.with_suffix(".jsonl"), enabled=d.is_main)
+
+    def load_or_check():
+        # On rank 0 only; its checkpoint (or its refusal) goes to every rank.
+        if resume:
+            blob = load_checkpoint(out, "vae")
+            if blob["extras"].get("complete"):
+                raise DrumfontError(f"{out}: that run is complete; train a new one with another --out")
+            return blob
+        if out.exists() and not force:
+            raise DrumfontError(f"{out} exists; pass --force to overwrite it or --resume to continue it")
+        return None
+
+    state = on_main(load_or_check, d)
+    if state is not None:
         # The checkpoint carries its config: flags given beside --resume are ignored.
-        state = load_checkpoint(out, "vae")
-        if state["extras"].get("complete"):
-            raise DrumfontError(f"{out}: that run is complete; train a new one with another --out")
         model_cfg = HVAEConfig(**state["config"]["model"])
         cfg = TrainConfig(**state["config"]["train"])
         data_path = state["config"].get("data")
-    elif out.exists() and not force:
-        raise DrumfontError(f"{out} exists; pass --force to overwrite it or --resume to continue it")
     torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
 
     # --- data --------------------------------------------------------------------------------
+    # Every rank opens the file (memory-mapped); a batch reads only its rows (DrumRows).
     ds = load_data(data_path)
-    train_ds, val_ds = ds.subset(TRAIN), ds.subset(VAL)
-    if len(train_ds) == 0:
+    tr, va_rows = DrumRows.of(ds, TRAIN), DrumRows.of(ds, VAL)
+    if len(tr) == 0:
         raise DrumfontError("the dataset has no training bars")
-    if len(val_ds) == 0:
-        val_ds = train_ds  # a tiny user library: validate on what there is, rather than fail
+    if len(va_rows) == 0:
+        va_rows = tr  # a tiny user library: validate on what there is, rather than fail
+    if cfg.batch_size % d.world_size:
+        raise DrumfontError(f"--batch-size {cfg.batch_size} (the global batch) must be divisible by the "
+                            f"{d.world_size} processes")
     genres = list(ds.genres)
-    labelled = bool((train_ds.genre >= 0).any())
+    labelled = bool((tr.genres() >= 0).any())
     model_cfg = dataclasses.replace(model_cfg, n_genres=max(1, len(genres)))
-    tr, va = to_tensors(train_ds), to_tensors(val_ds)
-    n_train = len(tr.hits)
+    va = Tensors(*va_rows.batch(np.arange(len(va_rows)), d.device)) if d.is_main else None  # rank 0 validates
+    n_train = len(tr)
     steps_per_epoch = math.ceil(n_train / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
 
-    # --- model, optimiser, generator (the one source of randomness in the loop) --------------
+    # --- model (DDP under torchrun), optimiser ------------------------------------------------
+    # Randomness in the loop: data order from (seed, epoch) in epoch_batches, the same on every
+    # rank; noise from epoch_generator(seed, epoch, rank). Both replay exactly after a resume.
     model = HierarchicalVAE(model_cfg)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    start_epoch = 0
     if state is not None:
         model.load_state_dict(state["state_dict"])
+    model = wrap(model, d)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    start_epoch = 0
+    if state is not None:
         opt.load_state_dict(state["extras"]["optimizer"])
-        gen.set_state(state["extras"]["generator"])
         start_epoch = int(state["extras"]["epoch"])
         history.truncate_after("epoch", start_epoch - 1)
         log(f"resuming {out} at epoch {start_epoch}/{cfg.epochs}")
-    else:
+    elif d.is_main:
         history.path.unlink(missing_ok=True)
     config = {"model": model_cfg.to_dict(), "train": dataclasses.asdict(cfg), "data": data_path}
 
     def checkpoint(epoch: int, extras: dict, metrics: dict) -> None:
-        save_checkpoint(out, "vae", config, model.state_dict(),
-                        extras={"optimizer": opt.state_dict(), "generator": gen.get_state(),
-                                "epoch": epoch, "genres": genres, **extras}, metrics=metrics)
+        if d.is_main:
+            save_checkpoint(out, "vae", config, unwrap(model).state_dict(),
+                            extras={"optimizer": opt.state_dict(), "epoch": epoch, "genres": genres, **extras},
+                            metrics=metrics)
 
     # --- loop --------------------------------------------------------------------------------
     t0 = time.perf_counter()
     model.train()
     val: dict = {}
     last = cfg.epochs if stop_after is None else min(cfg.epochs, stop_after)
-    bar = progress(range(start_epoch, last), total=last - start_epoch, desc="vae", enabled=show_progress)
+    bar = progress(range(start_epoch, last), total=last - start_epoch, desc="vae",
+                   enabled=show_progress and d.is_main)
     for epoch in bar:
         temp = output_temperature(epoch, cfg)
         sums = {"loss": 0.0, "bce": 0.0, "kl_high": 0.0, "kl_low": 0.0, "vel": 0.0, "genre": 0.0}
-        kl_high_dims = torch.zeros(model_cfg.z_high)
-        kl_low_dims = torch.zeros(model_cfg.z_low)
-        perm = torch.randperm(n_train, generator=gen)
+        kl_high_dims = torch.zeros(model_cfg.z_high, device=d.device)
+        kl_low_dims = torch.zeros(model_cfg.z_low, device=d.device)
+        gen = epoch_generator(cfg.seed, epoch, d)
         beta = 0.0
-        for i in range(steps_per_epoch):
-            idx = perm[i * cfg.batch_size:(i + 1) * cfg.batch_size]
-            x, v, g = tr.hits[idx], tr.vel[idx], tr.genre[idx]
+        for i, idx in enumerate(epoch_batches(n_train, cfg.batch_size, epoch, cfg.seed, d)):
+            x, v, g = tr.batch(idx, d.device)  # this rank's shard of global batch i
             beta = kl_beta(epoch * steps_per_epoch + i, total_steps, cfg)
             out_ = model(x, generator=gen)
             bce, vel_loss = reconstruction_losses(out_, x, v, temp)
             kl_high = free_bits_kl(out_["kl_high"], cfg.free_bits)
             kl_low = free_bits_kl(out_["kl_low"], cfg.free_bits)
             loss = bce + beta * (kl_high + kl_low) + cfg.vel_weight * vel_loss
-            genre_loss = torch.zeros(())
+            genre_loss = torch.zeros((), device=d.device)
             if cfg.genre_weight > 0 and labelled:
                 known = g >= 0
                 if known.any():
@@ -248,7 +280,7 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, resume:
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            w = len(idx) / n_train
+            w = len(idx) * d.world_size / n_train  # this shard's part of the global batch's weight
             sums["loss"] += loss.item() * w
             sums["bce"] += bce.item() * w
             sums["kl_high"] += out_["kl_high"].sum(1).mean().item() * w
@@ -258,11 +290,13 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, resume:
             kl_high_dims += out_["kl_high"].detach().mean(0) * w
             kl_low_dims += out_["kl_low"].detach().mean(0) * w
 
+        sums = reduce_mean(sums, d)  # shard means -> global means (equal shards)
+        kl_high_dims, kl_low_dims = reduce_tensor_mean(kl_high_dims, d), reduce_tensor_mean(kl_low_dims, d)
         record = {"epoch": epoch, **sums, "beta": beta, "temperature": temp,
                   "kl_high_dims": kl_high_dims.tolist(), "kl_low_dims": kl_low_dims.tolist(),
                   "seconds": time.perf_counter() - t0}
         if (epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs:
-            val = evaluate(model, va)
+            val = evaluate(unwrap(model), va) if d.is_main else {}
             record["val"] = val
             if epoch + 1 < cfg.epochs:
                 checkpoint(epoch + 1, {"complete": False}, {"val": val})
@@ -275,10 +309,12 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, resume:
         return out
 
     # --- genre Gaussians in z_high, then the final checkpoint --------------------------------
-    means, covs, present = fit_genre_gaussians(model, tr, len(genres))
+    means, covs, present = (fit_genre_gaussians(unwrap(model), tr, len(genres), d.device) if d.is_main
+                            else (None, None, None))
     checkpoint(cfg.epochs, {"complete": True, "genre_mean": means, "genre_cov": covs,
                             "genres_present": present, "train_seconds": time.perf_counter() - t0},
                {"val": val})
+    barrier(d)  # every rank ends after the final checkpoint is on disk
     log(f"wrote {out} (val hit F1 {val.get('hit_f1', float('nan')):.3f}, "
         f"{time.perf_counter() - t0:.1f} s)")
     return out
@@ -296,6 +332,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite an existing --out")
     p.add_argument("--history", default=None, help="JSON-lines history (default: --out with .jsonl)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--device", default="auto", help="auto (a GPU per rank when present, else CPU), cpu or cuda")
     add_dataclass_args(p, TrainConfig)
     add_dataclass_args(p, HVAEConfig, prefix="model-")
     return p
@@ -315,10 +352,12 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         train(model_cfg, cfg, args.data, Path(args.out), resume=args.resume, stop_after=args.stop_after,
               show_progress=not args.no_progress, force=args.force,
               log=lambda m: print(m, file=sys.stderr),
-              history_path=Path(args.history) if args.history else None)
+              history_path=Path(args.history) if args.history else None, device=args.device)
     except DrumfontError as exc:
         print(f"drumfont: error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        teardown()
     return 0
 
 

@@ -133,7 +133,7 @@ class HierarchicalVAE(nn.Module):
                    temperature: float = 1.0) -> torch.Tensor:
         """z_low ~ p(z_low | z_high) with the prior's spread scaled by `temperature`."""
         mu, logvar = self.prior(z_high)
-        eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype)
+        eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype).to(mu.device)
         return mu + temperature * (0.5 * logvar).exp() * eps
 
     def sample(self, n: int, generator: torch.Generator | None, temperature: float = 1.0,
@@ -150,9 +150,9 @@ class HierarchicalVAE(nn.Module):
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         """One pass with the reparameterisation trick; returns what the loss needs."""
         mu_low, logvar_low = self.encode_low(x)
-        z_low = mu_low + (0.5 * logvar_low).exp() * torch.randn(mu_low.shape, generator=generator)
+        z_low = mu_low + (0.5 * logvar_low).exp() * torch.randn(mu_low.shape, generator=generator).to(mu_low.device)
         mu_high, logvar_high = self.encode_high(z_low)
-        z_high = mu_high + (0.5 * logvar_high).exp() * torch.randn(mu_high.shape, generator=generator)
+        z_high = mu_high + (0.5 * logvar_high).exp() * torch.randn(mu_high.shape, generator=generator).to(mu_high.device)
         mu_p, logvar_p = self.prior(z_high)
         logits, vel = self.decode(z_high, z_low)
         return {
