@@ -186,6 +186,36 @@ def test_style_classifier_one_and_two_processes_agree_exactly(data, tmp_path):
     assert judge.genres == ["rock", "jazz", "hiphop", "electronic", "latin"]
 
 
+# --- the letter GAN and the letter classifier ------------------------------------------------
+
+def test_gan_two_processes_with_batch_extras_write_a_generator(data, tmp_path):
+    from drumfont.letters import load_generator
+
+    run = tmp_path / "gan"
+    # Minibatch discrimination, minibatch stddev, an unrolled D and R1 together: the extras that
+    # read a whole batch (see train_gan's docstring for what each does across ranks).
+    _run("trainers.train_gan", ["--run-dir", str(run), "--data", str(data["fonts"]), "--epochs", "2",
+                                "--batch-size", "16", "--eval-every", "2", "--eval-samples", "52",
+                                "--no-progress", "--device", "cpu", "--mbd", "--mbstd", "--unrolled", "1",
+                                "--r1", "1.0", "--g-width", "8", "--d-width", "8"])
+    g, blob = load_generator(run / "generator.pt")
+    assert blob["extras"]["epochs"] == 2
+    records = _history(run / "history.jsonl")
+    assert [r["epoch"] for r in records if r["type"] == "epoch"] == [1, 2]
+    assert all(np.isfinite(r["d_loss"]) and np.isfinite(r["g_loss"]) for r in records if r["type"] == "step")
+
+
+def test_letter_classifier_two_processes_write_a_classifier(data, tmp_path):
+    from drumfont.letters import load_classifier
+
+    out = tmp_path / "letters.pt"
+    _run("trainers.train_letter_classifier", ["--data", str(data["fonts"]), "--out", str(out), "--epochs", "2",
+                                              "--batch-size", "32", "--device", "cpu", "--model_width", "8",
+                                              "--model_features", "32"])
+    clf, blob = load_classifier(out)
+    assert 0.0 <= blob["metrics"]["val_acc"] <= 1.0
+
+
 def test_a_refusal_on_rank_0_stops_every_rank_with_one_message(data, tmp_path):
     # rank 0 finds the output exists; the other rank must not wait for it in a collective
     out = tmp_path / "s.pt"

@@ -8,6 +8,25 @@ Every step logs D/G loss, their ratio and gradient norms; every --eval-every epo
 unique-sample diversity score and per-letter counts. History: RUN/history.jsonl. Checkpoint:
 RUN/checkpoint.pt (atomic, every epoch; --resume continues from it). The generator alone goes
 to RUN/generator.pt and, with --preset-out, to that path.
+
+Distributed: `torchrun --nproc_per_node N -m trainers.train_gan ...` trains G and D with
+DistributedDataParallel. --batch-size is the global batch; each rank takes its B/N shard of the
+same global batches one process sees, draws its own z, labels, DiffAugment and dropout (seeded by
+seed, epoch and rank) and DDP averages each network's gradients over ranks. What the extras that
+read a batch do across ranks:
+- batch norm (G): on CUDA it becomes SyncBatchNorm, statistics over the global batch; gloo has
+  none, so on CPU each rank normalises with its own shard's statistics, and the running
+  statistics kept are rank 0's (DDP re-broadcasts rank 0's buffers at every forward);
+- minibatch discrimination and minibatch stddev (D): computed over the rank's local shard (B/N
+  samples); the layer's weights are shared and their gradients averaged;
+- feature matching: the mean features of the local real and fake shards;
+- unrolled D: each rank steps its own functional copy of D's weights k times on its local shard
+  (no communication inside the look-ahead); G's gradient through it is averaged by G's DDP; in
+  G's update D runs as the plain module, its gradients there are thrown away;
+- R1: per sample, so the averaged gradient equals the single-process one.
+So with N ranks these statistics see B/N samples: keep B/N >= 16 or so for MBD and mbstd to mean
+what they do with one process. Per-step and per-epoch losses are averaged over ranks; rank 0
+alone evaluates, logs and writes history, checkpoints and the generator.
 """
 
 from __future__ import annotations
@@ -29,7 +48,10 @@ from drumfont.metrics import gan as M
 from drumfont.models.gan import Discriminator, GanConfig, Generator, d_loss, g_loss, unrolled_g_loss
 from drumfont.models.letter_classifier import classify
 from drumfont.writes import check_writable
+from trainers.batches import ImageRows
 from trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
+from trainers.distributed import (barrier, epoch_batches, epoch_generator, log, on_main, reduce_mean,
+                                  reduce_tensor_mean, seed_epoch, setup, teardown, unwrap, wrap)
 
 
 @dataclass
@@ -41,7 +63,7 @@ class TrainConfig:
     data_seed: int = field(default=0, metadata={"help": "seed of the default set when --data is empty"})
     classifier: str = field(default="", metadata={"help": "letter classifier checkpoint; empty = shipped preset"})
     epochs: int = field(default=60, metadata={"help": "passes over the training letters"})
-    batch_size: int = field(default=64, metadata={"help": "images per step"})
+    batch_size: int = field(default=64, metadata={"help": "images per step, over all processes (global batch)"})
     lr: float = field(default=2e-4, metadata={"help": "Adam learning rate (G and D)"})
     beta1: float = field(default=0.5, metadata={"help": "Adam beta1"})
     beta2: float = field(default=0.999, metadata={"help": "Adam beta2"})
@@ -54,6 +76,7 @@ class TrainConfig:
     force: bool = field(default=False, metadata={"help": "overwrite an existing run / --preset-out"})
     log_steps: bool = field(default=True, metadata={"help": "write one history line per step"})
     progress: bool = field(default=True, metadata={"help": "progress bar on a terminal"})
+    device: str = field(default="auto", metadata={"help": "auto (a GPU per rank when present, else CPU), cpu or cuda"})
 
 
 def grad_norm(module: torch.nn.Module) -> float:
@@ -68,8 +91,11 @@ def evaluate(g: Generator, clf, n: int, seed: int) -> dict:
     was = g.training
     g.eval()
     gen = torch.Generator().manual_seed(seed)
+    dev = next(g.parameters()).device
     labels = torch.arange(n) % 26 if g.cfg.conditional else None
-    images = torch.cat([g.sample(min(1000, n - i), gen, None if labels is None else labels[i:i + 1000])
+    # z from a CPU generator, so a seed gives the same letters on any device
+    images = torch.cat([g(torch.randn(min(1000, n - i), g.cfg.z_dim, generator=gen).to(dev),
+                          None if labels is None else labels[i:i + 1000].to(dev)).cpu()
                         for i in range(0, n, 1000)])[:, 0]
     g.train(was)
     pred, conf, _ = classify(clf, images)
@@ -93,74 +119,89 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The trainer's flags: loop settings, then the GAN's (same names as the dataclass fields)."""
     add_dataclass_args(parser, TrainConfig)
+    # torchrun parses every flag after it and has --run-path, so there --run is "ambiguous"
+    parser.add_argument("--run-dir", dest="run", help="the same as --run; use this one under torchrun")
     add_dataclass_args(parser, GanConfig)
 
 
 def run_from_args(args: argparse.Namespace) -> int:
-    """Build both configs from parsed flags and train."""
-    train(dataclass_from_args(TrainConfig, args), dataclass_from_args(GanConfig, args))
+    """Build both configs from parsed flags and train; user errors become one line and exit 2."""
+    try:
+        train(dataclass_from_args(TrainConfig, args), dataclass_from_args(GanConfig, args))
+    except DrumfontError as exc:
+        print(f"drumfont: error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        teardown()
     return 0
 
 
 def train(cfg: TrainConfig, gcfg: GanConfig) -> dict:
-    """The whole run; returns the last evaluation."""
+    """The whole run (one process, or one rank under torchrun); returns the last evaluation
+    (on rank 0; {} elsewhere)."""
     run = Path(cfg.run)
     ckpt_path, hist_path, gen_path = run / "checkpoint.pt", run / "history.jsonl", run / "generator.pt"
-    if not cfg.resume and not cfg.force and (ckpt_path.exists() or hist_path.exists()):
-        raise DrumfontError(f"{run} already holds a run; pass --resume to continue it or --force to restart")
-    if cfg.preset_out:
-        check_writable(cfg.preset_out, cfg.force)
+    job = setup(cfg.device)  # `job`, not `d`: d is the discriminator here
     if cfg.epochs < 1 or cfg.batch_size < 2 or cfg.eval_every < 1 or cfg.eval_samples < 26:
         raise DrumfontError("need epochs >= 1, batch size >= 2, eval every >= 1 and eval samples >= 26")
+    if cfg.batch_size % job.world_size or cfg.batch_size // job.world_size < 2:
+        raise DrumfontError(f"--batch-size {cfg.batch_size} (the global batch) must split into equal shards of "
+                            f"at least 2 over {job.world_size} processes (batch norm and MBD need a batch)")
+
+    def check_or_load():
+        # On rank 0 only; its checkpoint (or its refusal) goes to every rank.
+        if not cfg.resume and not cfg.force and (ckpt_path.exists() or hist_path.exists()):
+            raise DrumfontError(f"{run} already holds a run; pass --resume to continue it or --force to restart")
+        if cfg.preset_out:
+            check_writable(cfg.preset_out, cfg.force)
+        return load_checkpoint(ckpt_path, "gan_run") if cfg.resume and ckpt_path.exists() else None
+
+    blob = on_main(check_or_load, job)
     torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
 
     # --- data, models, optimisers ---
     data = FontDataset.load(cfg.data) if cfg.data else build_fonts(seed=cfg.data_seed)
-    train_set = data.subset(TRAIN)
-    x_all = torch.from_numpy(train_set.floats()).unsqueeze(1)          # (N, 1, 28, 28)
-    y_all = torch.from_numpy(train_set.letter.astype(np.int64))
+    rows = ImageRows.of(data, TRAIN)  # uint8 images; each batch becomes floats on its own
     clf, _ = load_classifier(cfg.classifier or None)
+    if blob is not None and blob["config"] != gcfg.to_dict():
+        gcfg = GanConfig(**blob["config"])  # the run's own architecture wins over flags
     g, d = Generator(gcfg), Discriminator(gcfg)
+    if blob is not None:
+        g.load_state_dict(blob["state_dict"]["G"]), d.load_state_dict(blob["state_dict"]["D"])
+    g, d = wrap(g, job), wrap(d, job)  # DDP under torchrun (SyncBatchNorm in G on CUDA)
     opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-    gen = torch.Generator().manual_seed(cfg.seed)
-    history = History(hist_path)
+    history = History(hist_path, enabled=job.is_main)
     start_epoch, last_eval = 1, {}
-    if cfg.resume and ckpt_path.exists():
-        blob = load_checkpoint(ckpt_path, "gan_run")
-        if blob["config"] != gcfg.to_dict():
-            gcfg = GanConfig(**blob["config"])  # the run's own architecture wins over flags
-            g, d = Generator(gcfg), Discriminator(gcfg)
-            opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-            opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-        sd = blob["state_dict"]
-        g.load_state_dict(sd["G"]), d.load_state_dict(sd["D"])
-        opt_g.load_state_dict(sd["opt_G"]), opt_d.load_state_dict(sd["opt_D"])
-        gen.set_state(sd["rng"])
-        torch.set_rng_state(sd["torch_rng"])
+    if blob is not None:
+        opt_g.load_state_dict(blob["state_dict"]["opt_G"]), opt_d.load_state_dict(blob["state_dict"]["opt_D"])
         start_epoch = int(blob["extras"]["epoch"]) + 1
         last_eval = blob["metrics"]
         history.truncate_after("epoch", start_epoch - 1)
-        print(f"resuming {run} at epoch {start_epoch}", file=sys.stderr)
-    elif hist_path.exists():
+        log(job, f"resuming {run} at epoch {start_epoch}")
+    elif job.is_main and hist_path.exists():
         hist_path.unlink()  # --force (or --resume without a checkpoint): a fresh history
     cond = gcfg.conditional
-    n = len(x_all)
+    dev = job.device
+    n = len(rows)
     steps = n // cfg.batch_size  # drop the ragged last batch: batch statistics (BN, MBD) need a full one
 
     for epoch in range(start_epoch, cfg.epochs + 1):
         t0 = time.time()
-        perm = torch.randperm(n, generator=gen)
+        gen = epoch_generator(cfg.seed, epoch, job)  # this rank's z, labels and DiffAugment
+        seed_epoch(cfg.seed, epoch, job)             # this rank's dropout masks in D
         sums = np.zeros(4)
-        for i in progress(range(steps), total=steps, desc=f"epoch {epoch}/{cfg.epochs}", enabled=cfg.progress):
-            idx = perm[i * cfg.batch_size:(i + 1) * cfg.batch_size]
-            real, labels = x_all[idx], (y_all[idx] if cond else None)
+        batches = epoch_batches(n, cfg.batch_size, epoch, cfg.seed, job, drop_last=True)
+        for i, idx in enumerate(progress(batches, total=steps, desc=f"epoch {epoch}/{cfg.epochs}",
+                                         enabled=cfg.progress and job.is_main)):
+            real, letters = rows.batch(idx, dev)  # this rank's shard of global batch i
+            labels = letters if cond else None
             b = len(idx)
-            fake_labels = torch.randint(0, 26, (b,), generator=gen) if cond else None
+            fake_labels = torch.randint(0, 26, (b,), generator=gen).to(dev) if cond else None
 
             # --- update D: real -> 1, fake -> 0 ---
-            z = torch.randn(b, gcfg.z_dim, generator=gen)
+            z = torch.randn(b, gcfg.z_dim, generator=gen).to(dev)
             fake = g(z, fake_labels)
             loss_d = d_loss(d, real, fake.detach(), labels, fake_labels, gcfg, gen)
             opt_d.zero_grad(set_to_none=True)
@@ -169,27 +210,30 @@ def train(cfg: TrainConfig, gcfg: GanConfig) -> dict:
             opt_d.step()
 
             # --- update G: fool D (optionally D unrolled k steps ahead), match its features ---
+            # D's gradients from here are thrown away, so D runs as the plain module (no DDP sync);
+            # the unrolled copy is functional, on this rank's shard.
             if gcfg.unrolled > 0:
-                loss_g = unrolled_g_loss(d, real, fake, labels, fake_labels, gcfg, gen)
+                loss_g = unrolled_g_loss(unwrap(d), real, fake, labels, fake_labels, gcfg, gen)
             else:
-                loss_g = g_loss(d, real, fake, labels, fake_labels, gcfg, gen)
+                loss_g = g_loss(unwrap(d), real, fake, labels, fake_labels, gcfg, gen)
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             gn_g = grad_norm(g)
             opt_g.step()
 
             ld, lg = loss_d.item(), loss_g.item()
-            sums += (ld, lg, gn_d, gn_g)
+            sums += (ld, lg, gn_d, gn_g)  # grad norms are of the rank-averaged gradients
             if cfg.log_steps:
+                ld, lg = reduce_mean({"d": ld, "g": lg}, job).values()
                 history.write({"type": "step", "epoch": epoch, "step": (epoch - 1) * steps + i, "d_loss": ld,
                                "g_loss": lg, "ratio": ld / max(lg, 1e-8), "d_grad": gn_d, "g_grad": gn_g})
         seconds = time.time() - t0
-        mean = sums / max(steps, 1)
+        mean = reduce_tensor_mean(torch.from_numpy(sums / max(steps, 1)), job).numpy()  # over ranks
         history.write({"type": "epoch", "epoch": epoch, "seconds": seconds, "d_loss": mean[0], "g_loss": mean[1],
                        "d_grad": mean[2], "g_grad": mean[3]})
 
-        if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
-            last_eval = evaluate(g, clf, cfg.eval_samples, seed=cfg.seed + 10_000)
+        if job.is_main and (epoch % cfg.eval_every == 0 or epoch == cfg.epochs):
+            last_eval = evaluate(unwrap(g), clf, cfg.eval_samples, seed=cfg.seed + 10_000)
             last_eval["epoch"] = epoch
             history.write({"type": "eval", **last_eval})
             msg = (f"epoch {epoch}: letters {last_eval['letters_covered']}/26 "
@@ -199,10 +243,15 @@ def train(cfg: TrainConfig, gcfg: GanConfig) -> dict:
                 msg += f", agreement {last_eval['cond_accuracy']:.3f}"
             print(msg + f", {seconds:.1f}s/epoch", file=sys.stderr)
 
-        save_checkpoint(ckpt_path, "gan_run", gcfg.to_dict(),
-                        {"G": g.state_dict(), "D": d.state_dict(), "opt_G": opt_g.state_dict(),
-                         "opt_D": opt_d.state_dict(), "rng": gen.get_state(), "torch_rng": torch.get_rng_state()},
-                        extras={"epoch": epoch, "train": asdict(cfg)}, metrics=last_eval)
+        # No generator states in the checkpoint: every epoch's draws follow from (seed, epoch, rank).
+        if job.is_main:
+            save_checkpoint(ckpt_path, "gan_run", gcfg.to_dict(),
+                            {"G": unwrap(g).state_dict(), "D": unwrap(d).state_dict(), "opt_G": opt_g.state_dict(),
+                             "opt_D": opt_d.state_dict()},
+                            extras={"epoch": epoch, "train": asdict(cfg)}, metrics=last_eval)
+    if not job.is_main:
+        barrier(job)  # wait for rank 0 to write the generator
+        return {}
 
     # --- the generator alone: what `drumfont letters` and `report gan` load ---
     # the history travels with the generator (steps thinned to <= 2000) so `report gan` can draw
@@ -214,11 +263,12 @@ def train(cfg: TrainConfig, gcfg: GanConfig) -> dict:
               "history_evals": [r for r in records if r.get("type") == "eval"],
               "history_steps": steps_log,
               "seconds": sum(r["seconds"] for r in records if r.get("type") == "epoch")}
-    save_checkpoint(gen_path, "letters_gan", gcfg.to_dict(), g.state_dict(), extras=extras, metrics=last_eval)
+    save_checkpoint(gen_path, "letters_gan", gcfg.to_dict(), unwrap(g).state_dict(), extras=extras, metrics=last_eval)
     if cfg.preset_out:
-        save_checkpoint(cfg.preset_out, "letters_gan", gcfg.to_dict(), g.state_dict(), extras=extras,
+        save_checkpoint(cfg.preset_out, "letters_gan", gcfg.to_dict(), unwrap(g).state_dict(), extras=extras,
                         metrics=last_eval, force=cfg.force)
         print(f"wrote {cfg.preset_out}", file=sys.stderr)
+    barrier(job)
     return last_eval
 
 

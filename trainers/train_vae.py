@@ -305,6 +305,7 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, resume:
         history.write(record)
 
     if last < cfg.epochs:  # stopped early on request: the last validation checkpoint is the resume point
+        barrier(d)
         log(f"stopped after epoch {last}; resume with --resume")
         return out
 
