@@ -10,7 +10,7 @@ within p99 0.06-0.16 ms, idle or loaded (max mostly under 0.5 ms; rare single me
 5.6 ms late when both CPUs were saturated); at normal priority on that overloaded box the CPU
 itself is the bottleneck (p99 1.7-14 ms), which no placement fixes. So the clock is a child
 process started with 'spawn' (nothing of the parent's torch state is inherited; the parent's
-__main__ is not re-run, see `_bare_main`), raising its own priority (`_raise_priority`) and
+__main__ is not re-run, see `_spawn_safe`), raising its own priority (`_raise_priority`) and
 collecting its garbage only in the slack between deadlines; `in_process=True` runs the very
 same loop in a thread, for tests and for plain Python ports.
 
@@ -517,16 +517,28 @@ def _thread_main(conn: Connection, shared, port: Any, spec: PortSpec | None, cfg
 
 
 @contextlib.contextmanager
-def _bare_main():
-    """Hide the parent's __main__ while the clock process is spawned. 'spawn' re-runs the main
-    script in the child: that would import torch and textual there (seconds, and memory) and,
-    in a script without an `if __name__ == "__main__"` guard, start another player. The clock
-    needs nothing from it."""
+def _spawn_safe():
+    """Make the parent safe to spawn the clock from.
+
+    - Hide the parent's __main__: 'spawn' re-runs the main script in the child, which would
+      import torch and textual there (seconds, and memory) and, in a script without an
+      `if __name__ == "__main__"` guard, start another player. The clock needs nothing from it.
+    - Hand spawn a real stderr: Textual swaps sys.stderr for an object whose fileno() is -1, and
+      multiprocessing passes that number on to the child and its resource tracker, failing with
+      "bad value(s) in fds_to_keep"."""
     main = sys.modules.get("__main__")
     sys.modules["__main__"] = types.ModuleType("__main__")
+    saved_err = sys.stderr
+    try:
+        usable = saved_err is not None and saved_err.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        usable = False
+    if not usable and sys.__stderr__ is not None:
+        sys.stderr = sys.__stderr__
     try:
         yield
     finally:
+        sys.stderr = saved_err
         if main is not None:
             sys.modules["__main__"] = main
 
@@ -576,17 +588,17 @@ class Player:
         if self._conn is not None:
             return self
         ctx = mp.get_context("spawn")
-        self._shared = ctx.RawArray("d", 4)
-        parent, child = ctx.Pipe(duplex=True)
-        if self.in_process:
-            self._worker = threading.Thread(
-                target=_thread_main, args=(child, self._shared, self._port_obj, self._spec, self.config),
-                name="drumfont-clock", daemon=True)
-        else:
-            self._worker = ctx.Process(target=_child_main,
-                                       args=(child, self._shared, self._spec, self.config),
-                                       name="drumfont-clock", daemon=True)
-        with _bare_main():
+        with _spawn_safe():
+            self._shared = ctx.RawArray("d", 4)
+            parent, child = ctx.Pipe(duplex=True)
+            if self.in_process:
+                self._worker = threading.Thread(
+                    target=_thread_main, args=(child, self._shared, self._port_obj, self._spec, self.config),
+                    name="drumfont-clock", daemon=True)
+            else:
+                self._worker = ctx.Process(target=_child_main,
+                                           args=(child, self._shared, self._spec, self.config),
+                                           name="drumfont-clock", daemon=True)
             self._worker.start()
         self._conn = parent
         if not parent.poll(timeout):
