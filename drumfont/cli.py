@@ -158,14 +158,35 @@ def _run_data_fonts(args: argparse.Namespace) -> int:
 
 
 # --- train / report groups -------------------------------------------------------------------
-# `drumfont train X` and `drumfont report X`: each model part appends its `_add_train_x(tsub)` /
-# `_add_report_x(rsub)` to the lists below.
+# `drumfont train X` runs trainers/ scripts (table below); `drumfont report X`: each model part
+# appends its `_add_report_x(rsub)` to REPORT_SUBCOMMANDS.
+
+# train subcommand -> (trainer module, help). Their flags are handed over unparsed, so torch is
+# imported only when a trainer runs, and the trainer's own parser does --help and errors.
+TRAINERS: dict[str, tuple[str, str]] = {
+    "vae": ("trainers.train_vae", "train the hierarchical drum VAE (--help lists the flags)"),
+    "style-classifier": ("trainers.train_style_classifier",
+                         "train the drum genre classifier that judges the VAE"),
+    "gan": ("trainers.train_gan", "train the letter GAN (stabilisers as flags; --help lists them)"),
+    "letter-classifier": ("trainers.train_letter_classifier",
+                          "train the letter classifier that judges the GAN"),
+}
+
 
 def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train a model")
     tsub = p.add_subparsers(dest="train_cmd", required=True, metavar="MODEL")
-    for add in TRAIN_SUBCOMMANDS:
-        add(tsub)
+    for name, (_, help_) in TRAINERS.items():
+        t = tsub.add_parser(name, help=help_, add_help=False, prefix_chars="+")
+        t.add_argument("options", nargs=argparse.REMAINDER, help="the trainer's flags; see --help")
+        t.set_defaults(run=_run_train)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    import importlib
+
+    trainer = importlib.import_module(TRAINERS[args.train_cmd][0])
+    return trainer.main(args.options, prog=f"drumfont train {args.train_cmd}")
 
 
 def _add_report(sub) -> None:
@@ -173,35 +194,6 @@ def _add_report(sub) -> None:
     rsub = p.add_subparsers(dest="report_cmd", required=True, metavar="MODEL")
     for add in REPORT_SUBCOMMANDS:
         add(rsub)
-
-
-def _add_passthrough(tsub, name: str, help_: str, run: Callable) -> None:
-    """A subcommand whose flags belong to a trainer script: they are handed over unparsed (so
-    torch is imported only when it runs) and the trainer's own parser does --help and errors."""
-    p = tsub.add_parser(name, help=help_, add_help=False, prefix_chars="+")
-    p.add_argument("options", nargs=argparse.REMAINDER, help="the trainer's flags; see --help")
-    p.set_defaults(run=run)
-
-
-def _add_train_gan(tsub) -> None:
-    _add_passthrough(tsub, "gan", "train the letter GAN (stabilisers as flags; --help lists them)", _run_train_gan)
-
-
-def _run_train_gan(args: argparse.Namespace) -> int:
-    from trainers import train_gan
-
-    return train_gan.main(args.options, prog="drumfont train gan")
-
-
-def _add_train_letter_classifier(tsub) -> None:
-    _add_passthrough(tsub, "letter-classifier", "train the letter classifier that judges the GAN",
-                     _run_train_letter_classifier)
-
-
-def _run_train_letter_classifier(args: argparse.Namespace) -> int:
-    from trainers import train_letter_classifier
-
-    return train_letter_classifier.main(args.options, prog="drumfont train letter-classifier")
 
 
 def _add_report_gan(rsub) -> None:
@@ -265,27 +257,6 @@ def _run_letters(args: argparse.Namespace) -> int:
 
 
 # --- drum VAE: train vae, report vae, interpolate, transfer ------------------------------------
-
-def _add_train_vae(tsub) -> None:
-    _add_passthrough(tsub, "vae", "train the hierarchical drum VAE (--help lists the flags)", _run_train_vae)
-
-
-def _run_train_vae(args: argparse.Namespace) -> int:
-    from trainers import train_vae
-
-    return train_vae.main(args.options, prog="drumfont train vae")
-
-
-def _add_train_style_classifier(tsub) -> None:
-    _add_passthrough(tsub, "style-classifier", "train the drum genre classifier that judges the VAE",
-                     _run_train_style_classifier)
-
-
-def _run_train_style_classifier(args: argparse.Namespace) -> int:
-    from trainers import train_style_classifier
-
-    return train_style_classifier.main(args.options, prog="drumfont train style-classifier")
-
 
 def _add_report_vae(rsub) -> None:
     p = rsub.add_parser("vae", help="posterior-collapse and quality report of a drum VAE")
@@ -399,8 +370,6 @@ def _run_tui(args: argparse.Namespace) -> int:
     return 0
 
 
-TRAIN_SUBCOMMANDS: list[Callable] = [_add_train_gan, _add_train_letter_classifier, _add_train_vae,
-                                     _add_train_style_classifier]
 REPORT_SUBCOMMANDS: list[Callable] = [_add_report_gan, _add_report_vae]
 
 
