@@ -218,3 +218,18 @@ def barrier(d: Dist) -> None:
     """Wait for every rank (e.g. after rank 0 wrote a checkpoint)."""
     if d.distributed:
         dist.barrier()
+
+
+def run_main(body: Callable[[], object]) -> int:
+    """Run a trainer's body as a command: a DrumfontError becomes one line on stderr and exit
+    code 2, and the process group is always left (after an error on any rank too)."""
+    from drumfont.errors import DrumfontError
+
+    try:
+        body()
+    except DrumfontError as exc:
+        print(f"drumfont: error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        teardown()
+    return 0

@@ -51,7 +51,7 @@ from drumfont.writes import check_writable
 from trainers.batches import ImageRows
 from trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
 from trainers.distributed import (barrier, epoch_batches, epoch_generator, log, on_main, reduce_mean,
-                                  reduce_tensor_mean, seed_epoch, setup, teardown, unwrap, wrap)
+                                  reduce_tensor_mean, seed_epoch, run_main, setup, unwrap, wrap)
 
 
 @dataclass
@@ -126,14 +126,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_from_args(args: argparse.Namespace) -> int:
     """Build both configs from parsed flags and train; user errors become one line and exit 2."""
-    try:
-        train(dataclass_from_args(TrainConfig, args), dataclass_from_args(GanConfig, args))
-    except DrumfontError as exc:
-        print(f"drumfont: error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        teardown()
-    return 0
+    return run_main(lambda: train(dataclass_from_args(TrainConfig, args), dataclass_from_args(GanConfig, args)))
 
 
 def train(cfg: TrainConfig, gcfg: GanConfig) -> dict:

@@ -33,7 +33,7 @@ from drumfont.writes import check_writable
 from trainers.batches import ImageRows
 from trainers.common import add_dataclass_args, dataclass_from_args, progress, seed_everything
 from trainers.distributed import (Dist, barrier, epoch_batches, epoch_generator, log, on_main, reduce_mean,
-                                  reduce_sum, seed_epoch, setup, teardown, unwrap, wrap)
+                                  reduce_sum, seed_epoch, run_main, setup, unwrap, wrap)
 
 
 @dataclass
@@ -92,13 +92,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     add_dataclass_args(parser, TrainConfig)
     add_dataclass_args(parser, ClassifierConfig, prefix="model_")
     args = parser.parse_args(argv)
-    try:
-        return train(dataclass_from_args(TrainConfig, args), dataclass_from_args(ClassifierConfig, args, "model_"))
-    except DrumfontError as exc:
-        print(f"drumfont: error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        teardown()
+    return run_main(lambda: train(dataclass_from_args(TrainConfig, args),
+                                  dataclass_from_args(ClassifierConfig, args, "model_")))
 
 
 def train(cfg: TrainConfig, mcfg: ClassifierConfig) -> int:

@@ -23,7 +23,7 @@ from typing import Sequence
 
 from trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
 from trainers.distributed import (Dist, barrier, epoch_batches, on_main, reduce_mean, reduce_sum, seed_epoch,
-                                  setup, teardown, unwrap, wrap)
+                                  run_main, setup, unwrap, wrap)
 
 
 @dataclass
@@ -115,7 +115,6 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, force: 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Parse flags and train; user errors become one line and exit code 2."""
-    from drumfont.errors import DrumfontError
     from drumfont.models.style_classifier import StyleClassifierConfig
 
     p = argparse.ArgumentParser(prog=prog, description="Train the evaluation-only drum genre classifier.")
@@ -128,17 +127,11 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     add_dataclass_args(p, TrainConfig)
     add_dataclass_args(p, StyleClassifierConfig, prefix="model-")
     args = p.parse_args(argv)
-    try:
-        train(dataclass_from_args(StyleClassifierConfig, args, "model-"), dataclass_from_args(TrainConfig, args),
-              args.data, Path(args.out), force=args.force, show_progress=not args.no_progress,
-              log=lambda m: print(m, file=sys.stderr),
-              history_path=Path(args.history) if args.history else None, device=args.device)
-    except DrumfontError as exc:
-        print(f"drumfont: error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        teardown()
-    return 0
+    return run_main(lambda: train(
+        dataclass_from_args(StyleClassifierConfig, args, "model-"), dataclass_from_args(TrainConfig, args),
+        args.data, Path(args.out), force=args.force, show_progress=not args.no_progress,
+        log=lambda m: print(m, file=sys.stderr),
+        history_path=Path(args.history) if args.history else None, device=args.device))
 
 
 if __name__ == "__main__":

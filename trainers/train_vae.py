@@ -34,7 +34,7 @@ import numpy as np
 
 from trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
 from trainers.distributed import (barrier, epoch_batches, epoch_generator, on_main, reduce_mean,
-                                  reduce_tensor_mean, setup, teardown, unwrap, wrap)
+                                  reduce_tensor_mean, run_main, setup, unwrap, wrap)
 
 if TYPE_CHECKING:
     import torch
@@ -347,19 +347,16 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     args = build_parser(prog).parse_args(argv)
     cfg = dataclass_from_args(TrainConfig, args)
     model_cfg = dataclass_from_args(HVAEConfig, args, prefix="model-")
-    try:
+
+    def body() -> None:
         if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.val_every < 1:
             raise DrumfontError("--epochs, --batch-size and --val-every must be at least 1")
         train(model_cfg, cfg, args.data, Path(args.out), resume=args.resume, stop_after=args.stop_after,
               show_progress=not args.no_progress, force=args.force,
               log=lambda m: print(m, file=sys.stderr),
               history_path=Path(args.history) if args.history else None, device=args.device)
-    except DrumfontError as exc:
-        print(f"drumfont: error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        teardown()
-    return 0
+
+    return run_main(body)
 
 
 if __name__ == "__main__":
