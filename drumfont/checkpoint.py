@@ -54,3 +54,20 @@ def load_checkpoint(path: str | os.PathLike, kind: str | tuple[str, ...]) -> dic
     if blob.get("format", 0) > FORMAT:
         raise CheckpointError(f"{path}: checkpoint format {blob['format']} is newer than this drumfont")
     return blob
+
+
+def build_model(blob: dict[str, Any], model_cls: type, config_cls: type, source: str | os.PathLike,
+                config_key: str | None = None, state_key: str | None = None):
+    """The nn.Module a checkpoint describes, rebuilt from its own config, in eval mode.
+
+    `config_key` / `state_key` pick a part of a checkpoint that holds several (e.g. a training
+    run's "G"); a config or weights that do not fit the model become a CheckpointError."""
+    try:
+        config = blob["config"] if config_key is None else blob["config"][config_key]
+        state = blob["state_dict"] if state_key is None else blob["state_dict"][state_key]
+        model = model_cls(config_cls(**config))
+        model.load_state_dict(state)
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{source}: the {model_cls.__name__} in it does not load ({first[:120]})") from None
+    return model.eval()

@@ -39,21 +39,15 @@ class DrumModel:
     def __init__(self, blob: dict, source: str = "") -> None:
         import torch
 
+        from drumfont.checkpoint import build_model
         from drumfont.models.hvae import HierarchicalVAE, HVAEConfig
 
         extras = blob.get("extras", {})
-        try:
-            cfg = HVAEConfig(**blob["config"]["model"])
-            self._model = HierarchicalVAE(cfg)
-            self._model.load_state_dict(blob["state_dict"])
-        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise CheckpointError(f"{source}: the VAE in it does not load ({first[:120]})") from None
+        self._model = build_model(blob, HierarchicalVAE, HVAEConfig, source, config_key="model")
         if not extras.get("complete") or "genre_mean" not in extras:
             raise CheckpointError(f"{source}: an unfinished training run; finish it with "
                                   "`drumfont train vae --resume --out ...`")
-        self._model.eval()
-        self.config = cfg
+        self.config = self._model.cfg
         self.source = source
         self.metrics = blob.get("metrics", {})
         all_genres = list(extras.get("genres", []))

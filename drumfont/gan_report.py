@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from drumfont.checkpoint import load_checkpoint
+from drumfont.checkpoint import build_model, load_checkpoint
 from drumfont.corpus.fonts import TRAIN, VAL, FontDataset, build_fonts
 from drumfont.errors import DrumfontError
 from drumfont.letters import CGAN_PRESET, GAN_PRESET, LETTERS, load_classifier, load_generator
@@ -35,9 +35,7 @@ def _load_run_generator(run: Path):
         from drumfont.models.gan import GanConfig, Generator
 
         blob = load_checkpoint(run / "checkpoint.pt", "gan_run")
-        g = Generator(GanConfig(**blob["config"]))
-        g.load_state_dict(blob["state_dict"]["G"])
-        return g.eval(), blob
+        return build_model(blob, Generator, GanConfig, run / "checkpoint.pt", state_key="G"), blob
     raise DrumfontError(f"{run}: no generator.pt or checkpoint.pt; is it a `drumfont train gan` run folder?")
 
 

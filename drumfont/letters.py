@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from drumfont.checkpoint import load_checkpoint
+from drumfont.checkpoint import build_model, load_checkpoint
 from drumfont.errors import DrumfontError
 from drumfont.shipped import preset_path
 from drumfont.writes import check_writable, write_atomic
@@ -33,12 +33,7 @@ def load_generator(path: str | os.PathLike):
     from drumfont.models.gan import GanConfig, Generator
 
     blob = load_checkpoint(path, "letters_gan")
-    try:
-        g = Generator(GanConfig(**blob["config"]))
-        g.load_state_dict(blob["state_dict"])
-    except (TypeError, RuntimeError, KeyError) as exc:
-        raise DrumfontError(f"{path}: generator does not match its config ({str(exc)[:120]})") from None
-    return g.eval(), blob
+    return build_model(blob, Generator, GanConfig, path), blob
 
 
 def load_classifier(path: str | os.PathLike | None = None):
@@ -47,12 +42,7 @@ def load_classifier(path: str | os.PathLike | None = None):
 
     path = path or preset_path(CLASSIFIER_PRESET)
     blob = load_checkpoint(path, "letter_classifier")
-    try:
-        m = LetterClassifier(ClassifierConfig(**blob["config"]))
-        m.load_state_dict(blob["state_dict"])
-    except (TypeError, RuntimeError, KeyError) as exc:
-        raise DrumfontError(f"{path}: classifier does not match its config ({str(exc)[:120]})") from None
-    return m.eval(), blob
+    return build_model(blob, LetterClassifier, ClassifierConfig, path), blob
 
 
 def _cached_generator(path: str):

@@ -29,19 +29,13 @@ class GenreJudge:
     def __init__(self, path: str | os.PathLike | None = None) -> None:
         import torch
 
-        from drumfont.checkpoint import load_checkpoint
-        from drumfont.errors import CheckpointError
+        from drumfont.checkpoint import build_model, load_checkpoint
         from drumfont.models.style_classifier import StyleClassifier, StyleClassifierConfig
         from drumfont.shipped import preset_path
 
         path = Path(path) if path else preset_path(CLASSIFIER_NAME)
         blob = load_checkpoint(path, "style_classifier")
-        try:
-            self.model = StyleClassifier(StyleClassifierConfig(**blob["config"]["model"]))
-            self.model.load_state_dict(blob["state_dict"])
-        except (KeyError, TypeError, RuntimeError) as exc:
-            raise CheckpointError(f"{path}: the classifier in it does not load ({str(exc)[:120]})") from None
-        self.model.eval()
+        self.model = build_model(blob, StyleClassifier, StyleClassifierConfig, path, config_key="model")
         self.genres: list[str] = list(blob["extras"]["genres"])
         self._torch = torch
 

@@ -33,3 +33,29 @@ def test_wrong_kind_missing_and_corrupt(tmp_path):
     (tmp_path / "cut.pt").write_bytes(data[: len(data) // 2])
     with pytest.raises(CheckpointError):
         load_checkpoint(tmp_path / "cut.pt", "gan")
+
+
+def test_build_model_from_its_own_config(tmp_path):
+    from dataclasses import dataclass
+
+    from drumfont.checkpoint import build_model
+
+    @dataclass
+    class Cfg:
+        width: int = 3
+
+    class Net(torch.nn.Module):
+        def __init__(self, cfg):
+            super().__init__()
+            self.lin = torch.nn.Linear(cfg.width, 2)
+
+    net = Net(Cfg(4))
+    path = save_checkpoint(tmp_path / "n.pt", "net", {"m": {"width": 4}}, {"G": net.state_dict()})
+    blob = load_checkpoint(path, "net")
+    built = build_model(blob, Net, Cfg, path, config_key="m", state_key="G")
+    assert not built.training and torch.equal(built.lin.weight, net.lin.weight)
+    blob["config"]["m"]["width"] = 5  # weights no longer fit the config
+    with pytest.raises(CheckpointError, match="the Net in it does not load"):
+        build_model(blob, Net, Cfg, path, config_key="m", state_key="G")
+    with pytest.raises(CheckpointError, match="does not load"):
+        build_model(blob, Net, Cfg, path)  # no such parts
