@@ -45,12 +45,14 @@ def main() -> None:
         for name, (cfg, g, d, og, od) in setups.items():
             t0 = time.perf_counter()
             for _ in range(args.steps):
-                fake = g(torch.randn(args.batch_size, cfg.z_dim, generator=gen))
-                ld = d_loss(d, real, fake.detach(), None, None, cfg, gen)
+                z = g.latent(args.batch_size, gen)
+                codes = g.codes(z)
+                fake = g(z)
+                ld = d_loss(d, real, fake.detach(), None, None, cfg, gen, codes=codes)
                 od.zero_grad()
                 ld.backward()
                 od.step()
-                lg = (unrolled_g_loss if cfg.unrolled else g_loss)(d, real, fake, None, None, cfg, gen)
+                lg = (unrolled_g_loss if cfg.unrolled else g_loss)(d, real, fake, None, None, cfg, gen, codes=codes)
                 og.zero_grad()
                 lg.backward()
                 og.step()

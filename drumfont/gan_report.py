@@ -143,7 +143,7 @@ def report(preset: str | os.PathLike | None = None, run: str | os.PathLike | Non
     written.append(P.image_grid(_interpolation(g, seed), out / "interpolation.png",
                                 "Latent interpolation (rows: z_a -> z_b)", force=force))
     if cg is not None:
-        zs = torch.randn(6, cg.cfg.z_dim, generator=torch.Generator().manual_seed(seed + 2))
+        zs = cg.latent(6, torch.Generator().manual_seed(seed + 2))
         with torch.no_grad():
             sheet = cg(zs.repeat_interleave(26, 0), torch.arange(26).repeat(6))[:, 0].numpy().reshape(6, 26, 28, 28)
         written.append(P.image_grid(sheet, out / "style_consistency.png",
@@ -164,7 +164,7 @@ def _interpolation(g, seed: int, rows: int = 6, steps: int = 10) -> np.ndarray:
     import torch
 
     gen = torch.Generator().manual_seed(seed + 3)
-    za, zb = torch.randn(rows, g.cfg.z_dim, generator=gen), torch.randn(rows, g.cfg.z_dim, generator=gen)
+    za, zb = g.latent(rows, gen), g.latent(rows, gen)
     t = torch.linspace(0, 1, steps)[None, :, None]
     z = (za[:, None] * (1 - t) + zb[:, None] * t).reshape(rows * steps, -1)
     labels = torch.randint(0, 26, (rows,), generator=gen).repeat_interleave(steps) if g.cfg.conditional else None

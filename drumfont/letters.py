@@ -92,7 +92,7 @@ def render_text(text: str, seed: int = 0, scale: int = 4, preset: str | os.PathL
         raise DrumfontError("render_text needs a conditional generator (letters_cgan.pt)")
     idx = [i for i, c in enumerate(up) if c != " "]
     labels = torch.tensor([LETTERS.index(up[i]) for i in idx])
-    z = torch.randn(1, g.cfg.z_dim, generator=torch.Generator().manual_seed(seed)).expand(len(idx), -1)
+    z = g.latent(1, torch.Generator().manual_seed(seed)).expand(len(idx), -1)
     with torch.no_grad():
         glyphs = g(z, labels)[:, 0].numpy()                       # (n, 28, 28)
     cells = np.zeros((len(up), 28, 28), np.float32)

@@ -6,14 +6,15 @@ import pytest
 import torch
 
 from drumfont.models.gan import (Discriminator, GanConfig, Generator, MinibatchDiscrimination, d_loss,
-                                 diff_augment, g_loss, minibatch_stddev, unrolled_g_loss)
+                                 diff_augment, g_loss, info_loss, minibatch_stddev, recalibrate_batchnorm,
+                                 unrolled_g_loss)
 
 TINY = dict(z_dim=8, g_width=8, d_width=4, dropout=0.0)
 STABILISERS = {
     "vanilla": {}, "feature_matching": {"feature_matching": 1.0}, "unrolled": {"unrolled": 2},
     "mbd": {"mbd": True, "mbd_b": 5, "mbd_c": 3}, "mbstd": {"mbstd": True}, "diffaug": {"diffaug": True},
-    "r1": {"r1": 1.0}, "all": {"feature_matching": 1.0, "unrolled": 1, "mbd": True, "mbstd": True,
-                               "diffaug": True, "r1": 1.0},
+    "r1": {"r1": 1.0}, "info": {"info_codes": 5}, "all": {"feature_matching": 1.0, "unrolled": 1, "mbd": True, "mbstd": True,
+                               "diffaug": True, "r1": 1.0, "info_codes": 5},
 }
 
 
@@ -61,15 +62,17 @@ def test_each_stabiliser_losses_finite_and_steps_move_weights(name):
     g, d = Generator(cfg), Discriminator(cfg)
     opt_g = torch.optim.Adam(g.parameters(), lr=1e-3)
     opt_d = torch.optim.Adam(d.parameters(), lr=1e-3)
-    real, labels, z, gen = _batch(cfg)
+    real, labels, _, gen = _batch(cfg)
+    z = g.latent(len(real), gen)
+    codes = g.codes(z)
     before = [p.detach().clone() for p in g.parameters()]
     for _ in range(2):
         fake = g(z, labels)
-        ld = d_loss(d, real, fake.detach(), labels, labels, cfg, gen)
+        ld = d_loss(d, real, fake.detach(), labels, labels, cfg, gen, codes=codes)
         opt_d.zero_grad()
         ld.backward()
         opt_d.step()
-        lg = (unrolled_g_loss if cfg.unrolled else g_loss)(d, real, fake, labels, labels, cfg, gen)
+        lg = (unrolled_g_loss if cfg.unrolled else g_loss)(d, real, fake, labels, labels, cfg, gen, codes=codes)
         opt_g.zero_grad()
         lg.backward()
         opt_g.step()
@@ -128,3 +131,44 @@ def test_diff_augment_is_differentiable_and_seeded():
     assert not torch.equal(a, x)
     a.sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_info_code_is_part_of_the_latent_and_read_back_by_d():
+    cfg = GanConfig(**TINY, info_codes=4)
+    g, d = Generator(cfg), Discriminator(cfg)
+    gen = torch.Generator().manual_seed(0)
+    z = g.latent(400, gen)
+    assert z.shape == (400, cfg.z_dim + 4)
+    codes = g.codes(z)
+    assert torch.equal(z[torch.arange(400), cfg.z_dim + codes], torch.ones(400))
+    assert sorted(torch.bincount(codes, minlength=4).tolist())[0] > 60      # drawn uniformly
+    assert Generator(GanConfig(**TINY)).codes(z) is None
+    # the term is cross-entropy of D's head on the fakes' features: log 4 at a blind head
+    _, feats = d(g(z).detach())
+    torch.nn.init.zeros_(d.info.weight), torch.nn.init.zeros_(d.info.bias)
+    assert abs(float(info_loss(d, feats, codes, cfg).detach()) - float(torch.log(torch.tensor(4.0)))) < 1e-5
+    assert info_loss(d, feats, None, cfg) == 0.0
+    # G gets a gradient from it: drawing the code so D can read it back
+    g.zero_grad()
+    _, feats = d(g(z))
+    info_loss(d, feats, codes, cfg).backward()
+    assert g.project[0].weight.grad.abs().sum() == 0   # zero head: no signal yet
+    torch.nn.init.normal_(d.info.weight)
+    g.zero_grad()
+    _, feats = d(g(z))
+    info_loss(d, feats, codes, cfg).backward()
+    assert g.project[0].weight.grad.abs().sum() > 0
+
+
+def test_recalibrate_batchnorm_measures_the_generators_own_batches():
+    cfg = GanConfig(**TINY)
+    g = Generator(cfg).eval()
+    bn = g.project[1]
+    bn.running_mean.fill_(5.0)
+    bn.running_var.fill_(7.0)
+    recalibrate_batchnorm(g, torch.Generator().manual_seed(0), batches=16, size=256)
+    assert not g.training and bn.momentum == 0.1
+    with torch.no_grad():
+        h = g.project[0](g.latent(4096, torch.Generator().manual_seed(1)))
+    assert torch.allclose(bn.running_mean, h.mean(0), atol=0.1)
+    assert torch.allclose(bn.running_var, h.var(0), rtol=0.2)

@@ -71,6 +71,24 @@ def test_resume_matches_an_uninterrupted_run(files, tmp_path):
     assert [h["epoch"] for h in _history(resumed) if h["type"] == "eval"] == [1, 2, 3]
 
 
+def test_ema_generator_is_shipped_and_resumes_exactly(files, tmp_path):
+    straight, resumed = tmp_path / "a", tmp_path / "b"
+    gcfg = GanConfig(**TINY, info_codes=3)
+    train(_cfg(files, straight, epochs=3, ema=0.9), gcfg)
+    train(_cfg(files, resumed, epochs=2, ema=0.9), gcfg)
+    train(_cfg(files, resumed, epochs=3, ema=0.9, resume=True), gcfg)
+    ck = load_checkpoint(straight / "checkpoint.pt", "gan_run")["state_dict"]
+    shipped = load_checkpoint(straight / "generator.pt", "letters_gan")["state_dict"]
+    # the average, not the last G, is what ships; its BN statistics were measured afresh
+    assert not torch.equal(shipped["project.0.weight"], ck["G"]["project.0.weight"])
+    assert torch.equal(shipped["project.0.weight"], ck["G_ema"]["project.0.weight"])
+    assert not torch.equal(shipped["project.1.running_mean"], ck["G"]["project.1.running_mean"])
+    again = load_checkpoint(resumed / "checkpoint.pt", "gan_run")["state_dict"]["G_ema"]
+    assert all(torch.equal(ck["G_ema"][k], again[k]) for k in again if "running" not in k)
+    with pytest.raises(DrumfontError, match="--ema"):
+        train(_cfg(files, tmp_path / "c", ema=1.0), gcfg)
+
+
 def test_cli_train_gan_passes_flags(files, tmp_path, capsys):
     run = tmp_path / "cli"
     rc = main(["train", "gan", "--run", str(run), "--data", files[0], "--classifier", files[1], "--epochs", "1",

@@ -32,6 +32,7 @@ alone evaluates, logs and writes history, checkpoints and the generator.
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -45,7 +46,8 @@ from drumfont.corpus.fonts import TRAIN, FontDataset, build_fonts
 from drumfont.errors import DrumfontError
 from drumfont.letters import load_classifier
 from drumfont.metrics import gan as M
-from drumfont.models.gan import Discriminator, GanConfig, Generator, d_loss, g_loss, unrolled_g_loss
+from drumfont.models.gan import (Discriminator, GanConfig, Generator, d_loss, g_loss, recalibrate_batchnorm,
+                                 unrolled_g_loss)
 from drumfont.models.letter_classifier import classify
 from drumfont.writes import check_writable
 from trainers.batches import ImageRows
@@ -69,6 +71,8 @@ class TrainConfig:
     beta2: float = field(default=0.999, metadata={"help": "Adam beta2"})
     eval_every: int = field(default=10, metadata={"help": "epochs between coverage evaluations"})
     eval_samples: int = field(default=2600, metadata={"help": "samples per evaluation"})
+    ema: float = field(default=0.0, metadata={"help": "keep an exponential moving average of G's weights with this decay and "
+                                                      "evaluate and ship it (0 = off, the study's G)"})
     seed: int = field(default=0, metadata={"help": "seed of init, data order, z and augmentation"})
     threads: int = field(default=1, metadata={"help": "torch CPU threads"})
     resume: bool = field(default=False, metadata={"help": "continue RUN/checkpoint.pt"})
@@ -77,6 +81,28 @@ class TrainConfig:
     log_steps: bool = field(default=True, metadata={"help": "write one history line per step"})
     progress: bool = field(default=True, metadata={"help": "progress bar on a terminal"})
     device: str = field(default="auto", metadata={"help": "auto (a GPU per rank when present, else CPU), cpu or cuda"})
+
+
+@torch.no_grad()
+def ema_update(avg: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    """avg <- decay * avg + (1 - decay) * model, weights only (batch-norm statistics are measured
+    afresh for the average by recalibrate_batchnorm)."""
+    for pa, pm in zip(avg.parameters(), model.parameters()):
+        pa.lerp_(pm, 1.0 - decay)
+
+
+def ema_decay(target: float, step: int) -> float:
+    """Warm-up: early on the average follows G closely, so it does not drag the random init along."""
+    return min(target, (1.0 + step) / (10.0 + step))
+
+
+def shipped_generator(g: torch.nn.Module, g_ema: Generator | None, seed: int, epoch: int) -> Generator:
+    """The generator that is evaluated and written: G itself, or its EMA with batch-norm
+    statistics measured on its own outputs (seeded, so an evaluation is reproducible)."""
+    if g_ema is None:
+        return unwrap(g)
+    recalibrate_batchnorm(g_ema, torch.Generator().manual_seed(seed * 1000 + epoch))
+    return g_ema.eval()
 
 
 def grad_norm(module: torch.nn.Module) -> float:
@@ -94,7 +120,7 @@ def evaluate(g: Generator, clf, n: int, seed: int) -> dict:
     dev = next(g.parameters()).device
     labels = torch.arange(n) % 26 if g.cfg.conditional else None
     # z from a CPU generator, so a seed gives the same letters on any device
-    images = torch.cat([g(torch.randn(min(1000, n - i), g.cfg.z_dim, generator=gen).to(dev),
+    images = torch.cat([g(g.latent(min(1000, n - i), gen).to(dev),
                           None if labels is None else labels[i:i + 1000].to(dev)).cpu()
                         for i in range(0, n, 1000)])[:, 0]
     g.train(was)
@@ -137,6 +163,8 @@ def train(cfg: TrainConfig, gcfg: GanConfig) -> dict:
     job = setup(cfg.device)  # `job`, not `d`: d is the discriminator here
     if cfg.epochs < 1 or cfg.batch_size < 2 or cfg.eval_every < 1 or cfg.eval_samples < 26:
         raise DrumfontError("need epochs >= 1, batch size >= 2, eval every >= 1 and eval samples >= 26")
+    if not 0.0 <= cfg.ema < 1.0:
+        raise DrumfontError(f"--ema {cfg.ema}: the decay must be in [0, 1) (0 = off)")
     if cfg.batch_size % job.world_size or cfg.batch_size // job.world_size < 2:
         raise DrumfontError(f"--batch-size {cfg.batch_size} (the global batch) must split into equal shards of "
                             f"at least 2 over {job.world_size} processes (batch norm and MBD need a batch)")
@@ -162,7 +190,12 @@ def train(cfg: TrainConfig, gcfg: GanConfig) -> dict:
     g, d = Generator(gcfg), Discriminator(gcfg)
     if blob is not None:
         g.load_state_dict(blob["state_dict"]["G"]), d.load_state_dict(blob["state_dict"]["D"])
+    g_ema = copy.deepcopy(g).eval() if cfg.ema > 0 else None
+    if g_ema is not None and blob is not None and "G_ema" in blob["state_dict"]:
+        g_ema.load_state_dict(blob["state_dict"]["G_ema"])
     g, d = wrap(g, job), wrap(d, job)  # DDP under torchrun (SyncBatchNorm in G on CUDA)
+    if g_ema is not None:
+        g_ema.to(job.device)
     opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     history = History(hist_path, enabled=job.is_main)
@@ -194,9 +227,11 @@ def train(cfg: TrainConfig, gcfg: GanConfig) -> dict:
             fake_labels = torch.randint(0, 26, (b,), generator=gen).to(dev) if cond else None
 
             # --- update D: real -> 1, fake -> 0 ---
-            z = torch.randn(b, gcfg.z_dim, generator=gen).to(dev)
+            z = unwrap(g).latent(b, gen)
+            codes = unwrap(g).codes(z)
+            z, codes = z.to(dev), None if codes is None else codes.to(dev)
             fake = g(z, fake_labels)
-            loss_d = d_loss(d, real, fake.detach(), labels, fake_labels, gcfg, gen)
+            loss_d = d_loss(d, real, fake.detach(), labels, fake_labels, gcfg, gen, codes=codes)
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             gn_d = grad_norm(d)
@@ -206,13 +241,15 @@ def train(cfg: TrainConfig, gcfg: GanConfig) -> dict:
             # D's gradients from here are thrown away, so D runs as the plain module (no DDP sync);
             # the unrolled copy is functional, on this rank's shard.
             if gcfg.unrolled > 0:
-                loss_g = unrolled_g_loss(unwrap(d), real, fake, labels, fake_labels, gcfg, gen)
+                loss_g = unrolled_g_loss(unwrap(d), real, fake, labels, fake_labels, gcfg, gen, codes=codes)
             else:
-                loss_g = g_loss(unwrap(d), real, fake, labels, fake_labels, gcfg, gen)
+                loss_g = g_loss(unwrap(d), real, fake, labels, fake_labels, gcfg, gen, codes=codes)
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             gn_g = grad_norm(g)
             opt_g.step()
+            if g_ema is not None:
+                ema_update(g_ema, unwrap(g), ema_decay(cfg.ema, (epoch - 1) * steps + i))
 
             ld, lg = loss_d.item(), loss_g.item()
             sums += (ld, lg, gn_d, gn_g)  # grad norms are of the rank-averaged gradients
@@ -226,7 +263,8 @@ def train(cfg: TrainConfig, gcfg: GanConfig) -> dict:
                        "d_grad": mean[2], "g_grad": mean[3]})
 
         if job.is_main and (epoch % cfg.eval_every == 0 or epoch == cfg.epochs):
-            last_eval = evaluate(unwrap(g), clf, cfg.eval_samples, seed=cfg.seed + 10_000)
+            last_eval = evaluate(shipped_generator(g, g_ema, cfg.seed, epoch), clf, cfg.eval_samples,
+                                 seed=cfg.seed + 10_000)
             last_eval["epoch"] = epoch
             history.write({"type": "eval", **last_eval})
             msg = (f"epoch {epoch}: letters {last_eval['letters_covered']}/26 "
@@ -238,9 +276,11 @@ def train(cfg: TrainConfig, gcfg: GanConfig) -> dict:
 
         # No generator states in the checkpoint: every epoch's draws follow from (seed, epoch, rank).
         if job.is_main:
-            save_checkpoint(ckpt_path, "gan_run", gcfg.to_dict(),
-                            {"G": unwrap(g).state_dict(), "D": unwrap(d).state_dict(), "opt_G": opt_g.state_dict(),
-                             "opt_D": opt_d.state_dict()},
+            states = {"G": unwrap(g).state_dict(), "D": unwrap(d).state_dict(), "opt_G": opt_g.state_dict(),
+                      "opt_D": opt_d.state_dict()}
+            if g_ema is not None:
+                states["G_ema"] = g_ema.state_dict()
+            save_checkpoint(ckpt_path, "gan_run", gcfg.to_dict(), states,
                             extras={"epoch": epoch, "train": asdict(cfg)}, metrics=last_eval)
     if not job.is_main:
         barrier(job)  # wait for rank 0 to write the generator
@@ -256,9 +296,10 @@ def train(cfg: TrainConfig, gcfg: GanConfig) -> dict:
               "history_evals": [r for r in records if r.get("type") == "eval"],
               "history_steps": steps_log,
               "seconds": sum(r["seconds"] for r in records if r.get("type") == "epoch")}
-    save_checkpoint(gen_path, "letters_gan", gcfg.to_dict(), unwrap(g).state_dict(), extras=extras, metrics=last_eval)
+    shipped = shipped_generator(g, g_ema, cfg.seed, cfg.epochs).state_dict()
+    save_checkpoint(gen_path, "letters_gan", gcfg.to_dict(), shipped, extras=extras, metrics=last_eval)
     if cfg.preset_out:
-        save_checkpoint(cfg.preset_out, "letters_gan", gcfg.to_dict(), unwrap(g).state_dict(), extras=extras,
+        save_checkpoint(cfg.preset_out, "letters_gan", gcfg.to_dict(), shipped, extras=extras,
                         metrics=last_eval, force=cfg.force)
         print(f"wrote {cfg.preset_out}", file=sys.stderr)
     barrier(job)

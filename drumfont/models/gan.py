@@ -9,8 +9,12 @@ letter to z and, as 26 constant planes, to D's input image; D adds a projection 
 Stabilisers: feature matching (Salimans et al. 2016), unrolled D (Metz et al. 2017, through
 torch.func.functional_call so G's gradient flows through the look-ahead), minibatch
 discrimination (Salimans et al. 2016), minibatch standard deviation (Karras et al. 2018),
-DiffAugment (Zhao et al. 2020: translation + cutout, on real and fake alike) and the R1
-gradient penalty (Mescheder et al. 2018).
+DiffAugment (Zhao et al. 2020: translation + cutout, on real and fake alike), the R1
+gradient penalty (Mescheder et al. 2018) and an InfoGAN categorical code (Chen et al. 2016):
+K categories drawn uniformly into G's latent and read back from the fake image by a head on D's
+features. It uses no labels, so the model stays unconditional, but every category must stay
+recognisable and each is drawn 1/K of the time, which pushes G to spread its output over K
+distinct kinds of image instead of piling onto a few.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ class GanConfig:
     mbstd: bool = field(default=False, metadata={"help": "minibatch standard deviation channel in D"})
     diffaug: bool = field(default=False, metadata={"help": "DiffAugment (translation, cutout) on D's inputs"})
     r1: float = field(default=0.0, metadata={"help": "R1 gradient penalty weight gamma (0 = off)"})
+    info_codes: int = field(default=0, metadata={"help": "InfoGAN categorical code with K categories, no labels used (0 = off)"})
+    info_weight: float = field(default=1.0, metadata={"help": "weight of the InfoGAN code-recovery term (D and G)"})
 
     def to_dict(self) -> dict:
         """Plain values for a checkpoint."""
@@ -61,7 +67,7 @@ class Generator(nn.Module):
         super().__init__()
         self.cfg = cfg
         w = cfg.g_width
-        in_dim = cfg.z_dim + (N_LETTERS if cfg.conditional else 0)
+        in_dim = self.latent_dim + (N_LETTERS if cfg.conditional else 0)
         self.project = nn.Sequential(nn.Linear(in_dim, 2 * w * 7 * 7, bias=False),
                                      nn.BatchNorm1d(2 * w * 7 * 7), nn.ReLU())
         self.deconv = nn.Sequential(
@@ -69,7 +75,25 @@ class Generator(nn.Module):
             nn.ConvTranspose2d(w, 1, 4, 2, 1), nn.Sigmoid(),                                   # (B, 1, 28, 28)
         )
 
+    @property
+    def latent_dim(self) -> int:
+        """Size of G's latent: Gaussian z, then the one-hot InfoGAN code when there is one."""
+        return self.cfg.z_dim + self.cfg.info_codes
+
+    def latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n latents: z ~ N(0, I), plus a uniformly drawn one-hot code (InfoGAN)."""
+        z = torch.randn(n, self.cfg.z_dim, generator=generator)
+        if self.cfg.info_codes:
+            c = torch.randint(0, self.cfg.info_codes, (n,), generator=generator)
+            z = torch.cat([z, F.one_hot(c, self.cfg.info_codes).float()], dim=1)
+        return z
+
+    def codes(self, latent: torch.Tensor) -> torch.Tensor | None:
+        """The InfoGAN category of each latent (None without a code)."""
+        return latent[:, self.cfg.z_dim:].argmax(1) if self.cfg.info_codes else None
+
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """z: (B, latent_dim) from `latent` (or a blend of such)."""
         if self.cfg.conditional:
             if labels is None:
                 raise ValueError("a conditional generator needs labels")
@@ -78,9 +102,30 @@ class Generator(nn.Module):
         return self.deconv(h)
 
     def sample(self, n: int, generator: torch.Generator, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """n images from seeded z (eval mode: batch-norm running statistics)."""
-        z = torch.randn(n, self.cfg.z_dim, generator=generator)
-        return self(z, labels)
+        """n images from seeded latents (in eval mode: batch-norm running statistics)."""
+        dev = next(self.parameters()).device
+        return self(self.latent(n, generator).to(dev), None if labels is None else labels.to(dev))
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(g: Generator, generator: torch.Generator, batches: int = 16, size: int = 256) -> None:
+    """Reset G's batch-norm running statistics to the plain average over `batches` fresh batches.
+    An EMA of G's weights never ran forward itself, so the statistics it inherits belong to other
+    weights; measured on its own outputs they match what it draws."""
+    bns = [m for m in g.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in bns]
+    was = g.training
+    dev = next(g.parameters()).device
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches below
+    g.train()
+    for _ in range(batches):
+        labels = torch.randint(0, N_LETTERS, (size,), generator=generator).to(dev) if g.cfg.conditional else None
+        g(g.latent(size, generator).to(dev), labels)
+    for m, mom in zip(bns, momenta):
+        m.momentum = mom
+    g.train(was)
 
 
 class MinibatchDiscrimination(nn.Module):
@@ -126,6 +171,8 @@ class Discriminator(nn.Module):
         self.project = nn.Embedding(N_LETTERS, flat + (cfg.mbd_b if cfg.mbd else 0)) if cfg.conditional else None
         if self.project is not None:
             nn.init.normal_(self.project.weight, std=0.01)
+        # InfoGAN's Q head shares D's body (as in Chen et al.): the code is read from D's features
+        self.info = nn.Linear(2 * w * 7 * 7, cfg.info_codes) if cfg.info_codes else None
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         if x.dim() == 3:
@@ -172,19 +219,33 @@ def diff_augment(x: torch.Tensor, generator: torch.Generator | None = None,
     return x * (~hole).unsqueeze(1).to(x.dtype)
 
 
+def info_loss(d: nn.Module, feats: torch.Tensor, codes: torch.Tensor | None, cfg: GanConfig,
+              params: dict | None = None) -> torch.Tensor | float:
+    """InfoGAN: weight x cross-entropy of D's reading of the fake images' code (0 without a code).
+    Minimised by D's head and body and by G alike: a lower bound on the code's mutual
+    information with the image."""
+    if not cfg.info_codes or codes is None:
+        return 0.0
+    head = getattr(d, "module", d).info  # d may be DDP-wrapped
+    logits = head(feats) if params is None else F.linear(feats, params["info.weight"], params["info.bias"])
+    return cfg.info_weight * F.cross_entropy(logits, codes)
+
+
 def d_loss(d: nn.Module, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None,
            fake_labels: torch.Tensor | None, cfg: GanConfig, generator: torch.Generator | None = None,
-           params: dict | None = None) -> torch.Tensor:
-    """BCE of D on real (target 1) and fake (target 0) images, plus R1 on the real ones.
-    With `params`, D runs through functional_call on those weights (the unrolled copy)."""
+           params: dict | None = None, codes: torch.Tensor | None = None) -> torch.Tensor:
+    """BCE of D on real (target 1) and fake (target 0) images, plus R1 on the real ones and the
+    InfoGAN term on the fakes' `codes`. With `params`, D runs through functional_call on those
+    weights (the unrolled copy)."""
     run = (lambda x, l: functional_call(d, params, (x, l))) if params is not None else d
     if cfg.r1 > 0 and params is None:
         real = real.detach().requires_grad_(True)
     r_in, f_in = (diff_augment(real, generator), diff_augment(fake, generator)) if cfg.diffaug else (real, fake)
     real_logit, _ = run(r_in, labels)
-    fake_logit, _ = run(f_in, fake_labels)
+    fake_logit, fake_feats = run(f_in, fake_labels)
     loss = (F.binary_cross_entropy_with_logits(real_logit, torch.ones_like(real_logit))
-            + F.binary_cross_entropy_with_logits(fake_logit, torch.zeros_like(fake_logit)))
+            + F.binary_cross_entropy_with_logits(fake_logit, torch.zeros_like(fake_logit))
+            + info_loss(d, fake_feats, codes, cfg, params))
     if cfg.r1 > 0 and params is None:
         grad, = torch.autograd.grad(real_logit.sum(), real, create_graph=True)
         loss = loss + 0.5 * cfg.r1 * grad.pow(2).flatten(1).sum(1).mean()
@@ -193,13 +254,15 @@ def d_loss(d: nn.Module, real: torch.Tensor, fake: torch.Tensor, labels: torch.T
 
 def g_loss(d: nn.Module, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None,
            fake_labels: torch.Tensor | None, cfg: GanConfig, generator: torch.Generator | None = None,
-           params: dict | None = None) -> torch.Tensor:
+           params: dict | None = None, codes: torch.Tensor | None = None) -> torch.Tensor:
     """Non-saturating BCE (fake -> target 1) plus feature matching on D's last conv features:
-    ||mean f(real) - mean f(fake)||², pushing G's batch statistics towards the data's."""
+    ||mean f(real) - mean f(fake)||², pushing G's batch statistics towards the data's; plus the
+    InfoGAN term (G must draw each code so D can read it back)."""
     run = (lambda x, l: functional_call(d, params, (x, l))) if params is not None else d
     r_in, f_in = (diff_augment(real, generator), diff_augment(fake, generator)) if cfg.diffaug else (real, fake)
     fake_logit, fake_feats = run(f_in, fake_labels)
-    loss = F.binary_cross_entropy_with_logits(fake_logit, torch.ones_like(fake_logit))
+    loss = (F.binary_cross_entropy_with_logits(fake_logit, torch.ones_like(fake_logit))
+            + info_loss(d, fake_feats, codes, cfg, params))
     if cfg.feature_matching > 0:
         with torch.no_grad():
             _, real_feats = run(r_in, labels)
@@ -209,14 +272,14 @@ def g_loss(d: nn.Module, real: torch.Tensor, fake: torch.Tensor, labels: torch.T
 
 def unrolled_g_loss(d: nn.Module, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None,
                     fake_labels: torch.Tensor | None, cfg: GanConfig, generator: torch.Generator | None = None,
-                    k: int | None = None) -> torch.Tensor:
+                    k: int | None = None, codes: torch.Tensor | None = None) -> torch.Tensor:
     """G's loss against D after k SGD steps on a functional copy of its weights. The steps keep
     their graph (create_graph) and see the same fake batch, so G's gradient accounts for how D
     would react to it: the look-ahead of Metz et al. 2017. D itself is not changed."""
     k = cfg.unrolled if k is None else k
     params = {name: p for name, p in d.named_parameters()}
     for _ in range(k):
-        loss = d_loss(d, real, fake, labels, fake_labels, cfg, generator, params=params)
+        loss = d_loss(d, real, fake, labels, fake_labels, cfg, generator, params=params, codes=codes)
         grads = torch.autograd.grad(loss, list(params.values()), create_graph=True)
         params = {name: p - cfg.unrolled_lr * g for (name, p), g in zip(params.items(), grads)}
-    return g_loss(d, real, fake, labels, fake_labels, cfg, generator, params=params)
+    return g_loss(d, real, fake, labels, fake_labels, cfg, generator, params=params, codes=codes)
