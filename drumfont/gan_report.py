@@ -23,7 +23,7 @@ from drumfont.metrics import gan as M
 from drumfont.shipped import preset_path
 from drumfont.writes import check_writable, write_atomic
 
-FIGURES = ("coverage.png", "dynamics.png", "alphabet.png", "interpolation.png", "style_consistency.png",
+FIGURES = ("coverage.png", "dynamics.png", "alphabet.png", "interpolation.png", "style_consistency.png", "codes.png",
            "survival.png")
 
 
@@ -61,15 +61,28 @@ def _real_sets(data: str | os.PathLike | None) -> tuple[FontDataset, FontDataset
 
 
 def _sample(g, n: int, seed: int, labels=None):
+    """(n images, their InfoGAN codes or None) from seeded latents."""
     import torch
 
     gen = torch.Generator().manual_seed(seed)
-    out = []
+    out, codes = [], []
     with torch.no_grad():
         for i in range(0, n, 2000):
-            m = min(2000, n - i)
-            out.append(g.sample(m, gen, None if labels is None else labels[i:i + m])[:, 0])
-    return torch.cat(out)
+            z = g.latent(min(2000, n - i), gen)
+            codes.append(g.codes(z))
+            out.append(g(z, None if labels is None else labels[i:i + len(z)])[:, 0])
+    return torch.cat(out), (torch.cat(codes) if g.cfg.info_codes else None)
+
+
+def _code_metrics(codes: np.ndarray, pred: np.ndarray, k: int) -> dict:
+    """What each InfoGAN category draws: its majority letter and that letter's share (purity)."""
+    major, purity = [], []
+    for c in range(k):
+        got = np.bincount(pred[codes == c], minlength=26)
+        major.append(LETTERS[int(got.argmax())])
+        purity.append(float(got.max() / max(got.sum(), 1)))
+    return {"code_letters": major, "code_purity": purity, "code_purity_mean": float(np.mean(purity)),
+            "code_distinct_letters": len(set(major))}
 
 
 def report(preset: str | os.PathLike | None = None, run: str | os.PathLike | None = None,
@@ -109,7 +122,7 @@ def report(preset: str | os.PathLike | None = None, run: str | os.PathLike | Non
 
     # --- collapse: sample, classify, count letters ---
     labels = torch.arange(samples) % 26 if g.cfg.conditional else None
-    x = _sample(g, samples, seed, labels)
+    x, codes = _sample(g, samples, seed, labels)
     pred, conf, feats = classify(clf, x)
     pred_np = pred.numpy()
     counts = M.letter_counts(pred_np)
@@ -129,9 +142,11 @@ def report(preset: str | os.PathLike | None = None, run: str | os.PathLike | Non
     metrics["real_samples"], metrics["reference_samples"] = len(real), len(reference)
     metrics["classifier_val_acc"] = clf_acc
     metrics["cond_accuracy"] = None
+    if codes is not None:
+        metrics.update(_code_metrics(codes.numpy(), pred_np, g.cfg.info_codes))
     if cg is not None:
         cl = torch.arange(samples) % 26
-        cx = x if cg is g else _sample(cg, samples, seed + 1, cl)
+        cx = x if cg is g else _sample(cg, samples, seed + 1, cl)[0]
         cpred = pred if cg is g else classify(clf, cx)[0]
         metrics["cond_accuracy"] = float((cpred == cl).float().mean())
         metrics["cond_per_letter"] = {LETTERS[k]: float((cpred[cl == k] == k).float().mean()) for k in range(26)}
@@ -148,6 +163,11 @@ def report(preset: str | os.PathLike | None = None, run: str | os.PathLike | Non
             sheet = cg(zs.repeat_interleave(26, 0), torch.arange(26).repeat(6))[:, 0].numpy().reshape(6, 26, 28, 28)
         written.append(P.image_grid(sheet, out / "style_consistency.png",
                                     "Style consistency: one z per row, all 26 letters", col_labels=list(LETTERS),
+                                    force=force))
+    if codes is not None:
+        written.append(P.image_grid(_code_sheet(g, seed), out / "codes.png",
+                                    "InfoGAN codes: one row per code (majority letter), fresh z per column",
+                                    row_labels=[f"{c} {m}" for c, m in enumerate(metrics["code_letters"])],
                                     force=force))
     if evals:
         written.append(P.coverage_curve(evals, out / "coverage.png", force=force))
@@ -172,6 +192,17 @@ def _interpolation(g, seed: int, rows: int = 6, steps: int = 10) -> np.ndarray:
         return g(z, labels)[:, 0].numpy().reshape(rows, steps, 28, 28)
 
 
+def _code_sheet(g, seed: int, cols: int = 10) -> np.ndarray:
+    """(codes, cols, 28, 28): each InfoGAN code with the same `cols` z's."""
+    import torch
+
+    k = g.cfg.info_codes
+    z = torch.randn(cols, g.cfg.z_dim, generator=torch.Generator().manual_seed(seed + 4))
+    lat = torch.cat([z.repeat(k, 1), torch.eye(k).repeat_interleave(cols, 0)], dim=1)
+    with torch.no_grad():
+        return g(lat)[:, 0].numpy().reshape(k, cols, 28, 28)
+
+
 def summary(m: dict) -> str:
     """The metrics as a short table for the terminal."""
     lines = [f"generator           {m['generator']} ({'conditional' if m['conditional'] else 'unconditional'})",
@@ -184,5 +215,8 @@ def summary(m: dict) -> str:
         lines.append(f"{k:20s}{m[k]:12.4f}{m[k + '_real']:14.4f}")
     if m.get("cond_accuracy") is not None:
         lines.append(f"conditional agreement {m['cond_accuracy']:.4f}")
+    if m.get("code_letters"):
+        lines.append(f"InfoGAN codes       {m['code_distinct_letters']} distinct majority letters, "
+                     f"mean purity {m['code_purity_mean']:.3f}")
     lines.append(f"classifier accuracy on the real set {m['classifier_val_acc']:.4f}")
     return "\n".join(lines)

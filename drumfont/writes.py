@@ -23,6 +23,17 @@ def check_writable(path: str | os.PathLike, force: bool = False) -> Path:
     return path
 
 
+def _plain_mode(path: Path) -> int:
+    """The mode `open(path, "w")` would give: an existing file's, else 0666 less the umask
+    (mkstemp makes its files 0600, which would leave presets and exports private)."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def write_atomic(path: str | os.PathLike, data: bytes, force: bool = False) -> Path:
     """Write `data` to `path` atomically; refuse to replace an existing file unless `force`."""
     path = check_writable(path, force)
@@ -35,6 +46,7 @@ def write_atomic(path: str | os.PathLike, data: bytes, force: bool = False) -> P
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
+            os.fchmod(fh.fileno(), _plain_mode(path))
             os.fsync(fh.fileno())
         if not force and path.exists():  # someone else wrote it while we worked
             raise FileExistsNoForce(f"{path} exists; pass --force to overwrite it")

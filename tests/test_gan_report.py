@@ -53,3 +53,18 @@ def test_report_json_on_stdout_and_figures(run, tmp_path, capsys):
 def test_report_missing_run_is_one_line_error(tmp_path, capsys):
     assert main(["report", "gan", "--run", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     assert "no generator.pt" in capsys.readouterr().err
+
+
+def test_report_of_an_infogan_reads_its_codes(run, tmp_path, capsys):
+    train(TrainConfig(run=str(tmp_path / "info"), data=str(run / "fonts.npz"), classifier=str(run / "clf.pt"),
+                      epochs=1, batch_size=13, eval_samples=52, progress=False, ema=0.9),
+          GanConfig(z_dim=8, g_width=4, d_width=4, info_codes=3))
+    out = tmp_path / "rep"
+    assert main(["report", "gan", "--run", str(tmp_path / "info"), "--data", str(run / "fonts.npz"),
+                 "--classifier", str(run / "clf.pt"), "--samples", "78", "--out", str(out), "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert len(metrics["code_letters"]) == len(metrics["code_purity"]) == 3
+    assert all(1 / 26 <= p <= 1 for p in metrics["code_purity"])     # the majority holds at least its share
+    assert 1 <= metrics["code_distinct_letters"] <= 3
+    assert metrics["cond_accuracy"] is None
+    assert (out / "codes.png").stat().st_size > 0

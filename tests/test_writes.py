@@ -1,5 +1,7 @@
 """Atomic writes never overwrite without force and never leave temp files."""
 
+import os
+
 import pytest
 
 from drumfont.errors import DrumfontError, FileExistsNoForce
@@ -36,3 +38,15 @@ def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         write_atomic(tmp_path / "f.bin", b"data")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_new_files_get_the_umask_mode_and_replacements_keep_theirs(tmp_path):
+    old = os.umask(0o022)
+    try:
+        p = write_atomic(tmp_path / "a.bin", b"x")
+        assert p.stat().st_mode & 0o777 == 0o644           # not mkstemp's private 0600
+        p.chmod(0o600)
+        write_atomic(p, b"y", force=True)
+        assert p.stat().st_mode & 0o777 == 0o600           # a replaced file keeps its mode
+    finally:
+        os.umask(old)

@@ -2,7 +2,8 @@
 
     python -m trainers.compare_gans --out runs/compare --epochs 12 --seeds 0 1 2
 
-Each run is trains/train_gan.py with the same loop settings; only the GanConfig switches differ.
+Each run is trainers/train_gan.py with the same loop settings; only the stabiliser switches differ
+(GanConfig fields, and the generator EMA, the one loop setting among them).
 Per run: final letters covered, worst coverage over the second half of training, KL to uniform,
 Fréchet distance on the classifier's features (against the real validation letters, beside the
 training-vs-validation value), seconds per epoch. The combination is chosen by the script from
@@ -37,7 +38,10 @@ SINGLES: dict[str, dict] = {
     "mbstd": {"mbstd": True},
     "diffaug": {"diffaug": True},
     "r1": {"r1": 1.0},
+    "info": {"info_codes": 26},
+    "ema": {"ema": 0.999},   # a loop setting (TrainConfig), not a network switch
 }
+TRAIN_FIELDS = set(TrainConfig.__dataclass_fields__)
 
 
 def final_quality(gen_path: Path, clf, real_feats: np.ndarray, n: int, seed: int) -> dict:
@@ -59,10 +63,11 @@ def run_one(name: str, overrides: dict, seed: int, args, base: GanConfig, clf, r
     done = run / "result.json"
     if done.exists():  # the comparison can be resumed after an interruption
         return json.loads(done.read_text())
-    gcfg = replace(base, **overrides)
+    gcfg = replace(base, **{k: v for k, v in overrides.items() if k not in TRAIN_FIELDS})
     tcfg = TrainConfig(run=str(run), data=args.data, classifier=args.classifier, epochs=args.epochs,
                        eval_every=args.eval_every, eval_samples=args.eval_samples, seed=seed,
-                       threads=args.threads, force=True, progress=False)
+                       threads=args.threads, force=True, progress=False,
+                       **{k: v for k, v in overrides.items() if k in TRAIN_FIELDS})
     t0 = time.time()
     train(tcfg, gcfg)
     hist = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
