@@ -9,13 +9,15 @@ to vanilla.
 from __future__ import annotations
 
 import argparse
+import copy
 import time
 from dataclasses import replace
 
 import torch
 
 from drumfont.models.gan import Discriminator, GanConfig, Generator, d_loss, g_loss, unrolled_g_loss
-from trainers.compare_gans import SINGLES
+from trainers.compare_gans import SINGLES, TRAIN_FIELDS
+from trainers.train_gan import ema_update
 
 
 def main() -> None:
@@ -31,18 +33,20 @@ def main() -> None:
     base = GanConfig(g_width=args.g_width, d_width=args.d_width)
     configs = dict(SINGLES)
     configs["mbstd+mbd"] = {"mbstd": True, "mbd": True}
+    configs["mbstd+info+ema"] = {"mbstd": True, "info_codes": 26, "ema": 0.999}
     setups = {}
     for name, over in configs.items():
-        cfg = replace(base, **over)
+        cfg = replace(base, **{k: v for k, v in over.items() if k not in TRAIN_FIELDS})
         torch.manual_seed(0)
         g, d = Generator(cfg), Discriminator(cfg)
+        avg = copy.deepcopy(g) if over.get("ema") else None   # the EMA's cost: one lerp per weight per step
         setups[name] = (cfg, g, d, torch.optim.Adam(g.parameters(), 2e-4, betas=(0.5, 0.999)),
-                        torch.optim.Adam(d.parameters(), 2e-4, betas=(0.5, 0.999)))
+                        torch.optim.Adam(d.parameters(), 2e-4, betas=(0.5, 0.999)), avg)
     gen = torch.Generator().manual_seed(0)
     real = torch.rand(args.batch_size, 1, 28, 28, generator=gen)
     best = {name: float("inf") for name in configs}
     for _ in range(args.rounds):
-        for name, (cfg, g, d, og, od) in setups.items():
+        for name, (cfg, g, d, og, od, avg) in setups.items():
             t0 = time.perf_counter()
             for _ in range(args.steps):
                 z = g.latent(args.batch_size, gen)
@@ -56,6 +60,8 @@ def main() -> None:
                 og.zero_grad()
                 lg.backward()
                 og.step()
+                if avg is not None:
+                    ema_update(avg, g, 0.999)
             best[name] = min(best[name], (time.perf_counter() - t0) / args.steps)
     steps_per_epoch = 5200 // args.batch_size
     print(f"torch {torch.__version__}, {args.threads} thread(s), G width {args.g_width}, D width {args.d_width}, "

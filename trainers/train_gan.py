@@ -7,7 +7,10 @@ Every step logs D/G loss, their ratio and gradient norms; every --eval-every epo
 --eval-samples letters, classifies them and logs coverage, KL to uniform, confidence, the
 unique-sample diversity score and per-letter counts. History: RUN/history.jsonl. Checkpoint:
 RUN/checkpoint.pt (atomic, every epoch; --resume continues from it). The generator alone goes
-to RUN/generator.pt and, with --preset-out, to that path.
+to RUN/generator.pt and, with --preset-out, to that path. With --ema D, an exponential moving
+average of G's weights (decay D, warmed up over the first steps) is kept beside G; it is what
+the evaluations measure and what is written, with its batch-norm statistics measured afresh on
+its own outputs (its weights never ran forward, so G's running statistics do not fit it).
 
 Distributed: `torchrun --nproc_per_node N -m trainers.train_gan ...` trains G and D with
 DistributedDataParallel. --batch-size is the global batch; each rank takes its B/N shard of the
@@ -23,7 +26,9 @@ read a batch do across ranks:
 - unrolled D: each rank steps its own functional copy of D's weights k times on its local shard
   (no communication inside the look-ahead); G's gradient through it is averaged by G's DDP; in
   G's update D runs as the plain module, its gradients there are thrown away;
-- R1: per sample, so the averaged gradient equals the single-process one.
+- R1: per sample, so the averaged gradient equals the single-process one;
+- InfoGAN code: each rank draws its own codes; the code head is part of D and averaged with it;
+- EMA: every rank updates its copy from the same (averaged) G weights; rank 0's is written.
 So with N ranks these statistics see B/N samples: keep B/N >= 16 or so for MBD and mbstd to mean
 what they do with one process. Per-step and per-epoch losses are averaged over ranks; rank 0
 alone evaluates, logs and writes history, checkpoints and the generator.
