@@ -13,11 +13,15 @@ from trainers import compare_gans
 def test_comparison_runs_singles_and_their_combination(tmp_path, capsys):
     data = build_fonts(seed=0, train_per_letter=1, val_per_letter=1).save(tmp_path / "fonts.npz")
     out = tmp_path / "cmp"
-    rc = compare_gans.main(["--out", str(out), "--data", str(data), "--epochs", "2", "--eval-every", "1",
-                            "--eval-samples", "26", "--final-samples", "52", "--seeds", "0", "1",
-                            "--g-width", "4", "--d-width", "4", "--only", "vanilla", "mbstd", "ema",
-                            "--figures", str(tmp_path / "fig")])
-    assert rc == 0
+    args = ["--out", str(out), "--data", str(data), "--epochs", "2", "--eval-every", "1",
+            "--eval-samples", "26", "--final-samples", "52", "--seeds", "0", "1",
+            "--g-width", "4", "--d-width", "4", "--only", "vanilla", "mbstd", "ema",
+            "--figures", str(tmp_path / "fig")]
+    assert compare_gans.main(args + ["--singles-only"]) == 0
+    assert "best_combination" not in json.loads((out / "results.json").read_text())["summary"]
+    first = (out / "vanilla_s0" / "result.json").read_text()
+    assert compare_gans.main(args) == 0                           # reuses the singles, adds the combination
+    assert (out / "vanilla_s0" / "result.json").read_text() == first
     res = json.loads((out / "results.json").read_text())
     assert set(res["summary"]) == {"vanilla", "mbstd", "ema", "best_combination"}
     assert all(s["seeds"] == 2 for s in res["summary"].values())

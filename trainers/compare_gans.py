@@ -146,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", nargs="*", default=None, help="run only these single configurations")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--figures", default="", help="folder for the comparison figures (e.g. reports)")
+    p.add_argument("--singles-only", action="store_true",
+                   help="run the single configurations only (to split the comparison over processes with "
+                        "--only; a later full run reuses every finished run and adds the combination)")
     p.add_argument("--summary-only", action="store_true",
                    help="train nothing: table and figures from the runs finished so far")
     args = p.parse_args(argv)
@@ -180,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         for seed in args.seeds:
             results.append(run_one(name, overrides, seed, args, base, clf, real_feats))
     summary = summarise(results)
-    if "vanilla" in summary and len(singles) > 2:
+    if "vanilla" in summary and len(singles) > 2 and not args.singles_only:
         # rank by mean worst coverage over the second half, then by final KL (lower is better)
         ranked = sorted((k for k in singles if k != "vanilla"),
                         key=lambda k: (-summary[k]["worst_covered_2nd_half"][0], summary[k]["final_kl"][0]))
