@@ -61,7 +61,7 @@ def main() -> None:
             t, rc, err = wall(cmd, args.reps)
             note = "" if rc == 0 else f"   [exit {rc}: {err}]"
             print(f"  {name:46}{t * 1000:>8.0f} ms{note}")
-        print(f"\nlargest top-level imports of `drumfont export --style rock -n 16 --rules` (cumulative):")
+        print("\nlargest top-level imports of `drumfont export --style rock -n 16 --rules` (cumulative):")
         for sec, mod in import_profile(export + ["--rules"], args.top):
             print(f"  {sec * 1000:>8.1f} ms  {mod}")
 
