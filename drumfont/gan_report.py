@@ -32,10 +32,17 @@ def _load_run_generator(run: Path):
     if (run / "generator.pt").is_file():
         return load_generator(run / "generator.pt")
     if (run / "checkpoint.pt").is_file():
-        from drumfont.models.gan import GanConfig, Generator
+        import torch
+
+        from drumfont.models.gan import GanConfig, Generator, recalibrate_batchnorm
 
         blob = load_checkpoint(run / "checkpoint.pt", "gan_run")
-        return build_model(blob, Generator, GanConfig, run / "checkpoint.pt", state_key="G"), blob
+        # an --ema run ships its average: measure that one, batch norm fitted to it as the trainer does
+        ema = "G_ema" in blob["state_dict"]
+        g = build_model(blob, Generator, GanConfig, run / "checkpoint.pt", state_key="G_ema" if ema else "G")
+        if ema:
+            recalibrate_batchnorm(g, torch.Generator().manual_seed(0))
+        return g.eval(), blob
     raise DrumfontError(f"{run}: no generator.pt or checkpoint.pt; is it a `drumfont train gan` run folder?")
 
 
@@ -198,7 +205,7 @@ def _code_sheet(g, seed: int, cols: int = 10) -> np.ndarray:
 
     k = g.cfg.info_codes
     z = torch.randn(cols, g.cfg.z_dim, generator=torch.Generator().manual_seed(seed + 4))
-    lat = torch.cat([z.repeat(k, 1), torch.eye(k).repeat_interleave(cols, 0)], dim=1)
+    lat = g.with_codes(z.repeat(k, 1), torch.arange(k).repeat_interleave(cols))
     with torch.no_grad():
         return g(lat)[:, 0].numpy().reshape(k, cols, 28, 28)
 

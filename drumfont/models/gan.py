@@ -84,9 +84,12 @@ class Generator(nn.Module):
         """n latents: z ~ N(0, I), plus a uniformly drawn one-hot code (InfoGAN)."""
         z = torch.randn(n, self.cfg.z_dim, generator=generator)
         if self.cfg.info_codes:
-            c = torch.randint(0, self.cfg.info_codes, (n,), generator=generator)
-            z = torch.cat([z, F.one_hot(c, self.cfg.info_codes).float()], dim=1)
+            z = self.with_codes(z, torch.randint(0, self.cfg.info_codes, (n,), generator=generator))
         return z
+
+    def with_codes(self, z: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        """Latents from Gaussian parts z (B, z_dim) and InfoGAN categories (B,)."""
+        return torch.cat([z, F.one_hot(codes.long(), self.cfg.info_codes).float()], dim=1)
 
     def codes(self, latent: torch.Tensor) -> torch.Tensor | None:
         """The InfoGAN category of each latent (None without a code)."""
