@@ -12,6 +12,7 @@ MidiFileError naming the file, never a traceback.
 from __future__ import annotations
 
 import io
+import math
 import os
 import struct
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ import numpy as np
 
 from drumfont.errors import MidiFileError
 from drumfont.notemap import FOLD, GM, NoteMap
-from drumfont.pattern import N_VOICES, STEPS, Pattern
+from drumfont.pattern import N_VOICES, STEPS, Pattern, clip_offsets
 from drumfont.writes import write_atomic
 
 TICKS_PER_BEAT = 480
@@ -43,6 +44,9 @@ class ExportOptions:
     bars_per_pattern: int = 1
     notemap: NoteMap = GM
     name: str = "drumfont"
+    # Swing moves a straight pattern's even sixteenths; a pattern with its own timing (offsets)
+    # already swings the way its drummer did, so swing is added to it only when asked.
+    swing_timed: bool = False
 
     def __post_init__(self) -> None:
         if not 20 <= self.bpm <= 300:
@@ -66,17 +70,25 @@ def swing_offset(step: int, swing: float, ticks_per_step: float) -> float:
 def note_events(patterns: Sequence[Pattern], opts: ExportOptions,
                 tpb: int = TICKS_PER_BEAT) -> list[tuple[int, int, int]]:
     """Absolute (tick, note, velocity) events of a chain; velocity 0 marks the note-off.
-    Note-offs sort before note-ons on the same tick, and a note is cut short rather than overlap
-    its own next hit (a swung late step followed by a straight one)."""
+    Each hit sits at its step plus its offset (plus swing on straight patterns). Note-offs sort
+    before note-ons on the same tick, and a note is cut short rather than overlap its own next
+    hit (a swung late step followed by a straight one). A hit played before the chain's first
+    downbeat (a negative offset on step 0 of bar 1) sits on the downbeat: a file cannot start
+    before its own start."""
     step_ticks = tpb / 4
     onsets: list[tuple[int, int, int]] = []
     bar_ticks = 4 * tpb
     bar = 0
     for pattern in patterns:
+        swing = opts.swing if opts.swing_timed or not pattern.timed else 50.0
         for _ in range(opts.bars_per_pattern):
             steps, voices = np.nonzero(pattern.velocities)
             for s, v in zip(steps.tolist(), voices.tolist()):
-                tick = round(bar * bar_ticks + s * step_ticks + swing_offset(s, opts.swing, step_ticks))
+                grid = bar * bar_ticks + s * step_ticks
+                tick = round(grid + float(pattern.offsets[s, v]) * step_ticks + swing_offset(s, swing, step_ticks))
+                # Exactly half a step early reads back as the step before (the importer rounds
+                # half down, for 75 % swing): a tick later keeps the hit on its own step.
+                tick = max(0, tick, math.floor(grid - step_ticks / 2) + 1)
                 onsets.append((tick, opts.notemap.note(v), int(pattern.velocities[s, v])))
             bar += 1
     onsets.sort()
@@ -289,18 +301,28 @@ def import_bytes(data: bytes, source: str = "<bytes>", all_channels: bool = Fals
     bar = np.searchsorted(starts, hits[:, 0], side="right") - 1
     # Round half down: a 75 % swung sixteenth sits exactly half a step late and must stay on its
     # own step, not jump to the next.
-    step = np.ceil((hits[:, 0] - starts[bar]) / sixteenth - 0.5).astype(np.int64)
+    position = (hits[:, 0] - starts[bar]) / sixteenth
+    step = np.ceil(position - 0.5).astype(np.int64)
+    # What the rounding left is the player's timing (ticks, so the tempo map does not matter).
+    # A hit exactly half way (a 75 % swung sixteenth) stays on its own step, just under +0.5.
+    offset = clip_offsets(position - step)
     over = step >= np.rint(lengths[bar] / sixteenth)  # rounds onto the next bar's downbeat
     bar = np.where(over, bar + 1, bar)
     step = np.where(over, 0, step)
     keep = (bar < len(starts)) & (step < STEPS)  # steps past 16 only exist in longer meters
     grid = np.zeros((len(starts), STEPS, N_VOICES), np.uint8)
-    # Two notes folding onto one cell (kick 35 and 36) keep the louder.
-    np.maximum.at(grid, (bar[keep], step[keep], hits[keep, 1]), hits[keep, 2].astype(np.uint8))
+    timing = np.zeros((len(starts), STEPS, N_VOICES), np.float32)
+    # Two notes folding onto one cell (kick 35 and 36, a flam) keep the louder, and its timing:
+    # quietest first, so that the louder note's offset is written last.
+    kept = np.flatnonzero(keep)
+    kept = kept[np.argsort(hits[kept, 2], kind="stable")]
+    cells = (bar[kept], step[kept], hits[kept, 1])
+    np.maximum.at(grid, cells, hits[kept, 2].astype(np.uint8))
+    timing[cells] = offset[kept]
     nonempty = grid.reshape(len(starts), -1).any(axis=1)
     result = ImportResult(source, skipped_meter=int((~four).sum()), empty_bars=int((four & ~nonempty).sum()))
     for i in np.flatnonzero(four & nonempty):
-        result.patterns.append(Pattern(grid[i]))
+        result.patterns.append(Pattern(grid[i], timing[i]))
         result.bars.append(int(i) + 1)
     return result
 

@@ -1,4 +1,5 @@
-"""Pattern: one 4/4 bar as 16 sixteenth steps x 9 voices of velocities (0 = rest).
+"""Pattern: one 4/4 bar as 16 sixteenth steps x 9 voices of velocities (0 = rest), and where
+each hit sits against its sixteenth (micro-timing offsets, GrooVAE's hits/velocities/offsets).
 
 Also the voice table, the human text form (one line per voice) and `validity`, the musical
 sanity rules that the study's `drum_pattern_validity()` applied implicitly.
@@ -33,6 +34,11 @@ LEVELS: tuple[tuple[str, int, int, int], ...] = (
 )
 _CANONICAL = {c: v for c, _, _, v in LEVELS}
 _REST_CHARS = {".", "-", "_"}
+# Micro-timing: a hit's offset from its sixteenth, in sixteenths. A note nearer the next step
+# belongs to that step with a negative offset, so offsets lie in [-0.5, 0.5).
+OFFSET_MIN, OFFSET_MAX = -0.5, 0.5
+# The largest float32 below 0.5: where an offset of exactly +0.5 is asked for, it lands here.
+_OFFSET_TOP = float(np.nextafter(np.float32(OFFSET_MAX), np.float32(0)))
 
 
 def level_char(velocity: int) -> str:
@@ -45,11 +51,20 @@ def level_char(velocity: int) -> str:
     raise PatternError(f"velocity {velocity} is outside 0..127")
 
 
+def clip_offsets(offsets: np.ndarray) -> np.ndarray:
+    """Offsets as float32 in [-0.5, 0.5) (NaN -> 0), the range a Pattern holds."""
+    o = np.nan_to_num(np.asarray(offsets, np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    return np.clip(o, np.float32(OFFSET_MIN), np.float32(_OFFSET_TOP))
+
+
 @dataclass(frozen=True, eq=False)
 class Pattern:
-    """One bar: `velocities[step, voice]` in 0..127, 0 meaning no hit."""
+    """One bar: `velocities[step, voice]` in 0..127, 0 meaning no hit, and `offsets[step, voice]`,
+    where a hit sits against its sixteenth in sixteenths, [-0.5, 0.5); 0 on rests. A pattern made
+    without offsets is straight (all zeros) and behaves as a grid pattern everywhere."""
 
     velocities: np.ndarray  # (16, 9) uint8
+    offsets: np.ndarray | None = None  # (16, 9) float32; None -> zeros
 
     def __post_init__(self) -> None:
         v = np.asarray(self.velocities)
@@ -60,6 +75,17 @@ class Pattern:
         v = v.astype(np.uint8, copy=True)
         v.setflags(write=False)
         object.__setattr__(self, "velocities", v)
+        if self.offsets is None:
+            o = np.zeros((STEPS, N_VOICES), np.float32)
+        else:
+            o = np.asarray(self.offsets, np.float32)
+            if o.shape != (STEPS, N_VOICES):
+                raise PatternError(f"offsets must be {STEPS} x {N_VOICES}, got shape {o.shape}")
+            if not np.isfinite(o).all() or o.min() < OFFSET_MIN or o.max() >= OFFSET_MAX:
+                raise PatternError("offsets must lie in [-0.5, 0.5) of a sixteenth")
+            o = np.where(v > 0, o, np.float32(0)).astype(np.float32)  # a rest has no timing
+        o.setflags(write=False)
+        object.__setattr__(self, "offsets", o)
 
     @classmethod
     def empty(cls) -> Pattern:
@@ -68,31 +94,47 @@ class Pattern:
 
     @classmethod
     def from_hits(cls, hits: np.ndarray, velocities: np.ndarray | None = None,
-                  default_velocity: int = 90) -> Pattern:
-        """Build from a binary (16, 9) hit grid and optional velocities (used where hits are set)."""
+                  default_velocity: int = 90, offsets: np.ndarray | None = None) -> Pattern:
+        """Build from a binary (16, 9) hit grid and optional velocities and offsets (used where
+        hits are set; offsets are clipped into [-0.5, 0.5))."""
         hits = np.asarray(hits).astype(bool)
         if velocities is None:
             vel = np.full(hits.shape, default_velocity)
         else:
             vel = np.clip(np.rint(np.asarray(velocities, dtype=np.float64)), 1, 127)
-        return cls(np.where(hits, vel, 0).astype(np.uint8))
+        return cls(np.where(hits, vel, 0).astype(np.uint8),
+                   None if offsets is None else clip_offsets(offsets))
 
     @property
     def hits(self) -> np.ndarray:
         """Binary (16, 9) grid, the model's view of the bar."""
         return self.velocities > 0
 
+    @property
+    def timed(self) -> bool:
+        """True when any hit sits off its sixteenth (the pattern carries a player's timing)."""
+        return bool(self.offsets.any())
+
+    def straight(self) -> Pattern:
+        """The same hits and velocities on the grid (offsets dropped)."""
+        return Pattern(self.velocities)
+
     def with_velocity(self, step: int, voice: int, velocity: int) -> Pattern:
-        """A copy with one cell changed (0 clears it)."""
+        """A copy with one cell changed (0 clears it; a kept hit keeps its timing)."""
         v = self.velocities.copy()
         v[step, voice] = int(np.clip(velocity, 0, 127))
-        return Pattern(v)
+        return Pattern(v, self.offsets)
+
+    def with_offsets(self, offsets: np.ndarray | None) -> Pattern:
+        """A copy with new offsets (clipped into range; None = straight)."""
+        return Pattern(self.velocities, None if offsets is None else clip_offsets(offsets))
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Pattern) and np.array_equal(self.velocities, other.velocities)
+        return (isinstance(other, Pattern) and np.array_equal(self.velocities, other.velocities)
+                and np.array_equal(self.offsets, other.offsets))
 
     def __hash__(self) -> int:
-        return hash(self.velocities.tobytes())
+        return hash((self.velocities.tobytes(), self.offsets.tobytes()))
 
     def __repr__(self) -> str:
         return f"Pattern({int(self.hits.sum())} hits)\n{to_text(self)}"
@@ -113,8 +155,17 @@ def to_text(pattern: Pattern, all_voices: bool = True) -> str:
         played = [int(v) for v in column if v > 0]
         if any(v != _CANONICAL[level_char(v)] for v in played):
             line += " ; " + " ".join(str(v) for v in played)
+        timing = pattern.offsets[:, voice][column > 0]
+        if timing.any():
+            line += " @ " + " ".join(format_offset(o) for o in timing)
         lines.append(line)
     return "\n".join(lines)
+
+
+def format_offset(offset: float) -> str:
+    """The shortest text that reads back as the same float32 offset, signed: `+0.12`, `-0.031`."""
+    text = np.format_float_positional(np.float32(offset), unique=True, trim="-")
+    return text if text.startswith("-") else "+" + text
 
 
 def _voice_index(name: str) -> int:
@@ -128,13 +179,16 @@ def _voice_index(name: str) -> int:
 def from_text(text: str) -> Pattern:
     """Parse the text form. Voices may come in any order; a missing voice is all rests.
     Lines starting with '#' and blank lines are ignored; '|' and spaces inside the steps are
-    ignored too, so `x...|x...|x...|x...` reads as well as `x...x...x...x...`."""
+    ignored too, so `x...|x...|x...|x...` reads as well as `x...x...x...x...`. After the steps,
+    `; v v ...` gives each hit's velocity and `@ o o ...` each hit's offset in sixteenths."""
     vel = np.zeros((STEPS, N_VOICES), np.int64)
+    off = np.zeros((STEPS, N_VOICES), np.float32)
     seen: set[int] = set()
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
+        line, _, timing = line.partition("@")
         body, _, explicit = line.partition(";")
         label, _, steps = body.strip().partition(" ")
         try:
@@ -172,9 +226,27 @@ def from_text(text: str) -> Pattern:
                                        f"{steps[i]!r} (it reads as {level_char(v)!r})")
                 column[i] = v
         vel[:, voice] = column
+        if timing.strip():
+            off[:, voice] = _parse_offsets(timing, column, lineno)
     if not seen:
         raise PatternError("no voice lines found; expected lines like 'KK x...x...x...x...'")
-    return Pattern(vel.astype(np.uint8))
+    return Pattern(vel.astype(np.uint8), off)
+
+
+def _parse_offsets(timing: str, column: list[int], lineno: int) -> np.ndarray:
+    played = [i for i, v in enumerate(column) if v]
+    try:
+        given = [np.float32(float(t)) for t in timing.split()]
+    except ValueError:
+        raise PatternError(f"line {lineno}: offsets after '@' must be numbers like +0.1 or -0.05") from None
+    if len(given) != len(played):
+        raise PatternError(f"line {lineno}: {len(played)} hits but {len(given)} offsets after '@'")
+    out = np.zeros(STEPS, np.float32)
+    for i, o in zip(played, given):
+        if not OFFSET_MIN <= o < OFFSET_MAX:
+            raise PatternError(f"line {lineno}: offset {o} is outside [-0.5, 0.5) of a sixteenth")
+        out[i] = o
+    return out
 
 
 # --- validity --------------------------------------------------------------------------------
@@ -248,6 +320,12 @@ def validity(pattern: Pattern | np.ndarray) -> float:
 def batch_validity(hits: np.ndarray) -> np.ndarray:
     """validity() of each grid in an (N, 16, 9) batch."""
     return np.array([validity(h) for h in np.asarray(hits).astype(bool)])
+
+
+def stack_offsets(patterns: Iterable[Pattern]) -> np.ndarray:
+    """(N, 16, 9) float32 offsets of a sequence of patterns."""
+    arrays = [p.offsets for p in patterns]
+    return np.stack(arrays) if arrays else np.zeros((0, STEPS, N_VOICES), np.float32)
 
 
 def stack(patterns: Iterable[Pattern]) -> np.ndarray:

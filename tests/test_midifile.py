@@ -60,14 +60,74 @@ def test_exhaustive_round_trip_every_voice_and_step():
                   for s in range(STEPS) for v in range(N_VOICES)]
         for chain in (pats, single):
             data = to_midi_bytes(chain, ExportOptions(swing=swing, gate=1.0))
-            assert import_bytes(data).patterns == chain
+            back = import_bytes(data).patterns
+            # The grid comes back exactly; swing comes back as the even sixteenths' timing.
+            assert [q.straight() for q in back] == chain
+            late = (swing - 50) / 50  # sixteenths
+            for q in back:
+                expect = np.where(q.hits & (np.arange(STEPS) % 2 == 1)[:, None], late, 0.0)
+                assert np.abs(q.offsets - expect).max() <= 1 / 120 + 1e-6  # one tick of 120 per sixteenth
+
+
+OFFSETS = (-0.5, -0.37, -0.2, -0.04, 0.0, 0.031, 0.25, 0.49, 0.4999)
+
+
+@pytest.mark.parametrize("bpm", (60, 97.5, 180))
+def test_offset_round_trip_every_voice_step_and_offset(bpm):
+    # Bar 0 is a straight lead-in, so that a negative offset on step 0 has time before it.
+    cells = [(s, v) for s in range(STEPS) for v in range(N_VOICES)]
+    chain = [Pattern.from_hits(np.eye(STEPS, N_VOICES, dtype=bool))]
+    for k, o in enumerate(OFFSETS):
+        vel = np.zeros((STEPS, N_VOICES), np.uint8)
+        off = np.zeros((STEPS, N_VOICES), np.float32)
+        for s, v in cells:
+            vel[s, v] = 1 + (s * 9 + v + k) % 127
+            off[s, v] = o
+        chain.append(Pattern(vel, off))
+    back = import_bytes(to_midi_bytes(chain, ExportOptions(bpm=bpm, gate=0.25))).patterns
+    assert len(back) == len(chain)
+    for p, q in zip(chain, back):
+        assert np.array_equal(p.velocities, q.velocities)
+        assert np.abs(p.offsets - q.offsets).max() <= 1 / 120 + 1e-6  # within one tick
+
+
+def test_timed_pattern_is_not_swung_unless_asked():
+    p = Pattern.from_hits(np.ones((STEPS, 1)) * [1, 0, 0, 0, 0, 0, 0, 0, 0], offsets=np.full((STEPS, N_VOICES), 0.1))
+    ticks = [t for t, _, v in note_events([p], ExportOptions(swing=66)) if v]
+    assert ticks[1] - ticks[0] == 120  # 0.1 + step 1 + 0.1: swing left out
+    ticks = [t for t, _, v in note_events([p], ExportOptions(swing=66, swing_timed=True)) if v]
+    assert ticks[1] - ticks[0] == 120 + 38
+
+
+def test_early_downbeat_of_a_file_sits_on_the_downbeat():
+    p = Pattern.from_hits(np.eye(STEPS, N_VOICES, dtype=bool), offsets=np.full((STEPS, N_VOICES), -0.25))
+    ev = note_events([p, p], ExportOptions())
+    onsets = [t for t, _, v in ev if v]
+    assert onsets[0] == 0 and 4 * 480 - 30 in onsets  # bar 2's downbeat still leans early
+
+
+def test_folded_notes_keep_the_louder_ones_timing():
+    import mido
+    mid = mido.MidiFile(ticks_per_beat=480)
+    tr = mido.MidiTrack()
+    # kick 36 at +10 ticks loud, kick 35 at the same place soft: one cell, the loud one's timing
+    tr += [mido.Message("note_on", channel=9, note=36, velocity=110, time=960 + 10),
+           mido.Message("note_on", channel=9, note=35, velocity=30, time=0),
+           mido.Message("note_on", channel=9, note=35, velocity=0, time=30),
+           mido.Message("note_on", channel=9, note=36, velocity=0, time=0)]
+    mid.tracks.append(tr)
+    buf = io.BytesIO()
+    mid.save(file=buf)
+    p = import_bytes(buf.getvalue()).patterns[0]
+    assert p.velocities[8, 0] == 110
+    assert p.offsets[8, 0] == pytest.approx(10 / 120)
 
 
 @pytest.mark.parametrize("seed", range(5))
 def test_random_round_trip_with_repeats(seed):
     p = rand_patterns(seed)
     r = import_bytes(to_midi_bytes(p, ExportOptions(bars_per_pattern=3, swing=60)))
-    assert r.patterns == [x for x in p for _ in range(3)]
+    assert [q.straight() for q in r.patterns] == [x for x in p for _ in range(3)]
     assert r.bars == list(range(1, 13))
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from drumfont.errors import PatternError
-from drumfont.pattern import (CLAP, CLOSED_HAT, CRASH, KICK, OPEN_HAT, RIDE, RULES, SNARE, Pattern,
+from drumfont.pattern import (CLAP, CLOSED_HAT, CRASH, KICK, N_VOICES, OPEN_HAT, RIDE, RULES, SNARE, STEPS, Pattern,
                               from_text, level_char, to_text, validity, validity_report)
 
 
@@ -98,3 +98,55 @@ def test_each_rule_catches_its_fault(rule, grid):
     assert report[rule] is False
     assert validity(grid) < 1.0
     assert set(report) == set(RULES)
+
+
+# --- micro-timing ----------------------------------------------------------------------------
+
+def _timed(seed: int) -> Pattern:
+    rng = np.random.default_rng(seed)
+    vel = np.where(rng.random((STEPS, N_VOICES)) < 0.3, rng.integers(1, 128, (STEPS, N_VOICES)), 0)
+    off = rng.uniform(-0.5, 0.5, (STEPS, N_VOICES)).astype(np.float32)
+    return Pattern(vel.astype(np.uint8), off)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_text_round_trip_with_offsets_is_exact(seed):
+    p = _timed(seed)
+    assert p.timed
+    q = from_text(to_text(p))
+    assert q == p and np.array_equal(q.offsets, p.offsets)
+
+
+def test_pattern_without_offsets_is_straight_and_prints_as_before():
+    p = from_text("KK x...x...x...x...\nSN ....X.......X...")
+    assert not p.timed and not p.offsets.any()
+    assert "@" not in to_text(p)
+    assert Pattern(p.velocities) == p
+
+
+def test_offsets_live_only_on_hits_and_in_range():
+    off = np.full((STEPS, N_VOICES), 0.2, np.float32)
+    p = Pattern(np.eye(STEPS, N_VOICES, dtype=np.uint8) * 90, off)
+    assert p.offsets[0, 0] == pytest.approx(0.2) and p.offsets[0, 1] == 0
+    for bad in (0.5, -0.51, np.nan):
+        with pytest.raises(PatternError):
+            Pattern(p.velocities, np.full((STEPS, N_VOICES), bad, np.float32))
+    assert Pattern.from_hits(p.hits, offsets=np.full((STEPS, N_VOICES), 0.9)).offsets.max() < 0.5
+
+
+def test_text_offsets_errors_are_one_line():
+    for text, msg in (("KK x...x........... @ 0.1", "2 hits but 1 offsets"),
+                      ("KK x............... @ 0.7", "outside"),
+                      ("KK x............... @ late", "must be numbers")):
+        with pytest.raises(PatternError, match=msg):
+            from_text(text)
+
+
+def test_editing_a_cell_keeps_the_other_hits_timing():
+    p = _timed(3)
+    s, v = map(int, np.argwhere(p.hits)[0])
+    q = p.with_velocity(s, v, 0)
+    assert q.offsets[s, v] == 0
+    keep = p.hits.copy()
+    keep[s, v] = False
+    assert np.array_equal(q.offsets[keep], p.offsets[keep])

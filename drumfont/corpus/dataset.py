@@ -2,8 +2,9 @@
 
 Drums: `velocities` (N, 16, 9) uint8 (0 = rest), `genre` (N,) int16 (-1 = unlabelled),
 `split` (N,) uint8 (0 train, 1 validation), `source_file` (N,) int32 and `source_bar` (N,) int32
-(where each bar came from), `meta` = JSON {"format", "kind": "drums", "voices", "genres",
-"files"}. Written byte-for-byte reproducibly (fixed zip timestamps), so the same seed gives the
+(where each bar came from), optionally `offsets` (N, 16, 9) float16 (micro-timing in
+sixteenths, absent = straight) and `fill` (N,) bool (the bar comes from a fill, not a beat),
+`meta` = JSON {"format", "kind": "drums", "voices", "genres", "files"}. Written byte-for-byte reproducibly (fixed zip timestamps), so the same seed gives the
 same file. The zip is uncompressed, so a million-bar file (144 MB of velocities) can be opened
 memory-mapped (`load(path, mmap=True)`): the arrays stay on disk until a batch touches them.
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from drumfont.errors import DatasetError
-from drumfont.pattern import N_VOICES, STEPS, VOICES, Pattern
+from drumfont.pattern import N_VOICES, STEPS, VOICES, Pattern, clip_offsets
 from drumfont.writes import write_atomic
 
 FORMAT = 1
@@ -130,6 +131,8 @@ class DrumDataset:
     split: np.ndarray                      # (N,) uint8, TRAIN or VAL
     genres: tuple[str, ...] = GENRES
     sources: SourceTable | list[tuple[str, int]] = field(default_factory=list)
+    offsets: np.ndarray | None = None       # (N, 16, 9) float16 sixteenths; None = straight bars
+    fill: np.ndarray | None = None          # (N,) bool; None = no bar is flagged a fill
 
     def __post_init__(self) -> None:
         n = len(self.velocities)
@@ -140,6 +143,10 @@ class DrumDataset:
             raise DatasetError(f"velocities must be (N, {STEPS}, {N_VOICES}), got {self.velocities.shape}")
         if len(self.genre) != n or len(self.split) != n:
             raise DatasetError("velocities, genre and split must have the same length")
+        if self.offsets is not None and np.shape(self.offsets) != np.shape(self.velocities):
+            raise DatasetError("offsets must have the shape of velocities")
+        if self.fill is not None and len(self.fill) != n:
+            raise DatasetError("fill flags must have one entry per bar")
 
     def __len__(self) -> int:
         return len(self.velocities)
@@ -150,6 +157,13 @@ class DrumDataset:
         return (self.velocities > 0).astype(np.float32)
 
     @property
+    def timing(self) -> np.ndarray:
+        """(N, 16, 9) float32 offsets in sixteenths (zeros for a straight dataset)."""
+        if self.offsets is None:
+            return np.zeros(self.velocities.shape, np.float32)
+        return np.asarray(self.offsets, np.float32)
+
+    @property
     def labelled(self) -> bool:
         """True when every bar has a genre."""
         return bool(len(self.genre)) and bool((self.genre >= 0).all())
@@ -157,23 +171,34 @@ class DrumDataset:
     def subset(self, split: int) -> DrumDataset:
         """Only the training (TRAIN) or validation (VAL) bars."""
         m = np.asarray(self.split) == split
-        src = self.sources.take(m) if len(self.sources) else []
-        return DrumDataset(self.velocities[m], self.genre[m], self.split[m], self.genres, src)
+        return self.take(m)
+
+    def take(self, mask: np.ndarray) -> DrumDataset:
+        """The bars where mask is true (or at the given indices)."""
+        src = self.sources.take(mask) if len(self.sources) else []
+        return DrumDataset(self.velocities[mask], self.genre[mask], self.split[mask], self.genres, src,
+                           None if self.offsets is None else self.offsets[mask],
+                           None if self.fill is None else self.fill[mask])
 
     def pattern(self, i: int) -> Pattern:
-        """Bar i as a Pattern."""
-        return Pattern(self.velocities[i])
+        """Bar i as a Pattern, with its timing."""
+        return Pattern(self.velocities[i], clip_offsets(self.timing[i]))
 
     def to_bytes(self) -> bytes:
         """The .npz bytes of this dataset."""
         src = self.sources
         meta = {"format": FORMAT, "kind": "drums", "voices": list(VOICES), "genres": list(self.genres),
                 "files": src.files}
-        return npz_bytes({"velocities": np.asarray(self.velocities, np.uint8),
-                          "genre": np.asarray(self.genre, np.int16), "split": np.asarray(self.split, np.uint8),
-                          "source_file": np.asarray(src.file_index, np.int32),
-                          "source_bar": np.asarray(src.bar, np.int32),
-                          "meta": np.array(json.dumps(meta, separators=(",", ":")))})
+        arrays = {"velocities": np.asarray(self.velocities, np.uint8),
+                  "genre": np.asarray(self.genre, np.int16), "split": np.asarray(self.split, np.uint8),
+                  "source_file": np.asarray(src.file_index, np.int32),
+                  "source_bar": np.asarray(src.bar, np.int32),
+                  "meta": np.array(json.dumps(meta, separators=(",", ":")))}
+        if self.offsets is not None:
+            arrays["offsets"] = np.asarray(self.offsets, np.float16)
+        if self.fill is not None:
+            arrays["fill"] = np.asarray(self.fill, bool)
+        return npz_bytes(arrays)
 
     def save(self, path: str | os.PathLike, force: bool = False) -> Path:
         """Write atomically; refuse to overwrite unless `force`."""
@@ -188,7 +213,7 @@ class DrumDataset:
                 raise DatasetError(f"{path}: voices {meta['voices']} differ from drumfont's {list(VOICES)}")
             sources = SourceTable(meta.get("files", []), arrays["source_file"], arrays["source_bar"])
             return cls(arrays["velocities"], arrays["genre"], arrays["split"], tuple(meta["genres"]),
-                       sources)
+                       sources, arrays.get("offsets"), arrays.get("fill"))
         except KeyError as exc:
             raise DatasetError(f"{path}: missing {exc} in dataset file") from None
 

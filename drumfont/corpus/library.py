@@ -21,7 +21,7 @@ import numpy as np
 from drumfont.corpus.dataset import DrumDataset, SourceTable, stratified_split
 from drumfont.errors import DrumfontError, MidiFileError
 from drumfont.midifile import read_midi
-from drumfont.pattern import N_VOICES, STEPS
+from drumfont.pattern import N_VOICES, STEPS, stack, stack_offsets
 from drumfont.writes import check_writable
 
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -112,8 +112,14 @@ def find_midi_files(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], lis
     return list(unique.values()), bad
 
 
-# (file, velocities (k, 16, 9), bar numbers (k,), bars in other meters, empty bars, error or None)
-_Result = tuple[str, np.ndarray, np.ndarray, int, int, "str | None"]
+# (file, velocities (k, 16, 9), offsets (k, 16, 9) float16, bar numbers (k,), bars in other
+# meters, empty bars, error or None)
+_Result = tuple[str, np.ndarray, np.ndarray, np.ndarray, int, int, "str | None"]
+
+
+def _failed(path: str, cause: str) -> _Result:
+    empty = np.zeros((0, STEPS, N_VOICES), np.uint8)
+    return path, empty, empty.astype(np.float16), np.zeros(0, np.int64), 0, 0, cause
 
 
 def _read_one(job: tuple[str, bool]) -> _Result:
@@ -122,12 +128,12 @@ def _read_one(job: tuple[str, bool]) -> _Result:
     try:
         r = read_midi(path, all_channels)
     except MidiFileError as exc:
-        return path, np.zeros((0, STEPS, N_VOICES), np.uint8), np.zeros(0, np.int64), 0, 0, str(exc)
+        return _failed(path, str(exc))
     except Exception as exc:  # a bug in the reader must not lose the rest of a batch
-        return (path, np.zeros((0, STEPS, N_VOICES), np.uint8), np.zeros(0, np.int64), 0, 0,
-                f"{path}: unexpected {type(exc).__name__}: {exc}")
-    vel = np.stack([p.velocities for p in r.patterns]) if r.patterns else np.zeros((0, STEPS, N_VOICES), np.uint8)
-    return path, vel, np.array(r.bars, np.int64), r.skipped_meter, r.empty_bars, None
+        return _failed(path, f"{path}: unexpected {type(exc).__name__}: {exc}")
+    vel = stack(r.patterns)
+    off = stack_offsets(r.patterns).astype(np.float16)
+    return path, vel, off, np.array(r.bars, np.int64), r.skipped_meter, r.empty_bars, None
 
 
 def _read_all(files: list[Path], all_channels: bool, workers: int, progress: bool):
@@ -189,11 +195,12 @@ def import_library(paths: Sequence[str | os.PathLike], out: str | os.PathLike, s
     # Per good file: its bars, its label, its bar numbers (kept per file, not per bar, so a
     # big library does not become millions of Python objects).
     velocities: list[np.ndarray] = []
+    offsets: list[np.ndarray] = []
     labels: list[str | None] = []
     counts: list[int] = []
     ok_files: list[str] = []
     bar_numbers: list[np.ndarray] = []
-    for path, vel, bars, meter, empty, error in _read_all(files, all_channels, workers, progress):
+    for path, vel, off, bars, meter, empty, error in _read_all(files, all_channels, workers, progress):
         report.skipped_meter += meter
         report.empty_bars += empty
         if error is not None:
@@ -204,6 +211,7 @@ def import_library(paths: Sequence[str | os.PathLike], out: str | os.PathLike, s
             continue
         report.files_ok += 1
         velocities.append(vel)
+        offsets.append(off)
         labels.append(_label(path, style, style_from_folder))
         counts.append(len(vel))
         ok_files.append(path)
@@ -223,7 +231,8 @@ def import_library(paths: Sequence[str | os.PathLike], out: str | os.PathLike, s
     split = stratified_split(genre, val_share, np.random.default_rng(seed))
     sources = SourceTable(ok_files, np.repeat(np.arange(len(ok_files), dtype=np.int32), counts),
                           np.concatenate(bar_numbers).astype(np.int32))
-    data = DrumDataset(np.concatenate(velocities).astype(np.uint8), genre, split, genres, sources)
+    data = DrumDataset(np.concatenate(velocities).astype(np.uint8), genre, split, genres, sources,
+                       np.concatenate(offsets).astype(np.float16))
     data.save(out, force=force)
 
     report.bars = len(data)
