@@ -13,6 +13,8 @@ from typing import Callable, Sequence
 
 from drumfont.errors import DrumfontError
 
+# The study's five genres: every shipped model has them; the rules know only these, the model
+# learned from real drumming knows a few more (its own list is in every "unknown genre" error).
 GENRES = ("rock", "jazz", "hiphop", "electronic", "latin")
 
 
@@ -24,7 +26,10 @@ def _say(msg: str) -> None:
 
 def _add_midi_out(p: argparse.ArgumentParser, bars_default: int = 1) -> None:
     p.add_argument("--bpm", type=float, default=120.0, help="tempo written to the file (20-300)")
-    p.add_argument("--swing", type=float, default=50.0, help="MPC swing %% (50 straight .. 75)")
+    p.add_argument("--swing", type=float, default=50.0,
+                   help="MPC swing %% (50 straight .. 75); applies to bars on the grid only, unless --swing-timed")
+    p.add_argument("--swing-timed", action="store_true",
+                   help="add swing to bars that carry a drummer's own timing too (default: leave their timing)")
     p.add_argument("--gate", type=float, default=0.5, help="note length as a share of a sixteenth (0-1]")
     p.add_argument("--bars", type=int, default=bars_default, help="bars to repeat each pattern")
     p.add_argument("--notemap", default="gm", help="output note map: gm, tr8s, drumrack or a .json file")
@@ -36,7 +41,7 @@ def _export_options(args: argparse.Namespace, name: str = "drumfont"):
     from drumfont.notemap import load_notemap
 
     return ExportOptions(bpm=args.bpm, swing=args.swing, gate=args.gate, bars_per_pattern=args.bars,
-                         notemap=load_notemap(args.notemap), name=name)
+                         notemap=load_notemap(args.notemap), name=name, swing_timed=args.swing_timed)
 
 
 def check_genre(genre: str, known: Sequence[str] = GENRES) -> str:
@@ -56,7 +61,7 @@ def _add_export(sub) -> None:
     p.add_argument("--out", default="drumfont-export", help="output folder (default ./drumfont-export)")
     p.add_argument("--seed", type=int, default=None, help="seed for reproducible output")
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (VAE)")
-    p.add_argument("--preset", default=None, help="a VAE checkpoint of your own")
+    p.add_argument("--preset", default=None, help="drum model: real (default, learned from real drummers), rules (the rule corpus) or a VAE checkpoint of your own")
     p.add_argument("--rules", action="store_true", help="draw from the genre rules, not the VAE")
     p.add_argument("--single-file", action="store_true", help="chain all bars into one file")
     _add_midi_out(p)
@@ -260,7 +265,7 @@ def _run_letters(args: argparse.Namespace) -> int:
 
 def _add_report_vae(rsub) -> None:
     p = rsub.add_parser("vae", help="posterior-collapse and quality report of a drum VAE")
-    p.add_argument("--preset", default=None, help="a VAE checkpoint (default: the shipped one)")
+    p.add_argument("--preset", default=None, help="drum model: real (default), rules, or a VAE checkpoint")
     p.add_argument("--data", default=None, help="dataset .npz (default: the built-in genre corpus)")
     p.add_argument("--classifier", default=None, help="style classifier checkpoint (default: shipped)")
     p.add_argument("--out", required=True, help="folder for the figures and metrics.json")
@@ -294,7 +299,7 @@ def _add_interpolate(sub) -> None:
                    help="move the style (high), the variation (low) or both")
     p.add_argument("-o", "--out", required=True, help=".mid file (with --split: a folder)")
     p.add_argument("--split", action="store_true", help="one file per step instead of one chain")
-    p.add_argument("--preset", default=None, help="a VAE checkpoint of your own")
+    p.add_argument("--preset", default=None, help="drum model: real (default, learned from real drummers), rules (the rule corpus) or a VAE checkpoint of your own")
     _add_midi_out(p)
     p.set_defaults(run=_run_interpolate)
 
@@ -326,7 +331,7 @@ def _add_transfer(sub) -> None:
     p.add_argument("input", help="a .mid file with drums")
     p.add_argument("--to", dest="genre", required=True, help=f"target genre: {', '.join(GENRES)}")
     p.add_argument("-o", "--out", required=True, help=".mid file to write")
-    p.add_argument("--preset", default=None, help="a VAE checkpoint of your own")
+    p.add_argument("--preset", default=None, help="drum model: real (default, learned from real drummers), rules (the rule corpus) or a VAE checkpoint of your own")
     _add_midi_out(p)
     p.set_defaults(run=_run_transfer)
 
@@ -353,7 +358,7 @@ def _add_tui(sub) -> None:
     p.add_argument("--data-dir", default=None,
                    help="where the session autosaves (default: $DRUMFONT_DATA_DIR, else the user data folder)")
     p.add_argument("--export-dir", default=None, help="folder the export prompt starts in (default: here)")
-    p.add_argument("--preset", default=None, help="a VAE checkpoint of your own")
+    p.add_argument("--preset", default=None, help="drum model: real (default, learned from real drummers), rules (the rule corpus) or a VAE checkpoint of your own")
     p.add_argument("--rules", action="store_true", help="draw from the genre rules, not the VAE")
     p.add_argument("--no-midi", action="store_true", help="do not open a MIDI port (play stays off)")
     p.add_argument("--notemap", default=None, help="output note map: gm, tr8s, drumrack or a .json file "
@@ -391,7 +396,10 @@ def _add_play(sub) -> None:
     p.add_argument("--backend", default=None, choices=("alsa", "jack", "coremidi", "windows"),
                    help="MIDI system (default: MIDO_BACKEND, else the first that starts)")
     p.add_argument("--bpm", type=float, default=120.0, help="tempo 20-300, changeable by --follow's leader")
-    p.add_argument("--swing", type=float, default=50.0, help="MPC swing %% (50 straight .. 75)")
+    p.add_argument("--swing", type=float, default=50.0,
+                   help="MPC swing %% (50 straight .. 75); applies to bars on the grid only, unless --swing-timed")
+    p.add_argument("--swing-timed", action="store_true",
+                   help="add swing to bars that carry a drummer's own timing too (default: leave their timing)")
     p.add_argument("--gate", type=float, default=0.5, help="note length as a share of a sixteenth (0-1]")
     p.add_argument("--notemap", default="gm", help="output note map: gm, a preset name or a .json file")
     length = p.add_mutually_exclusive_group()
@@ -411,7 +419,10 @@ def _run_play(args: argparse.Namespace) -> int:
     elif args.pattern:
         patterns = play.patterns_from_text_file(args.pattern)
     else:
-        patterns = play.patterns_from_style(check_genre(args.style or "rock"), args.count, args.seed, args.rules)
+        style = (args.style or "rock").lower()
+        if args.rules:  # the model checks its own genres (the real one knows more than the rules)
+            check_genre(style)
+        patterns = play.patterns_from_style(style, args.count, args.seed, args.rules)
     if args.bars is not None and args.bars < 1:
         raise DrumfontError("--bars must be at least 1")
     spec = PortSpec(name=args.port, virtual=args.virtual or "drumfont", backend=args.backend)

@@ -4,7 +4,9 @@ interpolate and transfer style.
 Signatures carry numpy arrays and Patterns only (no torch types), so the TUI can call them from a
 worker thread. Temperature in `sample` scales the latent spread (0 = the genre's typical bar);
 bars are decoded greedily (a hit where the decoder's probability passes 0.5) unless `decode` is
-given an output temperature. Velocities come from the model's velocity head.
+given an output temperature. Velocities and micro-timing come from the model's velocity and
+offset heads; encoding reads a bar's hits, velocities and offsets (a straight, flat bar is
+encoded as one).
 """
 
 from __future__ import annotations
@@ -17,20 +19,38 @@ from typing import TYPE_CHECKING, Sequence, Union
 import numpy as np
 
 from drumfont.errors import CheckpointError, DrumfontError
-from drumfont.pattern import N_VOICES, STEPS, Pattern
+from drumfont.pattern import N_VOICES, STEPS, Pattern, clip_offsets, stack, stack_offsets
 
 if TYPE_CHECKING:
     import torch
 
 PRESET_NAME = "drums_vae.pt"
+# Shipped drum models by name: the default learned from real drummers (Groove MIDI Dataset);
+# "rules" is the study's reproduction, trained on the built-in rule corpus (straight, no timing).
+SHIPPED = {"real": PRESET_NAME, "rules": "drums_vae_rules.pt"}
 LEVELS = ("high", "low", "both")
 Endpoint = Union[Pattern, str]
 
 
-def _patterns(hits: np.ndarray, vel: np.ndarray) -> list[Pattern]:
+def _patterns(hits: np.ndarray, vel: np.ndarray, off: np.ndarray | None = None) -> list[Pattern]:
     # Velocities 1..127 on hit cells; the head's [0, 1] output maps onto MIDI velocity.
     v = np.where(hits > 0, np.clip(np.rint(vel * 127.0), 1, 127), 0).astype(np.uint8)
-    return [Pattern(x) for x in v]
+    if off is None:
+        return [Pattern(x) for x in v]
+    o = clip_offsets(np.where(hits > 0, off, 0.0))
+    return [Pattern(x, y) for x, y in zip(v, o)]
+
+
+def _input(hits: np.ndarray, velocities: np.ndarray | None, offsets: np.ndarray | None) -> "torch.Tensor":
+    """The encoder's input for (N, 16, 9) hits with optional velocities (0..127) and offsets."""
+    import torch
+
+    from drumfont.models.hvae import model_input
+
+    h = torch.as_tensor(np.asarray(hits, np.float32) > 0, dtype=torch.float32)
+    v = None if velocities is None else torch.as_tensor(np.asarray(velocities, np.float32) / 127.0)
+    o = None if offsets is None else torch.as_tensor(np.asarray(offsets, np.float32))
+    return model_input(h, v, o)
 
 
 class DrumModel:
@@ -85,8 +105,8 @@ class DrumModel:
 
     # --- sampling ------------------------------------------------------------------------------
     def sample_arrays(self, genre: str | None, n: int, temperature: float = 1.0,
-                      seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """n bars as arrays: hits (n, 16, 9) bool and velocities (n, 16, 9) in [0, 1].
+                      seed: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """n bars as arrays: hits (n, 16, 9) bool, velocities in [0, 1] and offsets in sixteenths.
         genre=None samples z_high from the prior N(0, I) instead of a genre's Gaussian."""
         import torch
 
@@ -102,8 +122,8 @@ class DrumModel:
                 z_high = temperature * torch.randn((n, self.config.z_high), generator=gen)
             else:
                 z_high = self._z_high_of(np.full(n, self._genre(genre)), temperature, gen)
-            hits, vel = self._model.sample(n, gen, temperature, z_high=z_high)
-            return hits.numpy() > 0, vel.numpy()
+            hits, vel, off = self._model.sample(n, gen, temperature, z_high=z_high)
+            return hits.numpy() > 0, vel.numpy(), off.numpy()
         return self._run(go)
 
     def sample(self, genre: str | None, n: int = 1, temperature: float = 1.0,
@@ -112,22 +132,21 @@ class DrumModel:
         return _patterns(*self.sample_arrays(genre, n, temperature, seed))
 
     # --- codes -----------------------------------------------------------------------------------
-    def encode_arrays(self, hits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior means of a batch of (N, 16, 9) hit grids: z_high (N, 4), z_low (N, 12)."""
-        import torch
-
-        x = torch.as_tensor(np.asarray(hits, np.float32) > 0, dtype=torch.float32)
-        zh, zl = self._run(self._model.encode_mean, x)
+    def encode_arrays(self, hits: np.ndarray, velocities: np.ndarray | None = None,
+                      offsets: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior means of a batch of (N, 16, 9) hit grids (with their velocities 0..127 and
+        offsets where known): z_high (N, 4), z_low (N, 12)."""
+        zh, zl = self._run(self._model.encode_mean, _input(hits, velocities, offsets))
         return zh.numpy(), zl.numpy()
 
     def encode(self, pattern: Pattern) -> tuple[np.ndarray, np.ndarray]:
-        """(z_high, z_low) of a bar: the posterior means."""
-        zh, zl = self.encode_arrays(pattern.hits[None])
+        """(z_high, z_low) of a bar, as played: the posterior means."""
+        zh, zl = self.encode_arrays(pattern.hits[None], pattern.velocities[None], pattern.offsets[None])
         return zh[0], zl[0]
 
     def decode_arrays(self, z_high: np.ndarray, z_low: np.ndarray, temperature: float = 0.0,
-                      seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Hits and velocities of (N, 4) and (N, 12) codes; temperature 0 decodes greedily,
+                      seed: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Hits, velocities and offsets of (N, 4) and (N, 12) codes; temperature 0 decodes greedily,
         T > 0 draws each cell from Bernoulli(sigmoid(logits / T))."""
         import torch
 
@@ -136,13 +155,13 @@ class DrumModel:
         if zh.shape[1] != self.config.z_high or zl.shape[1] != self.config.z_low:
             raise DrumfontError(f"codes must have {self.config.z_high} (z_high) and {self.config.z_low} "
                                 f"(z_low) dimensions, got {zh.shape[1]} and {zl.shape[1]}")
-        logits, vel = self._run(self._model.decode, zh, zl)
+        logits, vel, off = self._run(self._model.decode, zh, zl)
         if temperature > 0:
             gen = torch.Generator().manual_seed(0 if seed is None else int(seed))
             hits = torch.bernoulli(torch.sigmoid(logits / temperature), generator=gen) > 0
         else:
             hits = logits > 0
-        return hits.numpy(), vel.numpy()
+        return hits.numpy(), vel.numpy(), off.numpy()
 
     def decode(self, z_high: np.ndarray, z_low: np.ndarray, temperature: float = 0.0,
                seed: int | None = None) -> Pattern:
@@ -214,10 +233,11 @@ class DrumModel:
         eps = ea + t * (eb - ea) if level in ("low", "both") else np.repeat(ea[None], steps, 0)
         return _patterns(*self.decode_arrays(zh, self.from_variation(zh, eps)))
 
-    def transfer_arrays(self, hits: np.ndarray, genre: str) -> tuple[np.ndarray, np.ndarray]:
-        """Style transfer of a batch of hit grids: keep each bar's z_low variation, take the
+    def transfer_arrays(self, hits: np.ndarray, genre: str, velocities: np.ndarray | None = None,
+                        offsets: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Style transfer of a batch of bars: keep each bar's z_low variation, take the
         genre's mean z_high (see `transfer`)."""
-        zh, zl = self.encode_arrays(hits)
+        zh, zl = self.encode_arrays(hits, velocities, offsets)
         eps = self.variation(zh, zl)
         target = np.repeat(self._mean[self._genre(genre)][None].numpy(), len(zl), 0)
         return self.decode_arrays(target, self.from_variation(target, eps))
@@ -231,21 +251,21 @@ class DrumModel:
         the genre too and the decoder follows it (measured: under 2 % transfer success, against
         over 90 % this way; see reports/vae_ablation.md).
         """
-        return _patterns(*self.transfer_arrays(pattern.hits[None], genre))[0]
+        return self.transfer_many([pattern], genre)[0]
 
     def transfer_many(self, patterns: Sequence[Pattern], genre: str) -> list[Pattern]:
         """`transfer` of every bar, in one batch."""
-        return _patterns(*self.transfer_arrays(to_grid(patterns), genre))
+        return _patterns(*self.transfer_arrays(to_grid(patterns), genre, stack(patterns), stack_offsets(patterns)))
 
-    def latents(self, hits: np.ndarray) -> dict[str, np.ndarray]:
-        """Posterior parameters and KL per dimension of (N, 16, 9) grids, for diagnostics:
-        mu/logvar of both levels (z_high from z_low's mean) and the KL terms of the loss."""
-        import torch
-
+    def latents(self, hits: np.ndarray, velocities: np.ndarray | None = None,
+                offsets: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Posterior parameters and KL per dimension of (N, 16, 9) grids (with velocities and
+        offsets where known), for diagnostics: mu/logvar of both levels (z_high from z_low's
+        mean) and the KL terms of the loss."""
         from drumfont.models.hvae import gaussian_kl
 
         def go():
-            x = torch.as_tensor(np.asarray(hits, np.float32) > 0, dtype=torch.float32)
+            x = _input(hits, velocities, offsets)
             mu_l, lv_l = self._model.encode_low(x)
             mu_h, lv_h = self._model.encode_high(mu_l)
             mu_p, lv_p = self._model.prior(mu_h)
@@ -272,12 +292,14 @@ def preset_available() -> bool:
 
 
 def load(preset: str | os.PathLike | None = None) -> DrumModel:
-    """A DrumModel from a VAE checkpoint (None: the shipped preset presets/drums_vae.pt)."""
+    """A DrumModel from a VAE checkpoint: None or "real" for the shipped default (learned from
+    real drumming), "rules" for the shipped rule-corpus model, or a path."""
     from drumfont.checkpoint import load_checkpoint
     from drumfont.shipped import preset_path
 
-    path = Path(preset) if preset is not None else preset_path(PRESET_NAME)
-    if preset is None and not path.is_file():
+    shipped = preset is None or str(preset) in SHIPPED
+    path = preset_path(SHIPPED[str(preset or "real")]) if shipped else Path(preset)
+    if shipped and not path.is_file():
         raise CheckpointError(f"the shipped drum model {path} is missing; reinstall drumfont or pass --preset")
     return DrumModel(load_checkpoint(path, "vae"), str(path))
 

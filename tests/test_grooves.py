@@ -146,3 +146,21 @@ def test_density_table(corpus):
     assert float(electronic[2]) >= 4.0  # kick hits per bar: four on the floor
     unlabelled = DrumDataset(corpus.velocities[:3], np.full(3, -1, np.int16), np.zeros(3, np.uint8), ())
     assert "unlabelled" in grooves.density_table(unlabelled)
+
+
+def test_rule_claps_join_the_training_split_of_shared_genres():
+    from drumfont.corpus.dataset import DrumDataset
+    from drumfont.pattern import CLAP
+
+    rng = np.random.default_rng(0)
+    vel = (rng.random((10, 16, 9)) < 0.2).astype(np.uint8) * 90
+    vel[:, :, CLAP] = 0
+    real = DrumDataset(vel, np.repeat([0, 1], 5).astype(np.int16), np.tile([0, 1], 5).astype(np.uint8),
+                       ("hiphop", "funk"), [(f"f{i}.mid", 1) for i in range(10)],
+                       np.full(vel.shape, 0.1, np.float16))
+    mixed = grooves.with_rule_claps(real)
+    added = mixed.take(np.arange(10, len(mixed)))
+    assert len(added) > 0 and (added.split == 0).all() and (added.genre == 0).all()  # hiphop only
+    assert (added.velocities[:, :, CLAP] > 0).any(1).all() and not added.timing.any()
+    assert mixed.take(np.arange(10)).pattern(3) == real.pattern(3)
+    assert all(f.startswith("rules:hiphop") for f, _ in added.sources)

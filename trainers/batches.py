@@ -14,15 +14,20 @@ import torch
 class DrumRows:
     """One split of a drum dataset: hits, velocities / 127 and genre of any rows, on demand."""
 
-    def __init__(self, velocities: np.ndarray, genre: np.ndarray, split: np.ndarray, which: int) -> None:
+    def __init__(self, velocities: np.ndarray, genre: np.ndarray, split: np.ndarray, which: int,
+                 offsets: np.ndarray | None = None, rows: np.ndarray | None = None) -> None:
         self.velocities = velocities                        # (N, 16, 9) uint8, possibly a np.memmap
+        self.offsets = offsets                              # (N, 16, 9) float16 or None (straight)
         self.genre = np.asarray(genre)                      # (N,) int16: 2 MB for a million bars
-        self.rows = np.flatnonzero(np.asarray(split) == which)
+        self.rows = np.flatnonzero(np.asarray(split) == which) if rows is None else np.asarray(rows)
 
     @classmethod
-    def of(cls, ds, which: int) -> DrumRows:
-        """The TRAIN or VAL rows of a DrumDataset."""
-        return cls(ds.velocities, ds.genre, ds.split, which)
+    def of(cls, ds, which: int, fills: bool = True) -> DrumRows:
+        """The TRAIN or VAL rows of a DrumDataset (without the bars flagged as fills if asked)."""
+        keep = np.asarray(ds.split) == which
+        if not fills and ds.fill is not None:
+            keep &= ~np.asarray(ds.fill, bool)
+        return cls(ds.velocities, ds.genre, ds.split, which, ds.offsets, np.flatnonzero(keep))
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -35,6 +40,13 @@ class DrumRows:
         v = torch.from_numpy(np.ascontiguousarray(self.velocities[rows])).to(device)   # uint8
         g = torch.from_numpy(self.genre[rows].astype(np.int64)).to(device)
         return (v > 0).float(), v.float() / 127.0, g
+
+    def timing(self, idx: torch.Tensor | np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+        """Offsets (B, 16, 9) float32 in sixteenths of the split's rows `idx` (zeros if straight)."""
+        rows = self.rows[np.asarray(idx)]
+        if self.offsets is None:
+            return torch.zeros((len(rows),) + tuple(self.velocities.shape[1:]), device=device)
+        return torch.from_numpy(np.asarray(self.offsets[rows], np.float32)).to(device)
 
     def genres(self) -> np.ndarray:
         """Genre of every row of the split (small; for counting and per-genre fits)."""

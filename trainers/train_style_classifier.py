@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
+
 from trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
 from trainers.distributed import (Dist, barrier, epoch_batches, on_main, reduce_mean, reduce_sum, seed_epoch,
                                   run_main, setup, unwrap, wrap)
@@ -36,6 +38,8 @@ class TrainConfig:
     weight_decay: float = field(default=1e-4, metadata={"help": "Adam weight decay"})
     seed: int = field(default=0, metadata={"help": "seed of init and shuffling"})
     threads: int = field(default=1, metadata={"help": "torch CPU threads"})
+    balance: bool = field(default=True, metadata={
+        "help": "weigh genres by inverse frequency (real data is mostly rock; the judge must not be)"})
 
 
 def accuracy(model, rows, d: Dist, chunk: int = 8192) -> float:
@@ -83,6 +87,11 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, force: 
     tr, va = DrumRows.of(ds, TRAIN), DrumRows.of(ds, VAL)  # rows read batch by batch (memory map)
     model_cfg = dataclasses.replace(model_cfg, n_genres=len(ds.genres))
     model = wrap(StyleClassifier(model_cfg), d)
+    counts = np.bincount(tr.genres(), minlength=len(ds.genres)).astype(np.float32)
+    weight = None
+    if cfg.balance:  # inverse frequency, mean 1 over the genres that have bars
+        w = np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / max(1, (counts > 0).sum()), 0.0)
+        weight = torch.as_tensor(w, dtype=torch.float32, device=d.device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     history = History(history_path or out.with_suffix(".jsonl"), enabled=d.is_main)
     if d.is_main:
@@ -95,7 +104,7 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, force: 
         total = 0.0
         for idx in epoch_batches(len(tr), cfg.batch_size, epoch, cfg.seed, d):
             x, _, y = tr.batch(idx, d.device)  # this rank's shard of the global batch
-            loss = torch.nn.functional.cross_entropy(model(x), y)
+            loss = torch.nn.functional.cross_entropy(model(x), y, weight=weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

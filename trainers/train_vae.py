@@ -5,7 +5,8 @@
     torchrun --nproc_per_node 2 -m trainers.train_vae ...    (DistributedDataParallel, same flags)
 
 Loss per batch: BCE(hits) + beta * (KL_high + KL_low, each per dimension with free bits)
-+ vel_weight * MSE(velocities on hit cells) + genre_weight * CE(genre | z_high).
++ vel_weight * MSE(velocities on hit cells) + offset_weight * MSE(offsets on hit cells)
++ genre_weight * CE(genre | z_high). The encoder reads hits, velocities and offsets together.
 A checkpoint is written atomically at every validation; `--resume` continues from it exactly
 (model, optimizer, generator state and epoch come back). After the last epoch one Gaussian per
 genre is fitted in z_high and stored in the checkpoint: that is how "pick a genre and sample" works.
@@ -62,6 +63,8 @@ class TrainConfig:
     genre_weight: float = field(default=10.0, metadata={
         "help": "weight of the auxiliary genre loss on z_high (0 = off)"})
     vel_weight: float = field(default=10.0, metadata={"help": "weight of the velocity loss"})
+    offset_weight: float = field(default=10.0, metadata={"help": "weight of the micro-timing (offset) loss"})
+    fills: bool = field(default=True, metadata={"help": "train on bars flagged as fills too (Groove MIDI)"})
     val_every: int = field(default=5, metadata={"help": "validate and checkpoint every N epochs"})
     threads: int = field(default=1, metadata={"help": "torch CPU threads (1 measured fastest for this model)"})
 
@@ -108,34 +111,42 @@ def load_data(path: str | None):
 
 @dataclass
 class Tensors:
-    """One split as tensors: hits (N, 16, 9), velocities / 127, genre (-1 = none)."""
+    """One split as tensors: hits (N, 16, 9), velocities / 127, genre (-1 = none), offsets."""
 
     hits: "torch.Tensor"
     vel: "torch.Tensor"
     genre: "torch.Tensor"
+    off: "torch.Tensor"
 
+    @classmethod
+    def of(cls, rows, device) -> Tensors:
+        """Every row of a trainers.batches.DrumRows."""
+        idx = np.arange(len(rows))
+        return cls(*rows.batch(idx, device), rows.timing(idx, device))
 
-def to_tensors(ds) -> Tensors:
-    import torch
+    def input(self) -> "torch.Tensor":
+        """The encoder's (N, 16, 27) input."""
+        from drumfont.models.hvae import model_input
 
-    return Tensors(torch.from_numpy(ds.hits), torch.from_numpy(ds.velocities.astype(np.float32) / 127.0),
-                   torch.from_numpy(ds.genre.astype(np.int64)))
+        return model_input(self.hits, self.vel, self.off)
 
 
 def evaluate(model, data: Tensors) -> dict:
-    """Validation: reconstruction from posterior means (hit F1, cell accuracy, velocity error)
-    and KL per dimension."""
+    """Validation: reconstruction from posterior means (hit F1, cell accuracy, velocity and
+    timing error on hit cells) and KL per dimension."""
     import torch
 
     from drumfont.metrics.vae import reconstruction_scores
 
     model.eval()
     with torch.no_grad():
-        mu_high, mu_low = model.encode_mean(data.hits)
-        logits, vel = model.decode(mu_high, mu_low)
-        out = model(data.hits, generator=torch.Generator().manual_seed(0))
+        x = data.input()
+        mu_high, mu_low = model.encode_mean(x)
+        logits, vel, off = model.decode(mu_high, mu_low)
+        out = model(x, generator=torch.Generator().manual_seed(0))
     scores = reconstruction_scores(data.hits.cpu().numpy(), (logits > 0).cpu().numpy(),
-                                   data.vel.cpu().numpy() * 127, vel.cpu().numpy() * 127)
+                                   data.vel.cpu().numpy() * 127, vel.cpu().numpy() * 127,
+                                   data.off.cpu().numpy(), off.cpu().numpy())
     scores["kl_high"] = out["kl_high"].mean(0).tolist()
     scores["kl_low"] = out["kl_low"].mean(0).tolist()
     scores["bce"] = float(torch.nn.functional.binary_cross_entropy_with_logits(
@@ -152,7 +163,8 @@ def fit_genre_gaussians(model, data, n_genres: int, device="cpu") -> tuple["torc
 
     model.eval()
     with torch.no_grad():  # in chunks: a million bars never become one float tensor
-        z_high = torch.cat([model.encode_mean(data.batch(idx, device)[0])[0].cpu()
+        z_high = torch.cat([model.encode_mean(Tensors(*data.batch(idx, device), data.timing(idx, device))
+                                              .input())[0].cpu()
                             for idx in torch.arange(len(data)).split(8192)])
     genre = torch.from_numpy(data.genres().astype(np.int64))
     d = z_high.shape[1]
@@ -177,7 +189,7 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, resume:
     from drumfont.checkpoint import load_checkpoint, save_checkpoint
     from drumfont.corpus.dataset import TRAIN, VAL
     from drumfont.errors import DrumfontError
-    from drumfont.models.hvae import HierarchicalVAE, HVAEConfig, reconstruction_losses
+    from drumfont.models.hvae import HierarchicalVAE, HVAEConfig, model_input, reconstruction_losses
     from trainers.batches import DrumRows
 
     out = Path(out)
@@ -209,7 +221,7 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, resume:
     # --- data --------------------------------------------------------------------------------
     # Every rank opens the file (memory-mapped); a batch reads only its rows (DrumRows).
     ds = load_data(data_path)
-    tr, va_rows = DrumRows.of(ds, TRAIN), DrumRows.of(ds, VAL)
+    tr, va_rows = DrumRows.of(ds, TRAIN, cfg.fills), DrumRows.of(ds, VAL)  # validate on every bar
     if len(tr) == 0:
         raise DrumfontError("the dataset has no training bars")
     if len(va_rows) == 0:
@@ -220,7 +232,7 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, resume:
     genres = list(ds.genres)
     labelled = bool((tr.genres() >= 0).any())
     model_cfg = dataclasses.replace(model_cfg, n_genres=max(1, len(genres)))
-    va = Tensors(*va_rows.batch(np.arange(len(va_rows)), d.device)) if d.is_main else None  # rank 0 validates
+    va = Tensors.of(va_rows, d.device) if d.is_main else None  # rank 0 validates
     n_train = len(tr)
     steps_per_epoch = math.ceil(n_train / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
@@ -258,19 +270,20 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, resume:
                    enabled=show_progress and d.is_main)
     for epoch in bar:
         temp = output_temperature(epoch, cfg)
-        sums = {"loss": 0.0, "bce": 0.0, "kl_high": 0.0, "kl_low": 0.0, "vel": 0.0, "genre": 0.0}
+        sums = {"loss": 0.0, "bce": 0.0, "kl_high": 0.0, "kl_low": 0.0, "vel": 0.0, "offset": 0.0, "genre": 0.0}
         kl_high_dims = torch.zeros(model_cfg.z_high, device=d.device)
         kl_low_dims = torch.zeros(model_cfg.z_low, device=d.device)
         gen = epoch_generator(cfg.seed, epoch, d)
         beta = 0.0
         for i, idx in enumerate(epoch_batches(n_train, cfg.batch_size, epoch, cfg.seed, d)):
             x, v, g = tr.batch(idx, d.device)  # this rank's shard of global batch i
+            o = tr.timing(idx, d.device)
             beta = kl_beta(epoch * steps_per_epoch + i, total_steps, cfg)
-            out_ = model(x, generator=gen)
-            bce, vel_loss = reconstruction_losses(out_, x, v, temp)
+            out_ = model(model_input(x, v, o), generator=gen)
+            bce, vel_loss, off_loss = reconstruction_losses(out_, x, v, temp, o)
             kl_high = free_bits_kl(out_["kl_high"], cfg.free_bits)
             kl_low = free_bits_kl(out_["kl_low"], cfg.free_bits)
-            loss = bce + beta * (kl_high + kl_low) + cfg.vel_weight * vel_loss
+            loss = bce + beta * (kl_high + kl_low) + cfg.vel_weight * vel_loss + cfg.offset_weight * off_loss
             genre_loss = torch.zeros((), device=d.device)
             if cfg.genre_weight > 0 and labelled:
                 known = g >= 0
@@ -286,6 +299,7 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, resume:
             sums["kl_high"] += out_["kl_high"].sum(1).mean().item() * w
             sums["kl_low"] += out_["kl_low"].sum(1).mean().item() * w
             sums["vel"] += vel_loss.item() * w
+            sums["offset"] += off_loss.item() * w
             sums["genre"] += genre_loss.item() * w
             kl_high_dims += out_["kl_high"].detach().mean(0) * w
             kl_low_dims += out_["kl_low"].detach().mean(0) * w

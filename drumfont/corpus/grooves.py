@@ -380,3 +380,27 @@ def density_table(data: DrumDataset) -> str:
         lines.append(f"{name:<11}{int(m.sum()):>6}" + "".join(f"{x:>7.2f}" for x in per_voice)
                      + f"{syncopation(h):>7.2f}{mean_vel:>6.0f}")
     return "\n".join(lines)
+
+
+def with_rule_claps(data: DrumDataset, seed: int = 0) -> DrumDataset:
+    """`data` plus, in its training split, the rule corpus's bars that play a hand clap, for
+    the genres both share. Real drumming (the Groove MIDI Dataset) has no clap; these bars keep
+    the clap voice reachable in a model trained on it. They are straight (no offsets) and keep
+    their provenance ("rules:<genre>" as the source file), so a report can tell them apart."""
+    rules = build_corpus(seed=seed)
+    clap = (rules.velocities[:, :, CLAP] > 0).any(1)
+    shared = [g for g in rules.genres if g in data.genres]
+    keep = clap & np.isin(np.array(rules.genres)[rules.genre], shared)
+    if not keep.any():
+        return data
+    n = int(keep.sum())
+    genre = np.array([data.genres.index(rules.genres[g]) for g in rules.genre[keep]], np.int16)
+    names = [f"rules:{rules.genres[g]}" for g in rules.genre[keep]]
+    src = list(data.sources) + list(zip(names, range(1, n + 1)))
+    off = data.timing.astype(np.float16)
+    return DrumDataset(np.concatenate([data.velocities, rules.velocities[keep]]),
+                       np.concatenate([data.genre, genre]).astype(np.int16),
+                       np.concatenate([data.split, np.zeros(n, np.uint8)]), data.genres,
+                       src if len(data.sources) else [],
+                       np.concatenate([off, np.zeros((n, STEPS, N_VOICES), np.float16)]),
+                       None if data.fill is None else np.concatenate([data.fill, np.zeros(n, bool)]))

@@ -1,8 +1,11 @@
-"""Hierarchical VAE for one-bar drum patterns (the study's section IV), plus a velocity head.
+"""Hierarchical VAE for one-bar drum patterns (the study's section IV), with velocity and
+micro-timing heads (GrooVAE's hits / velocities / offsets).
 
 Inference: x -> conv encoder -> q(z_low | x); z_low -> linear layers -> q(z_high | z_low).
-Generation: p(z_high) = N(0, I); learned conditional prior p(z_low | z_high); a transposed-conv
-decoder from (z_high, z_low) to 16x9 hit logits and, beside them, velocities for the hits.
+x holds, per step, the 9 hits, their velocities and their offsets (27 channels), so a code
+carries how a bar is played as well as what is played. Generation: p(z_high) = N(0, I); learned
+conditional prior p(z_low | z_high); a transposed-conv decoder from (z_high, z_low) to 16x9 hit
+logits and, beside them, velocities and offsets for the hits.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ class HVAEConfig:
     channels: int = field(default=64, metadata={"help": "conv channels of encoder and decoder"})
     hidden: int = field(default=64, metadata={"help": "width of the linear layers (high encoder, prior)"})
     n_genres: int = field(default=5, metadata={"help": "genres of the auxiliary head on z_high"})
+    dynamics_in: bool = field(default=True, metadata={
+        "help": "the encoder also sees velocities and offsets (27 input channels, not 9)"})
 
     def to_dict(self) -> dict:
         """Plain values, for the checkpoint."""
@@ -43,6 +48,19 @@ def gaussian_kl(mu_q: torch.Tensor, logvar_q: torch.Tensor,
 def gaussian_log_density(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """log N(z; mu, var) summed over the last dimension."""
     return -0.5 * (math.log(2 * math.pi) + logvar + (z - mu).pow(2) / logvar.exp()).sum(-1)
+
+
+# A hit given without its velocity reads as this (90 of 127, the text form's plain 'x').
+DEFAULT_VELOCITY = 90 / 127
+
+
+def model_input(hits: torch.Tensor, velocity: torch.Tensor | None = None,
+                offset: torch.Tensor | None = None) -> torch.Tensor:
+    """(B, 16, 27) encoder input: hits, velocities in [0, 1] and offsets x 2 (so [-1, 1)), each
+    zero on rests. A missing velocity reads as a plain hit, a missing offset as on the grid."""
+    vel = hits * DEFAULT_VELOCITY if velocity is None else velocity * hits
+    off = torch.zeros_like(hits) if offset is None else 2.0 * offset * hits
+    return torch.cat([hits, vel, off], dim=-1)
 
 
 def transposed_conv(layer: nn.ConvTranspose1d, h: torch.Tensor) -> torch.Tensor:
@@ -73,9 +91,10 @@ class HierarchicalVAE(nn.Module):
             raise ValueError("steps must be divisible by 4 (two stride-2 convolutions)")
         self.cfg = cfg
         c, h, q = cfg.channels, cfg.hidden, cfg.steps // 4
-        # Low encoder: 1-D convolutions over time, voices as channels. (B, 9, 16) -> (B, c, 4)
+        # Low encoder: 1-D convolutions over time, voices (x hit/velocity/offset) as channels.
+        # (B, 27, 16) -> (B, c, 4)
         self.enc = nn.Sequential(
-            nn.Conv1d(cfg.voices, c // 2, 3, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv1d(cfg.voices * (3 if cfg.dynamics_in else 1), c // 2, 3, padding=1), nn.LeakyReLU(0.2),
             nn.Conv1d(c // 2, c, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
             nn.Conv1d(c, c, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
         )
@@ -95,12 +114,20 @@ class HierarchicalVAE(nn.Module):
         # Velocity head: sees the decoder features, predicts velocity/127 for every cell; the loss
         # only looks at cells that hold a hit, so rests do not drag velocities to zero.
         self.vel_head = nn.Conv1d(c // 2, cfg.voices, 3, padding=1)
+        # Offset head: where each hit sits against its sixteenth, 0.5 * tanh -> (-0.5, 0.5);
+        # masked to hit cells in the loss like velocities.
+        self.offset_head = nn.Conv1d(c // 2, cfg.voices, 3, padding=1)
         # Auxiliary genre head on z_high (used only when the trainer gives it a weight).
         self.genre_head = nn.Linear(cfg.z_high, cfg.n_genres)
 
     # --- inference ---------------------------------------------------------------------------
     def encode_low(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """q(z_low | x) for x of shape (B, 16, 9): mean and log-variance, each (B, z_low)."""
+        """q(z_low | x) for x of shape (B, 16, 27) (`model_input`) or (B, 16, 9) hits alone
+        (plain velocities, on the grid): mean and log-variance, each (B, z_low)."""
+        if self.cfg.dynamics_in and x.shape[-1] == self.cfg.voices:
+            x = model_input(x)
+        elif not self.cfg.dynamics_in:
+            x = x[..., : self.cfg.voices]
         h = self.enc(x.transpose(1, 2))  # (B, c, 4)
         mu, logvar = self.enc_out(h.flatten(1)).chunk(2, dim=-1)
         return mu, logvar.clamp(-10.0, 6.0)
@@ -122,12 +149,14 @@ class HierarchicalVAE(nn.Module):
         return mu_high, mu_low
 
     # --- generation --------------------------------------------------------------------------
-    def decode(self, z_high: torch.Tensor, z_low: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Hit logits and velocities in [0, 1], each (B, 16, 9)."""
+    def decode(self, z_high: torch.Tensor, z_low: torch.Tensor
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Hit logits, velocities in [0, 1] and offsets in (-0.5, 0.5) sixteenths, each (B, 16, 9)."""
         h = self.dec_in(torch.cat([z_high, z_low], dim=-1)).view(len(z_low), self.cfg.channels, -1)
         for layer in self.dec:  # (B, c, 4) -> (B, c, 8) -> (B, c/2, 16)
             h = transposed_conv(layer, h) if isinstance(layer, nn.ConvTranspose1d) else layer(h)
-        return self.hit_head(h).transpose(1, 2), torch.sigmoid(self.vel_head(h)).transpose(1, 2)
+        return (self.hit_head(h).transpose(1, 2), torch.sigmoid(self.vel_head(h)).transpose(1, 2),
+                0.5 * torch.tanh(self.offset_head(h)).transpose(1, 2))
 
     def sample_low(self, z_high: torch.Tensor, generator: torch.Generator | None,
                    temperature: float = 1.0) -> torch.Tensor:
@@ -137,26 +166,27 @@ class HierarchicalVAE(nn.Module):
         return mu + temperature * (0.5 * logvar).exp() * eps
 
     def sample(self, n: int, generator: torch.Generator | None, temperature: float = 1.0,
-               z_high: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+               z_high: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Ancestral sampling: z_high ~ N(0, I) (unless given), z_low ~ p(z_low | z_high);
-        returns binary hits (greedy at 0.5) and velocities in [0, 1], each (n, 16, 9)."""
+        returns binary hits (greedy at 0.5), velocities in [0, 1] and offsets, each (n, 16, 9)."""
         if z_high is None:
             z_high = temperature * torch.randn((n, self.cfg.z_high), generator=generator)
         z_low = self.sample_low(z_high, generator, temperature)
-        logits, vel = self.decode(z_high, z_low)
-        return (logits > 0).float(), vel
+        logits, vel, off = self.decode(z_high, z_low)
+        return (logits > 0).float(), vel, off
 
     # --- training ----------------------------------------------------------------------------
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-        """One pass with the reparameterisation trick; returns what the loss needs."""
+        """One pass with the reparameterisation trick on x (B, 16, 27) or hits (B, 16, 9);
+        returns what the loss needs."""
         mu_low, logvar_low = self.encode_low(x)
         z_low = mu_low + (0.5 * logvar_low).exp() * torch.randn(mu_low.shape, generator=generator).to(mu_low.device)
         mu_high, logvar_high = self.encode_high(z_low)
         z_high = mu_high + (0.5 * logvar_high).exp() * torch.randn(mu_high.shape, generator=generator).to(mu_high.device)
         mu_p, logvar_p = self.prior(z_high)
-        logits, vel = self.decode(z_high, z_low)
+        logits, vel, off = self.decode(z_high, z_low)
         return {
-            "logits": logits, "velocity": vel,
+            "logits": logits, "velocity": vel, "offset": off,
             "kl_high": gaussian_kl(mu_high, logvar_high),                 # (B, z_high)
             "kl_low": gaussian_kl(mu_low, logvar_low, mu_p, logvar_p),    # (B, z_low)
             "mu_high": mu_high, "mu_low": mu_low, "genre_logits": self.genre_head(mu_high),
@@ -164,16 +194,23 @@ class HierarchicalVAE(nn.Module):
 
 
 def reconstruction_losses(out: dict[str, torch.Tensor], hits: torch.Tensor, velocities: torch.Tensor,
-                          temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """(BCE summed over the 144 cells, mean over the batch; velocity MSE over hit cells only).
+                          temperature: float = 1.0, offsets: torch.Tensor | None = None
+                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(BCE summed over the 144 cells, mean over the batch; velocity MSE and offset MSE over
+    hit cells only, so rests do not drag velocities or timing towards zero).
 
     `temperature` divides the logits (output-temperature annealing): a high T early on keeps
     the decoder's probabilities soft, a T falling to 1 sharpens them into near-binary grids.
+    Offsets missing (a straight corpus) count as on the grid.
     """
     bce = F.binary_cross_entropy_with_logits(out["logits"] / temperature, hits, reduction="sum") / len(hits)
     mask = hits > 0
+    if offsets is None:
+        offsets = torch.zeros_like(hits)
     if mask.any():
         vel = F.mse_loss(out["velocity"][mask], velocities[mask])
+        off = F.mse_loss(out["offset"][mask], offsets[mask])
     else:
         vel = out["velocity"].sum() * 0.0
-    return bce, vel
+        off = out["offset"].sum() * 0.0
+    return bce, vel, off

@@ -1,5 +1,6 @@
 """Figures of the drum-VAE report (matplotlib, Agg backend): KL per dimension, t-SNE of both
-latent levels by genre, interpolation piano rolls, controllable generation, generated bars."""
+latent levels by genre, interpolation piano rolls, controllable generation, generated bars,
+and micro-timing histograms (real vs generated offsets per voice)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
-from drumfont.pattern import LABELS
+from drumfont.pattern import LABELS, VOICES
 
 
 def _plt():
@@ -100,6 +101,29 @@ def roll_grid(rows: Sequence[Sequence[np.ndarray]], row_titles: Sequence[str], t
     return _save(fig, path, force)
 
 
+def offset_histograms(series: dict[str, tuple[np.ndarray, np.ndarray]], path: Path, force: bool = False,
+                      ms_per_sixteenth: float = 125.0) -> Path:
+    """Per voice, histograms of hit offsets (ms at 120 BPM) for each named series of (offsets in
+    sixteenths, voice of each offset): where real and generated hits sit against the grid."""
+    plt = _plt()
+    fig, axes = plt.subplots(3, 3, figsize=(10, 7), sharex=True)
+    bins = np.linspace(-0.5, 0.5, 41) * ms_per_sixteenth
+    for v, ax in enumerate(axes.flat):
+        for name, (off, voice) in series.items():
+            x = np.asarray(off)[np.asarray(voice) == v] * ms_per_sixteenth
+            if len(x):
+                ax.hist(x, bins=bins, density=True, histtype="step", linewidth=1.4,
+                        label=f"{name} (n={len(x)}, sd {x.std():.1f} ms)")
+        ax.axvline(0, color="grey", linewidth=0.6)
+        ax.set_title(VOICES[v], fontsize=9)
+        ax.legend(fontsize=6, loc="upper left")
+    for ax in axes[-1]:
+        ax.set_xlabel("offset from the sixteenth (ms at 120 BPM)")
+    fig.suptitle("micro-timing: where hits sit against the grid")
+    fig.tight_layout()
+    return _save(fig, path, force)
+
+
 def draw_all(model, data, arrays: dict, out: Path, seed: int = 0, force: bool = False) -> list[Path]:
     """Every figure of the report into `out`; returns their paths."""
     out = Path(out)
@@ -110,6 +134,11 @@ def draw_all(model, data, arrays: dict, out: Path, seed: int = 0, force: bool = 
                       seed, force))
     paths.append(tsne(arrays["z_low"], labels, names, "t-SNE of z_low by genre", out / "tsne_z_low.png",
                       seed, force))
+
+    if "gen_offsets" in arrays:
+        series = {"real (validation)": (arrays["real_offsets"], arrays["real_offset_voice"]),
+                  "generated": (arrays["gen_offsets"], arrays["gen_offset_voice"])}
+        paths.append(offset_histograms(series, out / "offsets_per_voice.png", force))
 
     gen = arrays["generated"]
     paths.append(roll_grid([g[:8] for g in gen.values()], list(gen), "generated bars per genre",
