@@ -31,6 +31,9 @@ MIDI_SUFFIXES = (".mid", ".midi")
 MIN_FILES_FOR_POOL = 8
 # A summary lists every skipped file up to max_listed of them; beyond, this many per cause.
 EXAMPLES_PER_CAUSE = 3
+# float16 rounds offsets just under 0.5 up to 0.5, outside a Pattern's [-0.5, 0.5): the
+# largest float16 below 0.5 is the top.
+OFFSET_TOP16 = np.nextafter(np.float16(0.5), np.float16(0))
 # A manifest's split column: the dataset's words, and the short one.
 SPLIT_WORDS: dict[str, int] = {**SPLITS, "val": VAL}
 
@@ -149,7 +152,7 @@ def _read_one(job: tuple[str, bool]) -> _Result:
     except Exception as exc:  # a bug in the reader must not lose the rest of a batch
         return _failed(path, f"{path}: unexpected {type(exc).__name__}: {exc}")
     vel = stack(r.patterns)
-    off = stack_offsets(r.patterns).astype(np.float16)
+    off = np.minimum(stack_offsets(r.patterns).astype(np.float16), OFFSET_TOP16)
     return path, vel, off, np.array(r.bars, np.int64), r.skipped_meter, r.empty_bars, None
 
 
