@@ -142,6 +142,7 @@ def import_gmd(root: str | os.PathLike, out: str | os.PathLike, force: bool = Fa
             continue
         use.append(f)
         info.append(r)
+    report.files_ok = len(use)  # files whose bars are in the dataset
     if not use:
         raise DrumfontError(f"{root}: no file has a style in the genre table ({', '.join(sorted(dropped))} "
                             f"are dropped); known styles: {', '.join(sorted(k for k, v in STYLE_GENRES.items() if v))}")
