@@ -84,7 +84,7 @@ def _run_export(args: argparse.Namespace) -> int:
 
 def _add_data(sub) -> None:
     p = sub.add_parser("data", help="build or import datasets")
-    dsub = p.add_subparsers(dest="data_cmd", required=True, metavar="{drums,import,fonts}")
+    dsub = p.add_subparsers(dest="data_cmd", required=True, metavar="{drums,import,gmd,fonts}")
 
     d = dsub.add_parser("drums", help="build the built-in genre corpus (rules -> MIDI -> patterns)")
     d.add_argument("--out", required=True, help="dataset file to write (.npz)")
@@ -94,18 +94,32 @@ def _add_data(sub) -> None:
     d.set_defaults(run=_run_data_drums)
 
     i = dsub.add_parser("import", help="import drum bars from .mid files and folders")
-    i.add_argument("paths", nargs="+", help=".mid/.midi files or folders (walked recursively)")
+    i.add_argument("paths", nargs="*", help=".mid/.midi files or folders (walked recursively)")
     i.add_argument("--out", required=True, help="dataset file to write (.npz)")
+    i.add_argument("--manifest", default=None, metavar="FILE.csv",
+                   help="CSV with columns path, style, split (paths relative to it) instead of PATHS")
     g = i.add_mutually_exclusive_group()
     g.add_argument("--style", default=None, help="genre label for every bar")
     g.add_argument("--style-from-folder", action="store_true", help="label by each file's parent folder")
     i.add_argument("--all-channels", action="store_true", help="take drum notes from every channel")
-    i.add_argument("--val-share", type=float, default=0.2, help="validation share (stratified)")
+    i.add_argument("--val-share", type=float, default=0.2,
+                   help="validation share of bars, split by file and stratified by genre")
     i.add_argument("--seed", type=int, default=0)
     i.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     i.add_argument("--skip-log", default=None, help="also write every skipped file and its cause here (TSV)")
     i.add_argument("--force", action="store_true")
     i.set_defaults(run=_run_data_import)
+
+    m = dsub.add_parser("gmd", help="import the Groove MIDI Dataset (or a folder like it) through its info.csv")
+    m.add_argument("folder", nargs="?", default=None, help="the folder holding info.csv")
+    m.add_argument("--download", action="store_true",
+                   help="fetch the official archive into the user data folder first (resumes, verifies)")
+    m.add_argument("--out", required=True, help="dataset file to write (.npz)")
+    m.add_argument("--val-share", type=float, default=0.2, help="validation share for rows without a split")
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    m.add_argument("--force", action="store_true")
+    m.set_defaults(run=_run_data_gmd)
 
     f = dsub.add_parser("fonts", help="render the A-Z letter set from TTF/OTF fonts (28x28)")
     f.add_argument("--out", required=True, help="dataset file to write (.npz)")
@@ -139,11 +153,25 @@ def _run_data_import(args: argparse.Namespace) -> int:
         [Path(p) for p in args.paths], out=Path(args.out), style=args.style,
         style_from_folder=args.style_from_folder, all_channels=args.all_channels,
         val_share=args.val_share, seed=args.seed, workers=args.workers, force=args.force,
-        progress=sys.stderr.isatty())
+        progress=sys.stderr.isatty(), manifest=args.manifest)
     print(report.summary())
     if args.skip_log:
         write_atomic(args.skip_log, report.skip_log(), force=args.force)
         _say(f"wrote {len(report.bad)} skipped files with their causes to {args.skip_log}")
+    return 0
+
+
+def _run_data_gmd(args: argparse.Namespace) -> int:
+    from drumfont.corpus import gmd
+    from drumfont.writes import check_writable
+
+    if (args.folder is None) == (not args.download):
+        raise DrumfontError("give the dataset FOLDER or --download, one of them")
+    check_writable(args.out, args.force)  # before the download, not after it
+    folder = gmd.download(progress=sys.stderr.isatty()) if args.download else Path(args.folder)
+    report = gmd.import_gmd(folder, args.out, force=args.force, workers=args.workers,
+                            progress=sys.stderr.isatty(), val_share=args.val_share, seed=args.seed)
+    print(report.summary())
     return 0
 
 

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from drumfont.corpus.dataset import TRAIN, VAL, DrumDataset, npz_bytes, read_npz, stratified_split
+from drumfont.corpus.dataset import (TEST, TRAIN, VAL, DrumDataset, grouped_split, npz_bytes, read_npz,
+                                     stratified_split)
 from drumfont.errors import DatasetError
 
 
@@ -56,3 +57,28 @@ def test_memory_mapped_load(tmp_path):
     assert np.array_equal(e.velocities, d.velocities) and np.array_equal(e.split, d.split)
     assert list(e.sources) == list(d.sources) and e.subset(VAL).sources[0][0].startswith("f")
     assert e.to_bytes() == d.to_bytes()
+
+
+def test_grouped_split_keeps_files_whole():
+    rng = np.random.default_rng(3)
+    sizes = rng.integers(1, 30, 120)                       # 120 files of 1-29 bars
+    groups = np.repeat(np.arange(120), sizes)
+    labels = np.repeat(np.arange(120) % 4, sizes)          # a file has one label
+    split = grouped_split(labels, groups, 0.2, np.random.default_rng(0))
+    for g in range(120):
+        assert len(set(split[groups == g])) == 1           # no file on both sides
+    for label in range(4):
+        m = labels == label
+        share = (split[m] == VAL).mean()
+        assert abs(share - 0.2) < 15 / m.sum(), share      # within half a mean file of the share
+    assert np.array_equal(split, grouped_split(labels, groups, 0.2, np.random.default_rng(0)))
+    assert not np.array_equal(split, grouped_split(labels, groups, 0.2, np.random.default_rng(1)))
+
+
+def test_grouped_split_one_file_trains_and_share_zero():
+    labels, groups = np.zeros(10, int), np.zeros(10, int)
+    assert (grouped_split(labels, groups, 0.2, np.random.default_rng(0)) == TRAIN).all()
+    groups = np.arange(40) // 4
+    labels = groups % 2
+    assert (grouped_split(labels, groups, 0.0, np.random.default_rng(0)) == TRAIN).all()
+    assert TEST not in (TRAIN, VAL)

@@ -43,6 +43,14 @@ def test_stratified_split(corpus):
         assert (corpus.split[m] == TRAIN).sum() == 160
 
 
+def test_split_is_grouped_by_pattern(corpus):
+    # The rules draw each bar on its own; the group that must not straddle the split is the
+    # pattern: no hit grid (and so no velocity grid) is on both sides.
+    grids = corpus.hits.astype(np.uint8).reshape(len(corpus), -1)
+    train = {g.tobytes() for g in grids[corpus.split == TRAIN]}
+    assert not any(g.tobytes() in train for g in grids[corpus.split == VAL])
+
+
 def test_same_seed_same_bytes_other_seed_other_bars():
     a = grooves.build_corpus(seed=3, per_genre=20).to_bytes()
     assert a == grooves.build_corpus(seed=3, per_genre=20).to_bytes()

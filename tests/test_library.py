@@ -134,7 +134,81 @@ def test_style_from_folder_and_stratified_split(tmp_path):
         assert data.genres[g] == Path(f).parent.name.lower()
     assert report.per_genre == {"jazz": 20, "rock": 20}
     for g in (0, 1):
-        assert (data.split[data.genre == g] == 1).sum() == 4  # 20 % of each genre
+        assert (data.split[data.genre == g] == 1).sum() == 4  # 20 % of each genre: one whole file
+    assert report.table == {"jazz": [16, 4, 0, 4, 1, 0], "rock": [16, 4, 0, 4, 1, 0]}
+
+
+def _sides(data: DrumDataset) -> dict[int, set[int]]:
+    sides: dict[int, set[int]] = {}
+    for f, s in zip(data.sources.file_index, data.split):
+        sides.setdefault(int(f), set()).add(int(s))
+    return sides
+
+
+def test_split_is_by_file_never_by_bar(tmp_path):
+    # files of different lengths, two genres: every file's bars sit on one side, the validation
+    # share is near 20 % of each genre's bars, and the seed decides which files
+    for i in range(12):
+        _good(tmp_path / ("rock" if i % 2 else "latin") / f"f{i}.mid", "rock" if i % 2 else "latin", 2 + i, seed=i)
+    splits = []
+    for seed in (0, 1):
+        library.import_library([tmp_path], tmp_path / f"s{seed}.npz", style_from_folder=True, seed=seed)
+        data = DrumDataset.load(tmp_path / f"s{seed}.npz")
+        assert all(len(s) == 1 for s in _sides(data).values())  # no file on both sides
+        for g in range(2):
+            share = (data.split[data.genre == g] == 1).mean()
+            assert 0.1 <= share <= 0.3, share
+        splits.append(data.split)
+    assert not np.array_equal(*splits)
+    library.import_library([tmp_path], tmp_path / "again.npz", style_from_folder=True, seed=0)
+    assert (tmp_path / "again.npz").read_bytes() == (tmp_path / "s0.npz").read_bytes()
+
+
+def test_manifest_labels_and_splits(tmp_path, capsys):
+    lib = tmp_path / "lib"
+    _good(lib / "a" / "one.mid", "rock", 3, seed=1)
+    _good(lib / "a" / "two.mid", "jazz", 2, seed=2)
+    _good(lib / "b" / "three.mid", "jazz", 4, seed=3)
+    _good(lib / "b" / "four.mid", "latin", 2, seed=4)
+    _good(lib / "b" / "unlisted.mid", "latin", 2, seed=5)
+    (lib / "m.csv").write_text("path,style,split\na/one.mid,Rock,train\na/two.mid,jazz,validation\n"
+                               "b/three.mid,jazz,test\nb/four.mid,,\n")
+    out = tmp_path / "m.npz"
+    assert main(["data", "import", "--manifest", str(lib / "m.csv"), "--out", str(out)]) == 0
+    assert "split (by file): 5 train, 2 validation, 4 test" in capsys.readouterr().out
+    data = DrumDataset.load(out)
+    assert data.genres == ("jazz", "rock") and len(data.sources.files) == 4
+    rows = {Path(f).name: (sorted({int(g) for g in data.genre[data.sources.file_index == i]}),
+                           sorted({int(s) for s in data.split[data.sources.file_index == i]}))
+            for i, f in enumerate(data.sources.files)}
+    assert rows == {"one.mid": ([1], [0]), "two.mid": ([0], [1]), "three.mid": ([0], [2]), "four.mid": ([-1], [0])}
+
+
+@pytest.mark.parametrize("text, words", [
+    ("file,style,split\na.mid,rock,train\n", "missing path"),
+    ("path,style,split\na.mid,rock,dev\n", "line 2: unknown split 'dev'"),
+    ("path,style,split\na.mid,rock,train\n,rock,train\n", "line 3: empty path"),
+    ("path,style,split\na.mid,rock,train\n./a.mid,jazz,train\n", "line 3: ./a.mid is already listed on line 2"),
+    ("path,style,split\n", "no rows"),
+])
+def test_bad_manifest_is_one_line(tmp_path, capsys, text, words):
+    _good(tmp_path / "a.mid")
+    (tmp_path / "m.csv").write_text(text)
+    assert main(["data", "import", "--manifest", str(tmp_path / "m.csv"), "--out", str(tmp_path / "o.npz")]) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1, err
+    assert not (tmp_path / "o.npz").exists()
+
+
+def test_manifest_excludes_paths_and_style(tmp_path, capsys):
+    _good(tmp_path / "a.mid")
+    (tmp_path / "m.csv").write_text("path,style,split\na.mid,rock,train\n")
+    for extra in ([str(tmp_path / "a.mid")], ["--style", "rock"]):
+        assert main(["data", "import", "--manifest", str(tmp_path / "m.csv"), "--out", str(tmp_path / "o.npz"),
+                     *extra]) == 2
+        assert "give no paths" in capsys.readouterr().err
+    assert main(["data", "import", "--out", str(tmp_path / "o.npz")]) == 2
+    assert "no files or folders" in capsys.readouterr().err
 
 
 def test_style_flag_labels_everything(tmp_path):

@@ -1,7 +1,7 @@
 """The dataset file format: one .npz of arrays plus a JSON metadata string.
 
 Drums: `velocities` (N, 16, 9) uint8 (0 = rest), `genre` (N,) int16 (-1 = unlabelled),
-`split` (N,) uint8 (0 train, 1 validation), `source_file` (N,) int32 and `source_bar` (N,) int32
+`split` (N,) uint8 (0 train, 1 validation, 2 test: held out from both), `source_file` (N,) int32 and `source_bar` (N,) int32
 (where each bar came from), optionally `offsets` (N, 16, 9) float16 (micro-timing in
 sixteenths, absent = straight) and `fill` (N,) bool (the bar comes from a fill, not a beat),
 `meta` = JSON {"format", "kind": "drums", "voices", "genres", "files"}. Written byte-for-byte reproducibly (fixed zip timestamps), so the same seed gives the
@@ -26,7 +26,8 @@ from drumfont.writes import write_atomic
 
 FORMAT = 1
 GENRES: tuple[str, ...] = ("rock", "jazz", "hiphop", "electronic", "latin")
-TRAIN, VAL = 0, 1
+TRAIN, VAL, TEST = 0, 1, 2
+SPLITS: dict[str, int] = {"train": TRAIN, "validation": VAL, "test": TEST}
 
 
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
@@ -128,7 +129,7 @@ class DrumDataset:
 
     velocities: np.ndarray                 # (N, 16, 9) uint8
     genre: np.ndarray                      # (N,) int16, -1 = unlabelled
-    split: np.ndarray                      # (N,) uint8, TRAIN or VAL
+    split: np.ndarray                      # (N,) uint8, TRAIN, VAL or TEST
     genres: tuple[str, ...] = GENRES
     sources: SourceTable | list[tuple[str, int]] = field(default_factory=list)
     offsets: np.ndarray | None = None       # (N, 16, 9) float16 sixteenths; None = straight bars
@@ -169,7 +170,7 @@ class DrumDataset:
         return bool(len(self.genre)) and bool((self.genre >= 0).all())
 
     def subset(self, split: int) -> DrumDataset:
-        """Only the training (TRAIN) or validation (VAL) bars."""
+        """Only the training (TRAIN), validation (VAL) or test (TEST) bars."""
         m = np.asarray(self.split) == split
         return self.take(m)
 
@@ -225,4 +226,27 @@ def stratified_split(labels: np.ndarray, val_share: float, rng: np.random.Genera
         idx = np.flatnonzero(labels == label)
         rng.shuffle(idx)
         split[idx[: int(round(len(idx) * val_share))]] = VAL
+    return split
+
+
+def grouped_split(labels: np.ndarray, groups: np.ndarray, val_share: float,
+                  rng: np.random.Generator) -> np.ndarray:
+    """TRAIN/VAL per item, whole groups (source files) to one side: neighbouring bars of one
+    performance never land on both. Inside each label (a group takes its first item's label),
+    groups in random order go to VAL while that brings VAL nearer `val_share` of the label's
+    items, so the share is met as nearly as whole groups allow; a label of one group trains."""
+    labels, groups = np.asarray(labels), np.asarray(groups)
+    split = np.full(len(labels), TRAIN, np.uint8)
+    ids, first, sizes = np.unique(groups, return_index=True, return_counts=True)
+    group_label = labels[first]
+    to_val = np.zeros(len(ids), bool)
+    for label in np.unique(group_label):
+        members = np.flatnonzero(group_label == label)
+        target = val_share * sizes[members].sum()
+        taken = 0
+        for g in rng.permutation(members):
+            if abs(taken + sizes[g] - target) < abs(taken - target):
+                to_val[g] = True
+                taken += sizes[g]
+    split[to_val[np.searchsorted(ids, groups)]] = VAL
     return split
