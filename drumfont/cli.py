@@ -118,6 +118,8 @@ def _add_data(sub) -> None:
     m.add_argument("--val-share", type=float, default=0.2, help="validation share for rows without a split")
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    m.add_argument("--rule-claps", action="store_true",
+                   help="add the rule corpus's hand-clap bars to the training split (the recordings have no clap)")
     m.add_argument("--force", action="store_true")
     m.set_defaults(run=_run_data_gmd)
 
@@ -170,7 +172,8 @@ def _run_data_gmd(args: argparse.Namespace) -> int:
     check_writable(args.out, args.force)  # before the download, not after it
     folder = gmd.download(progress=sys.stderr.isatty()) if args.download else Path(args.folder)
     report = gmd.import_gmd(folder, args.out, force=args.force, workers=args.workers,
-                            progress=sys.stderr.isatty(), val_share=args.val_share, seed=args.seed)
+                            progress=sys.stderr.isatty(), val_share=args.val_share, seed=args.seed,
+                            rule_claps=args.rule_claps)
     print(report.summary())
     return 0
 

@@ -237,6 +237,8 @@ def report(preset: str | None, data: str | None, classifier: str | None, out: Pa
     model = drums.load(preset)
     dataset = load_dataset(data)
     judge = None
+    if classifier is None and preset == "rules":
+        classifier = "rules"  # the rules model is judged by the classifier trained on the rules
     try:
         judge = GenreJudge(classifier)
     except DrumfontError as exc:

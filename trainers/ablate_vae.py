@@ -60,7 +60,7 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(1)
     data = load_dataset(None)
-    judge = GenreJudge()
+    judge = GenreJudge("rules")  # the rule corpus is judged by the classifier trained on it
     runs_path = Path(args.out).with_suffix(".json")
     runs = json.loads(runs_path.read_text()) if runs_path.exists() else []
     done = {(r["variant"], r["seed"], r["epochs"], r["beta_max"]) for r in runs}

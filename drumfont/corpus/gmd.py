@@ -115,8 +115,11 @@ def read_info(root: str | os.PathLike) -> list[InfoRow]:
 
 
 def import_gmd(root: str | os.PathLike, out: str | os.PathLike, force: bool = False, workers: int | None = None,
-               progress: bool = False, val_share: float = 0.2, seed: int = 0) -> library.ImportReport:
-    """Import a Groove-MIDI-style folder into a dataset file at `out` (genres by STYLE_GENRES)."""
+               progress: bool = False, val_share: float = 0.2, seed: int = 0,
+               rule_claps: bool = False) -> library.ImportReport:
+    """Import a Groove-MIDI-style folder into a dataset file at `out` (genres by STYLE_GENRES).
+    `rule_claps` adds the rule corpus's clap bars to the training split (the dataset has no
+    clap; see grooves.with_rule_claps)."""
     t0 = time.perf_counter()
     root, out = Path(root), Path(out)
     check_writable(out, force)  # before the work, not after it
@@ -149,6 +152,13 @@ def import_gmd(root: str | os.PathLike, out: str | os.PathLike, force: bool = Fa
     data = library.assemble(use, [STYLE_GENRES[r.style] for r in info], [r.split for r in info], val_share, seed,
                             genres=[g for g in GENRES if any(STYLE_GENRES[r.style] == g for r in info)],
                             fills=[r.fill for r in info], names=[r.file for r in info])
+    if rule_claps:
+        from drumfont.corpus.grooves import with_rule_claps
+
+        before = len(data)
+        data = with_rule_claps(data, seed=seed)
+        report.notes.append(f"added {len(data) - before} rule-corpus bars with a hand clap to the training "
+                            "split (the recordings have no clap)")
     data.save(out, force=force)
     library.tally(report, data)
     if meters:
