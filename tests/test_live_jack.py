@@ -215,7 +215,7 @@ def test_cli_ports_and_play(jack_monitor, capsys, tmp_path):
     from drumfont.cli import main
 
     pattern = tmp_path / "beat.txt"
-    pattern.write_text("KK x.......x.......\nSN ....x.......x...\n")
+    pattern.write_text("KK x.......x....... @ -0.2 +0.1\nSN ....x.......x...\n")
     import rtmidi
 
     tag = uuid.uuid4().hex[:6]
@@ -227,7 +227,7 @@ def test_cli_ports_and_play(jack_monitor, capsys, tmp_path):
     finally:
         leader.delete()
     assert main(["play", "--pattern", str(pattern), "--backend", "jack", "--virtual", f"v{tag}",
-                 "--bars", "2", "--bpm", "300"]) == 0
+                 "--bars", "2", "--bpm", "300", "--swing", "60", "--swing-timed"]) == 0
     out = capsys.readouterr().out
     assert "bar 1" in out and "stopped after 2 bars" in out
     assert main(["play", "--pattern", str(pattern), "--backend", "jack", "--port", "nope-nope"]) == 2

@@ -228,3 +228,22 @@ def test_tempo_change_places_timed_hits_by_the_tempo_where_they_sound():
         checked.append((pos, abs(interval - slow) <= 2))
     assert (pytest.approx(15.7), True) in [(p, s) for p, s in checked]   # at the new tempo
     assert len(checked) >= len([1 for _, m in expected if m[0] == sch.NOTE_ON]) - 2
+
+
+def test_swing_timed_swings_a_timed_bar_when_asked():
+    off = np.zeros((16, 9), np.float32)
+    off[5, 2] = 0.1                                   # an even sixteenth (odd index): swing moves it
+    timed = from_text("KK x...............\nCH .....x..........").with_offsets(off)
+    for asked in (False, True):
+        port = RecordingPort()
+        with Player(port=port, bpm=300, swing=66, bars=1, record_timing=True, swing_timed=asked) as player:
+            player.set_pattern(timed)
+            player.start()
+            wait_until(player.ended)
+            timing = player.timing()
+        want = sch.render(sch.Sequencer(pattern=timed, swing=66, swing_timed=asked), 1)
+        assert port.messages()[:-1] == [m for _, m in want]
+        rel = (timing[:, 0] - timing[0, 0]) / sch.step_ns(300)
+        assert np.abs(rel - np.array([pos for pos, _ in want])).max() < 1e-6
+        hat = [pos for pos, m in want if m[0] == sch.NOTE_ON and m[1] == 42]
+        assert hat == [pytest.approx(5.1 + (0.32 if asked else 0.0))]
