@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Sequence, Union
 import numpy as np
 
 from drumfont.errors import CheckpointError, DrumfontError
-from drumfont.pattern import N_VOICES, STEPS, Pattern, clip_offsets, stack, stack_offsets
+from drumfont.pattern import N_VOICES, STEPS, Pattern, stack, stack_offsets
 
 if TYPE_CHECKING:
     import torch
@@ -35,10 +35,7 @@ Endpoint = Union[Pattern, str]
 def _patterns(hits: np.ndarray, vel: np.ndarray, off: np.ndarray | None = None) -> list[Pattern]:
     # Velocities 1..127 on hit cells; the head's [0, 1] output maps onto MIDI velocity.
     v = np.where(hits > 0, np.clip(np.rint(vel * 127.0), 1, 127), 0).astype(np.uint8)
-    if off is None:
-        return [Pattern(x) for x in v]
-    o = clip_offsets(np.where(hits > 0, off, 0.0))
-    return [Pattern(x, y) for x, y in zip(v, o)]
+    return Pattern.batch(v, off)
 
 
 def _input(hits: np.ndarray, velocities: np.ndarray | None, offsets: np.ndarray | None) -> "torch.Tensor":
