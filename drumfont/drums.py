@@ -70,6 +70,9 @@ class DrumModel:
         all_genres = list(extras.get("genres", []))
         present = [int(g) for g in extras.get("genres_present", [])]
         self._genre_index = {all_genres[g]: g for g in present}
+        # Trained on straight bars only (the rule corpus): its offset head learned nothing worth
+        # playing, so its bars are on the grid.
+        self.timed = bool(extras.get("timing", True))
         self._mean = extras["genre_mean"].float()
         # Codes of each genre's most typical training bar (models trained before these were
         # stored use the genre's mean codes instead).
@@ -105,6 +108,9 @@ class DrumModel:
         g = torch.as_tensor(genres, dtype=torch.long)
         return self._mean[g] + temperature * torch.einsum("nij,nj->ni", self._chol[g], eps)
 
+    def _timing(self, off: "torch.Tensor") -> np.ndarray:
+        return off.numpy() if self.timed else np.zeros(tuple(off.shape), np.float32)
+
     # --- sampling ------------------------------------------------------------------------------
     def sample_arrays(self, genre: str | None, n: int, temperature: float = 1.0,
                       seed: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -129,7 +135,7 @@ class DrumModel:
             else:
                 z_high = self._z_high_of(np.full(n, self._genre(genre)), temperature, gen)
             hits, vel, off = self._model.sample(n, gen, temperature, z_high=z_high)
-            return hits.numpy() > 0, vel.numpy(), off.numpy()
+            return hits.numpy() > 0, vel.numpy(), self._timing(off)
         return self._run(go)
 
     def sample(self, genre: str | None, n: int = 1, temperature: float = 1.0,
@@ -167,7 +173,7 @@ class DrumModel:
             hits = torch.bernoulli(torch.sigmoid(logits / temperature), generator=gen) > 0
         else:
             hits = logits > 0
-        return hits.numpy(), vel.numpy(), off.numpy()
+        return hits.numpy(), vel.numpy(), self._timing(off)
 
     def decode(self, z_high: np.ndarray, z_low: np.ndarray, temperature: float = 0.0,
                seed: int | None = None) -> Pattern:

@@ -135,3 +135,10 @@ def test_wrong_kind_and_corrupt_checkpoints(tmp_path):
     save_checkpoint(tmp_path / "bad.pt", "vae", {"model": {}}, {"x": np.zeros(1)}, extras={"complete": True})
     with pytest.raises(CheckpointError):
         drums.load(tmp_path / "bad.pt")
+
+
+def test_rules_model_plays_on_the_grid():
+    rules = drums.load("rules")
+    assert not rules.timed
+    bars = rules.sample("rock", 8, seed=0) + rules.interpolate("rock", "jazz", 3)
+    assert not any(b.timed for b in bars)
