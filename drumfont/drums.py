@@ -180,6 +180,10 @@ class DrumModel:
         """The bar of one code pair."""
         return _patterns(*self.decode_arrays(z_high, z_low, temperature, seed))[0]
 
+    def genre_style(self, genre: str) -> np.ndarray:
+        """The genre's mean z_high: where style transfer moves a bar."""
+        return self._mean[self._genre(genre)].numpy().copy()
+
     def genre_code(self, genre: str) -> tuple[np.ndarray, np.ndarray]:
         """The genre's typical codes: those of its most typical training bar where the model
         stores them, else its mean z_high and the prior mean of z_low given it."""
@@ -256,7 +260,7 @@ class DrumModel:
         genre's mean z_high (see `transfer`)."""
         zh, zl = self.encode_arrays(hits, velocities, offsets)
         eps = self.variation(zh, zl)
-        target = np.repeat(self._mean[self._genre(genre)][None].numpy(), len(zl), 0)
+        target = np.repeat(self.genre_style(genre)[None], len(zl), 0)
         return self.decode_arrays(target, self.from_variation(target, eps))
 
     def transfer(self, pattern: Pattern, genre: str) -> Pattern:
