@@ -85,7 +85,7 @@ from drumfont.pattern import STEPS, Pattern
 
 # Shared-memory slots the clock writes and the parent reads without a lock: each is one aligned
 # 8-byte double, written whole.
-SLOT_STEP, SLOT_BPM, SLOT_STATE, SLOT_ENTRY = range(4)
+SLOT_STEP, SLOT_BPM, SLOT_STATE, SLOT_ENTRY, SLOT_UNDERRUNS, SLOT_LATE = range(6)
 STATE_STOPPED, STATE_PLAYING, STATE_WAITING = 0.0, 1.0, 2.0   # waiting: follow mode, no clock yet
 
 START_LEAD_NS = 3_000_000        # the first downbeat sits this far after start(): room to schedule
@@ -110,6 +110,8 @@ class ClockConfig:
     record_timing: bool = False      # keep (deadline, sent) per message, for the benchmark
     nice: int = -5                   # the clock process asks for this priority (granted to root only)
     realtime: bool = True            # ask for SCHED_FIFO first (granted with CAP_SYS_NICE / rtprio)
+    midi: bool = True                # open the MIDI port (False: audio only)
+    audio: Any = None                # an audio.engine.AudioSpec: also play the built-in kit
 
 
 def _user_value(check, value):
@@ -129,6 +131,7 @@ class _Clock:
         self.manage_gc = False          # the child process collects garbage only in the slack
         self.last_gc = time.perf_counter_ns()
         self.send_raw = port.send if hasattr(port, "send") else None
+        self.audio: Any = None          # the built-in kit's engine (drumfont.audio), when open
         self.now = time.perf_counter_ns
         self.seq = sch.Sequencer(swing=cfg.swing, gate=cfg.gate, notemap=NoteMap("live", cfg.notes))
         self.tempo = sch.TempoMap(cfg.bpm, self.now())
@@ -146,6 +149,7 @@ class _Clock:
         self.last_health = self.now()
         self.last_reopen = 0
         self.timing: list[tuple[int, int, int]] | None = [] if cfg.record_timing else None
+        self.off: dict[str, str] = {}   # 'midi'/'audio' -> why that output did not open
         # follow mode
         self.follow_in = None
         self.follow_q: collections.deque = collections.deque()
@@ -161,12 +165,15 @@ class _Clock:
 
     # sending -----------------------------------------------------------------------------------
     def _send(self, data: tuple[int, ...], deadline: int = 0) -> None:
-        if self.port_down or self.port is None:
-            return
-        try:
-            self.send_raw(list(data))
-        except Exception as exc:  # rtmidi error or a port object that failed
-            self._port_lost(f"sending failed: {exc}")
+        if self.audio is not None:
+            self.audio.send(data, deadline)
+        if self.port is not None and not self.port_down:
+            try:
+                self.send_raw(list(data))
+            except Exception as exc:  # rtmidi error or a port object that failed
+                self._port_lost(f"sending failed: {exc}")
+                return
+        elif self.audio is None:
             return
         if self.timing is not None and deadline and len(self.timing) < MAX_TIMING_RECORDS:
             self.timing.append((deadline, self.now(), data[0]))
@@ -294,7 +301,8 @@ class _Clock:
     # main loop ---------------------------------------------------------------------------------
     def run(self) -> None:
         try:
-            self._report("ready", self.port_name(), self.priority)
+            audio = (self.audio.name, self.audio.delay_ns / 1e6) if self.audio is not None else None
+            self._report("ready", self.port_name(), self.priority, audio, self.off)
             while not self.closing:
                 deadline = self._next_deadline()
                 if deadline is None or deadline - self.now() - self.spin_ns >= 1_000_000:
@@ -314,6 +322,8 @@ class _Clock:
 
     def port_name(self) -> str:
         """Name of the port we send to."""
+        if self.port is None:
+            return ""
         return getattr(self.port, "port_name", type(self.port).__name__)
 
     def _idle(self, deadline: int | None) -> None:
@@ -322,6 +332,9 @@ class _Clock:
         now = self.now()
         if deadline is None or deadline - now > HEALTH_ROOM_NS:  # listing ports takes a while
             self._health(now)
+            if self.audio is not None:
+                self.shared[SLOT_UNDERRUNS] = float(self.audio.underruns)
+                self.shared[SLOT_LATE] = float(self.audio.late)
             if self.manage_gc and now - self.last_gc > GC_EVERY_NS:
                 gc.collect()
                 self.last_gc = self.now()
@@ -386,6 +399,9 @@ class _Clock:
             self.bars = a[0]
         elif op == "follow":
             self._set_follow(a[0], a[1])
+        elif op == "audition":
+            if self.audio is not None:
+                self.audio.audition(self.seq.notemap.note(a[0]), a[1])
         elif op == "timing":
             self._report("timing", np.array(self.timing or [], dtype=np.int64).reshape(-1, 3))
         elif op == "close":
@@ -452,6 +468,9 @@ class _Clock:
         with contextlib.suppress(Exception):
             if self.spec is not None and self.port is not None:
                 self.port.close()
+        with contextlib.suppress(Exception):
+            if self.audio is not None:
+                self.audio.close()
         for sock in (self.wake_r, self.wake_w):
             with contextlib.suppress(OSError):
                 sock.close()
@@ -490,12 +509,13 @@ def _child_main(conn: Connection, shared, spec: PortSpec, cfg: ClockConfig) -> N
     signal.signal(signal.SIGTERM, _exit_on_signal)  # terminate(): unwind, so notes are released
     granted = _raise_priority(cfg)
     try:
-        port = open_output(spec)
+        port, audio, off = _open_outputs(spec, None, cfg)
     except DrumfontError as exc:
         conn.send(("fatal", str(exc)))
         return
-    clock = _Clock(conn, shared, port, cfg, spec)
+    clock = _Clock(conn, shared, port, cfg, spec if port is not None else None)
     clock.priority = granted
+    clock.audio, clock.off = audio, off
     # A collection of the cyclic GC can take milliseconds in the middle of a spin: freeze what
     # startup made, switch automatic collection off, and collect in the slack instead (_idle).
     gc.freeze()
@@ -505,15 +525,39 @@ def _child_main(conn: Connection, shared, spec: PortSpec, cfg: ClockConfig) -> N
 
 
 def _thread_main(conn: Connection, shared, port: Any, spec: PortSpec | None, cfg: ClockConfig) -> None:
-    if port is None:
+    try:
+        port, audio, off = _open_outputs(spec, port, cfg)
+    except DrumfontError as exc:
+        conn.send(("fatal", str(exc)))
+        return
+    clock = _Clock(conn, shared, port, cfg, spec if port is not None and spec is not None else None)
+    clock.audio, clock.off = audio, off
+    clock.run()
+
+
+def _open_outputs(spec: PortSpec | None, port_obj: Any, cfg: ClockConfig) -> tuple[Any, Any, dict[str, str]]:
+    """The MIDI port (opened from `spec`, or `port_obj` wrapped) and the audio engine that `cfg`
+    asks for. Where both are asked for, one that fails is reported in `off` and the other plays
+    alone; where nothing opens, DrumfontError with every reason."""
+    port = audio = None
+    off: dict[str, str] = {}
+    if cfg.midi:
         try:
-            port = open_output(spec)
+            port = wrap_port(port_obj) if port_obj is not None else open_output(spec)
         except DrumfontError as exc:
-            conn.send(("fatal", str(exc)))
-            return
-    else:
-        port, spec = wrap_port(port), None
-    _Clock(conn, shared, port, cfg, spec).run()
+            if cfg.audio is None:
+                raise
+            off["midi"] = str(exc)
+    if cfg.audio is not None:
+        from drumfont.audio.engine import open_engine
+
+        try:
+            audio = open_engine(cfg.audio)
+        except DrumfontError as exc:
+            if port is None:
+                raise DrumfontError("; ".join([*off.values(), str(exc)])) from None
+            off["audio"] = str(exc)
+    return port, audio, off
 
 
 @contextlib.contextmanager
@@ -556,7 +600,8 @@ class Player:
     def __init__(self, port: PortSpec | Any = None, notemap: NoteMap | str | None = None,
                  bpm: float = 120.0, swing: float = 50.0, gate: float = 0.5, clock_out: bool = False,
                  bars: int | None = None, in_process: bool | None = None, spin_us: int = 1000,
-                 record_timing: bool = False, nice: int = -5, realtime: bool = True) -> None:
+                 record_timing: bool = False, nice: int = -5, realtime: bool = True,
+                 midi: bool = True, audio: Any = None) -> None:
         port = PortSpec() if port is None else port
         self._spec = port if isinstance(port, PortSpec) else None
         self._port_obj = None if self._spec else port
@@ -570,8 +615,13 @@ class Player:
             bpm=_user_value(sch.check_bpm, bpm), swing=_user_value(sch.check_swing, swing),
             gate=_user_value(sch.check_gate, gate), notes=tuple(nm.notes), clock_out=bool(clock_out),
             bars=bars, spin_us=int(spin_us), record_timing=record_timing, nice=int(nice),
-            realtime=bool(realtime))
+            realtime=bool(realtime), midi=bool(midi), audio=audio)
+        if not midi and audio is None:
+            raise DrumfontError("nothing to play to: MIDI and audio are both off")
         self.notemap = nm
+        self.audio_name = ""       # '<host API>: <device>' of the built-in kit's output, when open
+        self.audio_delay_ms = 0.0  # how far the kit's notes sound after their MIDI twins
+        self.off: dict[str, str] = {}  # 'midi'/'audio' -> why that output is off
         self._conn: Connection | None = None
         self._worker: Any = None
         self._shared = None
@@ -589,7 +639,7 @@ class Player:
             return self
         ctx = mp.get_context("spawn")
         with _spawn_safe():
-            self._shared = ctx.RawArray("d", 4)
+            self._shared = ctx.RawArray("d", 6)
             parent, child = ctx.Pipe(duplex=True)
             if self.in_process:
                 self._worker = threading.Thread(
@@ -610,6 +660,9 @@ class Player:
             self._kill()
             raise LiveMidiError(msg[1])
         self._port_name, self.priority = msg[1], msg[2]
+        if msg[3] is not None:
+            self.audio_name, self.audio_delay_ms = msg[3]
+        self.off = dict(msg[4])
         atexit.register(self.close)
         return self
 
@@ -720,6 +773,17 @@ class Player:
     def set_bars(self, bars: int | None) -> None:
         """Stop after this many bars from the start (None: play until stopped)."""
         self._cmd("bars", bars)
+
+    def audition(self, voice: int, velocity: int = 100) -> None:
+        """Sound a voice on the built-in kit at once (no MIDI is sent); nothing without audio."""
+        self._cmd("audition", _voice(voice), max(1, min(127, int(velocity))))
+
+    def audio_counts(self) -> tuple[int, int]:
+        """(buffer underruns reported by the audio backend, notes struck late), updated a few
+        times a second; (0, 0) without audio."""
+        if self._shared is None:
+            return 0, 0
+        return int(self._shared[SLOT_UNDERRUNS]), int(self._shared[SLOT_LATE])
 
     def follow(self, port: str | None, backend: str | None = None) -> None:
         """Lock to the MIDI clock arriving on input `port` (None: lead again). Errors via error()."""

@@ -1,0 +1,237 @@
+"""Live audio: the built-in kit played through PortAudio (`sounddevice`), driven by the player's
+clock in the clock's own process.
+
+How notes are timed. The clock calls `send()` at each message's deadline, exactly as it sends
+MIDI. The audio callback runs once per block, ahead of the sound card by the output latency, so
+a note cannot be struck "now": it is struck `delay` later, at the exact frame where the block
+that plays that instant holds it. `delay` is one block plus the output latency the backend
+reports plus a 3 ms margin for a late callback, fixed when the stream starts, so every note
+lags its MIDI twin by the same amount and the grid's rhythm is kept to the synthesiser's
+64-frame block (1.3 ms at 48 kHz). Frame times come from the backend (PortAudio's DAC time for
+each block) anchored to the clock's `perf_counter_ns` by the earliest callback seen in the last
+two seconds: a callback woken late only ever looks later, never earlier, so the minimum is the
+true one and follows the sound card's drift. A note whose frame has already gone out is struck
+at the start of the next block and counted (`late`); underruns are the backend's own flags.
+
+The callback is the only thread that touches the synthesiser; `send()` appends to a deque.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import numpy as np
+
+from drumfont.audio.synth import Kit, check_rate
+from drumfont.errors import AudioError
+
+MARGIN_NS = 3_000_000          # room for a callback that wakes late
+ANCHOR_WINDOW_NS = 2_000_000_000
+SWITCH_INTERVAL = 0.0005       # the clock's spin loop must hand the GIL to the callback quickly
+NOTE_ON, NOTE_OFF = 0x90, 0x80
+
+
+@dataclass(frozen=True)
+class AudioSpec:
+    """Which audio output and how: plain data, so that it pickles into the clock process."""
+
+    device: str | None = None     # part of a PortAudio output device's name; None: the default
+    hostapi: str | None = None    # part of a host API's name ("JACK", "ALSA", "Core Audio", ...)
+    rate: int = 48000
+    soundfont: str | None = None
+    blocksize: int = 0            # frames per callback; 0: the backend's own
+    latency: str = "low"          # PortAudio's suggested latency: "low" or "high"
+
+    def __post_init__(self) -> None:
+        check_rate(self.rate)
+
+    def describe(self) -> str:
+        """How a person would name this output."""
+        return self.device or (f"the default {self.hostapi} output" if self.hostapi else "the default output")
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Hide what C libraries print while PortAudio starts (ALSA's complaints about absent cards,
+    libjack's about an absent server): in the studio they would scribble over the screen."""
+    try:
+        fd = sys.__stderr__.fileno() if sys.__stderr__ is not None else 2
+        saved = os.dup(fd)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
+def _sounddevice():
+    """The sounddevice module, PortAudio started quietly; AudioError when PortAudio is missing."""
+    # A JACK client must not start a JACK server of its own (libjack does, by default).
+    os.environ.setdefault("JACK_NO_START_SERVER", "1")
+    with _quiet_stderr():
+        try:
+            import sounddevice
+        except (ImportError, OSError) as exc:
+            raise AudioError(f"audio output needs PortAudio: install libportaudio2 (apt) / portaudio "
+                             f"(brew) and pip install sounddevice ({exc})") from None
+    return sounddevice
+
+
+def choose_device(spec: AudioSpec) -> int:
+    """The PortAudio output device index for `spec`; AudioError naming what exists otherwise."""
+    sd = _sounddevice()
+    devices = sd.query_devices()
+    apis = sd.query_hostapis()
+    outs = [(i, d) for i, d in enumerate(devices) if d["max_output_channels"] >= 1]
+    if spec.hostapi:
+        outs = [(i, d) for i, d in outs if spec.hostapi.lower() in apis[d["hostapi"]]["name"].lower()]
+    if spec.device:
+        outs = [(i, d) for i, d in outs if spec.device.lower() in d["name"].lower()]
+    if not outs:
+        names = ", ".join(sorted({apis[d["hostapi"]]["name"] + ": " + d["name"]
+                                  for d in devices if d["max_output_channels"] >= 1})) or "none"
+        raise AudioError(f"no audio output matches {spec.describe()} (outputs: {names}; "
+                         "a JACK server or a sound card is needed)")
+    default = sd.default.device[1] if isinstance(sd.default.device, (list, tuple)) else -1
+    if not spec.device and not spec.hostapi:
+        for i, _ in outs:
+            if i == default:
+                return i
+    return outs[0][0]
+
+
+class AudioEngine:
+    """The kit on an open PortAudio output stream; `send(midi_bytes, deadline_ns)` plays a note
+    `delay_ns` after its deadline, at its exact frame."""
+
+    def __init__(self, spec: AudioSpec = AudioSpec(), now=time.perf_counter_ns) -> None:
+        self.spec = spec
+        self.now = now
+        self.kit = Kit(spec.soundfont, spec.rate)
+        self.queue: collections.deque = collections.deque()
+        self.pending: list[tuple[int, int, int]] = []   # (target ns, status, note, velocity)
+        self.underruns = 0
+        self.late = 0
+        self.callbacks = 0
+        self.frames_done = 0
+        self.delay_ns = 0
+        self.block_frames = 0
+        self.out_latency_ns = 0
+        self._anchor = [None, None]         # earliest frame-0 DAC time: this window, last window
+        self._window_start = 0
+        self.first_audible_ns: int | None = None   # DAC time of the latest audition's first frame
+        sd = _sounddevice()
+        index = choose_device(spec)
+        self.device_name = sd.query_devices(index)["name"]
+        self.hostapi = sd.query_hostapis(sd.query_devices(index)["hostapi"])["name"]
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
+        try:
+            with _quiet_stderr():
+                self.stream = sd.OutputStream(samplerate=spec.rate, channels=2, dtype="float32",
+                                              device=index, blocksize=spec.blocksize,
+                                              latency=spec.latency, callback=self._callback)
+                self.stream.start()
+        except Exception as exc:  # PortAudioError and friends: the device refused
+            self.kit.close()
+            raise AudioError(f"cannot open audio output {self.device_name!r}: {exc}") from None
+        self.out_latency_ns = int(self.stream.latency * 1e9)
+        # Until the first callback reports its block size, assume the suggested latency's worth.
+        self.delay_ns = 2 * self.out_latency_ns + MARGIN_NS
+
+    @property
+    def name(self) -> str:
+        """The output, as '<host API>: <device>'."""
+        return f"{self.hostapi}: {self.device_name}"
+
+    # the clock's side ---------------------------------------------------------------------------
+    def send(self, data: tuple[int, ...] | list[int], deadline_ns: int = 0) -> None:
+        """A MIDI message from the clock: note-ons and note-offs of any channel are played."""
+        kind = data[0] & 0xF0
+        if kind == NOTE_ON or kind == NOTE_OFF:
+            vel = data[2] if kind == NOTE_ON else 0
+            self.queue.append((int(deadline_ns or self.now()) + self.delay_ns, data[1], vel, False))
+
+    def audition(self, note: int, velocity: int = 100) -> None:
+        """Strike a note as soon as the next block allows (a key press, not a scheduled note)."""
+        self.queue.append((self.now(), int(note), int(velocity), True))
+
+    def stats(self) -> dict[str, Any]:
+        """Underruns (from the backend), notes struck late, callbacks, latency figures."""
+        return {"underruns": self.underruns, "late": self.late, "callbacks": self.callbacks,
+                "block": self.block_frames, "delay_ms": self.delay_ns / 1e6,
+                "output_latency_ms": self.out_latency_ns / 1e6, "device": self.name}
+
+    def close(self) -> None:
+        """Stop the stream and free the synthesiser. Safe to call twice."""
+        stream, self.stream = getattr(self, "stream", None), None
+        if stream is not None:
+            with contextlib.suppress(Exception):
+                stream.stop()
+                stream.close()
+        self.kit.close()
+
+    # the audio thread's side --------------------------------------------------------------------
+    def _frame0_ns(self, now: int, dac_lead_ns: int, frame: int) -> int:
+        """DAC time (perf ns) of frame 0, from this callback and the ones before it."""
+        seen = now + dac_lead_ns - round(frame * 1e9 / self.spec.rate)
+        if now - self._window_start > ANCHOR_WINDOW_NS:
+            self._anchor = [None, self._anchor[0]]
+            self._window_start = now
+        if self._anchor[0] is None or seen < self._anchor[0]:
+            self._anchor[0] = seen
+        return min(a for a in self._anchor if a is not None)
+
+    def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        now = self.now()
+        self.callbacks += 1
+        if status.output_underflow:
+            self.underruns += 1
+        lead = time_info.outputBufferDacTime - time_info.currentTime
+        lead_ns = int(lead * 1e9) if 0 < lead < 1 else self.out_latency_ns
+        if self.block_frames != frames:
+            self.block_frames = frames
+            self.delay_ns = round(frames * 1e9 / self.spec.rate) + lead_ns + MARGIN_NS
+        first = self.frames_done
+        self.frames_done += frames
+        anchor = self._frame0_ns(now, lead_ns, first)
+        while self.queue:
+            target, note, vel, audition = self.queue.popleft()
+            self.pending.append((round((target - anchor) * self.spec.rate / 1e9), note, vel, audition))
+        due = [e for e in self.pending if e[0] < first + frames]
+        if due:
+            self.pending = [e for e in self.pending if e[0] >= first + frames]
+            due.sort(key=lambda e: (e[0], e[2] > 0))
+        outdata.fill(0.0)
+        at = 0
+        for frame, note, vel, audition in due:
+            offset = frame - first
+            if offset < 0:
+                if not audition:
+                    self.late += 1
+                offset = 0
+            self.kit.render_into(outdata, at, offset)
+            at = offset
+            if vel > 0:
+                self.kit.note_on(note, vel)
+                if audition:
+                    self.first_audible_ns = anchor + round((first + offset) * 1e9 / self.spec.rate)
+            else:
+                self.kit.note_off(note)
+        self.kit.render_into(outdata, at, frames)
+        np.clip(outdata, -1.0, 1.0, out=outdata)
+
+
+def open_engine(spec: AudioSpec) -> AudioEngine:
+    """The engine on `spec`'s output, started; AudioError with the reason when it cannot be."""
+    return AudioEngine(spec)
