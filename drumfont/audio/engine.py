@@ -41,7 +41,7 @@ NOTE_ON, NOTE_OFF = 0x90, 0x80
 class AudioSpec:
     """Which audio output and how: plain data, so that it pickles into the clock process."""
 
-    device: str | None = None     # part of a PortAudio output device's name; None: the default
+    device: str | None = None     # part of an output's name or of its host API's; None: the default
     hostapi: str | None = None    # part of a host API's name ("JACK", "ALSA", "Core Audio", ...)
     rate: int = 48000
     soundfont: str | None = None
@@ -97,7 +97,9 @@ def choose_device(spec: AudioSpec) -> int:
     if spec.hostapi:
         outs = [(i, d) for i, d in outs if spec.hostapi.lower() in apis[d["hostapi"]]["name"].lower()]
     if spec.device:
-        outs = [(i, d) for i, d in outs if spec.device.lower() in d["name"].lower()]
+        want = spec.device.lower()
+        outs = [(i, d) for i, d in outs
+                if want in d["name"].lower() or want in apis[d["hostapi"]]["name"].lower()]
     if not outs:
         names = ", ".join(sorted({apis[d["hostapi"]]["name"] + ": " + d["name"]
                                   for d in devices if d["max_output_channels"] >= 1})) or "none"
@@ -120,6 +122,7 @@ class AudioEngine:
         self.now = now
         self.kit = Kit(spec.soundfont, spec.rate)
         self.queue: collections.deque = collections.deque()
+        self.to_gm: dict[int, int] = {}     # the clock's output note -> the kit's GM note
         self.pending: list[tuple[int, int, int]] = []   # (target ns, status, note, velocity)
         self.underruns = 0
         self.late = 0
@@ -141,13 +144,16 @@ class AudioEngine:
                 self.stream = sd.OutputStream(samplerate=spec.rate, channels=2, dtype="float32",
                                               device=index, blocksize=spec.blocksize,
                                               latency=spec.latency, callback=self._callback)
+                self.out_latency_ns = int(self.stream.latency * 1e9)
+                # Until the first callback tells the block size, assume the latency's worth.
+                self.delay_ns = 2 * self.out_latency_ns + MARGIN_NS
                 self.stream.start()
         except Exception as exc:  # PortAudioError and friends: the device refused
             self.kit.close()
             raise AudioError(f"cannot open audio output {self.device_name!r}: {exc}") from None
-        self.out_latency_ns = int(self.stream.latency * 1e9)
-        # Until the first callback reports its block size, assume the suggested latency's worth.
-        self.delay_ns = 2 * self.out_latency_ns + MARGIN_NS
+        deadline = time.monotonic() + 2.0
+        while not self.callbacks and time.monotonic() < deadline:  # delay_ns is known from the first
+            time.sleep(0.002)
 
     @property
     def name(self) -> str:
@@ -155,12 +161,20 @@ class AudioEngine:
         return f"{self.hostapi}: {self.device_name}"
 
     # the clock's side ---------------------------------------------------------------------------
+    def set_notes(self, notes: tuple[int, ...]) -> None:
+        """The note the clock sends for each voice (its note map): the kit plays each voice's GM
+        note whatever map the MIDI output uses."""
+        from drumfont.notemap import GM
+
+        self.to_gm = {int(n): GM.note(v) for v, n in reversed(list(enumerate(notes)))}
+
     def send(self, data: tuple[int, ...] | list[int], deadline_ns: int = 0) -> None:
         """A MIDI message from the clock: note-ons and note-offs of any channel are played."""
         kind = data[0] & 0xF0
         if kind == NOTE_ON or kind == NOTE_OFF:
             vel = data[2] if kind == NOTE_ON else 0
-            self.queue.append((int(deadline_ns or self.now()) + self.delay_ns, data[1], vel, False))
+            note = self.to_gm.get(data[1], data[1])
+            self.queue.append((int(deadline_ns or self.now()) + self.delay_ns, note, vel, False))
 
     def audition(self, note: int, velocity: int = 100) -> None:
         """Strike a note as soon as the next block allows (a key press, not a scheduled note)."""

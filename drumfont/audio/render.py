@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -21,6 +21,7 @@ import numpy as np
 
 from drumfont.audio.synth import Kit, check_rate
 from drumfont.errors import AudioError
+from drumfont.notemap import GM
 from drumfont.midifile import TICKS_PER_BEAT, ExportOptions, note_events
 from drumfont.pattern import Pattern
 from drumfont.writes import check_writable, write_atomic
@@ -52,7 +53,9 @@ class RenderOptions:
 def timed_notes(patterns: Sequence[Pattern], opts: ExportOptions, muted: Sequence[int] = ()
                 ) -> tuple[list[tuple[float, int, int]], float]:
     """(seconds, note, velocity) of the chain as the .mid has them (velocity 0: note-off), and
-    the chain's length in seconds."""
+    the chain's length in seconds. The kit is General MIDI, so the notes are GM whatever note
+    map `opts` carries for MIDI."""
+    opts = replace(opts, notemap=GM)
     if muted:
         patterns = [_mute(p, muted) for p in patterns]
     sec_per_tick = 60.0 / (opts.bpm * TICKS_PER_BEAT)

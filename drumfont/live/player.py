@@ -149,7 +149,7 @@ class _Clock:
         self.last_health = self.now()
         self.last_reopen = 0
         self.timing: list[tuple[int, int, int]] | None = [] if cfg.record_timing else None
-        self.off: dict[str, str] = {}   # 'midi'/'audio' -> why that output did not open
+        self.off: dict[str, str] = {}   # 'MIDI'/'audio' -> why that output did not open
         # follow mode
         self.follow_in = None
         self.follow_q: collections.deque = collections.deque()
@@ -385,6 +385,8 @@ class _Clock:
             self.seq.gate = a[0]
         elif op == "notes":
             self.seq.notemap = NoteMap("live", tuple(a[0]))
+            if self.audio is not None:
+                self.audio.set_notes(tuple(a[0]))
         elif op == "mute":
             self.seq.set_mute(a[0], a[1])
         elif op == "solo":
@@ -401,7 +403,7 @@ class _Clock:
             self._set_follow(a[0], a[1])
         elif op == "audition":
             if self.audio is not None:
-                self.audio.audition(self.seq.notemap.note(a[0]), a[1])
+                self.audio.audition(GM.note(a[0]), a[1])
         elif op == "timing":
             self._report("timing", np.array(self.timing or [], dtype=np.int64).reshape(-1, 3))
         elif op == "close":
@@ -547,15 +549,17 @@ def _open_outputs(spec: PortSpec | None, port_obj: Any, cfg: ClockConfig) -> tup
         except DrumfontError as exc:
             if cfg.audio is None:
                 raise
-            off["midi"] = str(exc)
+            off["MIDI"] = str(exc)
     if cfg.audio is not None:
         from drumfont.audio.engine import open_engine
 
         try:
             audio = open_engine(cfg.audio)
+            audio.set_notes(cfg.notes)
         except DrumfontError as exc:
             if port is None:
-                raise DrumfontError("; ".join([*off.values(), str(exc)])) from None
+                raise DrumfontError("; ".join([*(f"{k} off: {v}" for k, v in off.items()),
+                                               f"audio off: {exc}"])) from None
             off["audio"] = str(exc)
     return port, audio, off
 
@@ -621,7 +625,7 @@ class Player:
         self.notemap = nm
         self.audio_name = ""       # '<host API>: <device>' of the built-in kit's output, when open
         self.audio_delay_ms = 0.0  # how far the kit's notes sound after their MIDI twins
-        self.off: dict[str, str] = {}  # 'midi'/'audio' -> why that output is off
+        self.off: dict[str, str] = {}  # 'MIDI'/'audio' -> why that output is off
         self._conn: Connection | None = None
         self._worker: Any = None
         self._shared = None
