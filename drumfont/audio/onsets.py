@@ -16,13 +16,19 @@ HOP_S = 0.0005
 
 
 def detect_onsets(audio: np.ndarray, rate: int, rise_db: float = 9.0, look_ms: float = 8.0,
-                  min_gap_ms: float = 20.0, floor_db: float = -70.0) -> np.ndarray:
-    """Onset times in seconds, ascending, of mono or (n, channels) audio."""
+                  min_gap_ms: float = 20.0, floor_db: float = -70.0, loop: bool = False) -> np.ndarray:
+    """Onset times in seconds, ascending, of mono or (n, channels) audio. With `loop`, the audio
+    is heard after its own end, so a note ringing into the start is not taken for a new one."""
     x = np.asarray(audio, np.float64)
     if x.ndim == 2:
         x = x.mean(axis=1)
     if x.size < 4:
         return np.zeros(0)
+    if loop:
+        pad = min(len(x), round(0.1 * rate))
+        found = detect_onsets(np.concatenate([x[-pad:], x]), rate, rise_db, look_ms, min_gap_ms, floor_db)
+        found = found - pad / rate
+        return found[found >= 0]
     hp = np.diff(x, prepend=x[0])
     hop = max(1, round(HOP_S * rate))
     n = len(hp) // hop

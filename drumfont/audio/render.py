@@ -29,7 +29,7 @@ from drumfont.writes import check_writable, write_atomic
 FORMATS = {".wav": "WAV", ".flac": "FLAC"}
 SUBTYPE = "PCM_24"       # 24-bit: no dither needed after normalising, and both formats take it
 PEAK_DB = -1.0           # peak level of a rendered file, dBFS
-RING_S = 4.0             # the longest ring carried across the loop point (TimGM6mb's crash: ~3 s)
+RING_S = 8.0             # the longest ring carried across the loop point (TimGM6mb's crash: -100 dB at 7 s)
 SYNTH_BLOCK = 64         # FluidSynth renders in blocks of 64 frames and starts notes on their edges
 SILENT = 10 ** (-100 / 20)  # a one-shot render ends where everything has faded below -100 dBFS
 
