@@ -53,7 +53,7 @@ class AudioSpec:
 
     def describe(self) -> str:
         """How a person would name this output."""
-        return self.device or (f"the default {self.hostapi} output" if self.hostapi else "the default output")
+        return repr(self.device) if self.device else (f"the default {self.hostapi} output" if self.hostapi else "the default output")
 
 
 @contextlib.contextmanager
