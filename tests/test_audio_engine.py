@@ -4,8 +4,6 @@ detector checks it against the clock's own note deadlines."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -30,22 +28,6 @@ def no_jack(monkeypatch):
         _sounddevice()
     except AudioError as exc:
         pytest.skip(str(exc))
-
-
-@pytest.fixture
-def jack_audio(jack_server):
-    """The test JACK server, where PortAudio has its JACK host API (asked in a child process, as
-    the player's own process will); skips, saying why, where it has none."""
-    pytest.importorskip("jack", reason="JACK-Client (pip install JACK-Client) records the output")
-    probe = ("import os; os.environ['JACK_NO_START_SERVER'] = '1'; import sounddevice as sd; "
-             "print(any('JACK' in a['name'] for a in sd.query_hostapis()))")
-    res = subprocess.run([sys.executable, "-c", probe], env=jack_server, capture_output=True, text=True,
-                         timeout=60)
-    if res.returncode != 0:
-        pytest.skip(f"PortAudio/sounddevice do not start: {res.stderr.strip()[-200:]}")
-    if res.stdout.strip() != "True":
-        pytest.skip("this PortAudio has no JACK host API (libportaudio2 built without JACK?)")
-    return jack_server
 
 
 def _bar() -> Pattern:
