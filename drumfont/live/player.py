@@ -21,6 +21,13 @@ so nothing accumulates). The loop sleeps in `connection.wait` on the command pip
 latency (50 us .. several ms on a loaded box); the short spin removes it. poll() rounds its
 timeout up to whole milliseconds, so the sleep is cut to whole ms below the spin window.
 
+Sound without a DAW: `audio=AudioSpec(...)` (drumfont.audio.engine) also plays the built-in GM
+kit on a PortAudio output, from this same clock in this same process: the clock hands each
+message to the audio engine at its deadline, as it sends MIDI, and the engine strikes it a fixed
+delay later at its exact frame (the engine's docstring says why and how much). `midi=False`
+opens no MIDI port (audio only); where both are asked for and one cannot open, the other plays
+and `off` says why. `audition(voice)` strikes a voice on the kit at once.
+
 Parent-side API (the TUI builds on this)::
 
     from drumfont.live import Player, PortSpec, RecordingPort
@@ -38,6 +45,7 @@ Parent-side API (the TUI builds on this)::
         p.notices()     # -> [("error"|"ok"|"stopped"|"ended", ...)] since the last call
         p.ended(); p.bpm(); p.waiting_for_clock(); p.chain_entry(); p.priority; p.port_name
         p.stop(); p.resume()
+        p.audition(SNARE); p.audio_counts()  # kit only: (underruns from the backend, late notes)
     # leaving the block (or close(), Ctrl-C, process exit) sends note-offs + All Notes Off
 
 Every setter returns at once (it writes one message to the pipe). `port` is either a
