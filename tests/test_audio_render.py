@@ -121,3 +121,22 @@ def test_bad_requests_are_clear_errors(tmp_path):
     with pytest.raises(AudioError, match="no patterns"):
         r.render_patterns([])
     assert not np.any(r.render_patterns([Pattern.empty()]))  # a silent bar is silence, not an error
+
+
+def test_render_and_export_audio_commands(tmp_path, capsys):
+    from drumfont.cli import main
+    from drumfont.pattern import to_text
+
+    bar = tmp_path / "bar.txt"
+    bar.write_text(to_text(GROOVE))
+    out = tmp_path / "bar.flac"
+    assert main(["render", "--pattern", str(bar), "--bars", "2", "--bpm", "90", "-o", str(out)]) == 0
+    info = soundfile.info(str(out))
+    assert info.format == "FLAC" and abs(info.duration - 2 * 4 * 60 / 90) < 1e-3
+    assert main(["render", "--pattern", str(bar), "-o", str(out)]) == 2          # no --force
+    assert "exists" in capsys.readouterr().err
+    assert main(["render", "--style", "rock", "--rules", "-n", "2", "-o", str(tmp_path / "x.ogg")]) == 2
+    assert main(["export", "--style", "rock", "--rules", "-n", "2", "--out", str(tmp_path / "ex"),
+                 "--audio", "--seed", "1"]) == 0
+    names = sorted(p.name for p in (tmp_path / "ex").iterdir())
+    assert names == ["rock-001.mid", "rock-001.wav", "rock-002.mid", "rock-002.wav"]
