@@ -156,7 +156,7 @@ def _start_jack(name: str) -> tuple[subprocess.Popen, Path, str]:
     raise SystemExit(f"jackd did not start: {log.read_text()[-400:]}")
 
 
-async def live(seconds: float, presses: int, engine) -> None:
+async def live(seconds: float, presses: int, engine, log: Path) -> None:
     from jack_audio import JackRecorder, kit_ports
 
     from drumfont.tui.app import make_app, open_live_player
@@ -193,9 +193,11 @@ async def live(seconds: float, presses: int, engine) -> None:
         lat_a = np.array(lat)
         print(f"(5) key press -> first sample out (v, audition), recorded at the JACK graph, {len(lat)}/{presses} "
               f"presses heard: median {np.median(lat_a):.1f} ms, p90 {np.percentile(lat_a, 90):.1f} ms, "
-              f"max {lat_a.max():.1f} ms (+ the playback port's latency, one 5.3 ms period, to the DAC)")
+              f"max {lat_a.max():.1f} ms; + the output latency PortAudio reports, "
+              f"{p.audio_delay_ms - 256 / 48 - 3:.1f} ms, to the DAC")
         # (4) a minute of playing with the UI busy sampling
         under0, late0 = p.audio_counts()
+        xruns0 = log.read_text(errors="replace").count("XRun")
         await pilot.press("right_curly_bracket", "right_curly_bracket", "space")
         end = time.monotonic() + seconds
         n = 0
@@ -205,10 +207,13 @@ async def live(seconds: float, presses: int, engine) -> None:
             n += 1
         await pilot.pause(1.0)              # the counters are copied a few times a second
         under, late = p.audio_counts()
+        xruns = log.read_text(errors="replace").count("XRun") - xruns0
         await pilot.press("space")
         print(f"(4) {seconds:g} s playing at 140 BPM while the UI sampled {n} new bars "
               f"({n / seconds:.1f}/s, engine {app.engine.name}): buffer underruns reported by the backend: "
-              f"{under - under0}; notes struck late: {late - late0}")
+              f"{under - under0}; notes struck late: {late - late0}; longest audio callback "
+              f"{p.audio_callback_ms():.2f} ms of its {256 / 48:.2f} ms block; the JACK server's own "
+              f"timer logged {xruns} xruns in the same {seconds:g} s")
 
 
 def main() -> None:
@@ -239,7 +244,7 @@ def main() -> None:
         except ImportError:
             engine = st.RulesEngine()
         print(f"(4)-(5) JACK dummy server {mode}, 48 kHz, 256-frame periods")
-        asyncio.run(live(args.seconds, args.presses, engine))
+        asyncio.run(live(args.seconds, args.presses, engine, log))
     finally:
         proc.terminate()
         proc.wait(5)

@@ -127,6 +127,7 @@ class AudioEngine:
         self.underruns = 0
         self.late = 0
         self.callbacks = 0
+        self.callback_max_ns = 0     # the longest callback, start to end (its budget: one block)
         self.frames_done = 0
         self.delay_ns = 0
         self.block_frames = 0
@@ -183,6 +184,7 @@ class AudioEngine:
     def stats(self) -> dict[str, Any]:
         """Underruns (from the backend), notes struck late, callbacks, latency figures."""
         return {"underruns": self.underruns, "late": self.late, "callbacks": self.callbacks,
+                "callback_max_ms": self.callback_max_ns / 1e6,
                 "block": self.block_frames, "delay_ms": self.delay_ns / 1e6,
                 "output_latency_ms": self.out_latency_ns / 1e6, "device": self.name}
 
@@ -244,6 +246,7 @@ class AudioEngine:
                 self.kit.note_off(note)
         self.kit.render_into(outdata, at, frames)
         np.clip(outdata, -1.0, 1.0, out=outdata)
+        self.callback_max_ns = max(self.callback_max_ns, self.now() - now)
 
 
 def open_engine(spec: AudioSpec) -> AudioEngine:

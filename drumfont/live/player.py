@@ -93,7 +93,7 @@ from drumfont.pattern import STEPS, Pattern
 
 # Shared-memory slots the clock writes and the parent reads without a lock: each is one aligned
 # 8-byte double, written whole.
-SLOT_STEP, SLOT_BPM, SLOT_STATE, SLOT_ENTRY, SLOT_UNDERRUNS, SLOT_LATE = range(6)
+SLOT_STEP, SLOT_BPM, SLOT_STATE, SLOT_ENTRY, SLOT_UNDERRUNS, SLOT_LATE, SLOT_CALLBACK = range(7)
 STATE_STOPPED, STATE_PLAYING, STATE_WAITING = 0.0, 1.0, 2.0   # waiting: follow mode, no clock yet
 
 START_LEAD_NS = 3_000_000        # the first downbeat sits this far after start(): room to schedule
@@ -343,6 +343,7 @@ class _Clock:
             if self.audio is not None:
                 self.shared[SLOT_UNDERRUNS] = float(self.audio.underruns)
                 self.shared[SLOT_LATE] = float(self.audio.late)
+                self.shared[SLOT_CALLBACK] = self.audio.callback_max_ns / 1e6
             if self.manage_gc and now - self.last_gc > GC_EVERY_NS:
                 gc.collect()
                 self.last_gc = self.now()
@@ -651,7 +652,7 @@ class Player:
             return self
         ctx = mp.get_context("spawn")
         with _spawn_safe():
-            self._shared = ctx.RawArray("d", 6)
+            self._shared = ctx.RawArray("d", 7)
             parent, child = ctx.Pipe(duplex=True)
             if self.in_process:
                 self._worker = threading.Thread(
@@ -796,6 +797,10 @@ class Player:
         if self._shared is None:
             return 0, 0
         return int(self._shared[SLOT_UNDERRUNS]), int(self._shared[SLOT_LATE])
+
+    def audio_callback_ms(self) -> float:
+        """The longest time the audio callback took so far (its budget is one block)."""
+        return float(self._shared[SLOT_CALLBACK]) if self._shared is not None else 0.0
 
     def follow(self, port: str | None, backend: str | None = None) -> None:
         """Lock to the MIDI clock arriving on input `port` (None: lead again). Errors via error()."""
