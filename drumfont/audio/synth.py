@@ -76,20 +76,30 @@ def _fluidsynth():
     return fluidsynth
 
 
-_WRITE_FLOAT = None
+_CALLS = None
 
 
-def _write_float():
-    """fluid_synth_write_float, which pyfluidsynth does not wrap (it offers int16 copies only):
-    float32 straight into a numpy buffer, no conversion, no copy."""
-    global _WRITE_FLOAT
-    if _WRITE_FLOAT is None:
-        fn = ctypes.CDLL(_fluidsynth().lib).fluid_synth_write_float
-        fn.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
-                       ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
-        fn.restype = ctypes.c_int
-        _WRITE_FLOAT = fn
-    return _WRITE_FLOAT
+def _calls():
+    """The three FluidSynth calls the audio thread makes, bound with ctypes.PyDLL so that they
+    keep the GIL: a ctypes.CDLL call lets go of it and must win it back afterwards, and in the
+    live callback each win-back can wait on another thread (the GIL is not priority-aware).
+    fluid_synth_write_float is not in pyfluidsynth at all (it offers int16 copies only): float32
+    straight into a numpy buffer, no conversion, no copy. Each call takes microseconds."""
+    global _CALLS
+    if _CALLS is None:
+        lib = ctypes.PyDLL(_fluidsynth().lib)
+        write = lib.fluid_synth_write_float
+        write.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+        write.restype = ctypes.c_int
+        on = lib.fluid_synth_noteon
+        on.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        on.restype = ctypes.c_int
+        off = lib.fluid_synth_noteoff
+        off.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+        off.restype = ctypes.c_int
+        _CALLS = (write, on, off)
+    return _CALLS
 
 
 class Kit:
@@ -111,15 +121,16 @@ class Kit:
         if self._synth.program_select(DRUM_CHANNEL, sfid, DRUM_BANK, 0) != 0:
             self.close()
             raise AudioError(f"{self.soundfont}: no drum kit (bank {DRUM_BANK}, preset 0) in this SoundFont")
-        self._write = _write_float()
+        self._write, self._on, self._off = _calls()
+        self._ptr = self._synth.synth
 
     def note_on(self, note: int, velocity: int) -> None:
         """Strike a GM drum note (velocity 1..127; 0 is a note-off)."""
-        self._synth.noteon(DRUM_CHANNEL, int(note), int(velocity))
+        self._on(self._ptr, DRUM_CHANNEL, int(note), int(velocity))
 
     def note_off(self, note: int) -> None:
         """Release a note (GM kits mostly play their one-shots to the end regardless)."""
-        self._synth.noteoff(DRUM_CHANNEL, int(note))
+        self._off(self._ptr, DRUM_CHANNEL, int(note))
 
     def silence(self) -> None:
         """Cut every sounding note at once."""
@@ -134,7 +145,7 @@ class Kit:
         if buf.dtype != np.float32 or buf.ndim != 2 or buf.shape[1] != 2 or not buf.flags.c_contiguous:
             raise ValueError("render_into needs a C-contiguous (n, 2) float32 buffer")
         ptr = buf.ctypes.data
-        self._write(self._synth.synth, n, ptr, 2 * start, 2, ptr, 2 * start + 1, 2)
+        self._write(self._ptr, n, ptr, 2 * start, 2, ptr, 2 * start + 1, 2)
 
     def render(self, frames: int) -> np.ndarray:
         """The next `frames` frames as a new (frames, 2) float32 array."""
