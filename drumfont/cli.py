@@ -412,6 +412,8 @@ def _add_tui(sub) -> None:
     p.add_argument("--rules", action="store_true", help="draw from the genre rules, not the VAE")
     p.add_argument("--no-midi", action="store_true", help="do not open a MIDI port")
     p.add_argument("--no-audio", action="store_true", help="do not play the built-in kit on an audio output")
+    p.add_argument("--audio-device", default=None, metavar="NAME",
+                   help="audio output for the kit: part of its name or of its host API's ('JACK')")
     p.add_argument("--notemap", default=None, help="output note map: gm, tr8s, drumrack or a .json file "
                    "(default: the session's, gm at first)")
     p.set_defaults(run=_run_tui)
@@ -422,7 +424,7 @@ def _run_tui(args: argparse.Namespace) -> int:
 
     app = make_app(args.data_dir, export_dir=Path(args.export_dir) if args.export_dir else None,
                    preset=args.preset, rules=args.rules, midi=not args.no_midi, notemap=args.notemap,
-                   audio=not args.no_audio)
+                   audio=not args.no_audio, audio_device=args.audio_device)
     app.run()
     return 0
 
