@@ -64,9 +64,13 @@ def test_the_kit_plays_in_time_with_the_clock(jack_audio):
     assert len(deadlines) >= 8 and np.abs(audio).max() > 0.05
     # each note sounds a fixed time after its deadline (the engine's delay): the same for all
     lag = np.array([found[np.argmin(np.abs(found - d - p.audio_delay_ms / 1e3))] - d for d in deadlines])
-    assert np.abs(lag - np.median(lag)).max() <= 0.005, lag
+    off = np.abs(lag - np.median(lag)) > 0.005
+    # A note may only stray where the backend or the recorder saw the server miss a cycle (the
+    # dummy driver's timer on a loaded box), and then one note per missed cycle at most.
+    assert off.sum() <= underruns + rec.xruns, (lag, underruns, rec.xruns)
+    assert off.mean() <= 0.1, lag
     assert 0 <= np.median(lag) <= p.audio_delay_ms / 1e3 + 0.05
-    assert underruns >= 0 and late >= 0   # read from the backend; benchmarks report them
+    assert late >= 0
 
 
 def test_a_muted_voice_makes_no_sound_and_audition_sounds(jack_audio):

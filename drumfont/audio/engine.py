@@ -7,10 +7,13 @@ a note cannot be struck "now": it is struck `delay` later, at the exact frame wh
 that plays that instant holds it. `delay` is one block plus the output latency the backend
 reports plus a 3 ms margin for a late callback, fixed when the stream starts, so every note
 lags its MIDI twin by the same amount and the grid's rhythm is kept to the synthesiser's
-64-frame block (1.3 ms at 48 kHz). Frame times come from the backend (PortAudio's DAC time for
-each block) anchored to the clock's `perf_counter_ns` by the earliest callback seen in the last
-two seconds: a callback woken late only ever looks later, never earlier, so the minimum is the
-true one and follows the sound card's drift. A note whose frame has already gone out is struck
+64-frame block (1.3 ms at 48 kHz). Block times are frames counted from the earliest callback
+seen in the last two seconds, on the clock's `perf_counter_ns`, plus the output latency the
+backend reports: a callback woken late only ever looks later, never earlier, so the minimum is
+the true anchor, and the windows follow the sound card's drift. When the backend flags an
+underrun it may have skipped cycles that our count did not see, so the anchor is found afresh.
+(PortAudio's own stream times were tried as the clock instead: on JACK at 1024-frame periods
+they jitter by +-10 ms.) A note whose frame has already gone out is struck
 at the start of the next block and counted (`late`); underruns are the backend's own flags.
 
 The callback is the only thread that touches the synthesiser; `send()` appends to a deque.
@@ -123,7 +126,7 @@ class AudioEngine:
         self.kit = Kit(spec.soundfont, spec.rate)
         self.queue: collections.deque = collections.deque()
         self.to_gm: dict[int, int] = {}     # the clock's output note -> the kit's GM note
-        self.pending: list[tuple[int, int, int]] = []   # (target ns, status, note, velocity)
+        self.pending: list[tuple[int, int, int, bool]] = []   # (target ns, note, velocity, audition)
         self.underruns = 0
         self.late = 0
         self.callbacks = 0
@@ -132,9 +135,8 @@ class AudioEngine:
         self.delay_ns = 0
         self.block_frames = 0
         self.out_latency_ns = 0
-        self._anchor = [None, None]         # earliest frame-0 DAC time: this window, last window
+        self._anchor = [None, None]         # earliest clock offset seen: this window, last window
         self._window_start = 0
-        self.first_audible_ns: int | None = None   # DAC time of the latest audition's first frame
         sd = _sounddevice()
         index = choose_device(spec)
         self.device_name = sd.query_devices(index)["name"]
@@ -198,9 +200,9 @@ class AudioEngine:
         self.kit.close()
 
     # the audio thread's side --------------------------------------------------------------------
-    def _frame0_ns(self, now: int, dac_lead_ns: int, frame: int) -> int:
-        """DAC time (perf ns) of frame 0, from this callback and the ones before it."""
-        seen = now + dac_lead_ns - round(frame * 1e9 / self.spec.rate)
+    def _earliest(self, now: int, seen: int) -> int:
+        """The smallest `seen` of this two-second window and the last one: wake-up delays only
+        ever add, so the minimum is the true offset, and the windows follow a drifting clock."""
         if now - self._window_start > ANCHOR_WINDOW_NS:
             self._anchor = [None, self._anchor[0]]
             self._window_start = now
@@ -208,40 +210,49 @@ class AudioEngine:
             self._anchor[0] = seen
         return min(a for a in self._anchor if a is not None)
 
+    def _block_dac_ns(self, now: int, frames: int) -> int:
+        """perf_counter_ns() time at which this block's first frame reaches the DAC: frames
+        counted from the earliest callback (plus the output latency)."""
+        first = self.frames_done
+        self.frames_done += frames
+        frame0 = self._earliest(now, now + self.out_latency_ns - round(first * 1e9 / self.spec.rate))
+        return frame0 + round(first * 1e9 / self.spec.rate)
+
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         now = self.now()
         self.callbacks += 1
-        if status.output_underflow:
-            self.underruns += 1
         lead = time_info.outputBufferDacTime - time_info.currentTime
         lead_ns = int(lead * 1e9) if 0 < lead < 1 else self.out_latency_ns
         if self.block_frames != frames:
             self.block_frames = frames
             self.delay_ns = round(frames * 1e9 / self.spec.rate) + lead_ns + MARGIN_NS
-        first = self.frames_done
-        self.frames_done += frames
-        anchor = self._frame0_ns(now, lead_ns, first)
+        self.out_latency_ns = lead_ns
+        if status.output_underflow:
+            # The backend lost cycles: our count of frames no longer matches its clock, so the
+            # anchor is found afresh (the minimum settles within a few callbacks).
+            self.underruns += 1
+            self._anchor = [None, None]
+        block_ns = self._block_dac_ns(now, frames)
+        end_ns = block_ns + round(frames * 1e9 / self.spec.rate)
         while self.queue:
-            target, note, vel, audition = self.queue.popleft()
-            self.pending.append((round((target - anchor) * self.spec.rate / 1e9), note, vel, audition))
-        due = [e for e in self.pending if e[0] < first + frames]
+            self.pending.append(self.queue.popleft())
+        due = [e for e in self.pending if e[0] < end_ns]
         if due:
-            self.pending = [e for e in self.pending if e[0] >= first + frames]
+            self.pending = [e for e in self.pending if e[0] >= end_ns]
             due.sort(key=lambda e: (e[0], e[2] > 0))
         outdata.fill(0.0)
         at = 0
-        for frame, note, vel, audition in due:
-            offset = frame - first
+        for target, note, vel, audition in due:
+            offset = min(frames - 1, round((target - block_ns) * self.spec.rate / 1e9))
             if offset < 0:
                 if not audition:
                     self.late += 1
                 offset = 0
+            offset = max(offset, at)
             self.kit.render_into(outdata, at, offset)
             at = offset
             if vel > 0:
                 self.kit.note_on(note, vel)
-                if audition:
-                    self.first_audible_ns = anchor + round((first + offset) * 1e9 / self.spec.rate)
             else:
                 self.kit.note_off(note)
         self.kit.render_into(outdata, at, frames)

@@ -72,7 +72,7 @@ def show_ports(backend: str | None = None) -> str:
 
 def play(patterns: list[Pattern], spec: PortSpec, *, bpm: float = 120.0, swing: float = 50.0,
          gate: float = 0.5, notemap: str | None = None, bars: int | None = None, repeat: int = 1,
-         clock_out: bool = False, follow: str | None = None, out: TextIO = sys.stdout,
+         clock_out: bool = False, follow: str | None = None, out: TextIO | None = None,
          interval: float = 0.05, should_stop: Callable[[], bool] = lambda: False,
          audio: Any = None, midi: bool = True) -> int:
     """Play a chain (each pattern `repeat` bars, looping) until `bars` have played, the leader
@@ -82,6 +82,7 @@ def play(patterns: list[Pattern], spec: PortSpec, *, bpm: float = 120.0, swing: 
         raise DrumfontError("nothing to play: no patterns")
     if repeat < 1:
         raise DrumfontError("--repeat must be at least 1")
+    out = out if out is not None else sys.stdout  # looked up now: a redirected stdout is honoured
     tty = out.isatty()
     player = Player(port=spec, notemap=notemap, bpm=bpm, swing=swing, gate=gate, clock_out=clock_out,
                     bars=bars, audio=audio, midi=midi)
