@@ -1,7 +1,9 @@
 """A JACK audio recorder for the live-audio tests and benchmarks: a JACK client (JACK-Client, in
 this process) whose inputs are connected to the ports under test. Each frame it records is placed
-on `time.perf_counter_ns()`'s clock (the player's) through the earliest process callback seen:
-a callback that wakes late only ever looks later, so the minimum is the cycle's true start."""
+on `time.perf_counter_ns()`'s clock (the player's) through the earliest process callback seen in
+the second before it: a callback that wakes late only ever looks later, so the minimum is the
+cycle's true start; the window follows the dummy driver's frame clock, which falls behind the
+wall clock each time its timer wakes late (an xrun)."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ class JackRecorder:
         self.buf = np.zeros((int(seconds * self.rate), len(sources)), np.float32)
         self.pos = 0
         self.first_frame: int | None = None
-        self.anchor: float | None = None
+        self.cycles: list[tuple[int, float]] = []   # (first frame of the cycle, perf ns of frame 0 as seen)
         self.xruns = 0
         self.ins = [self.client.inports.register(f"in_{i}") for i in range(len(sources))]
         self.client.set_process_callback(self._process)
@@ -38,9 +40,8 @@ class JackRecorder:
         f0 = self.client.last_frame_time
         if self.first_frame is None:
             self.first_frame = f0
-        seen = now - ((f0 - self.first_frame) & 0xFFFFFFFF) * 1e9 / self.rate
-        self.anchor = seen if self.anchor is None else min(self.anchor, seen)
-        at = ((f0 - self.first_frame) & 0xFFFFFFFF)
+        at = (f0 - self.first_frame) & 0xFFFFFFFF
+        self.cycles.append((at, now - at * 1e9 / self.rate))
         n = min(frames, len(self.buf) - at)
         if n > 0:
             for c, port in enumerate(self.ins):
@@ -53,9 +54,16 @@ class JackRecorder:
         self.client.close()
         return self.buf[:self.pos]
 
-    def perf_ns(self, seconds: np.ndarray) -> np.ndarray:
+    def perf_ns(self, seconds: np.ndarray, window_s: float = 1.0) -> np.ndarray:
         """perf_counter_ns() time of positions in the recording (seconds from its start)."""
-        return self.anchor + np.asarray(seconds) * 1e9
+        cyc = np.array(self.cycles, np.float64).reshape(-1, 2)
+        frames = np.asarray(seconds, np.float64) * self.rate
+        out = np.empty(len(frames))
+        for i, f in enumerate(frames):
+            k = max(0, int(np.searchsorted(cyc[:, 0], f, side="right")) - 1)
+            lo = int(np.searchsorted(cyc[:, 0], cyc[k, 0] - window_s * self.rate))
+            out[i] = cyc[lo:k + 1, 1].min() + f * 1e9 / self.rate
+        return out
 
 
 def kit_ports(timeout: float = 5.0) -> list[str]:
