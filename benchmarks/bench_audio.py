@@ -225,6 +225,8 @@ def main() -> None:
     ap.add_argument("--presses", type=int, default=20)
     ap.add_argument("--skip-live", action="store_true")
     ap.add_argument("--live-only", action="store_true")
+    ap.add_argument("--server", default=None, help="use this running JACK server (48 kHz, 256 frames) "
+                    "instead of starting one; its xruns are then not counted")
     args = ap.parse_args()
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
     if not args.live_only:
@@ -236,8 +238,12 @@ def main() -> None:
     if not shutil.which("jackd"):
         print("(4)-(5) skipped: jackd is not installed")
         return
-    name = f"drumfont-bench-{uuid.uuid4().hex[:6]}"
-    proc, log, mode = _start_jack(name)
+    if args.server:
+        proc, mode, name = None, "(already running)", args.server
+        log = Path(tempfile.mkstemp(prefix="jackd-", suffix=".log")[1])
+    else:
+        name = f"drumfont-bench-{uuid.uuid4().hex[:6]}"
+        proc, log, mode = _start_jack(name)
     os.environ["JACK_DEFAULT_SERVER"] = name
     try:
         from drumfont import studio as st
@@ -251,8 +257,9 @@ def main() -> None:
         print(f"(4)-(5) JACK dummy server {mode}, 48 kHz, 256-frame periods")
         asyncio.run(live(args.seconds, args.presses, engine, log))
     finally:
-        proc.terminate()
-        proc.wait(5)
+        if proc is not None:
+            proc.terminate()
+            proc.wait(5)
         xruns = log.read_text(errors="replace").count("XRun")
         print(f"    the JACK server itself logged {xruns} xruns over the run (its own timer waking late)")
         log.unlink()
