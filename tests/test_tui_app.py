@@ -17,7 +17,7 @@ from drumfont.pattern import CLOSED_HAT, KICK, LABELS, SNARE
 from drumfont.tui.app import KEYS, VIRTUAL_PORT, open_live_player
 from drumfont.tui.keys import GRID_LEGEND
 from drumfont.tui.widgets import ChoiceScreen, ConfirmScreen, HalfBlockImage, HelpScreen, PathPrompt, StepGrid
-from tui_helpers import build_app, settle, tiny_vae_engine, wait_until
+from tui_helpers import as_exported, build_app, settle, tiny_vae_engine, wait_until
 
 NOTE_ON = 0x99
 
@@ -253,7 +253,7 @@ async def test_export_bar_prompts_and_never_overwrites_silently(tmp_path):
         assert app.screen.query_one(Input).value == str(path)
         await pilot.press("enter")
         await pilot.pause()
-        assert read_patterns(path) == [app.studio.current]
+        assert read_patterns(path) == as_exported([app.studio.current])
         first_bytes = path.read_bytes()
         await pilot.press("c", "e", "enter")       # the kick cleared; same path again
         await pilot.pause()
@@ -263,7 +263,7 @@ async def test_export_bar_prompts_and_never_overwrites_silently(tmp_path):
         assert path.read_bytes() == first_bytes
         await pilot.press("e", "enter", "y")
         await pilot.pause()
-        assert read_patterns(path) == [app.studio.current]
+        assert read_patterns(path) == as_exported([app.studio.current])
 
 
 async def test_export_to_a_typed_path_and_a_bad_one(tmp_path):
@@ -294,7 +294,7 @@ async def test_export_bank_and_morph(tmp_path, vae):
         await pilot.press("b", "B", "E", "enter")   # 2 bars per pattern
         await pilot.pause()
         bank = read_patterns(tmp_path / "drumfont-rock-bank.mid")
-        assert bank == [app.studio.doc.bank[0]] * 2 + [app.studio.doc.bank[1]] * 2
+        assert bank == as_exported([app.studio.doc.bank[0]] * 2 + [app.studio.doc.bank[1]] * 2)
         await pilot.press("ctrl+e")  # no morph yet
         await pilot.pause()
         assert "no morph" in app._last_error
@@ -303,7 +303,7 @@ async def test_export_bank_and_morph(tmp_path, vae):
         await pilot.press("e", "enter")  # in the morph view, e exports the morph
         await pilot.pause()
         morph = read_patterns(tmp_path / "drumfont-rock-morph-both.mid")
-        assert morph[::2] == app.studio.morph and len(morph) == 2 * app.studio.morph_steps
+        assert morph == as_exported([p for p in app.studio.morph for _ in range(2)])
 
 
 # --- transport and the player --------------------------------------------------------------------

@@ -70,3 +70,11 @@ class TimedRulesEngine(st.RulesEngine):
         bar = super().sample(genre, temperature, seed)
         rng = np.random.default_rng(seed)
         return bar.with_offsets(np.round(rng.uniform(-0.45, 0.45, bar.velocities.shape), 2))
+
+
+def as_exported(patterns) -> list:
+    """What a .mid of these bars reads back as: offsets on the file's ticks, and a hit played
+    before the file's first downbeat on it (drumfont.midifile's rules)."""
+    from drumfont.midifile import import_bytes, to_midi_bytes
+
+    return import_bytes(to_midi_bytes(list(patterns))).patterns
