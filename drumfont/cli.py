@@ -246,6 +246,9 @@ def _add_style(p: argparse.ArgumentParser) -> None:
     style.add_argument("--seed", type=int, default=0, help="style seed: one z for every glyph (default 0)")
     style.add_argument("--style-from", default=None, metavar="PNG",
                        help="take the style of the glyphs in this image (fitted z)")
+    p.add_argument("--truncation", type=float, default=None,
+                   help="pull the seed's z towards the mean, (0, 2]: lower is plainer and more legible "
+                        "(default 0.5; 1 = the raw sample)")
     p.add_argument("--preset", default=None, help="a generator checkpoint of your own")
 
 
@@ -273,11 +276,19 @@ def _run_letters(args: argparse.Namespace) -> int:
         letters.check_text(text, letters.drawable(args.preset), newlines=True)
         typeset.parse_colour(args.fg), typeset.parse_colour(args.bg, allow_transparent=True)
         font.check_target(args.out, args.force)
-        face = font.build_typeface(args.seed, args.style_from, preset=args.preset)
+        face = font.build_typeface(args.seed, args.style_from, preset=args.preset, truncation=_truncation(args))
         path = typeset.write_text(face, text, args.out, size=args.size, fg=args.fg, bg=args.bg,
                                   svg=args.svg or None, force=args.force)
     print(path)
     return 0
+
+
+def _truncation(args: argparse.Namespace) -> float:
+    from drumfont.font import TRUNCATION
+
+    if args.truncation is not None and args.style_from:
+        raise DrumfontError("--truncation applies to --seed; a --style-from style is fitted as it is")
+    return TRUNCATION if args.truncation is None else args.truncation
 
 
 def _add_font(sub) -> None:
@@ -294,7 +305,8 @@ def _run_font(args: argparse.Namespace) -> int:
     from drumfont import font
 
     path, face = font.write_font(args.out, seed=args.seed, style_from=args.style_from, name=args.name,
-                                 ttf=args.ttf or None, force=args.force, preset=args.preset)
+                                 ttf=args.ttf or None, force=args.force, preset=args.preset,
+                                 truncation=_truncation(args))
     _say(f"{face.name} ({face.source}): {len(face.glyphs)} glyphs, {len(face.kerning)} kerning pairs")
     print(path)
     return 0

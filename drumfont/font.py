@@ -31,6 +31,7 @@ UPM = 1000
 CAP = 700                  # cap height in font units
 ASCENT, DESCENT = 800, -200
 SPACE = 290                # about the training fonts' space (0.42 cap heights)
+TRUNCATION = 0.5          # default pull of a seed's z towards the mean (measured in README)
 KERN_MIN = 15              # smaller adjustments are not worth a pair
 KERN_PULL = 0.6            # share of the extra white space between a pair that kerning removes
 KERN_MAX = 0.3 * CAP       # and never more than this
@@ -122,21 +123,25 @@ def trace_style(latent, chars: str, gan: dict, preset=None) -> dict[str, Glyph]:
     images = draw_glyphs(chars, latent, preset)
     out = {}
     for ch, img in zip(chars, images):
-        outline = tracer.trace(img)
+        big = tracer.upsampled(img)
+        outline = tracer.trace(img, big)
         contours, advance = place(outline, layout[ch])
-        out[ch] = Glyph(ch, contours, advance, tracer.counters(outline), tracer.bitmap_holes(img))
+        out[ch] = Glyph(ch, contours, advance, tracer.counters(outline), tracer.bitmap_holes(img, big))
     return out
 
 
 def build_typeface(seed: int | None = 0, style_from: str | os.PathLike | None = None, name: str = "Drumfont GAN",
-                   preset: str | os.PathLike | None = None) -> Typeface:
-    """The GAN's style of `seed` (or of the glyphs in the image `style_from`) as a Typeface."""
+                   preset: str | os.PathLike | None = None, truncation: float = TRUNCATION) -> Typeface:
+    """The GAN's style of `seed` (its z pulled towards the mean by `truncation`), or of the
+    glyphs in the image `style_from`, as a Typeface."""
     name = _check_name(name)
     gan = generator_info(preset)
     if style_from is not None:
         latent, source = style_from_image(style_from, preset), f"style of {Path(style_from).name}"
     else:
-        latent, source = style_latent(int(seed or 0), preset), f"seed {int(seed or 0)}"
+        seed = int(seed or 0)
+        latent = style_latent(seed, preset, truncation)
+        source = f"seed {seed}" + (f" truncation {truncation:g}" if truncation != 1.0 else "")
     glyph_map = trace_style(latent, gan["glyphs"], gan, preset)
     return Typeface(name, glyph_map, kern_pairs(glyph_map), source, gan)
 
@@ -181,9 +186,12 @@ def _flatten(parts) -> list[tuple[float, float]]:
 
 def _reach(profile: np.ndarray, fn) -> np.ndarray:
     """Each row's extreme over its KERN_REACH neighbours, so a diagonal is met where it nears."""
+    import warnings
+
     padded = np.pad(profile, KERN_REACH, constant_values=np.nan)
     stack = np.stack([padded[i:i + len(profile)] for i in range(2 * KERN_REACH + 1)])
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # rows with no ink near them stay nan
         return fn(stack, axis=0)
 
 
@@ -330,10 +338,10 @@ def check_target(path: str | os.PathLike, force: bool = False) -> Path:
 
 def write_font(path: str | os.PathLike, seed: int | None = 0, style_from: str | os.PathLike | None = None,
                name: str = "Drumfont GAN", ttf: bool | None = None, force: bool = False,
-               preset: str | os.PathLike | None = None) -> tuple[Path, Typeface]:
+               preset: str | os.PathLike | None = None, truncation: float = TRUNCATION) -> tuple[Path, Typeface]:
     """Build and write a font file atomically; TrueType when `ttf` (default: by the suffix)."""
     path = check_target(path, force)
     if ttf is None:
         ttf = path.suffix.lower() == ".ttf"
-    face = build_typeface(seed, style_from, name, preset)
+    face = build_typeface(seed, style_from, name, preset, truncation)
     return write_atomic(path, font_bytes(face, ttf), force=force), face

@@ -65,11 +65,12 @@ def upsampled(image: np.ndarray) -> np.ndarray:
     return ndimage.zoom(img, UPSAMPLE, order=3, grid_mode=True, mode="grid-constant")
 
 
-def polygons(image: np.ndarray) -> list[np.ndarray]:
-    """The glyph's closed contours as simplified polygons (K, 2) of (x, y) in original pixels."""
+def polygons(image: np.ndarray, big: np.ndarray | None = None) -> list[np.ndarray]:
+    """The glyph's closed contours as simplified polygons (K, 2) of (x, y) in original pixels
+    (`big`: the image's `upsampled`, when the caller has it already)."""
     from skimage import measure
 
-    big = upsampled(image)
+    big = upsampled(image) if big is None else big
     found = []
     for c in measure.find_contours(big, LEVEL):
         if len(c) < 4 or not np.allclose(c[0], c[-1]):
@@ -83,8 +84,11 @@ def polygons(image: np.ndarray) -> list[np.ndarray]:
     floor = max(MIN_AREA, MIN_SHARE * max(a for a, _ in found))
     out = []
     for area, xy in found:
-        poly = measure.approximate_polygon(xy, TOLERANCE)
-        if area >= floor and len(poly) >= 4:
+        if area < floor:
+            continue
+        # marching squares gives ~UPSAMPLE points per pixel; every third is plenty for DP
+        poly = measure.approximate_polygon(np.vstack([xy[:-1:3], xy[:1]]), TOLERANCE)
+        if len(poly) >= 4:
             out.append(poly[:-1])  # approximate_polygon keeps the closing point
     return out
 
@@ -114,13 +118,13 @@ def fit_curves(poly: np.ndarray) -> tuple[Point, Contour]:
     return (float(poly[0][0]), float(poly[0][1])), [tuple(tuple(map(float, q)) for q in s) for s in segs]
 
 
-def trace(image: np.ndarray) -> Outline:
+def trace(image: np.ndarray, big: np.ndarray | None = None) -> Outline:
     """A glyph image (28×28, ink in [0, 1]) -> its outline, overlaps removed and wound for CFF."""
     import pathops
 
     path = pathops.Path()
     path.fillType = pathops.FillType.EVEN_ODD  # nesting decides what is a counter
-    for poly in polygons(image):
+    for poly in polygons(image, big):
         start, segs = fit_curves(poly)
         path.moveTo(*start)
         for c1, c2, end in segs:
@@ -172,12 +176,12 @@ def counters(outline: Outline) -> int:
     return n
 
 
-def bitmap_holes(image: np.ndarray, level: float = LEVEL) -> int:
+def bitmap_holes(image: np.ndarray, big: np.ndarray | None = None) -> int:
     """Holes in the thresholded, smoothed glyph image: enclosed background regions (the truth
     the outline's counters are checked against)."""
     from scipy import ndimage
 
-    ink = upsampled(image) >= level
+    ink = (upsampled(image) if big is None else big) >= LEVEL
     background, n = ndimage.label(~ink)
     edge = set(np.unique(np.r_[background[0], background[-1], background[:, 0], background[:, -1]]))
     sizes = ndimage.sum(np.ones_like(background), background, range(1, n + 1))

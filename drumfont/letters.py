@@ -100,12 +100,16 @@ def _describe(glyphs: str) -> str:
     return "letters A-Z, digits 0-9, " + " ".join(glyphs[36:])
 
 
-def style_latent(seed: int, preset: str | os.PathLike | None = None):
-    """The style of `seed`: one latent (1, latent_dim) for every glyph."""
+def style_latent(seed: int, preset: str | os.PathLike | None = None, truncation: float = 1.0):
+    """The style of `seed`: one latent (1, latent_dim) for every glyph. `truncation` < 1 pulls z
+    towards the mean (the truncation trick of BigGAN, Brock et al. 2019): plainer, more legible
+    glyphs for less variety between seeds."""
     import torch
 
+    if not 0.0 < truncation <= 2.0:
+        raise DrumfontError(f"truncation must be in (0, 2], got {truncation}")
     g, _ = conditional_generator(preset)
-    return g.latent(1, torch.Generator().manual_seed(seed))
+    return g.latent(1, torch.Generator().manual_seed(seed)) * truncation
 
 
 def draw_glyphs(glyphs: str, latent, preset: str | os.PathLike | None = None) -> np.ndarray:
