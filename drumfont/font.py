@@ -159,8 +159,7 @@ def _profiles(g: Glyph) -> tuple[np.ndarray, np.ndarray]:
     img = Image.new("1", (w, h), 0)
     draw = ImageDraw.Draw(img)
     for start, segs in g.contours:
-        pts = [start] + [_bezier(p0, seg) for p0, seg in zip([start] + [s[2] for s in segs[:-1]], segs)]
-        flat = [(x / px + 32, (ASCENT - y) / px) for x, y in _flatten(pts)]
+        flat = [(x / px + 32, (ASCENT - y) / px) for x, y in tracer.flatten(start, segs)]
         if len(flat) >= 3:
             draw.polygon(flat, fill=1)
     ink = np.asarray(img, bool).reshape(h // 4, 4, w).any(1)  # (rows, w)
@@ -168,20 +167,6 @@ def _profiles(g: Glyph) -> tuple[np.ndarray, np.ndarray]:
     left = np.where(ink.any(1), cols[np.argmax(ink, 1)], np.nan)
     right = np.where(ink.any(1), cols[w - 1 - np.argmax(ink[:, ::-1], 1)], np.nan)
     return left, right
-
-
-def _bezier(p0, seg, n: int = 8):
-    c1, c2, p3 = seg
-    t = np.linspace(0, 1, n + 1)[1:, None]
-    p0, c1, c2, p3 = (np.asarray(p, float) for p in (p0, c1, c2, p3))
-    return ((1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * c1 + 3 * (1 - t) * t ** 2 * c2 + t ** 3 * p3)
-
-
-def _flatten(parts) -> list[tuple[float, float]]:
-    out = [tuple(parts[0])]
-    for arr in parts[1:]:
-        out += [tuple(p) for p in arr]
-    return out
 
 
 def _reach(profile: np.ndarray, fn) -> np.ndarray:

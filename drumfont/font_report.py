@@ -46,7 +46,7 @@ def read_back(font: bytes, glyphs: str, size: int, clf) -> np.ndarray:
     return pred.numpy() == np.arange(len(glyphs))
 
 
-def rendered_holes(font: bytes, ch: str, size: int = 96) -> int:
+def rendered_holes(font: bytes, ch: str, size: int = 256) -> int:
     """Enclosed background regions of the glyph as FreeType fills it (nonzero winding)."""
     from PIL import Image, ImageDraw, ImageFont
     from scipy import ndimage
@@ -58,7 +58,7 @@ def rendered_holes(font: bytes, ch: str, size: int = 96) -> int:
     bg, n = ndimage.label(~ink)
     edge = set(np.unique(np.r_[bg[0], bg[-1], bg[:, 0], bg[:, -1]]))
     sizes = ndimage.sum(np.ones_like(bg), bg, range(1, n + 1))
-    return sum(1 for i, s in enumerate(sizes, 1) if i not in edge and s >= 4)
+    return sum(1 for i, s in enumerate(sizes, 1) if i not in edge and s >= 2)
 
 
 def ots_check(data: bytes, suffix: str) -> tuple[bool | None, str]:

@@ -23,6 +23,7 @@ LEVEL = 0.5           # the ink threshold the contour follows
 TOLERANCE = 0.12      # Douglas-Peucker tolerance, original pixels
 MIN_AREA = 1.5        # contours smaller than this (px², original) are specks, dropped,
 MIN_SHARE = 0.03      # and so are those under this share of the glyph's largest contour
+SLIVER = 0.25        # px²: contours this small after overlap removal are fitting artefacts
 CORNER_DEG = 55.0     # a turn sharper than this is kept as a corner
 TENSION = 1.0 / 6.0   # Catmull-Rom: control points at 1/6 of the neighbour chord
 
@@ -132,7 +133,9 @@ def trace(image: np.ndarray, big: np.ndarray | None = None) -> Outline:
         path.close()
     # image y runs down, so "clockwise" in the image is counter-clockwise once y is flipped
     clean = pathops.simplify(path, fix_winding=True, keep_starting_points=False, clockwise=True)
-    return Outline(_contours(clean))
+    # a curve fitted through a sharp turn can loop on itself; path ops split the loop off as a
+    # sliver of a hundredth of a pixel, which is no part of the glyph
+    return Outline([c for c in _contours(clean) if abs(signed_area(flatten(*c))) >= SLIVER])
 
 
 def _contours(path) -> list[tuple[Point, Contour]]:
@@ -165,12 +168,24 @@ def _lerp(a: Point, b: Point, t: float) -> Point:
     return (a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t)
 
 
+def flatten(start: Point, segs: Contour, steps: int = 8) -> np.ndarray:
+    """(K, 2) points along a contour's cubic segments (steps per segment), start included."""
+    t = np.linspace(0, 1, steps + 1)[1:, None]
+    out, p0 = [np.asarray(start, float)[None]], np.asarray(start, float)
+    for c1, c2, p3 in segs:
+        c1, c2, p3 = (np.asarray(p, float) for p in (c1, c2, p3))
+        out.append((1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * c1 + 3 * (1 - t) * t ** 2 * c2 + t ** 3 * p3)
+        p0 = p3
+    return np.vstack(out)
+
+
 def counters(outline: Outline) -> int:
     """Contours wound against the outer ones: the glyph's holes, read from the winding alone
-    (in the image frame an outer contour has negative shoelace area once y is flipped)."""
+    (in the image frame an outer contour has negative shoelace area once y is flipped). The
+    area is taken along the curves, not the on-curve points: a round dot may have only two."""
     n = 0
     for start, segs in outline.contours:
-        pts = np.array([start] + [s[2] for s in segs])
+        pts = flatten(start, segs)
         pts[:, 1] *= -1  # to y up
         n += signed_area(pts) < 0
     return n
