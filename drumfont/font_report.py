@@ -103,26 +103,33 @@ def fontbakery(paths: list[Path]) -> dict:
 
 
 def specimen(faces: list[tuple[str, bytes]], glyphs: str, path: Path, force: bool = False) -> Path:
-    """Every glyph at each of SPECIMEN_SIZES, one band per font (label, then two rows)."""
+    """Every glyph at each of SPECIMEN_SIZES, one band per font (a label, the small size on one
+    line, the large one on two: letters, then digits and punctuation)."""
     from PIL import Image, ImageDraw, ImageFont
 
-    label_font = ImageFont.truetype(str(_training_font("DejaVuSans.ttf")), 15)
-    width = 40 + int(sum(SPECIMEN_SIZES[-1] * 0.9 for _ in glyphs) * 0.62)
-    band = 26 + sum(int(s * 1.35) for s in SPECIMEN_SIZES) + 16
-    img = Image.new("RGB", (width, band * len(faces)), "white")
+    small, large = SPECIMEN_SIZES
+    rows = [(small, glyphs), (large, glyphs[:26]), (large, glyphs[26:])]
+    loaded = [(label, {s: ImageFont.truetype(io.BytesIO(data), s) for s in SPECIMEN_SIZES}) for label, data in faces]
+
+    def width(ft, text: str, size: int) -> float:
+        return sum(ft.getlength(ch) + size * 0.12 for ch in text)
+
+    w = 28 + int(max(width(fts[size], text, size) for _, fts in loaded for size, text in rows))
+    band = 26 + sum(int(size * 1.3) for size, _ in rows) + 10
+    img = Image.new("RGB", (w, band * len(faces)), "white")
     draw = ImageDraw.Draw(img)
-    for i, (label, data) in enumerate(faces):
+    label_font = ImageFont.truetype(str(_training_font("DejaVuSans.ttf")), 15)
+    for i, (label, fts) in enumerate(loaded):
         y = i * band + 6
         draw.text((14, y), label, font=label_font, fill=(90, 90, 90))
         y += 22
-        for size in SPECIMEN_SIZES:
-            ft = ImageFont.truetype(io.BytesIO(data), size)
-            x = 14
-            for ch in glyphs:
-                draw.text((x, y + size), ch, font=ft, fill="black", anchor="ls")
-                x += ft.getlength(ch) + size * 0.12
-            y += int(size * 1.35)
-        draw.line((0, (i + 1) * band - 4, width, (i + 1) * band - 4), fill=(210, 210, 210))
+        for size, text in rows:
+            x = 14.0
+            for ch in text:
+                draw.text((x, y + size), ch, font=fts[size], fill="black", anchor="ls")
+                x += fts[size].getlength(ch) + size * 0.12
+            y += int(size * 1.3)
+        draw.line((0, (i + 1) * band - 4, w, (i + 1) * band - 4), fill=(210, 210, 210))
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return write_atomic(path, buf.getvalue(), force=force)
