@@ -432,6 +432,7 @@ def _add_report_font(rsub) -> None:
     p.add_argument("--preset", default=None, help="a conditional generator checkpoint (default: shipped)")
     p.add_argument("--out", required=True, help="folder for specimen.png, report.md and metrics.json")
     p.add_argument("--no-fontbakery", action="store_true", help="skip FontBakery (about 10 s per font)")
+    p.add_argument("--truncation", type=float, default=None, help="as `drumfont font --truncation` (default 0.5)")
     p.add_argument("--force", action="store_true", help="overwrite files in --out")
     p.set_defaults(run=_run_report_font)
 
@@ -439,7 +440,7 @@ def _add_report_font(rsub) -> None:
 def _run_report_font(args: argparse.Namespace) -> int:
     from drumfont.font_report import report_font
 
-    m = report_font(args.seeds, Path(args.out), args.preset, args.force, not args.no_fontbakery)
+    m = report_font(args.seeds, Path(args.out), args.preset, args.force, not args.no_fontbakery, args.truncation)
     _say(f"read back @28 px >= {m['read_28px_min']:.3f}, @64 px >= {m['read_64px_min']:.3f}; OTS passed "
          f"{m['ots_pass']}/{len(args.seeds)}; FontBakery {m['fontbakery'].get('counts')}; "
          f"counters all match: {m['holes_all_match']}")

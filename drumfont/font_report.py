@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -142,10 +141,10 @@ def _training_font(name: str) -> Path:
 
 
 def report_font(seeds: list[int], out: Path, preset: str | None = None, force: bool = False,
-                fontbakery_check: bool = True) -> dict:
+                fontbakery_check: bool = True, truncation: float | None = None) -> dict:
     """Build a font per seed, measure it, write metrics.json, report.md and specimen.png."""
-    from drumfont.font import build_typeface, font_bytes
-    from drumfont.letters import LETTERS, load_classifier
+    from drumfont.font import TRUNCATION, build_typeface, font_bytes
+    from drumfont.letters import load_classifier
 
     if not seeds:
         raise DrumfontError("give at least one --seeds value")
@@ -156,7 +155,8 @@ def report_font(seeds: list[int], out: Path, preset: str | None = None, force: b
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:
             t0 = time.perf_counter()
-            face = build_typeface(seed, name=f"Drumfont GAN {seed}", preset=preset)
+            face = build_typeface(seed, name=f"Drumfont GAN {seed}", preset=preset,
+                                  truncation=TRUNCATION if truncation is None else truncation)
             otf, ttf = font_bytes(face), font_bytes(face, ttf=True)
             built = time.perf_counter() - t0
             chars = "".join(face.glyphs)
@@ -193,7 +193,7 @@ def report_font(seeds: list[int], out: Path, preset: str | None = None, force: b
     out.mkdir(parents=True, exist_ok=True)
     specimen(fonts, "".join(face.glyphs), out / "specimen.png", force=force)
     summary = {
-        "seeds": seeds, "preset": face.gan,
+        "seeds": seeds, "preset": face.gan, "truncation": TRUNCATION if truncation is None else truncation,
         **{f"read_{s}px_min": min(r[f"read_{s}px"] for r in per_seed) for s in READ_SIZES},
         **{f"read_{s}px_mean": float(np.mean([r[f"read_{s}px"] for r in per_seed])) for s in READ_SIZES},
         "ots_pass": sum(bool(r["ots_otf"]) and bool(r["ots_ttf"]) for r in per_seed),
@@ -206,7 +206,8 @@ def report_font(seeds: list[int], out: Path, preset: str | None = None, force: b
 
 
 def _markdown(m: dict) -> str:
-    lines = [f"# GAN font report ({m['preset'].get('name')} {m['preset'].get('sha256')}, seeds {m['seeds']})", "",
+    lines = [f"# GAN font report ({m['preset'].get('name')} {m['preset'].get('sha256')}, seeds {m['seeds']}, "
+             f"truncation {m['truncation']})", "",
              "![specimen](specimen.png)", "",
              "| seed | read @28 px (A–Z, 0–9) | read @64 px | punctuation @28 / @64 | misread @28 | OTS otf/ttf "
              "| holes: winding = image = FreeType | kerning pairs | build s |",

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
-import pytest
 
 from drumfont import font_report
 from drumfont.corpus.fonts import GLYPHS, default_fonts
