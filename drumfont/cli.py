@@ -248,7 +248,7 @@ def _add_style(p: argparse.ArgumentParser) -> None:
                        help="take the style of the glyphs in this image (fitted z)")
     p.add_argument("--truncation", type=float, default=None,
                    help="pull the seed's z towards the mean, (0, 2]: lower is plainer and more legible "
-                        "(default 0.5; 1 = the raw sample)")
+                        "(default 0.7; 1 = the raw sample)")
     p.add_argument("--preset", default=None, help="a generator checkpoint of your own")
 
 
@@ -432,7 +432,7 @@ def _add_report_font(rsub) -> None:
     p.add_argument("--preset", default=None, help="a conditional generator checkpoint (default: shipped)")
     p.add_argument("--out", required=True, help="folder for specimen.png, report.md and metrics.json")
     p.add_argument("--no-fontbakery", action="store_true", help="skip FontBakery (about 10 s per font)")
-    p.add_argument("--truncation", type=float, default=None, help="as `drumfont font --truncation` (default 0.5)")
+    p.add_argument("--truncation", type=float, default=None, help="as `drumfont font --truncation` (default 0.7)")
     p.add_argument("--force", action="store_true", help="overwrite files in --out")
     p.set_defaults(run=_run_report_font)
 

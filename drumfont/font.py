@@ -31,7 +31,7 @@ UPM = 1000
 CAP = 700                  # cap height in font units
 ASCENT, DESCENT = 800, -200
 SPACE = 290                # about the training fonts' space (0.42 cap heights)
-TRUNCATION = 0.5          # default pull of a seed's z towards the mean (measured in README)
+TRUNCATION = 0.7          # default pull of a seed's z towards the mean (chosen by measurement, README)
 KERN_MIN = 15              # smaller adjustments are not worth a pair
 KERN_PULL = 0.6            # share of the extra white space between a pair that kerning removes
 KERN_MAX = 0.3 * CAP       # and never more than this
@@ -282,7 +282,7 @@ def font_bytes(face: Typeface, ttf: bool = False) -> bytes:
                 achVendID="NONE", fsType=0, fsSelection=0x40 | 0x80, usWeightClass=400,
                 ulCodePageRange1=1, version=4)
     fb.setupPost(underlinePosition=-100, underlineThickness=50)
-    fb.setupHead(fontRevision=1.0)
+    fb.font["head"].fontRevision = 1.0  # setupHead again would reset the creation time FontBuilder set
     if face.kerning:
         fb.addOpenTypeFeatures(_kern_fea(face.kerning))
     if ttf:
