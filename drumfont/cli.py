@@ -247,8 +247,8 @@ def _add_style(p: argparse.ArgumentParser) -> None:
     style.add_argument("--style-from", default=None, metavar="PNG",
                        help="take the style of the glyphs in this image (fitted z)")
     p.add_argument("--truncation", type=float, default=None,
-                   help="pull the seed's z towards the mean, (0, 2]: lower is plainer and more legible "
-                        "(default 0.7; 1 = the raw sample)")
+                   help="pull the seed's z towards the mean, in (0, 2] (default 0.7, which read best; "
+                        "1 = the raw sample)")
     p.add_argument("--preset", default=None, help="a generator checkpoint of your own")
 
 

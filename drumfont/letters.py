@@ -102,8 +102,8 @@ def _describe(glyphs: str) -> str:
 
 def style_latent(seed: int, preset: str | os.PathLike | None = None, truncation: float = 1.0):
     """The style of `seed`: one latent (1, latent_dim) for every glyph. `truncation` < 1 pulls z
-    towards the mean (the truncation trick of BigGAN, Brock et al. 2019): plainer, more legible
-    glyphs for less variety between seeds."""
+    towards the mean (the truncation trick of BigGAN, Brock et al. 2019), trading variety between
+    seeds for typical glyphs; how far pays is measured in README (too far reads worse)."""
     import torch
 
     if not 0.0 < truncation <= 2.0:
