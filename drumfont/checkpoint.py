@@ -44,7 +44,7 @@ def load_checkpoint(path: str | os.PathLike, kind: str | tuple[str, ...]) -> dic
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError,
-            zipfile.BadZipFile, AttributeError, TypeError) as exc:
+            zipfile.BadZipFile, AttributeError, TypeError, KeyError, IndexError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{path}: not a readable drumfont checkpoint ({first[:120]})") from None
     if not isinstance(blob, dict) or "kind" not in blob or "state_dict" not in blob:

@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from drumfont.checkpoint import build_model, load_checkpoint
-from drumfont.corpus.fonts import TRAIN, VAL, FontDataset, build_fonts
+from drumfont.corpus.fonts import GLYPHS, TRAIN, VAL, FontDataset, build_fonts
 from drumfont.errors import DrumfontError
 from drumfont.letters import CGAN_PRESET, GAN_PRESET, LETTERS, load_classifier, load_generator
 from drumfont.metrics import gan as M
@@ -55,9 +55,10 @@ def _history(run: Path | None, blob: dict) -> tuple[list[dict], list[dict]]:
     return list(ex.get("history_steps", [])), list(ex.get("history_evals", []))
 
 
-def _real_sets(data: str | os.PathLike | None) -> tuple[FontDataset, FontDataset]:
-    """(real set the generator is measured against, a second real set for real-vs-real)."""
-    ds = FontDataset.load(data) if data else build_fonts(seed=0)
+def _real_sets(data: str | os.PathLike | None, classes: int = 26) -> tuple[FontDataset, FontDataset]:
+    """(real set the generator is measured against, a second real set for real-vs-real), of
+    the first `classes` glyphs (the generator's)."""
+    ds = (FontDataset.load(data) if data else build_fonts(seed=0)).first(classes)
     val, train = ds.subset(VAL), ds.subset(TRAIN)
     if len(val) == 0 or len(train) == 0:  # a one-split set: halves of it, seeded
         idx = np.random.default_rng(0).permutation(len(ds))
@@ -121,25 +122,27 @@ def report(preset: str | os.PathLike | None = None, run: str | os.PathLike | Non
         cg = load_generator(preset_path(CGAN_PRESET))[0] if preset_path(CGAN_PRESET).is_file() else None
     steps, evals = _history(run_dir, blob)
     clf, _ = load_classifier(classifier)
-    real, reference = _real_sets(data)
+    k = g.cfg.classes  # 26 for the letters-only study: read as letters, measured against letters
+    names = GLYPHS[:k]
+    real, reference = _real_sets(data, k)
     real_x = torch.from_numpy(real.floats())
-    real_pred, _, real_feats = classify(clf, real_x)
-    _, _, ref_feats = classify(clf, torch.from_numpy(reference.floats()))
+    real_pred, _, real_feats = classify(clf, real_x, classes=k)
+    _, _, ref_feats = classify(clf, torch.from_numpy(reference.floats()), classes=k)
     clf_acc = float((real_pred.numpy() == real.letter).mean())
 
     # --- collapse: sample, classify, count letters ---
-    labels = torch.arange(samples) % 26 if g.cfg.conditional else None
+    labels = torch.arange(samples) % k if g.cfg.conditional else None
     x, codes = _sample(g, samples, seed, labels)
-    pred, conf, feats = classify(clf, x)
+    pred, conf, feats = classify(clf, x, classes=k)
     pred_np = pred.numpy()
-    counts = M.letter_counts(pred_np)
+    counts = M.letter_counts(pred_np, k)
     metrics: dict = {
         "generator": str(run_dir or preset or preset_path(GAN_PRESET)),
         "conditional": bool(g.cfg.conditional), "samples": samples,
         "letters_covered": M.letters_covered(counts), "letters_covered_strict": M.letters_covered(counts, 0.25),
-        "kl_uniform": M.kl_uniform(counts), "kl_perfect_sampler": (26 - 1) / (2 * samples),
+        "kl_uniform": M.kl_uniform(counts), "kl_perfect_sampler": (k - 1) / (2 * samples),
         "mean_confidence": float(conf.mean()), "diversity": M.diversity_score(x.numpy()),
-        "counts": {LETTERS[i]: int(c) for i, c in enumerate(counts)},
+        "counts": {names[i]: int(c) for i, c in enumerate(counts)}, "classes": k,
     }
     # --- quality on the classifier's features, each beside its real-vs-real value ---
     metrics.update(M.quality(real_feats.numpy(), feats.numpy(), ref_feats.numpy(),
@@ -152,11 +155,12 @@ def report(preset: str | os.PathLike | None = None, run: str | os.PathLike | Non
     if codes is not None:
         metrics.update(_code_metrics(codes.numpy(), pred_np, g.cfg.info_codes))
     if cg is not None:
-        cl = torch.arange(samples) % 26
+        kc = cg.cfg.classes
+        cl = torch.arange(samples) % kc
         cx = x if cg is g else _sample(cg, samples, seed + 1, cl)[0]
-        cpred = pred if cg is g else classify(clf, cx)[0]
+        cpred = pred if cg is g else classify(clf, cx, classes=kc)[0]
         metrics["cond_accuracy"] = float((cpred == cl).float().mean())
-        metrics["cond_per_letter"] = {LETTERS[k]: float((cpred[cl == k] == k).float().mean()) for k in range(26)}
+        metrics["cond_per_letter"] = {GLYPHS[i]: float((cpred[cl == i] == i).float().mean()) for i in range(kc)}
 
     # --- figures ---
     x_np = x.numpy()
@@ -213,7 +217,8 @@ def _code_sheet(g, seed: int, cols: int = 10) -> np.ndarray:
 def summary(m: dict) -> str:
     """The metrics as a short table for the terminal."""
     lines = [f"generator           {m['generator']} ({'conditional' if m['conditional'] else 'unconditional'})",
-             f"letters covered     {m['letters_covered']}/26 (strict {m['letters_covered_strict']}/26) "
+             f"letters covered     {m['letters_covered']}/{m.get('classes', 26)} "
+             f"(strict {m['letters_covered_strict']}/{m.get('classes', 26)}) "
              f"on {m['samples']} samples",
              f"KL(p || uniform)    {m['kl_uniform']:.4f} nats (perfect sampler ~{m['kl_perfect_sampler']:.4f})",
              f"mean confidence     {m['mean_confidence']:.3f}    diversity {m['diversity']:.3f}",

@@ -27,6 +27,8 @@ BANK_SLOTS = 8
 UNDO_DEPTH = 200
 SESSION_FILE = "session.json"
 MORPH_LEVELS = ("high", "low", "both")
+LETTER_COLOURS = ("white", "black", "#ffb000", "#ff4d4d", "#3ec5ff")   # text colours the letters pane cycles
+LETTER_BACKGROUNDS = ("black", "white", "transparent")
 MIN_TEMP, MAX_TEMP = 0.1, 2.0
 BARS_CHOICES = (1, 2, 4, 8)
 OUTPUTS = ("both", "audio", "midi", "none")   # where play sounds: MIDI port, built-in kit, both
@@ -170,6 +172,10 @@ class Document:
         return Document(list(self.bank), self.slot, self.a, self.b)
 
 
+def _next(options: tuple[str, ...], current: str) -> str:
+    return options[(options.index(current) + 1) % len(options)] if current in options else options[0]
+
+
 def _pat_to_json(p: Pattern | None) -> str | None:
     return None if p is None else to_text(p)
 
@@ -196,6 +202,10 @@ class Studio:
     letters_text: str = "DRUMFONT"
     letters_seed: int = 0
     letters_scale: int = 4
+    letters_fg: str = LETTER_COLOURS[0]
+    letters_bg: str = LETTER_BACKGROUNDS[0]
+    letters_size: int = 96             # pixels per em of the PNG
+    letters_svg: bool = False          # also write the text as SVG
     undo_stack: list[Document] = field(default_factory=list, repr=False)
     redo_stack: list[Document] = field(default_factory=list, repr=False)
 
@@ -320,6 +330,19 @@ class Studio:
         else:
             raise ValueError(which)
 
+    def cycle_letters(self, what: str) -> str:
+        """The next text colour ('fg') or background ('bg', transparent included)."""
+        if what == "fg":
+            self.letters_fg = _next(LETTER_COLOURS, self.letters_fg)
+            return self.letters_fg
+        self.letters_bg = _next(LETTER_BACKGROUNDS, self.letters_bg)
+        return self.letters_bg
+
+    def set_letters_size(self, size: int) -> int:
+        """PNG text size in pixels per em, kept in 16..512."""
+        self.letters_size = int(np.clip(size, 16, 512))
+        return self.letters_size
+
     def cycle_morph_level(self) -> str:
         """high -> low -> both -> high."""
         self.morph_level = MORPH_LEVELS[(MORPH_LEVELS.index(self.morph_level) + 1) % len(MORPH_LEVELS)]
@@ -388,7 +411,9 @@ class Studio:
             "morph": [to_text(p) for p in self.morph],
             "transport": asdict(self.transport),
             "mutes": sorted(self.mutes), "solos": sorted(self.solos), "cursor": list(self.cursor),
-            "letters": {"text": self.letters_text, "seed": self.letters_seed, "scale": self.letters_scale},
+            "letters": {"text": self.letters_text, "seed": self.letters_seed, "scale": self.letters_scale,
+                        "fg": self.letters_fg, "bg": self.letters_bg, "size": self.letters_size,
+                        "svg": self.letters_svg},
         }
 
     @classmethod
@@ -412,6 +437,9 @@ class Studio:
                 mutes={int(v) for v in d.get("mutes", [])}, solos={int(v) for v in d.get("solos", [])},
                 letters_text=str(letters.get("text", "DRUMFONT")),
                 letters_seed=int(letters.get("seed", 0)), letters_scale=int(letters.get("scale", 4)),
+                letters_fg=str(letters.get("fg", LETTER_COLOURS[0])),
+                letters_bg=str(letters.get("bg", LETTER_BACKGROUNDS[0])),
+                letters_size=int(letters.get("size", 96)), letters_svg=bool(letters.get("svg", False)),
             )
             step, voice = d.get("cursor", [0, 0])
             s.cursor = (int(step) % STEPS, int(voice) % N_VOICES)

@@ -24,9 +24,9 @@ def test_default_fonts_are_at_least_ten_real_files():
 
 
 def test_shapes_labels_and_range(small):
-    assert small.images.shape == (26 * 5, 28, 28) and small.images.dtype == np.uint8
-    assert (np.bincount(small.letter, minlength=26) == 5).all()
-    assert (small.split == TRAIN).sum() == 78 and (small.split == VAL).sum() == 52
+    assert small.images.shape == (46 * 5, 28, 28) and small.images.dtype == np.uint8
+    assert (np.bincount(small.letter, minlength=46) == 5).all() and small.glyphs == F.GLYPHS
+    assert (small.split == TRAIN).sum() == 46 * 3 and (small.split == VAL).sum() == 46 * 2
     x = small.floats()
     assert x.dtype == np.float32 and 0.0 <= x.min() and x.max() <= 1.0
     assert x.max() > 0.9  # real ink, not empty canvases
@@ -75,7 +75,20 @@ def test_cli_writes_and_refuses_overwrite(tmp_path, capsys):
     out = tmp_path / "fonts.npz"
     args = ["data", "fonts", "--out", str(out), "--train-per-letter", "1", "--val-per-letter", "1"]
     assert main(args) == 0
-    assert F.FontDataset.load(out).images.shape == (52, 28, 28)
+    back = F.FontDataset.load(out)
+    assert back.images.shape == (92, 28, 28) and back.layout.shape == (len(back.fonts), 46, 5)
     assert main(args) == 2
     assert "exists" in capsys.readouterr().err
     assert main(args + ["--force", "--fonts", str(tmp_path)]) == 2  # no fonts in that folder
+
+
+def test_letters_part_is_unchanged_and_layout_places_glyphs(small):
+    letters_only = F.build_fonts(seed=3, train_per_letter=3, val_per_letter=2, glyphs=F.LETTERS)
+    part = small.first(26)
+    assert np.array_equal(part.images, letters_only.images) and part.glyphs == F.LETTERS
+    med = small.median_layout()
+    assert med["H"][1] == pytest.approx(0, abs=0.02) and med["H"][3] == pytest.approx(1, abs=0.02)
+    assert med["."][3] < 0.35 and med[","][1] < -0.1 and med["'"][1] > 0.5   # low, below, high
+    assert 0.2 < med["-"][1] < med["-"][3] < 0.6
+    with pytest.raises(DatasetError, match="46 glyphs"):
+        small.first(47)

@@ -98,3 +98,13 @@ def test_cli_train_gan_passes_flags(files, tmp_path, capsys):
     assert load_checkpoint(run / "generator.pt", "letters_gan")["config"]["diffaug"] is True
     assert main(["train", "gan", "--run", str(run), "--epochs", "1"]) == 2
     assert "already holds a run" in capsys.readouterr().err
+
+
+def test_conditional_run_on_every_glyph_records_the_layout(files, tmp_path):
+    run = tmp_path / "run46"
+    last = train(_cfg(files, run, eval_samples=92), GanConfig(**TINY, conditional=True, classes=46))
+    assert len(last["counts"]) == 46 and sum(last["counts"]) == 92
+    gen = load_checkpoint(run / "generator.pt", "letters_gan")
+    assert gen["config"]["classes"] == 46 and len(gen["extras"]["glyphs"]) == 46
+    period, cap = gen["extras"]["layout"]["."], gen["extras"]["layout"]["H"]
+    assert period[3] < 0.4 * cap[3]                                 # the dot sits low and small

@@ -518,6 +518,42 @@ async def test_letters_error_is_a_notification(tmp_path):
         assert "only letters" in app._last_error and app.is_running
 
 
+async def test_letters_colours_svg_and_save_font(tmp_path):
+    from fontTools.ttLib import TTFont
+
+    from tests.font_helpers import tiny_preset
+
+    app = build_app(tmp_path, letters_preset=str(tiny_preset(tmp_path / "cgan.pt")))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("tab", "tab")
+        app.focused.value = ""
+        await pilot.press(*"Hi, 909", "enter")
+        await settle(pilot)
+        png = tmp_path / "data" / "letters" / "HI-909-0.png"
+        assert app.letters_path == png and Image.open(png).getpixel((0, 0)) == (0, 0, 0, 255)
+        await pilot.press("ctrl+b", "ctrl+b")                       # black -> white -> transparent
+        await settle(pilot)
+        assert app.studio.letters_bg == "transparent" and Image.open(png).getpixel((0, 0))[3] == 0
+        height = Image.open(png).height
+        await pilot.press("ctrl+up")
+        await settle(pilot)
+        assert Image.open(png).height > height                        # drawn larger from the outlines
+        await pilot.press("ctrl+g")
+        await settle(pilot)
+        assert app.letters_path == png.with_suffix(".svg") and "<path" in png.with_suffix(".svg").read_text()
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, PathPrompt)
+        await pilot.press("enter")
+        await settle(pilot)
+        out = tmp_path / "DrumfontGAN-0.otf"
+        assert out.exists() and "CFF " in TTFont(out) and "wrote" in str(app.query_one("#status", Static).render())
+        app.focused.value = "A+"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "'+'" in app._last_error and app.is_running
+
+
 async def test_letters_with_the_real_gan(tmp_path):
     from drumfont import letters
     from drumfont.shipped import preset_path

@@ -123,14 +123,15 @@ def evaluate(g: Generator, clf, n: int, seed: int) -> dict:
     g.eval()
     gen = torch.Generator().manual_seed(seed)
     dev = next(g.parameters()).device
-    labels = torch.arange(n) % 26 if g.cfg.conditional else None
+    k = g.cfg.classes
+    labels = torch.arange(n) % k if g.cfg.conditional else None
     # z from a CPU generator, so a seed gives the same letters on any device
     images = torch.cat([g(g.latent(min(1000, n - i), gen).to(dev),
                           None if labels is None else labels[i:i + 1000].to(dev)).cpu()
                         for i in range(0, n, 1000)])[:, 0]
     g.train(was)
-    pred, conf, _ = classify(clf, images)
-    counts = M.letter_counts(pred.numpy())
+    pred, conf, _ = classify(clf, images, classes=k)  # a letters-only GAN is read as letters
+    counts = M.letter_counts(pred.numpy(), k)
     out = {"letters_covered": M.letters_covered(counts), "letters_covered_strict": M.letters_covered(counts, 0.25),
            "kl_uniform": M.kl_uniform(counts), "mean_confidence": float(conf.mean()),
            "diversity": M.diversity_score(images.numpy()), "counts": counts.tolist(), "samples": n}
@@ -187,7 +188,7 @@ def train(cfg: TrainConfig, gcfg: GanConfig) -> dict:
     seed_everything(cfg.seed)
 
     # --- data, models, optimisers ---
-    data = FontDataset.load(cfg.data) if cfg.data else build_fonts(seed=cfg.data_seed)
+    data = (FontDataset.load(cfg.data) if cfg.data else build_fonts(seed=cfg.data_seed)).first(gcfg.classes)
     rows = ImageRows.of(data, TRAIN)  # uint8 images; each batch becomes floats on its own
     clf, _ = load_classifier(cfg.classifier or None)
     if blob is not None and blob["config"] != gcfg.to_dict():
@@ -229,7 +230,7 @@ def train(cfg: TrainConfig, gcfg: GanConfig) -> dict:
             real, letters = rows.batch(idx, dev)  # this rank's shard of global batch i
             labels = letters if cond else None
             b = len(idx)
-            fake_labels = torch.randint(0, 26, (b,), generator=gen).to(dev) if cond else None
+            fake_labels = torch.randint(0, gcfg.classes, (b,), generator=gen).to(dev) if cond else None
 
             # --- update D: real -> 1, fake -> 0 ---
             z = unwrap(g).latent(b, gen)
@@ -272,7 +273,7 @@ def train(cfg: TrainConfig, gcfg: GanConfig) -> dict:
                                  seed=cfg.seed + 10_000)
             last_eval["epoch"] = epoch
             history.write({"type": "eval", **last_eval})
-            msg = (f"epoch {epoch}: letters {last_eval['letters_covered']}/26 "
+            msg = (f"epoch {epoch}: letters {last_eval['letters_covered']}/{gcfg.classes} "
                    f"(strict {last_eval['letters_covered_strict']}), KL {last_eval['kl_uniform']:.3f}, "
                    f"conf {last_eval['mean_confidence']:.3f}")
             if cond:
@@ -297,7 +298,10 @@ def train(cfg: TrainConfig, gcfg: GanConfig) -> dict:
     records = history.read()
     steps_log = [r for r in records if r.get("type") == "step"]
     steps_log = steps_log[:: max(1, len(steps_log) // 2000)]
+    # where each glyph sits in the training fonts (median ink box and advance, in cap heights):
+    # the images are all scaled to one box, so a font builder places '.' and '-' from this
     extras = {"train": asdict(cfg), "epochs": cfg.epochs, "data_fonts": list(data.fonts),
+              "glyphs": data.glyphs, "layout": data.median_layout(),
               "history_evals": [r for r in records if r.get("type") == "eval"],
               "history_steps": steps_log,
               "seconds": sum(r["seconds"] for r in records if r.get("type") == "epoch")}

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from drumfont.checkpoint import save_checkpoint
-from drumfont.corpus.fonts import TRAIN, VAL, FontDataset, build_fonts, find_fonts
+from drumfont.corpus.fonts import GLYPHS, TRAIN, VAL, FontDataset, build_fonts, find_fonts
 from drumfont.errors import DrumfontError
 from drumfont.models.letter_classifier import ClassifierConfig, LetterClassifier, classify
 from drumfont.writes import check_writable
@@ -72,13 +72,14 @@ def accuracy(model: LetterClassifier, rows: ImageRows, d: Dist, chunk: int = 409
 
 
 def unseen_accuracy(model: LetterClassifier, folders: str, seed: int) -> tuple[float, dict[str, float], int]:
-    """Accuracy on letters rendered (plain and augmented) from fonts under `folders`."""
+    """Accuracy on glyphs rendered (plain and augmented) from fonts under `folders`."""
     fonts: list[Path] = []
     for folder in [f for f in folders.split(os.pathsep) if f]:
         fonts += find_fonts(folder)
     if not fonts:
         raise DrumfontError(f"no usable TTF/OTF fonts under {folders}")
-    data = build_fonts(fonts, seed=seed + 1, train_per_letter=0, val_per_letter=4 * len(fonts), min_fonts=1)
+    data = build_fonts(fonts, seed=seed + 1, train_per_letter=0, val_per_letter=4 * len(fonts), min_fonts=1,
+                       glyphs=GLYPHS[:model.cfg.n_classes])
     labels, _, _ = classify(model, torch.from_numpy(data.floats()))
     ok = labels.numpy() == data.letter
     per_font = {name: float(ok[data.font == i].mean()) for i, name in enumerate(data.fonts)}
@@ -105,7 +106,7 @@ def train(cfg: TrainConfig, mcfg: ClassifierConfig) -> int:
                             f"{d.world_size} processes")
     torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
-    data = load_fonts_data(cfg.data, cfg.seed)
+    data = load_fonts_data(cfg.data, cfg.seed).first(mcfg.n_classes)
     train_rows, val_rows = ImageRows.of(data, TRAIN), ImageRows.of(data, VAL)  # uint8; floats per batch
     model = wrap(LetterClassifier(mcfg), d)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)

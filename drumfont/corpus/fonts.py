@@ -1,9 +1,15 @@
-"""The letter corpus: A–Z rendered from real TTF/OTF fonts into 28×28 grayscale.
+"""The glyph corpus: A–Z, digits and punctuation rendered from real TTF/OTF fonts into 28×28 grayscale.
 
 By default the fonts matplotlib ships (DejaVu, STIX, Computer Modern), found on disk without
 importing matplotlib. Each image is a glyph rendered large with Pillow, cropped to its ink,
 scaled into a 20-pixel box and centred on its centre of mass (MNIST's recipe), with light seeded
 augmentation: stroke weight, rotation, scale and shift. Same seed, same bytes.
+
+Glyphs come in a fixed order, letters first (GLYPHS[:26] == LETTERS), and each glyph's images are
+drawn after the previous glyph's from one seeded stream, so the A–Z part of the set is the same
+bytes as the letters-only set the unconditional GAN was trained on. Since every image is scaled
+to the same box, the set also keeps, per font, where each glyph sits (its ink box and advance in
+cap heights from the baseline): a font builder needs that to tell '.' from a bullet.
 """
 
 from __future__ import annotations
@@ -22,6 +28,9 @@ from drumfont.errors import DatasetError
 from drumfont.writes import write_atomic
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+DIGITS = "0123456789"
+PUNCTUATION = ".,!?-'&:()"
+GLYPHS = LETTERS + DIGITS + PUNCTUATION   # 46 classes; index = label
 SIZE = 28
 BOX = 20           # the glyph's longer side, before augmentation (MNIST uses 20 of 28)
 RENDER_PX = 64     # font size of the high-resolution render that is scaled down
@@ -57,10 +66,12 @@ class FontDataset:
     """Letter images with labels, split and the font each came from."""
 
     images: np.ndarray                 # (N, 28, 28) uint8, 0 background .. 255 ink
-    letter: np.ndarray                 # (N,) int16, 0..25
+    letter: np.ndarray                 # (N,) int16, index into GLYPHS
     split: np.ndarray                  # (N,) uint8, TRAIN or VAL
     font: np.ndarray                   # (N,) int16, index into `fonts`
     fonts: list[str] = field(default_factory=list)
+    glyphs: str = GLYPHS               # the label alphabet (a prefix of GLYPHS)
+    layout: np.ndarray | None = None   # (fonts, glyphs, 5) float32 from glyph_layout; None if unknown
 
     def __len__(self) -> int:
         return len(self.images)
@@ -72,14 +83,34 @@ class FontDataset:
     def subset(self, split: int) -> FontDataset:
         """Only the TRAIN or VAL images."""
         m = self.split == split
-        return FontDataset(self.images[m], self.letter[m], self.split[m], self.font[m], list(self.fonts))
+        return FontDataset(self.images[m], self.letter[m], self.split[m], self.font[m], list(self.fonts),
+                           self.glyphs, self.layout)
+
+    def first(self, classes: int) -> FontDataset:
+        """Only the images of the first `classes` glyphs (26 = the letters-only set)."""
+        if not 1 <= classes <= len(self.glyphs):
+            raise DatasetError(f"the dataset holds {len(self.glyphs)} glyphs ({self.glyphs}), asked for {classes}")
+        m = self.letter < classes
+        layout = None if self.layout is None else self.layout[:, :classes]
+        return FontDataset(self.images[m], self.letter[m], self.split[m], self.font[m], list(self.fonts),
+                           self.glyphs[:classes], layout)
+
+    def median_layout(self) -> dict[str, list[float]] | None:
+        """Per glyph, the median over fonts of glyph_layout's (x0, y0, x1, y1, advance)."""
+        if self.layout is None:
+            return None
+        med = np.median(self.layout, axis=0)
+        return {ch: [round(float(v), 4) for v in med[i]] for i, ch in enumerate(self.glyphs)}
 
     def to_bytes(self) -> bytes:
         """The .npz bytes of this dataset."""
-        meta = {"format": FORMAT, "kind": "fonts", "letters": LETTERS, "fonts": list(self.fonts)}
-        return npz_bytes({"images": self.images.astype(np.uint8), "letter": self.letter.astype(np.int16),
-                          "split": self.split.astype(np.uint8), "font": self.font.astype(np.int16),
-                          "meta": np.array(json.dumps(meta, separators=(",", ":")))})
+        meta = {"format": FORMAT, "kind": "fonts", "letters": self.glyphs, "fonts": list(self.fonts)}
+        arrays = {"images": self.images.astype(np.uint8), "letter": self.letter.astype(np.int16),
+                  "split": self.split.astype(np.uint8), "font": self.font.astype(np.int16),
+                  "meta": np.array(json.dumps(meta, separators=(",", ":")))}
+        if self.layout is not None:
+            arrays["layout"] = self.layout.astype(np.float32)
+        return npz_bytes(arrays)
 
     def save(self, path: str | os.PathLike, force: bool = False) -> Path:
         """Write atomically; refuse to overwrite unless `force`."""
@@ -93,7 +124,11 @@ class FontDataset:
             images = arrays["images"]
             if images.ndim != 3 or images.shape[1:] != (SIZE, SIZE):
                 raise DatasetError(f"{path}: images must be (N, {SIZE}, {SIZE}), got {images.shape}")
-            return cls(images, arrays["letter"], arrays["split"], arrays["font"], list(meta.get("fonts", [])))
+            glyphs = str(meta.get("letters", LETTERS))  # files from before digits and punctuation hold A-Z
+            if not GLYPHS.startswith(glyphs):
+                raise DatasetError(f"{path}: unknown glyph set {glyphs!r}")
+            return cls(images, arrays["letter"], arrays["split"], arrays["font"], list(meta.get("fonts", [])),
+                       glyphs, arrays.get("layout"))
         except KeyError as exc:
             raise DatasetError(f"{path}: missing {exc} in dataset file") from None
 
@@ -230,9 +265,27 @@ def render_letter(font, ch: str, rng: np.random.Generator | None = None,
     return np.clip(canvas, 0, 255).round().astype(np.uint8)
 
 
+def glyph_layout(font, glyphs: str = GLYPHS) -> np.ndarray:
+    """(len(glyphs), 5) float32: each glyph's ink box x0, y0, x1, y1 and its advance, in cap
+    heights (the ink height of 'H'), y up from the baseline, x from the pen position. Measured on
+    the rendered ink: Pillow's getbbox keeps the origin inside the box ('.' would reach the cap)."""
+    from PIL import Image, ImageDraw
+
+    size = int(font.size)
+    out = np.zeros((len(glyphs) + 1, 5), np.float32)
+    for i, ch in enumerate(glyphs + "H"):
+        img = Image.new("L", (4 * size, 4 * size), 0)
+        ImageDraw.Draw(img).text((size, 3 * size), ch, font=font, fill=255, anchor="ls")
+        l, t, r, b = img.getbbox() or (size, 3 * size, size, 3 * size)
+        out[i] = (l - size, 3 * size - b, r - size, 3 * size - t, font.getlength(ch))
+    cap = out[-1, 3] - out[-1, 1]
+    return out[:-1] / max(cap, 1.0)
+
+
 def build_fonts(fonts: list[Path] | None = None, seed: int = 0, train_per_letter: int = 200,
-                val_per_letter: int = 60, aug: Augment = Augment(), min_fonts: int = MIN_FONTS) -> FontDataset:
-    """Render the dataset: per letter, `train_per_letter` + `val_per_letter` images that cycle
+                val_per_letter: int = 60, aug: Augment = Augment(), min_fonts: int = MIN_FONTS,
+                glyphs: str = GLYPHS) -> FontDataset:
+    """Render the dataset: per glyph, `train_per_letter` + `val_per_letter` images that cycle
     through the fonts in a seeded order, so every font appears about equally in both splits."""
     from PIL import ImageFont
 
@@ -245,17 +298,21 @@ def build_fonts(fonts: list[Path] | None = None, seed: int = 0, train_per_letter
             loaded.append(ImageFont.truetype(str(p), RENDER_PX))
         except OSError as exc:
             raise DatasetError(f"{p}: cannot load font ({exc})") from None
+    if not GLYPHS.startswith(glyphs):
+        raise DatasetError(f"glyphs must be a prefix of {GLYPHS!r}")
     rng = np.random.default_rng(seed)
     n = train_per_letter + val_per_letter
-    images = np.zeros((26 * n, SIZE, SIZE), np.uint8)
-    letter = np.repeat(np.arange(26, dtype=np.int16), n)
-    split = np.tile(np.r_[np.full(train_per_letter, TRAIN), np.full(val_per_letter, VAL)].astype(np.uint8), 26)
-    font_idx = np.zeros(26 * n, np.int16)
-    for li, ch in enumerate(LETTERS):
+    n_glyphs = len(glyphs)
+    images = np.zeros((n_glyphs * n, SIZE, SIZE), np.uint8)
+    letter = np.repeat(np.arange(n_glyphs, dtype=np.int16), n)
+    split = np.tile(np.r_[np.full(train_per_letter, TRAIN), np.full(val_per_letter, VAL)].astype(np.uint8), n_glyphs)
+    font_idx = np.zeros(n_glyphs * n, np.int16)
+    for li, ch in enumerate(glyphs):
         for part, count in ((0, train_per_letter), (train_per_letter, val_per_letter)):
             order = np.resize(rng.permutation(len(loaded)), count)
             for j, fi in enumerate(order):
                 k = li * n + part + j
                 font_idx[k] = fi
                 images[k] = render_letter(loaded[fi], ch, rng, aug)
-    return FontDataset(images, letter, split, font_idx, [p.name for p in fonts])
+    layout = np.stack([glyph_layout(f, glyphs) for f in loaded])
+    return FontDataset(images, letter, split, font_idx, [p.name for p in fonts], glyphs, layout)

@@ -3,7 +3,7 @@
 Generator: linear projection -> transposed convolutions with batch norm -> sigmoid (28×28 in
 [0, 1]). Discriminator: strided convolutions, LeakyReLU, dropout, a linear head; it returns its
 last conv features too (feature matching uses them). Conditional models concatenate the one-hot
-letter to z and, as 26 constant planes, to D's input image; D adds a projection term
+letter to z and, as one constant plane per class, to D's input image; D adds a projection term
 <embed(letter), features> (Miyato & Koyama 2018), without which it ignored the letter.
 
 Stabilisers: feature matching (Salimans et al. 2016), unrolled D (Metz et al. 2017, through
@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-N_LETTERS = 26
+N_LETTERS = 26  # A-Z: the class count of checkpoints from before digits and punctuation
 
 
 @dataclass
@@ -35,6 +35,8 @@ class GanConfig:
 
     z_dim: int = field(default=64, metadata={"help": "latent size"})
     conditional: bool = field(default=False, metadata={"help": "condition G and D on the letter"})
+    classes: int = field(default=N_LETTERS, metadata={"help": "glyphs learned: the first N of A-Z, 0-9, "
+                                                               ". , ! ? - ' & : ( ) (26 = A-Z, 46 = all)"})
     g_width: int = field(default=64, metadata={"help": "channels of G's 14x14 layer (7x7 has twice)"})
     d_width: int = field(default=32, metadata={"help": "channels of D's first conv (second has twice)"})
     dropout: float = field(default=0.3, metadata={"help": "dropout in D"})
@@ -55,9 +57,9 @@ class GanConfig:
         return asdict(self)
 
 
-def one_hot(labels: torch.Tensor) -> torch.Tensor:
-    """(B,) letter indices -> (B, 26) float one-hot."""
-    return F.one_hot(labels.long(), N_LETTERS).float()
+def one_hot(labels: torch.Tensor, classes: int) -> torch.Tensor:
+    """(B,) glyph indices -> (B, classes) float one-hot."""
+    return F.one_hot(labels.long(), classes).float()
 
 
 class Generator(nn.Module):
@@ -67,7 +69,7 @@ class Generator(nn.Module):
         super().__init__()
         self.cfg = cfg
         w = cfg.g_width
-        in_dim = self.latent_dim + (N_LETTERS if cfg.conditional else 0)
+        in_dim = self.latent_dim + (cfg.classes if cfg.conditional else 0)
         self.project = nn.Sequential(nn.Linear(in_dim, 2 * w * 7 * 7, bias=False),
                                      nn.BatchNorm1d(2 * w * 7 * 7), nn.ReLU())
         self.deconv = nn.Sequential(
@@ -100,7 +102,7 @@ class Generator(nn.Module):
         if self.cfg.conditional:
             if labels is None:
                 raise ValueError("a conditional generator needs labels")
-            z = torch.cat([z, one_hot(labels)], dim=1)
+            z = torch.cat([z, one_hot(labels, self.cfg.classes)], dim=1)
         h = self.project(z).view(len(z), 2 * self.cfg.g_width, 7, 7)
         return self.deconv(h)
 
@@ -124,7 +126,7 @@ def recalibrate_batchnorm(g: Generator, generator: torch.Generator, batches: int
         m.momentum = None  # cumulative average over the batches below
     g.train()
     for _ in range(batches):
-        labels = torch.randint(0, N_LETTERS, (size,), generator=generator).to(dev) if g.cfg.conditional else None
+        labels = torch.randint(0, g.cfg.classes, (size,), generator=generator).to(dev) if g.cfg.conditional else None
         g(g.latent(size, generator).to(dev), labels)
     for m, mom in zip(bns, momenta):
         m.momentum = mom
@@ -160,7 +162,7 @@ class Discriminator(nn.Module):
         super().__init__()
         self.cfg = cfg
         w = cfg.d_width
-        in_ch = 1 + (N_LETTERS if cfg.conditional else 0)
+        in_ch = 1 + (cfg.classes if cfg.conditional else 0)
         self.convs = nn.Sequential(
             nn.Conv2d(in_ch, w, 4, 2, 1), nn.LeakyReLU(0.2), nn.Dropout(cfg.dropout),           # (B, w, 14, 14)
             nn.Conv2d(w, 2 * w, 4, 2, 1), nn.LeakyReLU(0.2), nn.Dropout(cfg.dropout),       # (B, 2w, 7, 7)
@@ -171,7 +173,7 @@ class Discriminator(nn.Module):
         # Projection (Miyato & Koyama 2018) beside the one-hot input planes: with the planes alone
         # D learned to ignore the letter and G drew whatever letter its z chose (measured agreement
         # ~1/26 after 10 epochs); <embed(y), features> makes the label part of every decision.
-        self.project = nn.Embedding(N_LETTERS, flat + (cfg.mbd_b if cfg.mbd else 0)) if cfg.conditional else None
+        self.project = nn.Embedding(cfg.classes, flat + (cfg.mbd_b if cfg.mbd else 0)) if cfg.conditional else None
         if self.project is not None:
             nn.init.normal_(self.project.weight, std=0.01)
         # InfoGAN's Q head shares D's body (as in Chen et al.): the code is read from D's features
@@ -183,7 +185,7 @@ class Discriminator(nn.Module):
         if self.cfg.conditional:
             if labels is None:
                 raise ValueError("a conditional discriminator needs labels")
-            planes = one_hot(labels)[:, :, None, None].expand(-1, -1, x.size(2), x.size(3))
+            planes = one_hot(labels, self.cfg.classes)[:, :, None, None].expand(-1, -1, x.size(2), x.size(3))
             x = torch.cat([x, planes], dim=1)
         h = self.convs(x)
         feats = h.flatten(1)

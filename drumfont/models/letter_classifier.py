@@ -19,7 +19,8 @@ class ClassifierConfig:
     width: int = field(default=32, metadata={"help": "channels of the first conv block (doubled in the second)"})
     features: int = field(default=128, metadata={"help": "size of the penultimate (feature) layer"})
     dropout: float = field(default=0.3, metadata={"help": "dropout before the output layer"})
-    n_classes: int = field(default=26, metadata={"help": "letters"})
+    n_classes: int = field(default=46, metadata={"help": "glyphs: the first N of A-Z, 0-9, . , ! ? - ' & : ( ) "
+                                                             "(26 = the letters-only classifier of earlier presets)"})
 
     def to_dict(self) -> dict:
         """Plain values for a checkpoint."""
@@ -54,14 +55,17 @@ class LetterClassifier(nn.Module):
 
 
 @torch.no_grad()
-def classify(model: LetterClassifier, images: torch.Tensor, batch: int = 1024) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(labels, confidences, features) of a stack of images, in eval mode, batched."""
+def classify(model: LetterClassifier, images: torch.Tensor, batch: int = 1024,
+             classes: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(labels, confidences, features) of a stack of images, in eval mode, batched. With
+    `classes`, only the first that many glyphs are candidates (26: read as a letter, as the
+    letters-only GAN's coverage figures need)."""
     was = model.training
     model.eval()
     labels, confs, feats = [], [], []
     for i in range(0, len(images), batch):
         f = model.features(images[i:i + batch])
-        p = torch.softmax(model.head(f), dim=1)
+        p = torch.softmax(model.head(f)[:, :classes], dim=1)
         c, l = p.max(dim=1)
         labels.append(l)
         confs.append(c)

@@ -28,7 +28,7 @@ from drumfont.errors import DrumfontError
 from drumfont.pattern import LABELS, VOICES, Pattern
 from drumfont.tui.keys import KEYS, PALETTE_EXTRA, bindings, help_groups
 from drumfont.tui.live import open_live_player
-from drumfont.tui.messages import Drawn, EngineReady, LettersRendered, Morphed, WorkFailed
+from drumfont.tui.messages import Drawn, EngineReady, FontSaved, LettersRendered, Morphed, WorkFailed
 from drumfont.tui.transport import VIRTUAL_PORT, TransportMixin
 from drumfont.tui.widgets import (ChoiceScreen, ConfirmScreen, HalfBlockImage, HelpScreen, MorphStrip,
                                   PathPrompt, StepGrid)
@@ -51,7 +51,7 @@ class StudioApp(TransportMixin, App[None]):
                  letters_renderer: Callable[[str, int, int], Any] | None = None,
                  export_dir: Path | None = None, preset: str | None = None, rules: bool = False,
                  midi: bool = True, notemap: str | None = None, audio: bool = True,
-                 audio_device: str | None = None) -> None:
+                 audio_device: str | None = None, letters_preset: str | None = None) -> None:
         super().__init__()
         self.data_dir = Path(data_dir)
         self.export_dir = Path(export_dir) if export_dir else Path.cwd()
@@ -75,7 +75,9 @@ class StudioApp(TransportMixin, App[None]):
         self.playing = False
         self._chain_playing = False
         self.letters_renderer = letters_renderer
+        self.letters_preset = letters_preset          # the conditional GAN (default: shipped)
         self.letters_path: Path | None = None
+        self._typefaces: dict[int, Any] = {}          # seed -> traced Typeface (a second to build)
         self.last_latency_ms: float | None = None
         self._save_error_shown = False
         self._last_error: str | None = None
@@ -96,8 +98,9 @@ class StudioApp(TransportMixin, App[None]):
                 yield Input(value=self.studio.letters_text, placeholder="type text, enter renders",
                             id="letters-input")
                 yield Static(id="letters-info")
-                yield HalfBlockImage("enter renders the text with the letter GAN; ctrl+n re-rolls the "
-                                     "typeface", id="letters-image")
+                yield HalfBlockImage("enter renders the text in the GAN's typeface; ctrl+n re-rolls it, "
+                                     "ctrl+f / ctrl+b colours, ctrl+g SVG, ctrl+s saves the font",
+                                     id="letters-image")
         yield Static(id="status")
         yield Footer()
 
@@ -529,19 +532,57 @@ class StudioApp(TransportMixin, App[None]):
             self.action_view("letters-view")
         self.action_letters_render()
 
+    def action_letters_cycle(self, what: str) -> None:
+        """Next text colour ('fg') or background ('bg'), then render again."""
+        value = self.studio.cycle_letters(what)
+        self.say(f"letters {'text colour' if what == 'fg' else 'background'}: {value}")
+        self._letters_again()
+
+    def action_letters_size(self, factor: float) -> None:
+        size = self.studio.set_letters_size(round(self.studio.letters_size * factor))
+        self.say(f"letters size: {size} px per em")
+        self._letters_again()
+
+    def action_letters_svg(self) -> None:
+        self.studio.letters_svg = not self.studio.letters_svg
+        self.say(f"letters: SVG {'on' if self.studio.letters_svg else 'off'}")
+        self._letters_again()
+
+    def _letters_again(self) -> None:
+        if self.view != "letters-view":
+            self.action_view("letters-view")
+        self.action_letters_render()
+
+    def _typeface(self, seed: int):
+        """The traced typeface of a seed, built once per seed (the worker thread calls this)."""
+        if seed not in self._typefaces:
+            from drumfont import font
+            self._typefaces = {seed: font.build_typeface(seed, preset=self.letters_preset)}
+        return self._typefaces[seed]
+
     @work(thread=True, exclusive=True, group="letters")
     def _render_letters(self, text: str, seed: int, scale: int) -> None:
+        s = self.studio
+        svg = None
         try:
             if self.letters_renderer is not None:
                 image = self.letters_renderer(text, seed, scale)
             else:
-                from drumfont import letters
-                image = letters.render_text(text, seed=seed, scale=scale)
-            slug = re.sub(r"[^A-Za-z]+", "-", text.strip()).strip("-").upper() or "TEXT"
+                from drumfont import typeset
+                from drumfont.letters import check_text, drawable
+                check_text(text, drawable(self.letters_preset))  # names a bad character before tracing
+                face = self._typeface(seed)
+                fg, bg = typeset.parse_colour(s.letters_fg), typeset.parse_colour(s.letters_bg, allow_transparent=True)
+                image = typeset.render_png(face, text, s.letters_size, fg, bg)
+                svg = typeset.render_svg(face, text, s.letters_size, fg, bg) if s.letters_svg else None
+            slug = re.sub(r"[^A-Za-z0-9]+", "-", text.strip()).strip("-").upper() or "TEXT"
             path = self.data_dir / "letters" / f"{slug[:40]}-{seed}.png"
             from drumfont.letters import write_png
+            from drumfont.writes import write_atomic
             # Same text and seed draw the same image, so replacing that file loses nothing.
             write_png(image, path, force=True)
+            if svg is not None:
+                path = write_atomic(path.with_suffix(".svg"), svg.encode(), force=True)
         except ImportError as exc:
             self.post_message(WorkFailed("letters", f"the letter GAN is not installed ({exc.name})"))
             return
@@ -550,10 +591,54 @@ class StudioApp(TransportMixin, App[None]):
             return
         self.post_message(LettersRendered(image, path, text, seed))
 
+    def action_save_font(self) -> None:
+        """Ask where, then write the current typeface as an .otf in a worker."""
+        seed = self.studio.letters_seed
+        default = str(self.export_dir / f"DrumfontGAN-{seed}.otf")
+
+        def save(path: str | None, force: bool = False) -> None:
+            if not path:
+                self.say("font not saved")
+                return
+            target = Path(path).expanduser()
+            if not target.is_absolute():
+                target = self.export_dir / target
+            if target.exists() and not force:
+                self.push_screen(ConfirmScreen(f"{target} exists. Overwrite it?"),
+                                 lambda yes: save(path, True) if yes else self.say("not overwritten"))
+                return
+            self.say(f"building the typeface {seed} into {target}…")
+            self._write_font(target, seed, force)
+        self.push_screen(PathPrompt(f"save typeface {seed} as an OpenType font (.otf, or .ttf) to:", default), save)
+
+    @work(thread=True, exclusive=True, group="font")
+    def _write_font(self, target: Path, seed: int, force: bool) -> None:
+        from drumfont import font
+        from drumfont.writes import write_atomic
+        try:
+            font.check_target(target, force)
+            face = self._typeface(seed)
+            out = write_atomic(target, font.font_bytes(face, ttf=target.suffix.lower() == ".ttf"), force=force)
+        except DrumfontError as exc:
+            self.post_message(WorkFailed("font", str(exc)))
+            return
+        except ImportError as exc:
+            self.post_message(WorkFailed("font", f"a font library is not installed ({exc.name})"))
+            return
+        self.post_message(FontSaved(out, seed, len(face.glyphs)))
+
+    def on_font_saved(self, msg: FontSaved) -> None:
+        self.say(f"font: wrote {msg.path} ({msg.glyphs} glyphs, typeface {msg.seed})")
+        self.notify(f"wrote {msg.path}", timeout=4, markup=False)
+
     def on_letters_rendered(self, msg: LettersRendered) -> None:
         self.letters_path = msg.path
         self.main.query_one(HalfBlockImage).show(msg.image)
-        self._update("#letters-info", f"typeface {msg.seed} · PNG: {msg.path}", markup=False)
+        s = self.studio
+        opts = "" if self.letters_renderer is not None else (
+            f" · {s.letters_fg} on {s.letters_bg}, {s.letters_size} px")
+        self._update("#letters-info", f"typeface {msg.seed}{opts} · {msg.path.suffix[1:].upper()}: {msg.path}",
+                     markup=False)
         self.say(f"letters: wrote {msg.path}")
 
     async def action_quit(self) -> None:

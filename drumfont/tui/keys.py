@@ -74,6 +74,12 @@ KEYS: tuple[Key, ...] = (
     Key("E", "export_bank", "export the bank as one .mid", "Files"),
     Key("ctrl+e", "export_morph", "export the morph as one .mid", "Files"),
     Key("ctrl+n", "letters_reroll", "letters: re-roll the typeface", "Letters"),
+    Key("ctrl+f", "letters_cycle('fg')", "letters: next text colour", "Letters"),
+    Key("ctrl+b", "letters_cycle('bg')", "letters: next background (black / white / transparent)", "Letters"),
+    Key("ctrl+up", "letters_size(1.25)", "letters: larger PNG text", "Letters"),
+    Key("ctrl+down", "letters_size(0.8)", "letters: smaller PNG text", "Letters"),
+    Key("ctrl+g", "letters_svg", "letters: also write SVG (vector) on / off", "Letters"),
+    Key("ctrl+s", "save_font", "letters: save the typeface as an installable .otf font", "Letters"),
     Key("tab", "next_view", "next view: grid / morph / letters", "Views", True, short="view"),
     Key("shift+tab", "prev_view", "previous view", "Views"),
     Key("escape", "view('grid-view')", "back to the grid", "Views"),
@@ -106,7 +112,8 @@ def bindings() -> list[Binding]:
             continue
         if k.action == "command_palette":
             continue  # App's own binding
-        priority = k.keys in ("tab", "shift+tab", "ctrl+n", "ctrl+e")
+        # the letters keys must reach the app while the text input has focus (it binds ctrl+f, ...)
+        priority = k.keys in ("tab", "shift+tab", "ctrl+n", "ctrl+e") or k.group == "Letters"
         out.append(Binding(k.keys, k.action, k.short or k.description.split(" (")[0], show=k.show,
                            priority=priority))
     return out
@@ -117,6 +124,6 @@ def help_groups() -> list[tuple[str, list[tuple[str, str]]]]:
     groups: dict[str, list[tuple[str, str]]] = {}
     for k in KEYS:
         groups.setdefault(k.group, []).append((k.shown_as or k.keys.replace(",", " "), k.description))
-    groups["Letters"][:0] = [("type, enter", "in the letters pane: render the text, write its PNG")]
+    groups["Letters"][:0] = [("type, enter", "in the letters pane: render the text, write its PNG (and SVG)")]
     return [("Grid", list(GRID_LEGEND))] + list(groups.items())
 

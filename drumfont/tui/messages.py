@@ -48,6 +48,15 @@ class LettersRendered(Message):
 
 
 @dataclass
+class FontSaved(Message):
+    """A typeface written as a font file."""
+
+    path: Path
+    seed: int
+    glyphs: int
+
+
+@dataclass
 class WorkFailed(Message):
     """A worker hit a user-facing error; shown as a notification."""
 

@@ -1,0 +1,207 @@
+"""Glyph images -> smooth closed outlines: the vectoriser behind `drumfont font`.
+
+A 28×28 GAN glyph is smoothed with a Gaussian and upsampled (cubic spline, ×UPSAMPLE), then traced
+with marching squares (scikit-image's find_contours) at half ink. Each contour is thinned by
+Douglas–Peucker (approximate_polygon), and the kept points become cubic Bézier curves through a
+Catmull-Rom fit, except at corners (a turn sharper than CORNER_DEG), where the curve stops and
+the next segment starts, so the stems of E or the apex of A stay sharp. skia-pathops then
+resolves overlaps and sets the winding from the even-odd nesting of the contours: outer
+contours counter-clockwise, counters clockwise (the PostScript/CFF rule), whatever direction
+marching squares walked. Coordinates stay in image pixels (x right, y down) here; font.py maps
+them to font units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+UPSAMPLE = 6          # 28 px -> 168 px before tracing
+SMOOTH_SIGMA = 0.7    # Gaussian sigma in original pixels: rounds the GAN's pixel steps
+LEVEL = 0.5           # the ink threshold the contour follows
+TOLERANCE = 0.12      # Douglas-Peucker tolerance, original pixels
+MIN_AREA = 1.5        # contours smaller than this (px², original) are specks, dropped,
+MIN_SHARE = 0.03      # and so are those under this share of the glyph's largest contour
+SLIVER = 0.25        # px²: contours this small after overlap removal are fitting artefacts
+CORNER_DEG = 55.0     # a turn sharper than this is kept as a corner
+TENSION = 1.0 / 6.0   # Catmull-Rom: control points at 1/6 of the neighbour chord
+
+
+Point = tuple[float, float]
+# one contour: a start point and cubic segments (c1, c2, end); closed back to the start
+Contour = list[tuple[Point, Point, Point]]
+
+
+@dataclass
+class Outline:
+    """A glyph's closed contours as cubic Béziers, in image pixels (x right, y down)."""
+
+    contours: list[tuple[Point, Contour]]
+
+    def bounds(self) -> tuple[float, float, float, float] | None:
+        """(xmin, ymin, xmax, ymax) of the curves' points, None when empty."""
+        pts = [p for start, segs in self.contours for p in [start, *(q for seg in segs for q in seg)]]
+        if not pts:
+            return None
+        a = np.asarray(pts)
+        return float(a[:, 0].min()), float(a[:, 1].min()), float(a[:, 0].max()), float(a[:, 1].max())
+
+    def draw(self, pen, transform=lambda x, y: (x, y)) -> None:
+        """Draw onto a fontTools-style pen (moveTo / curveTo / closePath), mapping each point."""
+        for start, segs in self.contours:
+            pen.moveTo(transform(*start))
+            for c1, c2, end in segs:
+                pen.curveTo(transform(*c1), transform(*c2), transform(*end))
+            pen.closePath()
+
+
+def upsampled(image: np.ndarray) -> np.ndarray:
+    """(28, 28) ink in [0, 1] -> (H, W) smoothed ink, padded by one blank pixel so every
+    contour closes, upsampled ×UPSAMPLE (bicubic)."""
+    from scipy import ndimage
+
+    img = ndimage.gaussian_filter(np.pad(np.asarray(image, np.float64), 2), SMOOTH_SIGMA)
+    # a cubic spline of the smoothed image is smooth itself: no blur at the large scale needed
+    return ndimage.zoom(img, UPSAMPLE, order=3, grid_mode=True, mode="grid-constant")
+
+
+def polygons(image: np.ndarray, big: np.ndarray | None = None) -> list[np.ndarray]:
+    """The glyph's closed contours as simplified polygons (K, 2) of (x, y) in original pixels
+    (`big`: the image's `upsampled`, when the caller has it already)."""
+    from skimage import measure
+
+    big = upsampled(image) if big is None else big
+    found = []
+    for c in measure.find_contours(big, LEVEL):
+        if len(c) < 4 or not np.allclose(c[0], c[-1]):
+            continue
+        # (row, col) at the upsampled scale -> (x, y) in original pixels, padding removed;
+        # grid_mode zoom puts original pixel centres at (i + 0.5) * UPSAMPLE - 0.5
+        xy = (c[:, ::-1] + 0.5) / UPSAMPLE - 0.5 - 2
+        found.append((abs(signed_area(xy)), xy))
+    if not found:
+        return []
+    floor = max(MIN_AREA, MIN_SHARE * max(a for a, _ in found))
+    out = []
+    for area, xy in found:
+        if area < floor:
+            continue
+        # marching squares gives ~UPSAMPLE points per pixel; every third is plenty for DP
+        poly = measure.approximate_polygon(np.vstack([xy[:-1:3], xy[:1]]), TOLERANCE)
+        if len(poly) >= 4:
+            out.append(poly[:-1])  # approximate_polygon keeps the closing point
+    return out
+
+
+def signed_area(poly: np.ndarray) -> float:
+    """Shoelace area, positive when the points run counter-clockwise in a y-up frame."""
+    x, y = poly[:, 0], poly[:, 1]
+    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
+
+
+def fit_curves(poly: np.ndarray) -> tuple[Point, Contour]:
+    """A closed polygon -> cubic segments through its points (Catmull-Rom tangents), with
+    straight segments on both sides of a corner."""
+    n = len(poly)
+    prev, nxt = np.roll(poly, 1, axis=0), np.roll(poly, -1, axis=0)
+    a, b = poly - prev, nxt - poly
+    cos = (a * b).sum(1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
+    corner = cos < np.cos(np.radians(CORNER_DEG))
+    tangent = (nxt - prev) * TENSION
+    segs: Contour = []
+    for i in range(n):
+        j = (i + 1) % n
+        p0, p1 = poly[i], poly[j]
+        c1 = p0 + (tangent[i] if not corner[i] else (p1 - p0) / 3)
+        c2 = p1 - (tangent[j] if not corner[j] else (p1 - p0) / 3)
+        segs.append((tuple(c1), tuple(c2), tuple(p1)))
+    return (float(poly[0][0]), float(poly[0][1])), [tuple(tuple(map(float, q)) for q in s) for s in segs]
+
+
+def trace(image: np.ndarray, big: np.ndarray | None = None) -> Outline:
+    """A glyph image (28×28, ink in [0, 1]) -> its outline, overlaps removed and wound for CFF."""
+    import pathops
+
+    path = pathops.Path()
+    path.fillType = pathops.FillType.EVEN_ODD  # nesting decides what is a counter
+    for poly in polygons(image, big):
+        start, segs = fit_curves(poly)
+        path.moveTo(*start)
+        for c1, c2, end in segs:
+            path.cubicTo(*c1, *c2, *end)
+        path.close()
+    # image y runs down, so "clockwise" in the image is counter-clockwise once y is flipped
+    clean = pathops.simplify(path, fix_winding=True, keep_starting_points=False, clockwise=True)
+    # a curve fitted through a sharp turn can loop on itself; path ops split the loop off as a
+    # sliver of a hundredth of a pixel, which is no part of the glyph
+    return Outline([c for c in _contours(clean) if abs(signed_area(flatten(*c))) >= SLIVER])
+
+
+def _contours(path) -> list[tuple[Point, Contour]]:
+    """pathops segments -> our cubic contours (lines become straight cubics; quads are raised)."""
+    out: list[tuple[Point, Contour]] = []
+    for contour in path.contours:
+        start, segs, cur = None, [], None
+        for verb, pts in contour.segments:
+            if verb == "moveTo":
+                start = cur = pts[0]
+            elif verb == "lineTo":
+                p = pts[0]
+                segs.append((_lerp(cur, p, 1 / 3), _lerp(cur, p, 2 / 3), p))
+                cur = p
+            elif verb == "curveTo":
+                segs.append(tuple(pts[-3:]))
+                cur = pts[-1]
+            elif verb == "qCurveTo":  # pathops emits one quadratic per segment
+                q, p = pts[0], pts[1]
+                segs.append((_lerp(cur, q, 2 / 3), _lerp(p, q, 2 / 3), p))
+                cur = p
+            elif verb == "closePath" and start is not None and cur != start:
+                segs.append((_lerp(cur, start, 1 / 3), _lerp(cur, start, 2 / 3), start))
+        if start is not None and segs:
+            out.append((tuple(start), [tuple(tuple(map(float, q)) for q in s) for s in segs]))
+    return out
+
+
+def _lerp(a: Point, b: Point, t: float) -> Point:
+    return (a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t)
+
+
+def flatten(start: Point, segs: Contour, steps: int = 8) -> np.ndarray:
+    """(K, 2) points along a contour's cubic segments (steps per segment), start included."""
+    t = np.linspace(0, 1, steps + 1)[1:, None]
+    out, p0 = [np.asarray(start, float)[None]], np.asarray(start, float)
+    for c1, c2, p3 in segs:
+        c1, c2, p3 = (np.asarray(p, float) for p in (c1, c2, p3))
+        out.append((1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * c1 + 3 * (1 - t) * t ** 2 * c2 + t ** 3 * p3)
+        p0 = p3
+    return np.vstack(out)
+
+
+def counters(outline: Outline) -> int:
+    """Contours wound against the outer ones: the glyph's holes, read from the winding alone
+    (in the image frame an outer contour has negative shoelace area once y is flipped). The
+    area is taken along the curves, not the on-curve points: a round dot may have only two."""
+    n = 0
+    for start, segs in outline.contours:
+        pts = flatten(start, segs)
+        pts[:, 1] *= -1  # to y up
+        n += signed_area(pts) < 0
+    return n
+
+
+def bitmap_holes(image: np.ndarray, big: np.ndarray | None = None) -> int:
+    """Holes in the thresholded, smoothed glyph image: enclosed background regions (the truth
+    the outline's counters are checked against)."""
+    from scipy import ndimage
+
+    ink = (upsampled(image) if big is None else big) >= LEVEL
+    background, n = ndimage.label(~ink)
+    edge = set(np.unique(np.r_[background[0], background[-1], background[:, 0], background[:, -1]]))
+    sizes = ndimage.sum(np.ones_like(background), background, range(1, n + 1))
+    # holes smaller than a speck are not counters the tracer keeps either
+    holes = [s / UPSAMPLE ** 2 for i, s in enumerate(sizes, 1) if i not in edge]
+    parts, k = ndimage.label(ndimage.binary_fill_holes(ink))  # each outer contour's area, holes filled
+    largest = float(ndimage.sum(np.ones_like(parts), parts, range(1, k + 1)).max()) / UPSAMPLE ** 2 if k else 0.0
+    return sum(1 for a in holes if a >= max(MIN_AREA, MIN_SHARE * largest))

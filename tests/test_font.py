@@ -1,0 +1,135 @@
+"""`drumfont font`: a tiny generator's glyphs become a valid OpenType font; kerning from outlines."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from fontTools.ttLib import TTFont
+
+from drumfont import font
+from drumfont import glyphs as tracer
+from drumfont.cli import main
+from drumfont.corpus.fonts import GLYPHS, glyph_layout, render_letter
+from drumfont.errors import DrumfontError
+from tests.font_helpers import dejavu, tiny_preset
+
+
+@pytest.fixture(scope="module")
+def preset(tmp_path_factory):
+    return tiny_preset(tmp_path_factory.mktemp("font") / "cgan.pt")
+
+
+@pytest.fixture(scope="module")
+def face(preset):
+    return font.build_typeface(3, name="Tiny Face", preset=preset)
+
+
+def test_typeface_has_every_glyph_from_one_style(face, preset):
+    assert "".join(face.glyphs) == GLYPHS and face.source == f"seed 3 truncation {font.TRUNCATION:g}"
+    again = font.build_typeface(3, name="Tiny Face", preset=preset)
+    assert again.glyphs["A"].contours == face.glyphs["A"].contours  # a seed is a style
+    other = font.build_typeface(4, name="Tiny Face", preset=preset)
+    assert any(other.glyphs[c].contours != face.glyphs[c].contours for c in GLYPHS)
+    assert all(g.advance > 0 for g in face.glyphs.values())
+
+
+@pytest.mark.parametrize("ttf", [False, True])
+def test_font_file_loads_maps_lower_case_and_records_the_gan(face, ttf):
+    import ots
+
+    data = font.font_bytes(face, ttf=ttf)
+    tt = TTFont(io.BytesIO(data))
+    assert ("glyf" in tt) == ttf and ("CFF " in tt) != ttf
+    cmap = tt.getBestCmap()
+    assert cmap[ord("A")] == cmap[ord("a")] == "A" and cmap[ord("0")] == "zero" and cmap[ord("?")] == "question"
+    names = {r.nameID: r.toUnicode() for r in tt["name"].names}
+    assert names[1] == "Tiny Face" and "seed 3" in names[5] and face.gan["sha256"] in names[5]
+    assert "cgan.pt" in names[10] and names[6] == "TinyFace-Regular"
+    assert tt["OS/2"].fsType == 0 and tt["hhea"].ascent == font.ASCENT
+    assert tt["hmtx"]["A"][0] == face.glyphs["A"].advance
+    tmp = io.BytesIO()
+    tt.save(tmp)  # round trip through fontTools
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as d:
+        src = Path(d) / ("f.ttf" if ttf else "f.otf")
+        src.write_bytes(data)
+        assert ots.sanitize(str(src), str(Path(d) / "o"), capture_output=True).returncode == 0
+
+
+def _traced(chars: str) -> dict[str, font.Glyph]:
+    ft = dejavu()
+    layout = glyph_layout(ft, GLYPHS)
+    out = {}
+    for ch in chars:
+        outline = tracer.trace(render_letter(ft, ch).astype(np.float32) / 255)
+        contours, adv = font.place(outline, list(layout[GLYPHS.index(ch)]))
+        out[ch] = font.Glyph(ch, contours, adv, 0, 0)
+    return out
+
+
+def test_kerning_closes_diagonal_gaps_and_leaves_straight_pairs():
+    glyph_map = _traced("AVTHO.")
+    pairs = font.kern_pairs(glyph_map)
+    for pair in (("A", "V"), ("V", "A"), ("T", "A"), ("T", "."), ("V", ".")):
+        assert pairs.get(pair, 0) <= -20, pair
+    for pair in (("H", "H"), ("H", "O"), ("O", "H")):
+        assert pair not in pairs, pair
+    assert all(-font.KERN_MAX <= v < 0 for v in pairs.values())
+
+
+def test_placement_puts_capitals_on_the_baseline_at_cap_height():
+    glyph_map = _traced("HO.-")
+    def ys(ch):
+        return [p[1] for _, segs in glyph_map[ch].contours for s in segs for p in s]
+    assert min(ys("H")) == pytest.approx(0, abs=2) and max(ys("H")) == pytest.approx(font.CAP, abs=2)
+    assert max(ys(".")) < 0.3 * font.CAP                      # the period sits low
+    assert 0.2 * font.CAP < min(ys("-")) < 0.5 * font.CAP      # the hyphen floats at mid height
+
+
+def test_errors_are_one_line(preset, tmp_path, capsys):
+    with pytest.raises(DrumfontError, match="font name"):
+        font.build_typeface(0, name="Bad/Name", preset=preset)
+    old = tiny_preset(tmp_path / "old.pt", layout=False)
+    with pytest.raises(DrumfontError, match="no glyph layout"):
+        font.build_typeface(0, preset=old)
+    bad = tmp_path / "broken.pt"
+    bad.write_bytes(b"not a checkpoint")
+    assert main(["font", "-o", str(tmp_path / "x.otf"), "--preset", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "broken.pt" in err
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    assert main(["font", "-o", str(blocked / "x.otf"), "--preset", str(preset)]) == 2
+    assert "cannot write" in capsys.readouterr().err
+
+
+def test_cli_writes_otf_and_ttf_and_refuses_overwrite(preset, tmp_path, capsys):
+    out = tmp_path / "MyBeat.otf"
+    assert main(["font", "-o", str(out), "--seed", "2", "--name", "My Beat", "--preset", str(preset)]) == 0
+    assert "CFF " in TTFont(out)
+    assert main(["font", "-o", str(out), "--preset", str(preset)]) == 2
+    assert "exists" in capsys.readouterr().err
+    ttf = tmp_path / "MyBeat.ttf"
+    assert main(["font", "-o", str(ttf), "--ttf", "--preset", str(preset)]) == 0
+    assert "glyf" in TTFont(ttf)
+
+
+def test_style_from_an_image(preset, tmp_path, monkeypatch):
+    from PIL import Image, ImageDraw
+
+    from drumfont import letters
+
+    monkeypatch.setattr(letters, "INVERT_STEPS", 20)  # the fit's length is not what is tested
+
+    img = Image.new("L", (200, 60), 0)
+    ImageDraw.Draw(img).text((10, 5), "AB", font=dejavu(), fill=255)
+    img.save(tmp_path / "style.png")
+    face = font.build_typeface(style_from=tmp_path / "style.png", preset=preset)
+    assert face.source == "style of style.png" and len(face.glyphs) == len(GLYPHS)
+    (tmp_path / "blank.png").write_bytes(b"\x89PNG not really")
+    with pytest.raises(DrumfontError, match="cannot read the image"):
+        font.build_typeface(style_from=tmp_path / "blank.png", preset=preset)

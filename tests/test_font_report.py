@@ -1,0 +1,36 @@
+"""`drumfont report font`: the read-back, counter, OTS and FontBakery measures, on known fonts."""
+
+from __future__ import annotations
+
+import json
+
+
+from drumfont import font_report
+from drumfont.corpus.fonts import GLYPHS, default_fonts
+from drumfont.letters import load_classifier
+from tests.font_helpers import tiny_preset
+
+
+def test_read_back_and_holes_on_a_real_font():
+    data = default_fonts()[0].read_bytes()            # DejaVu Sans, a training font
+    clf, _ = load_classifier()
+    for size in font_report.READ_SIZES:
+        ok = font_report.read_back(data, GLYPHS[:36], size, clf)
+        assert ok.mean() >= 0.9, size                   # the measure reads a real font's letters
+    assert [font_report.rendered_holes(data, c) for c in "BOHA8"] == [2, 1, 0, 1, 2]
+    assert font_report.ots_check(data, ".ttf")[0] is True
+    assert font_report.ots_check(b"\x00\x01\x00\x00 broken", ".ttf")[0] is False
+
+
+def test_report_on_a_tiny_generator(tmp_path):
+    preset = tiny_preset(tmp_path / "cgan.pt")
+    m = font_report.report_font([0], tmp_path / "rep", str(preset))
+    assert m["ots_pass"] == 1 and m["holes_all_match"]
+    assert m["fontbakery"]["counts"].get("FAIL", 0) == 0 and m["fontbakery"]["counts"].get("PASS", 0) > 20
+    row = m["per_seed"][0]
+    assert row["glyphs"] == 46 and 0.0 <= row["read_28px"] <= 1.0
+    assert json.loads((tmp_path / "rep" / "metrics.json").read_text())["seeds"] == [0]
+    from PIL import Image
+
+    assert Image.open(tmp_path / "rep" / "specimen.png").height > 200
+    assert "specimen.png" in (tmp_path / "rep" / "report.md").read_text()

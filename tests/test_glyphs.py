@@ -1,0 +1,55 @@
+"""The tracer: real font glyphs -> closed outlines whose winding gives exactly the counters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from drumfont import glyphs as tracer
+from drumfont.corpus.fonts import GLYPHS, render_letter
+from tests.font_helpers import dejavu
+
+COUNTERS = {"A": 1, "B": 2, "D": 1, "O": 1, "P": 1, "Q": 1, "R": 1, "0": 1, "4": 1, "6": 1, "8": 2, "9": 1}
+
+
+@pytest.fixture(scope="module")
+def images():
+    font = dejavu()
+    return {ch: render_letter(font, ch).astype(np.float32) / 255 for ch in GLYPHS}
+
+
+def test_counters_by_winding_match_the_glyph(images):
+    for ch, img in images.items():
+        outline = tracer.trace(img)
+        assert outline.contours, ch
+        assert tracer.counters(outline) == tracer.bitmap_holes(img), ch
+        if ch != "&":  # DejaVu's upper loop of & is a pixel or two at 28 px: either reading is fair
+            assert tracer.counters(outline) == COUNTERS.get(ch, 0), ch
+
+
+def test_outer_contours_run_counter_clockwise_in_font_coordinates(images):
+    outline = tracer.trace(images["O"])
+    areas = []
+    for start, segs in outline.contours:
+        pts = np.array([start] + [s[2] for s in segs])
+        pts[:, 1] *= -1  # image y down -> y up
+        areas.append(tracer.signed_area(pts))
+    assert sorted(np.sign(areas)) == [-1, 1]                 # one outer (CCW), one counter (CW)
+    assert max(areas, key=abs) > 0                           # the larger one is the outer
+
+
+def test_outline_follows_the_ink_and_is_smooth(images):
+    img = images["O"]
+    x0, y0, x1, y1 = tracer.trace(img).bounds()
+    ys, xs = np.nonzero(img > 0.5)
+    assert abs(x0 - xs.min()) < 1.5 and abs(x1 - xs.max()) < 1.5 and abs(y0 - ys.min()) < 1.5
+    n_segments = sum(len(s) for _, s in tracer.trace(img).contours)
+    assert n_segments < 60                                   # simplified, not one segment per pixel step
+
+
+def test_blank_image_and_specks():
+    assert tracer.trace(np.zeros((28, 28), np.float32)).bounds() is None
+    speck = np.zeros((28, 28), np.float32)
+    speck[5, 5] = 1.0
+    speck[10:20, 10:20] = 1.0
+    assert len(tracer.trace(speck).contours) == 1            # the lone pixel is dropped
