@@ -33,6 +33,32 @@ def _patterns(hits: np.ndarray, vel: np.ndarray) -> list[Pattern]:
     return [Pattern(x) for x in v]
 
 
+def _genre_extras(extras: dict, z_high: int, source: str):
+    """The genre table of a VAE checkpoint, checked field by field: (genres, present indices,
+    means (G, z_high), covariances (G, z_high, z_high))."""
+    import torch
+
+    def bad(field: str, want: str) -> CheckpointError:
+        return CheckpointError(f"{source}: field extras.{field} must be {want}")
+
+    genres = extras.get("genres", [])
+    if not isinstance(genres, (list, tuple)) or not all(isinstance(g, str) for g in genres):
+        raise bad("genres", "a list of genre names")
+    present = extras.get("genres_present", [])
+    if (not isinstance(present, (list, tuple))
+            or not all(isinstance(g, int) and not isinstance(g, bool) and 0 <= g < len(genres) for g in present)):
+        raise bad("genres_present", f"a list of indices into the {len(genres)} genres")
+    n = max(len(genres), 1)
+    mean, cov = extras.get("genre_mean"), extras.get("genre_cov")
+    if not isinstance(mean, torch.Tensor) or mean.dim() != 2 or mean.shape[1] != z_high or mean.shape[0] < n \
+            or not torch.isfinite(mean.float()).all():
+        raise bad("genre_mean", f"a finite tensor of shape ({n}, {z_high})")
+    if not isinstance(cov, torch.Tensor) or tuple(cov.shape[1:]) != (z_high, z_high) or cov.shape[0] != mean.shape[0] \
+            or not torch.isfinite(cov.float()).all():
+        raise bad("genre_cov", f"a finite tensor of shape ({mean.shape[0]}, {z_high}, {z_high})")
+    return list(genres), [int(g) for g in present], mean.float(), cov.float()
+
+
 class DrumModel:
     """A loaded drum VAE with its per-genre Gaussians in z_high."""
 
@@ -50,11 +76,13 @@ class DrumModel:
         self.config = self._model.cfg
         self.source = source
         self.metrics = blob.get("metrics", {})
-        all_genres = list(extras.get("genres", []))
-        present = [int(g) for g in extras.get("genres_present", [])]
+        all_genres, present, mean, cov = _genre_extras(extras, self.config.z_high, source)
         self._genre_index = {all_genres[g]: g for g in present}
-        self._mean = extras["genre_mean"].float()
-        self._chol = torch.linalg.cholesky(extras["genre_cov"].float())
+        self._mean = mean
+        try:
+            self._chol = torch.linalg.cholesky(cov)
+        except RuntimeError:  # torch.linalg.LinAlgError is a RuntimeError
+            raise CheckpointError(f"{source}: field extras.genre_cov is not positive definite") from None
         self._lock = threading.Lock()  # one forward at a time: torch modules are not re-entrant-safe here
 
     # --- helpers ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from drumfont.metrics import vae as mv
 from drumfont.pattern import batch_validity
 
 CLASSIFIER_NAME = "style_classifier.pt"
+MIN_BARS = 4  # t-SNE needs more points than its smallest perplexity (2)
 
 
 class GenreJudge:
@@ -122,8 +123,8 @@ def compute_metrics(model: DrumModel, data: DrumDataset, judge: GenreJudge | Non
                  **mv.novelty(gh, train_hits)}
         if judge_ok and g is not None:
             entry["agreement"] = float((judge.predict(gh) == judge.genres.index(g)).mean())
-        if full and g is not None:
-            real = data.hits[np.array(data.genres)[data.genre] == g] if labelled else data.hits
+        real = data.hits[np.array(data.genres)[data.genre] == g] if labelled else data.hits
+        if full and g is not None and len(real) >= 2:  # intra-set distances need two real bars
             rf, gf = mv.pattern_features(real), mv.pattern_features(gh)
             entry["overlap_area"] = {k: mv.overlapping_area(rf[k], gf[k]) for k in rf}
             entry["overlap_area_mean"] = float(np.mean(list(entry["overlap_area"].values())))
@@ -138,8 +139,9 @@ def compute_metrics(model: DrumModel, data: DrumDataset, judge: GenreJudge | Non
     if judge_ok:
         m["gen_genre_agreement_min"] = min(e["agreement"] for e in per_genre.values())
         m["gen_genre_agreement_mean"] = float(np.mean([e["agreement"] for e in per_genre.values()]))
-    if full and genres:
-        m["gen_overlap_area_mean"] = float(np.mean([e["overlap_area_mean"] for e in per_genre.values()]))
+    overlaps = [e["overlap_area_mean"] for e in per_genre.values() if "overlap_area_mean" in e]
+    if full and overlaps:
+        m["gen_overlap_area_mean"] = float(np.mean(overlaps))
 
     # --- style transfer: every validation bar to every other genre ----------------------------
     if labelled and judge_ok:
@@ -209,6 +211,9 @@ def report(preset: str | None, data: str | None, classifier: str | None, out: Pa
     metrics_path = check_writable(out / "metrics.json", force)
     model = drums.load(preset)
     dataset = load_dataset(data)
+    if len(dataset) < MIN_BARS:
+        raise DrumfontError(f"{data}: {len(dataset)} bar(s); a report needs at least {MIN_BARS} "
+                            "(the latent maps and distance statistics compare bars with each other)")
     judge = None
     try:
         judge = GenreJudge(classifier)
