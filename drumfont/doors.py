@@ -71,6 +71,7 @@ RANGES: dict[str, Range] = {
     "swing": Range(50, 75, "MPC swing %, 50 = straight"),
     "gate": Range(0, 1, "note length as a share of a sixteenth", open_low=True),
     "temperature": Range(0, 5, "sampling temperature, 0 = the genre's typical bar"),
+    "studio_temperature": Range(0.1, 2.0, "the studio's temperature"),
     "seed": Range(0, SEED_MAX, "seed", integer=True),
     "n": Range(1, 10_000, "bars to sample", integer=True),
     "bars": Range(1, 1024, "bars each pattern repeats", integer=True),
