@@ -55,10 +55,14 @@ class Range:
                 raise DrumfontError(f"{prefix}{name} must be a finite number in {self.text()}, got {value}")
         low_ok = value > self.lo if self.open_low else value >= self.lo
         if not (low_ok and value <= self.hi):
-            raise DrumfontError(f"{prefix}{name} {value:g} is outside {self.text()} ({self.what})"
-                                if not self.integer else
-                                f"{prefix}{name} {value:,} is outside {self.text()} ({self.what})")
+            shown = f"{value:,}" if self.integer else f"{value:g}"
+            bound = (f"more than {self.lo:g}" if self.open_low else f"at least {self._num(self.lo)}") \
+                if not low_ok else f"at most {self._num(self.hi)}"
+            raise DrumfontError(f"{prefix}{name} {shown} is outside {self.text()}: it must be {bound} ({self.what})")
         return value
+
+    def _num(self, x: float) -> str:
+        return f"{int(x):,}" if self.integer else f"{x:g}"
 
 
 # A seed fits every generator drumfont seeds (torch.Generator, numpy, numpy's legacy global).
@@ -156,7 +160,7 @@ def open_regular(path: str | os.PathLike, what: str = "file") -> int:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         dangling = os.path.islink(path)
-        raise DrumfontError(f"{path}: no such {what}" + (" (a link to a missing file)" if dangling else "")) from None
+        raise DrumfontError(f"{path}: cannot read (no such {what}" + ("; a link to a missing file)" if dangling else ")")) from None
     except IsADirectoryError:
         raise DrumfontError(f"{path}: is a folder, not a {what}") from None
     except OSError as exc:
@@ -235,7 +239,7 @@ def check_output(path: str | os.PathLike, force: bool = False) -> Path:
             raise DrumfontError(f"{parent}: a link to a missing folder")
         parent = parent.parent
     if not parent.is_dir():
-        raise DrumfontError(f"{parent} is not a folder, so {path} cannot be written")
+        raise DrumfontError(f"cannot write {path}: {parent} is not a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise DrumfontError(f"cannot write in {parent} (permission denied)")
     return path
