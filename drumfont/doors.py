@@ -43,11 +43,11 @@ class Range:
         """`value` as an int or finite float inside the range, or a DrumfontError saying so."""
         prefix = f"{where}: " if where else ""
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise DrumfontError(f"{prefix}{name} must be a number ({self.what}), got {value!r}")
+            raise DrumfontError(f"{prefix}{name} must be a number ({self.what}), got {short(value)}")
         if self.integer:
             if isinstance(value, float):
                 if not value.is_integer():
-                    raise DrumfontError(f"{prefix}{name} must be a whole number, got {value!r}")
+                    raise DrumfontError(f"{prefix}{name} must be a whole number, got {short(value)}")
                 value = int(value)
         else:
             value = float(value)
@@ -63,6 +63,12 @@ class Range:
 
     def _num(self, x: float) -> str:
         return f"{int(x):,}" if self.integer else f"{x:g}"
+
+
+def short(value: Any, width: int = 40) -> str:
+    """A value's repr on one line, cut to `width` characters, for an error message."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 # A seed fits every generator drumfont seeds (torch.Generator, numpy, numpy's legacy global).

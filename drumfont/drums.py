@@ -70,7 +70,7 @@ class DrumModel:
 
         extras = blob.get("extras", {})
         self._model = build_model(blob, HierarchicalVAE, HVAEConfig, source, config_key="model")
-        if not extras.get("complete") or "genre_mean" not in extras:
+        if extras.get("complete") is not True or "genre_mean" not in extras:
             raise CheckpointError(f"{source}: an unfinished training run; finish it with "
                                   "`drumfont train vae --resume --out ...`")
         self.config = self._model.cfg

@@ -438,8 +438,9 @@ class _Fields:
         self.d, self.where, self.prefix = d, where, prefix
 
     def bad(self, key: str, want: str) -> DrumfontError:
-        value = repr(self.d.get(key))
-        return DrumfontError(f"{self.where}: field {self.prefix}{key} must be {want}, got {value[:40]}")
+        from drumfont.doors import short
+
+        return DrumfontError(f"{self.where}: field {self.prefix}{key} must be {want}, got {short(self.d.get(key))}")
 
     def get(self, key: str, check):
         if key not in self.d:
