@@ -139,7 +139,10 @@ def pattern_text():
     """Text from the pattern grammar's alphabet (labels, step characters, ';' velocities) and
     from all of Unicode."""
     label = st.sampled_from(["KK", "SN", "CH", "OH", "T1", "T2", "CR", "RD", "CP", "kick", "kk", "XX", "", "#"])
-    steps = st.text(alphabet="Xxo.-| \t;0123456789٣", max_size=24)
+    valid = st.text(alphabet="Xxo.", min_size=16, max_size=16)
+    velocities = st.lists(st.integers(-5, 300).map(str), max_size=17).map(lambda v: " ; " + " ".join(v))
+    steps = st.one_of(valid, st.builds(str.__add__, valid, velocities),
+                      st.text(alphabet="Xxo.-| \t;0123456789٣", max_size=24))
     line = st.builds(lambda a, b: f"{a} {b}", label, steps)
     grammar = st.lists(line, max_size=12).map("\n".join)
     seeds = [b.decode("utf-8", "replace") for b in corpus("pattern")]
@@ -222,7 +225,8 @@ def notemap_doc(draw) -> Any:
 
     if draw(st.integers(0, 4)) == 0:
         return draw(json_values)
-    notes = {v: draw(st.one_of(st.integers(0, 127), json_values)) for v in VOICES if draw(st.integers(0, 9))}
+    note = st.one_of(st.integers(0, 127), st.integers(0, 127), st.integers(0, 127), json_values)
+    notes = {v: draw(note) for v in VOICES if draw(st.integers(0, 29))}
     if draw(st.booleans()):
         notes[draw(st.text(max_size=8))] = draw(json_values)
     doc = {"notes": notes}

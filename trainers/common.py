@@ -68,17 +68,27 @@ class History:
     run keeps everything up to its last line; `truncate_after` drops lines past a resumed epoch."""
 
     def __init__(self, path: str | os.PathLike, enabled: bool = True) -> None:
+        from drumfont.doors import explain_os_error
+
         self.path = Path(path)
         self.enabled = enabled
         if enabled:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise explain_os_error(self.path, exc) from None
 
     def write(self, record: dict[str, Any]) -> None:
         """Append one record."""
+        from drumfont.doors import explain_os_error
+
         if not self.enabled:
             return
-        with self.path.open("a") as fh:
-            fh.write(json.dumps(record, default=_jsonable) + "\n")
+        try:
+            with self.path.open("a") as fh:
+                fh.write(json.dumps(record, default=_jsonable) + "\n")
+        except OSError as exc:
+            raise explain_os_error(self.path, exc) from None
 
     def read(self) -> list[dict[str, Any]]:
         """All records so far. A torn last line (the run was killed mid-write) is dropped; a

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from drumfont.doors import OneLineParser, trainer_arg
+from drumfont.doors import OneLineParser, check_output, trainer_arg
 from trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
 from trainers.distributed import (barrier, epoch_batches, epoch_generator, on_main, reduce_mean,
                                   reduce_tensor_mean, run_main, setup, unwrap, wrap)
@@ -189,6 +189,8 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, resume:
 
     def load_or_check():
         # On rank 0 only; its checkpoint (or its refusal) goes to every rank.
+        check_output(out, force=True)  # a name too long or a folder we cannot write in: now, not after an epoch
+        check_output(history.path, force=True)
         if resume:
             blob = load_checkpoint(out, "vae")
             if blob["extras"].get("complete"):
