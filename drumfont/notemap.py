@@ -173,7 +173,7 @@ def load_notemap(name_or_path: str | None) -> NoteMap:
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:
-        raise DrumfontError(f"note map {path}: not valid JSON ({str(exc)[:80]})") from None
+        raise DrumfontError(f"cannot read note map {path}: not valid JSON ({str(exc)[:80]})") from None
     return parse_notemap(data, path.stem, str(path))
 
 
