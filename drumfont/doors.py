@@ -226,9 +226,11 @@ def check_output(path: str | os.PathLike, force: bool = False) -> Path:
     name = os.fsencode(path.name)
     if not name:
         raise DrumfontError(f"{path}: give a file name, not a folder")
-    if len(name) > NAME_MAX:
-        raise DrumfontError(f"{path.name[:40]}...: the file name is {len(name)} bytes; "
-                            f"the most a file system takes is {NAME_MAX}")
+    for part in path.parts:  # the folders on the way are names too
+        size = len(os.fsencode(part))
+        if size > NAME_MAX:
+            raise DrumfontError(f"{part[:40]}...: the name is {size} bytes; "
+                                f"the most a file system takes is {NAME_MAX}")
     if len(raw) > PATH_MAX:
         raise DrumfontError(f"{str(path)[:40]}...: the path is {len(raw)} bytes; the most is {PATH_MAX}")
     if b"\0" in raw:

@@ -206,7 +206,7 @@ def report(preset: str | None, data: str | None, classifier: str | None, out: Pa
     if samples < 1:
         raise DrumfontError(f"--samples must be at least 1, got {samples}")
     out = Path(out)
-    if out.exists() and not out.is_dir():
+    if os.path.exists(out) and not os.path.isdir(out):  # (os.path: a name too long is no traceback)
         raise DrumfontError(f"{out} is a file, not a folder")
     metrics_path = check_writable(out / "metrics.json", force)
     model = drums.load(preset)

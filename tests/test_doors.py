@@ -3,7 +3,6 @@ one line on stderr and exit code 2 (or works, where a user can reasonably mean t
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import struct
@@ -116,6 +115,12 @@ def test_output_names_over_255_bytes_are_one_line(tmp_path, capsys):
     refused(capsys, "letters", "AB", "-o", tmp_path / ("a" * 252 + ".png"), message="255")
     refused(capsys, "interpolate", "--from", "rock", "--to", "jazz", "-o", tmp_path / ("é" * 130 + ".mid"),
             message="255")
+
+
+def test_long_folder_names_are_one_line(tmp_path, capsys):
+    long = tmp_path / ("d" * 300)
+    refused(capsys, "report", "vae", "--out", long, message="255")
+    refused(capsys, "export", "--rules", "--style", "rock", "-n", "1", "--out", long, message="255")
 
 
 def test_a_251_byte_name_is_written(tmp_path, capsys):

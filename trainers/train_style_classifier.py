@@ -13,7 +13,6 @@ Accuracies are counted over all ranks' shares of the bars; rank 0 alone writes h
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 import time
