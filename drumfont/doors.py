@@ -117,17 +117,6 @@ def arg(key: str) -> Callable[[str], Any]:
     return parse
 
 
-def finite_float(text: str) -> float:
-    """argparse type: any finite float (NaN and infinities refused)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text} is not a finite number")
-    return value
-
-
 def total_bars(patterns: int, repeats: int, what: str = "") -> int:
     """patterns × repeats, refused above MAX_TOTAL_BARS before any work."""
     total = patterns * repeats
