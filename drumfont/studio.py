@@ -483,7 +483,7 @@ class _Fields:
 
     def choice(self, options):
         def check(key, v):
-            if isinstance(v, bool) or v not in options:
+            if isinstance(v, (bool, float)) or v not in options:  # 2.0 is not the bar count 2
                 raise self.bad(key, f"one of {', '.join(map(repr, options))}")
             return v
         return check
