@@ -466,7 +466,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except DrumfontError as exc:
-        _say(f"drumfont: error: {exc}")
+        _say("drumfont: error: " + " ".join(str(exc).split("\n")))  # one line, whatever a file name holds
         return 2
     except KeyboardInterrupt:
         _say("drumfont: interrupted")

@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from drumfont.doors import short
 from drumfont.errors import DrumfontError
 from drumfont.pattern import (CLAP, CLOSED_HAT, CRASH, KICK, N_VOICES, OPEN_HAT, RIDE, SNARE,
                               TOM_HIGH, TOM_LOW, VOICES)
@@ -144,7 +145,7 @@ def parse_notemap(data: dict, name: str, where: str | None = None) -> NoteMap:
         raise DrumfontError(f"note map {name}: no note for {', '.join(missing)}")
     extra = sorted(set(notes) - set(VOICES))
     if extra:
-        raise DrumfontError(f"note map {name}: unknown voices {', '.join(extra)}")
+        raise DrumfontError(f"note map {name}: unknown voices {', '.join(short(e, 20) for e in extra[:5])}")
     values = [notes[v] for v in VOICES]
     bad = [v for v, n in zip(VOICES, values) if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= 127]
     if bad:
