@@ -73,7 +73,7 @@ def show_ports(backend: str | None = None) -> str:
 
 def play(patterns: list[Pattern], spec: PortSpec, *, bpm: float = 120.0, swing: float = 50.0,
          gate: float = 0.5, notemap: str | None = None, bars: int | None = None, repeat: int = 1,
-         clock_out: bool = False, follow: str | None = None, out: TextIO = sys.stdout,
+         clock_out: bool = False, follow: str | None = None, out: TextIO | None = None,
          interval: float = 0.05, should_stop: Callable[[], bool] = lambda: False) -> int:
     """Play a chain (each pattern `repeat` bars, looping) until `bars` have played, the leader
     stops (follow mode, with --bars) or Ctrl-C. Shows the playhead on one line. Returns bars played."""
@@ -81,6 +81,7 @@ def play(patterns: list[Pattern], spec: PortSpec, *, bpm: float = 120.0, swing: 
         raise DrumfontError("nothing to play: no patterns")
     if repeat < 1:
         raise DrumfontError("--repeat must be at least 1")
+    out = out or sys.stdout  # looked up now, not at import: a test's capture may have been sys.stdout then
     tty = out.isatty()
     player = Player(port=spec, notemap=notemap, bpm=bpm, swing=swing, gate=gate, clock_out=clock_out,
                     bars=bars)
