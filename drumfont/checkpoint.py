@@ -10,11 +10,13 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import struct
 import zipfile
 from pathlib import Path
 from typing import Any
 
-from drumfont.errors import CheckpointError
+from drumfont.doors import MAX_CHECKPOINT_BYTES, TRAINER_RANGES, read_capped
+from drumfont.errors import CheckpointError, DrumfontError
 from drumfont.writes import write_atomic
 
 FORMAT = 1
@@ -39,21 +41,54 @@ def load_checkpoint(path: str | os.PathLike, kind: str | tuple[str, ...]) -> dic
 
     path = Path(path)
     kinds = (kind,) if isinstance(kind, str) else kind
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise CheckpointError(f"{path}: no such checkpoint file")
+    try:  # a regular file, read with a cap (never a FIFO or a device)
+        data = read_capped(path, MAX_CHECKPOINT_BYTES, "checkpoint")
+    except DrumfontError as exc:
+        raise CheckpointError(str(exc)) from None
     try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError,
-            zipfile.BadZipFile, AttributeError, TypeError, KeyError, IndexError) as exc:
+        blob = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile,
+            AttributeError, TypeError, KeyError, IndexError, UnicodeDecodeError, RecursionError,
+            OverflowError, struct.error) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{path}: not a readable drumfont checkpoint ({first[:120]})") from None
     if not isinstance(blob, dict) or "kind" not in blob or "state_dict" not in blob:
         raise CheckpointError(f"{path}: not a drumfont checkpoint")
+    for key, types in _FIELDS.items():
+        if key in blob and (isinstance(blob[key], bool) or not isinstance(blob[key], types)):
+            raise CheckpointError(f"{path}: field {key!r} is a {type(blob[key]).__name__}, not a "
+                                  f"{' or '.join(t.__name__ for t in types)}")
     if blob["kind"] not in kinds:
         raise CheckpointError(f"{path}: is a {blob['kind']!r} checkpoint, expected {' or '.join(kinds)}")
     if blob.get("format", 0) > FORMAT:
         raise CheckpointError(f"{path}: checkpoint format {blob['format']} is newer than this drumfont")
+    blob.setdefault("config", {})
+    blob.setdefault("extras", {})
+    blob.setdefault("metrics", {})
     return blob
+
+
+# The checkpoint dict's fields and their types (the tensors inside are checked by the model).
+_FIELDS: dict[str, tuple[type, ...]] = {"format": (int,), "kind": (str,), "config": (dict,),
+                                        "state_dict": (dict,), "extras": (dict,), "metrics": (dict,)}
+
+
+def check_config(config: Any, source: str | os.PathLike, where: str = "config") -> dict:
+    """A model config from a checkpoint: a dict whose sizes lie in the trainers' documented
+    ranges (a forged 10**9-wide layer is refused, not allocated)."""
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{source}: field {where!r} is a {type(config).__name__}, not a dict")
+    for key, value in config.items():
+        rng = TRAINER_RANGES.get(key)
+        if rng is None or isinstance(value, (str, bool, list, tuple)) or value is None:
+            continue
+        try:
+            rng.check(value, f"{where}.{key}", str(source))
+        except DrumfontError as exc:
+            raise CheckpointError(str(exc)) from None
+    return config
 
 
 def build_model(blob: dict[str, Any], model_cls: type, config_cls: type, source: str | os.PathLike,
@@ -64,10 +99,11 @@ def build_model(blob: dict[str, Any], model_cls: type, config_cls: type, source:
     run's "G"); a config or weights that do not fit the model become a CheckpointError."""
     try:
         config = blob["config"] if config_key is None else blob["config"][config_key]
+        check_config(config, source, "config" if config_key is None else f"config.{config_key}")
         state = blob["state_dict"] if state_key is None else blob["state_dict"][state_key]
         model = model_cls(config_cls(**config))
         model.load_state_dict(state)
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError, OverflowError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{source}: the {model_cls.__name__} in it does not load ({first[:120]})") from None
     return model.eval()

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
+from drumfont.doors import OneLineParser, arg
 from drumfont.errors import DrumfontError
 
 # The study's five genres: every shipped model has them; the rules know only these, the model
@@ -25,13 +26,13 @@ def _say(msg: str) -> None:
 # --- shared option groups --------------------------------------------------------------------
 
 def _add_midi_out(p: argparse.ArgumentParser, bars_default: int = 1) -> None:
-    p.add_argument("--bpm", type=float, default=120.0, help="tempo written to the file (20-300)")
-    p.add_argument("--swing", type=float, default=50.0,
+    p.add_argument("--bpm", type=arg("bpm"), default=120.0, help="tempo written to the file (20-300)")
+    p.add_argument("--swing", type=arg("swing"), default=50.0,
                    help="MPC swing %% (50 straight .. 75); applies to bars on the grid only, unless --swing-timed")
     p.add_argument("--swing-timed", action="store_true",
                    help="add swing to bars that carry a drummer's own timing too (default: leave their timing)")
-    p.add_argument("--gate", type=float, default=0.5, help="note length as a share of a sixteenth (0-1]")
-    p.add_argument("--bars", type=int, default=bars_default, help="bars to repeat each pattern")
+    p.add_argument("--gate", type=arg("gate"), default=0.5, help="note length as a share of a sixteenth (0-1]")
+    p.add_argument("--bars", type=arg("bars"), default=bars_default, help="bars to repeat each pattern (1-1024)")
     p.add_argument("--notemap", default="gm", help="output note map: gm, tr8s, drumrack or a .json file")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
 
@@ -57,10 +58,10 @@ def check_genre(genre: str, known: Sequence[str] = GENRES) -> str:
 def _add_export(sub) -> None:
     p = sub.add_parser("export", help="sample bars of a genre and write them as .mid files")
     p.add_argument("--style", required=True, help=f"genre: {', '.join(GENRES)}")
-    p.add_argument("-n", type=int, default=16, help="number of bars")
+    p.add_argument("-n", type=arg("n"), default=16, help="number of bars (1-10000)")
     p.add_argument("--out", default="drumfont-export", help="output folder (default ./drumfont-export)")
-    p.add_argument("--seed", type=int, default=None, help="seed for reproducible output")
-    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (VAE)")
+    p.add_argument("--seed", type=arg("seed"), default=None, help="seed for reproducible output (0-2**32-1)")
+    p.add_argument("--temperature", type=arg("temperature"), default=1.0, help="sampling temperature (VAE, 0-5)")
     p.add_argument("--preset", default=None, help="drum model: real (default, learned from real drummers), rules (the rule corpus) or a VAE checkpoint of your own")
     p.add_argument("--rules", action="store_true", help="draw from the genre rules, not the VAE")
     p.add_argument("--single-file", action="store_true", help="chain all bars into one file")
@@ -92,14 +93,14 @@ def _add_render(sub) -> None:
     src.add_argument("--style", default=None, help=f"sample bars of a genre: {', '.join(GENRES)}")
     src.add_argument("--pattern", default=None, help="a pattern in the text form (KK x...x...) from a file")
     p.add_argument("-o", "--out", required=True, help="audio file to write: .wav or .flac")
-    p.add_argument("-n", type=int, default=4, help="bars to sample with --style")
-    p.add_argument("--seed", type=int, default=None, help="seed for --style")
-    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (VAE)")
+    p.add_argument("-n", type=arg("n"), default=4, help="bars to sample with --style")
+    p.add_argument("--seed", type=arg("seed"), default=None, help="seed for --style")
+    p.add_argument("--temperature", type=arg("temperature"), default=1.0, help="sampling temperature (VAE)")
     p.add_argument("--preset", default=None, help="a VAE checkpoint of your own")
     p.add_argument("--rules", action="store_true", help="with --style: draw from the genre rules, not the VAE")
-    p.add_argument("--bpm", type=float, default=120.0, help="tempo (20-300)")
-    p.add_argument("--swing", type=float, default=50.0, help="MPC swing %% (50 straight .. 75)")
-    p.add_argument("--bars", type=int, default=1, help="bars to repeat each pattern")
+    p.add_argument("--bpm", type=arg("bpm"), default=120.0, help="tempo (20-300)")
+    p.add_argument("--swing", type=arg("swing"), default=50.0, help="MPC swing %% (50 straight .. 75)")
+    p.add_argument("--bars", type=arg("bars"), default=1, help="bars to repeat each pattern")
     p.add_argument("--soundfont", default=None, help="a SoundFont .sf2 (default: $DRUMFONT_SOUNDFONT, "
                    "else the GM kit TimGM6mb that pretty_midi installs)")
     p.add_argument("--rate", type=int, default=48000, choices=(44100, 48000), help="sample rate")
@@ -143,8 +144,8 @@ def _add_data(sub) -> None:
 
     d = dsub.add_parser("drums", help="build the built-in genre corpus (rules -> MIDI -> patterns)")
     d.add_argument("--out", required=True, help="dataset file to write (.npz)")
-    d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--per-genre", type=int, default=200, help="patterns per genre")
+    d.add_argument("--seed", type=arg("seed"), default=0)
+    d.add_argument("--per-genre", type=arg("per_genre"), default=200, help="patterns per genre")
     d.add_argument("--force", action="store_true")
     d.set_defaults(run=_run_data_drums)
 
@@ -157,10 +158,10 @@ def _add_data(sub) -> None:
     g.add_argument("--style", default=None, help="genre label for every bar")
     g.add_argument("--style-from-folder", action="store_true", help="label by each file's parent folder")
     i.add_argument("--all-channels", action="store_true", help="take drum notes from every channel")
-    i.add_argument("--val-share", type=float, default=0.2,
+    i.add_argument("--val-share", type=arg("val_share"), default=0.2,
                    help="validation share of bars, split by file and stratified by genre")
-    i.add_argument("--seed", type=int, default=0)
-    i.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    i.add_argument("--seed", type=arg("seed"), default=0)
+    i.add_argument("--workers", type=arg("workers"), default=None, help="processes (default: all cores)")
     i.add_argument("--skip-log", default=None, help="also write every skipped file and its cause here (TSV)")
     i.add_argument("--force", action="store_true")
     i.set_defaults(run=_run_data_import)
@@ -170,9 +171,9 @@ def _add_data(sub) -> None:
     m.add_argument("--download", action="store_true",
                    help="fetch the official archive into the user data folder first (resumes, verifies)")
     m.add_argument("--out", required=True, help="dataset file to write (.npz)")
-    m.add_argument("--val-share", type=float, default=0.2, help="validation share for rows without a split")
-    m.add_argument("--seed", type=int, default=0)
-    m.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    m.add_argument("--val-share", type=arg("val_share"), default=0.2, help="validation share for rows without a split")
+    m.add_argument("--seed", type=arg("seed"), default=0)
+    m.add_argument("--workers", type=arg("workers"), default=None, help="processes (default: all cores)")
     m.add_argument("--rule-claps", action="store_true",
                    help="add the rule corpus's hand-clap bars to the training split (the recordings have no clap)")
     m.add_argument("--force", action="store_true")
@@ -181,9 +182,9 @@ def _add_data(sub) -> None:
     f = dsub.add_parser("fonts", help="render the A-Z letter set from TTF/OTF fonts (28x28)")
     f.add_argument("--out", required=True, help="dataset file to write (.npz)")
     f.add_argument("--fonts", default=None, help="folder of TTF/OTF fonts (default: matplotlib's)")
-    f.add_argument("--seed", type=int, default=0)
-    f.add_argument("--train-per-letter", type=int, default=200)
-    f.add_argument("--val-per-letter", type=int, default=60)
+    f.add_argument("--seed", type=arg("seed"), default=0)
+    f.add_argument("--train-per-letter", type=arg("per_letter"), default=200)
+    f.add_argument("--val-per-letter", type=arg("per_letter"), default=60)
     f.add_argument("--force", action="store_true")
     f.set_defaults(run=_run_data_fonts)
 
@@ -295,8 +296,8 @@ def _add_report_gan(rsub) -> None:
     p.add_argument("--data", default=None, help="fonts .npz (from `drumfont data fonts`) for the real side")
     p.add_argument("--classifier", default=None, help="letter classifier checkpoint (default: shipped)")
     p.add_argument("--out", required=True, help="folder for the figures and metrics.json")
-    p.add_argument("--samples", type=int, default=26000, help="generated samples to measure")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--samples", type=arg("samples"), default=26000, help="generated samples to measure")
+    p.add_argument("--seed", type=arg("seed"), default=0)
     p.add_argument("--json", action="store_true", help="print exactly the metrics JSON on stdout")
     p.add_argument("--force", action="store_true", help="overwrite files in --out")
     p.set_defaults(run=_run_report_gan)
@@ -325,7 +326,7 @@ def _add_letters(sub) -> None:
     p.add_argument("--fg", default="white", help="text colour: a name, #rrggbb or #rrggbbaa")
     p.add_argument("--bg", default="black", help="background colour, or 'transparent'")
     p.add_argument("--svg", action="store_true", help="write SVG (vector paths); also chosen by a .svg suffix")
-    p.add_argument("--scale", type=int, default=None,
+    p.add_argument("--scale", type=arg("scale"), default=None,
                    help="the GAN's raw 28-pixel cells instead, upscaled this many times (1-64), no outlines")
     p.add_argument("--grid", action="store_true", help="a sample sheet of the unconditional model instead")
     p.add_argument("--force", action="store_true", help="overwrite --out")
@@ -334,7 +335,7 @@ def _add_letters(sub) -> None:
 
 def _add_style(p: argparse.ArgumentParser) -> None:
     style = p.add_mutually_exclusive_group()
-    style.add_argument("--seed", type=int, default=0, help="style seed: one z for every glyph (default 0)")
+    style.add_argument("--seed", type=arg("seed"), default=0, help="style seed: one z for every glyph (default 0)")
     style.add_argument("--style-from", default=None, metavar="PNG",
                        help="take the style of the glyphs in this image (fitted z)")
     p.add_argument("--truncation", type=float, default=None,
@@ -411,9 +412,9 @@ def _add_report_vae(rsub) -> None:
     p.add_argument("--data", default=None, help="dataset .npz (default: the built-in genre corpus)")
     p.add_argument("--classifier", default=None, help="style classifier checkpoint (default: shipped)")
     p.add_argument("--out", required=True, help="folder for the figures and metrics.json")
-    p.add_argument("--samples", type=int, default=1000, help="generated bars per genre")
-    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--samples", type=arg("samples"), default=1000, help="generated bars per genre")
+    p.add_argument("--temperature", type=arg("temperature"), default=1.0, help="sampling temperature")
+    p.add_argument("--seed", type=arg("seed"), default=0)
     p.add_argument("--json", action="store_true", help="print exactly the metrics JSON on stdout")
     p.add_argument("--force", action="store_true", help="overwrite files in --out")
     p.set_defaults(run=_run_report_vae)
@@ -436,7 +437,7 @@ def _add_interpolate(sub) -> None:
     p = sub.add_parser("interpolate", help="morph between two genres or .mid bars, written as MIDI")
     p.add_argument("--from", dest="src", required=True, help="a genre name or a .mid file (its first bar)")
     p.add_argument("--to", dest="dst", required=True, help="a genre name or a .mid file (its first bar)")
-    p.add_argument("--steps", type=int, default=8, help="bars in the morph, endpoints included (>= 2)")
+    p.add_argument("--steps", type=arg("steps"), default=8, help="bars in the morph, endpoints included (2-1000)")
     p.add_argument("--level", choices=("high", "low", "both"), default="both",
                    help="move the style (high), the variation (low) or both")
     p.add_argument("-o", "--out", required=True, help=".mid file (with --split: a folder)")
@@ -554,24 +555,24 @@ def _add_play(sub) -> None:
     src.add_argument("--style", default=None, help=f"genre to sample (default rock): {', '.join(GENRES)}")
     src.add_argument("--file", default=None, help="play the drum bars of a .mid file")
     src.add_argument("--pattern", default=None, help="play a pattern in the text form (KK x...x...) from a file")
-    p.add_argument("--count", type=int, default=4, help="bars to sample with --style")
-    p.add_argument("--seed", type=int, default=None, help="seed for --style")
+    p.add_argument("--count", type=arg("count"), default=4, help="bars to sample with --style")
+    p.add_argument("--seed", type=arg("seed"), default=None, help="seed for --style")
     p.add_argument("--rules", action="store_true", help="with --style: draw from the genre rules, not the VAE")
-    p.add_argument("--repeat", type=int, default=1, help="bars each pattern plays before the next")
+    p.add_argument("--repeat", type=arg("bars"), default=1, help="bars each pattern plays before the next")
     dest = p.add_mutually_exclusive_group()
     dest.add_argument("--virtual", default=None, metavar="NAME", help="create a virtual output (default 'drumfont')")
     dest.add_argument("--port", default=None, metavar="NAME", help="open an existing output (substring of its name)")
     p.add_argument("--backend", default=None, choices=("alsa", "jack", "coremidi", "windows"),
                    help="MIDI system (default: MIDO_BACKEND, else the first that starts)")
-    p.add_argument("--bpm", type=float, default=120.0, help="tempo 20-300, changeable by --follow's leader")
-    p.add_argument("--swing", type=float, default=50.0,
+    p.add_argument("--bpm", type=arg("bpm"), default=120.0, help="tempo 20-300, changeable by --follow's leader")
+    p.add_argument("--swing", type=arg("swing"), default=50.0,
                    help="MPC swing %% (50 straight .. 75); applies to bars on the grid only, unless --swing-timed")
     p.add_argument("--swing-timed", action="store_true",
                    help="add swing to bars that carry a drummer's own timing too (default: leave their timing)")
-    p.add_argument("--gate", type=float, default=0.5, help="note length as a share of a sixteenth (0-1]")
+    p.add_argument("--gate", type=arg("gate"), default=0.5, help="note length as a share of a sixteenth (0-1]")
     p.add_argument("--notemap", default="gm", help="output note map: gm, a preset name or a .json file")
     length = p.add_mutually_exclusive_group()
-    length.add_argument("--bars", type=int, default=None, help="stop after N bars")
+    length.add_argument("--bars", type=arg("play_bars"), default=None, help="stop after N bars")
     length.add_argument("--forever", action="store_true", help="play until Ctrl-C (the default)")
     p.add_argument("--clock-out", action="store_true", help="send MIDI clock and Start/Stop as leader")
     p.add_argument("--follow", default=None, metavar="PORT", help="lock to the MIDI clock arriving on an input")
@@ -636,7 +637,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The full argument parser."""
     from drumfont import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="drumfont", description="Drum patterns from a hierarchical VAE, live MIDI into your DAW, "
         "and text in GAN-drawn letters.")
     parser.add_argument("--version", action="version", version=f"drumfont {__version__}")
@@ -649,11 +650,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: run a subcommand; user errors become one line on stderr and exit code 2."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a value refused by its range: argparse has spoken
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         return int(args.run(args) or 0)
     except DrumfontError as exc:
-        _say(f"drumfont: error: {exc}")
+        _say("drumfont: error: " + " ".join(str(exc).split("\n")))  # one line, whatever a file name holds
         return 2
     except KeyboardInterrupt:
         _say("drumfont: interrupted")

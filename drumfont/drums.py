@@ -50,6 +50,46 @@ def _input(hits: np.ndarray, velocities: np.ndarray | None, offsets: np.ndarray 
     return model_input(h, v, o)
 
 
+def _genre_extras(extras: dict, z_high: int, source: str):
+    """The genre table of a VAE checkpoint, checked field by field: (genres, present indices,
+    means (G, z_high), covariances (G, z_high, z_high))."""
+    import torch
+
+    def bad(field: str, want: str) -> CheckpointError:
+        return CheckpointError(f"{source}: field extras.{field} must be {want}")
+
+    genres = extras.get("genres", [])
+    if not isinstance(genres, (list, tuple)) or not all(isinstance(g, str) for g in genres):
+        raise bad("genres", "a list of genre names")
+    present = extras.get("genres_present", [])
+    if (not isinstance(present, (list, tuple))
+            or not all(isinstance(g, int) and not isinstance(g, bool) and 0 <= g < len(genres) for g in present)):
+        raise bad("genres_present", f"a list of indices into the {len(genres)} genres")
+    n = max(len(genres), 1)
+    mean, cov = extras.get("genre_mean"), extras.get("genre_cov")
+    if not isinstance(mean, torch.Tensor) or mean.dim() != 2 or mean.shape[1] != z_high or mean.shape[0] < n \
+            or not torch.isfinite(mean.float()).all():
+        raise bad("genre_mean", f"a finite tensor of shape ({n}, {z_high})")
+    if not isinstance(cov, torch.Tensor) or tuple(cov.shape[1:]) != (z_high, z_high) or cov.shape[0] != mean.shape[0] \
+            or not torch.isfinite(cov.float()).all():
+        raise bad("genre_cov", f"a finite tensor of shape ({mean.shape[0]}, {z_high}, {z_high})")
+    return list(genres), [int(g) for g in present], mean.float(), cov.float()
+
+
+def _typical_extras(extras: dict, n: int, cfg, source: str):
+    """(z_high (G, z_high), z_low (G, z_low)) of each genre's typical bar, checked, or None
+    where the checkpoint has none."""
+    import torch
+
+    high, low = extras.get("genre_typical_high"), extras.get("genre_typical_low")
+    if high is None and low is None:
+        return None
+    for name, t, d in (("genre_typical_high", high, cfg.z_high), ("genre_typical_low", low, cfg.z_low)):
+        if not isinstance(t, torch.Tensor) or tuple(t.shape) != (n, d) or not torch.isfinite(t.float()).all():
+            raise CheckpointError(f"{source}: field extras.{name} must be a finite tensor of shape ({n}, {d})")
+    return high.float(), low.float()
+
+
 class DrumModel:
     """A loaded drum VAE with its per-genre Gaussians in z_high."""
 
@@ -61,25 +101,25 @@ class DrumModel:
 
         extras = blob.get("extras", {})
         self._model = build_model(blob, HierarchicalVAE, HVAEConfig, source, config_key="model")
-        if not extras.get("complete") or "genre_mean" not in extras:
+        if extras.get("complete") is not True or "genre_mean" not in extras:
             raise CheckpointError(f"{source}: an unfinished training run; finish it with "
                                   "`drumfont train vae --resume --out ...`")
         self.config = self._model.cfg
         self.source = source
         self.metrics = blob.get("metrics", {})
-        all_genres = list(extras.get("genres", []))
-        present = [int(g) for g in extras.get("genres_present", [])]
+        all_genres, present, mean, cov = _genre_extras(extras, self.config.z_high, source)
         self._genre_index = {all_genres[g]: g for g in present}
         # Trained on straight bars only (the rule corpus): its offset head learned nothing worth
         # playing, so its bars are on the grid.
         self.timed = bool(extras.get("timing", True))
-        self._mean = extras["genre_mean"].float()
+        self._mean = mean
         # Codes of each genre's most typical training bar (models trained before these were
         # stored use the genre's mean codes instead).
-        self._typical = None
-        if extras.get("genre_typical_high") is not None and extras.get("genre_typical_low") is not None:
-            self._typical = (extras["genre_typical_high"].float(), extras["genre_typical_low"].float())
-        self._chol = torch.linalg.cholesky(extras["genre_cov"].float())
+        self._typical = _typical_extras(extras, mean.shape[0], self.config, source)
+        try:
+            self._chol = torch.linalg.cholesky(cov)
+        except RuntimeError:  # torch.linalg.LinAlgError is a RuntimeError
+            raise CheckpointError(f"{source}: field extras.genre_cov is not positive definite") from None
         self._lock = threading.Lock()  # one forward at a time: torch modules are not re-entrant-safe here
 
     # --- helpers ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from drumfont.doors import total_bars
 from drumfont.errors import DrumfontError
 from drumfont.midifile import ExportOptions, write_midi
 from drumfont.pattern import Pattern
@@ -43,6 +44,7 @@ def export_genre(style: str, n: int, out: Path, opts: ExportOptions, seed: int |
     style = style.lower()
     if n < 1:
         raise DrumfontError(f"-n must be at least 1, got {n}")
+    total_bars(n, opts.bars_per_pattern, f"-n {n} with --bars {opts.bars_per_pattern}")
     if single_file:
         targets = [out / f"{style}-{n}bars.mid"]
     else:

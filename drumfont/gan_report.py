@@ -106,7 +106,7 @@ def report(preset: str | os.PathLike | None = None, run: str | os.PathLike | Non
     if samples < 26:
         raise DrumfontError("--samples must be at least 26")
     out = Path(out)
-    if out.exists() and not out.is_dir():
+    if os.path.exists(out) and not os.path.isdir(out):  # (os.path: a name too long is no traceback)
         raise DrumfontError(f"{out} is a file; --out needs a folder")
     for name in FIGURES + ("metrics.json",):
         check_writable(out / name, force)

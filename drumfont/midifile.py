@@ -21,14 +21,15 @@ from typing import Sequence
 
 import numpy as np
 
-from drumfont.errors import MidiFileError
+from drumfont.doors import MAX_MIDI_BYTES, read_capped, total_bars
+from drumfont.errors import DrumfontError, MidiFileError
 from drumfont.notemap import FOLD, GM, NoteMap
 from drumfont.pattern import N_VOICES, STEPS, Pattern, clip_offsets
 from drumfont.writes import write_atomic
 
 TICKS_PER_BEAT = 480
 DRUM_CHANNEL = 9  # "channel 10" to a musician
-MAX_FILE_BYTES = 64 * 1024 * 1024  # larger than any drum file; refuse rather than exhaust memory
+MAX_FILE_BYTES = MAX_MIDI_BYTES  # larger than any drum file; refuse rather than exhaust memory
 MAX_BARS = 100_000
 
 
@@ -143,6 +144,7 @@ def write_midi(path: str | os.PathLike, patterns: Sequence[Pattern],
     """Write the chain to `path` atomically (refusing to overwrite unless `force`)."""
     if not patterns:
         raise MidiFileError("nothing to write: no patterns")
+    total_bars(len(patterns), opts.bars_per_pattern, f"{len(patterns)} patterns × {opts.bars_per_pattern} bars")
     return write_atomic(path, to_midi_bytes(patterns, opts), force=force)
 
 
@@ -182,6 +184,9 @@ def _read_vlq(data: bytes, pos: int, end: int) -> tuple[int, int]:
 
 # Data bytes that follow each channel-message status nibble.
 _DATA_LEN = {0x8: 2, 0x9: 2, 0xA: 2, 0xB: 2, 0xC: 1, 0xD: 1, 0xE: 2}
+# ... and each system common status (MTC quarter frame, song position, song select).
+_SYSTEM_DATA_LEN = {0xF1: 1, 0xF2: 2, 0xF3: 1}
+MAX_HITS = 4_000_000  # a 64 MB file of nothing but note-ons; refuse rather than exhaust memory
 
 
 def _scan(data: bytes, all_channels: bool) -> _Scan:
@@ -244,11 +249,14 @@ def _scan(data: bytes, all_channels: bool) -> _Scan:
                 slen, pos = _read_vlq(data, pos + 1, end)
                 pos += slen
                 continue
+            if 0xF1 <= b <= 0xFE:  # system common/real-time bytes have no business in a file: skip
+                pos += 1 + _SYSTEM_DATA_LEN.get(b, 0)
+                if b < 0xF8:  # system common cancels running status; real-time leaves it
+                    status = 0
+                continue
             if b & 0x80:
                 status = b
                 pos += 1
-                if b >= 0xF0:  # system common/real-time bytes have no business here; skip
-                    continue
             elif not status:
                 raise ValueError("data byte without a status (corrupt running status)")
             kind = status >> 4
@@ -259,6 +267,8 @@ def _scan(data: bytes, all_channels: bool) -> _Scan:
                 voice = FOLD[data[pos] & 0x7F]
                 if voice >= 0:
                     hits.append((tick, voice, data[pos + 1] & 0x7F))
+                    if len(hits) > MAX_HITS:
+                        raise ValueError(f"more than {MAX_HITS:,} drum notes; that is not a drum file")
             pos += n
         end_tick = max(end_tick, tick)
         pos = end
@@ -336,15 +346,10 @@ def import_bytes(data: bytes, source: str = "<bytes>", all_channels: bool = Fals
 def read_midi(path: str | os.PathLike, all_channels: bool = False) -> ImportResult:
     """Bars of one .mid file; a clear MidiFileError naming the file on any fault."""
     path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise MidiFileError(f"{path}: {size / 2**20:.0f} MB is too large for a drum MIDI file")
-        data = path.read_bytes()
-    except IsADirectoryError:
-        raise MidiFileError(f"{path}: is a folder, not a MIDI file") from None
-    except OSError as exc:
-        raise MidiFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:  # regular files only, read with a cap: a FIFO or /dev/zero is refused, not waited on
+        data = read_capped(path, MAX_FILE_BYTES, "MIDI file")
+    except DrumfontError as exc:
+        raise MidiFileError(str(exc)) from None
     return import_bytes(data, str(path), all_channels)
 
 

@@ -14,9 +14,11 @@ on purpose in three places:
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from drumfont.doors import short
 from drumfont.errors import DrumfontError
 from drumfont.pattern import (CLAP, CLOSED_HAT, CRASH, KICK, N_VOICES, OPEN_HAT, RIDE, SNARE,
                               TOM_HIGH, TOM_LOW, VOICES)
@@ -128,8 +130,13 @@ def available_notemaps() -> list[str]:
     return ["gm"] + [f for f in files if f != "gm"]
 
 
-def parse_notemap(data: dict, name: str) -> NoteMap:
-    """Validate a note map dict: {"name", "description", "notes": {voice: note}}."""
+def parse_notemap(data: dict, name: str, where: str | None = None) -> NoteMap:
+    """Validate a note map dict: {"name", "description", "notes": {voice: note}}; errors name
+    `where` (the file), else `name`."""
+    stem, name = name, where or name
+    if not isinstance(data, dict):
+        raise DrumfontError(f"note map {name}: must be a JSON object with a 'notes' object, "
+                            f"not {type(data).__name__}")
     notes = data.get("notes")
     if not isinstance(notes, dict):
         raise DrumfontError(f"note map {name}: needs a 'notes' object mapping voices to notes")
@@ -138,28 +145,37 @@ def parse_notemap(data: dict, name: str) -> NoteMap:
         raise DrumfontError(f"note map {name}: no note for {', '.join(missing)}")
     extra = sorted(set(notes) - set(VOICES))
     if extra:
-        raise DrumfontError(f"note map {name}: unknown voices {', '.join(extra)}")
+        raise DrumfontError(f"note map {name}: unknown voices {', '.join(short(e, 20) for e in extra[:5])}")
     values = [notes[v] for v in VOICES]
-    if not all(isinstance(n, int) and 0 <= n <= 127 for n in values):
-        raise DrumfontError(f"note map {name}: notes must be whole numbers 0..127")
-    return NoteMap(data.get("name", name), tuple(values), data.get("description", ""))
+    bad = [v for v, n in zip(VOICES, values) if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= 127]
+    if bad:
+        raise DrumfontError(f"note map {name}: the note of {', '.join(bad)} must be a whole number 0..127")
+    for key in ("name", "description"):
+        if not isinstance(data.get(key, ""), str):
+            raise DrumfontError(f"note map {name}: '{key}' must be a string")
+    return NoteMap(data.get("name", stem), tuple(values), data.get("description", ""))
 
 
 def load_notemap(name_or_path: str | None) -> NoteMap:
     """A note map by name ('gm', a file stem in presets/notemaps/) or by path to a JSON file."""
+    from drumfont.doors import MAX_TEXT_BYTES, read_text
+
     if name_or_path is None or name_or_path.lower() == "gm":
         return GM
+    if not isinstance(name_or_path, str) or "\0" in name_or_path:
+        raise DrumfontError(f"unknown note map {name_or_path!r}")
     path = Path(name_or_path)
-    if path.suffix != ".json" or not path.exists():
-        path = _notemap_dir() / f"{name_or_path.lower()}.json"
-    if not path.exists():
+    if path.suffix != ".json" or not os.path.lexists(path):
+        path = _notemap_dir() / f"{Path(name_or_path.lower()).name}.json"
+    if not os.path.lexists(path):
         raise DrumfontError(f"unknown note map {name_or_path!r}; choose from "
                             f"{', '.join(available_notemaps())} or give a .json file")
+    text = read_text(path, MAX_TEXT_BYTES, "note map")  # regular, capped, UTF-8
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise DrumfontError(f"cannot read note map {path}: {exc}") from None
-    return parse_notemap(data, path.stem)
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise DrumfontError(f"cannot read note map {path}: not valid JSON ({str(exc)[:80]})") from None
+    return parse_notemap(data, path.stem, str(path))
 
 
 assert len(GM.notes) == N_VOICES

@@ -417,37 +417,45 @@ class Studio:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> Studio:
-        """Rebuild a session; a malformed file is a DrumfontError naming what is wrong."""
+    def from_dict(cls, d: dict, where: str = "the session") -> Studio:
+        """Rebuild a session, every field checked against the ranges the CLI uses (doors.RANGES);
+        anything malformed is a DrumfontError naming the field."""
         if not isinstance(d, dict) or d.get("kind") != "studio-session":
-            raise DrumfontError("not a drumfont studio session")
+            raise DrumfontError(f"{where}: not a drumfont studio session")
         if d.get("format") != FORMAT:
-            raise DrumfontError(f"session format {d.get('format')} is not {FORMAT}")
-        try:
-            bank = [_pat_from_json(s) for s in d["bank"]]
-            bank += [None] * max(0, BANK_SLOTS - len(bank))
-            letters = d.get("letters", {})
-            s = cls(
-                genre=str(d["genre"]), temperature=float(d["temperature"]), seed=int(d["seed"]),
-                doc=Document(bank, int(d["slot"]) % len(bank), _pat_from_json(d.get("a")),
-                             _pat_from_json(d.get("b"))),
-                morph_level=str(d.get("morph_level", "both")), morph_steps=int(d.get("morph_steps", 5)),
-                morph=[from_text(t) for t in d.get("morph", [])],
-                transport=Transport(**d.get("transport", {})),
-                mutes={int(v) for v in d.get("mutes", [])}, solos={int(v) for v in d.get("solos", [])},
-                letters_text=str(letters.get("text", "DRUMFONT")),
-                letters_seed=int(letters.get("seed", 0)), letters_scale=int(letters.get("scale", 4)),
-                letters_fg=str(letters.get("fg", LETTER_COLOURS[0])),
-                letters_bg=str(letters.get("bg", LETTER_BACKGROUNDS[0])),
-                letters_size=int(letters.get("size", 96)), letters_svg=bool(letters.get("svg", False)),
-            )
-            step, voice = d.get("cursor", [0, 0])
-            s.cursor = (int(step) % STEPS, int(voice) % N_VOICES)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DrumfontError(f"the session file is damaged ({exc})") from None
-        if s.morph_level not in MORPH_LEVELS:
-            s.morph_level = "both"
-        return s
+            raise DrumfontError(f"{where}: session format {d.get('format')!r} is not {FORMAT}")
+        f = _Fields(d, where)
+        bank = f.list("bank", f.pattern, max_len=BANK_SLOTS)
+        bank += [None] * (BANK_SLOTS - len(bank))
+        tr = f.dict("transport", set(Transport.__dataclass_fields__))
+        t = _Fields(tr, where, "transport.")
+        letters = _Fields(f.dict("letters", {"text", "seed", "scale", "fg", "bg", "size", "svg"}), where, "letters.")
+        cursor = f.list("cursor", f.int_in(0, max(STEPS, N_VOICES) - 1), max_len=2) if "cursor" in d else [0, 0]
+        if len(cursor) != 2 or cursor[0] >= STEPS or cursor[1] >= N_VOICES:
+            raise DrumfontError(f"{where}: field cursor must be [step 0..{STEPS - 1}, voice 0..{N_VOICES - 1}]")
+        voice = f.int_in(0, N_VOICES - 1)
+        return cls(
+            genre=f.str("genre"), temperature=f.num("temperature", "studio_temperature"), seed=f.num("seed", "seed"),
+            doc=Document(bank, f.opt("slot", 0, f.int_in(0, BANK_SLOTS - 1)), f.opt("a", None, f.pattern),
+                         f.opt("b", None, f.pattern)),
+            morph_level=f.opt("morph_level", "both", f.choice(MORPH_LEVELS)),
+            morph_steps=f.opt("morph_steps", 5, f.int_in(3, 9)),
+            morph=[p for p in f.list("morph", f.pattern, max_len=64) if p is not None],
+            transport=Transport(
+                bpm=t.opt("bpm", 120.0, t.ranged("bpm")), swing=t.opt("swing", 50.0, t.ranged("swing")),
+                gate=t.opt("gate", 0.5, t.ranged("gate")), bars=t.opt("bars", 1, t.choice(BARS_CHOICES)),
+                port=t.opt("port", None, t.opt_str), clock_out=t.opt("clock_out", False, t.bool),
+                follow=t.opt("follow", None, t.opt_str), notemap=t.opt("notemap", "gm", t.text),
+                output=t.opt("output", "both", t.choice(OUTPUTS))),
+            mutes=set(f.list("mutes", voice, max_len=N_VOICES)), solos=set(f.list("solos", voice, max_len=N_VOICES)),
+            cursor=(cursor[0], cursor[1]),
+            letters_text=letters.opt("text", "DRUMFONT", letters.text), letters_seed=letters.opt("seed", 0, letters.ranged("seed")),
+            letters_scale=letters.opt("scale", 4, letters.ranged("scale")),
+            letters_fg=letters.opt("fg", LETTER_COLOURS[0], letters.text),
+            letters_bg=letters.opt("bg", LETTER_BACKGROUNDS[0], letters.text),
+            letters_size=letters.opt("size", 96, letters.int_in(16, 512)),
+            letters_svg=letters.opt("svg", False, letters.bool),
+        )
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the session atomically: a kill mid-write leaves the previous session intact."""
@@ -456,30 +464,120 @@ class Studio:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Studio:
-        """Read a saved session."""
+        """Read a saved session (a regular file of at most doors.MAX_TEXT_BYTES, valid JSON,
+        every field in range)."""
+        from drumfont.doors import read_text
+
+        text = read_text(path, what="studio session")
         try:
-            d = json.loads(Path(path).read_text())
-        except OSError as exc:
-            raise DrumfontError(f"cannot read the session {path}: {exc.strerror or exc}") from None
-        except ValueError as exc:
-            raise DrumfontError(f"the session {path} is not valid JSON ({exc})") from None
-        return cls.from_dict(d)
+            d = json.loads(text)
+        except (ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than the parser goes
+            raise DrumfontError(f"the session {path} is not valid JSON ({str(exc)[:80]})") from None
+        return cls.from_dict(d, str(path))
+
+
+class _Fields:
+    """Typed reads of one JSON object's fields, each failure naming the file and the field."""
+
+    def __init__(self, d: dict, where: str, prefix: str = "") -> None:
+        self.d, self.where, self.prefix = d, where, prefix
+
+    def bad(self, key: str, want: str) -> DrumfontError:
+        from drumfont.doors import short
+
+        return DrumfontError(f"{self.where}: field {self.prefix}{key} must be {want}, got {short(self.d.get(key))}")
+
+    def get(self, key: str, check):
+        if key not in self.d:
+            raise DrumfontError(f"{self.where}: field {self.prefix}{key} is missing")
+        return check(key, self.d[key])
+
+    def opt(self, key: str, default, check):
+        return check(key, self.d[key]) if key in self.d else default
+
+    def str(self, key: str):
+        return self.get(key, self.text)
+
+    def num(self, key: str, range_key: str):
+        return self.get(key, self.ranged(range_key))
+
+    def text(self, key: str, v):
+        if not isinstance(v, str) or len(v) > 1000:
+            raise self.bad(key, "a string (at most 1000 characters)")
+        return v
+
+    def opt_str(self, key: str, v):
+        return None if v is None else self.text(key, v)
+
+    def bool(self, key: str, v):
+        if not isinstance(v, bool):
+            raise self.bad(key, "true or false")
+        return v
+
+    def ranged(self, range_key: str):
+        from drumfont.doors import RANGES
+
+        return lambda key, v: RANGES[range_key].check(v, f"field {self.prefix}{key}", self.where)
+
+    def int_in(self, lo: int, hi: int):
+        def check(key, v):
+            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+                raise self.bad(key, f"a whole number {lo}..{hi}")
+            return v
+        return check
+
+    def choice(self, options):
+        def check(key, v):
+            if isinstance(v, (bool, float)) or v not in options:  # 2.0 is not the bar count 2
+                raise self.bad(key, f"one of {', '.join(map(repr, options))}")
+            return v
+        return check
+
+    def pattern(self, key: str, v):
+        if v is None:
+            return None
+        if not isinstance(v, str):
+            raise self.bad(key, "a bar in the text form, or null")
+        try:
+            return from_text(v)
+        except DrumfontError as exc:
+            raise DrumfontError(f"{self.where}: field {self.prefix}{key}: {exc}") from None
+
+    def list(self, key: str, check, max_len: int):
+        v = self.d.get(key, [])
+        if not isinstance(v, list) or len(v) > max_len:
+            raise self.bad(key, f"a list of at most {max_len}")
+        return [check(f"{key}[{i}]", x) for i, x in enumerate(v)]
+
+    def dict(self, key: str, allowed: set):
+        v = self.d.get(key, {})
+        if not isinstance(v, dict):
+            raise self.bad(key, "an object")
+        unknown = sorted(set(v) - allowed)
+        if unknown:
+            raise DrumfontError(f"{self.where}: unknown field {self.prefix}{key}.{unknown[0]}")
+        return v
 
 
 def open_session(folder: Path) -> tuple[Studio, str | None]:
     """The saved session in `folder`, or a fresh one. A damaged file is kept aside (renamed,
     never deleted) and the reason returned, so nothing the user made is lost."""
     path = folder / SESSION_FILE
-    if not path.exists():
+    if not os.path.lexists(path):
         return Studio(), None
     try:
         return Studio.load(path), None
     except DrumfontError as exc:
-        aside = path.with_name(f"session.damaged-{os.getpid()}.json")
-        try:
-            os.replace(path, aside)
-        except OSError:
-            aside = path
+        aside = path
+        for n in range(1, 1000):  # never over an earlier damaged file: each one is kept
+            candidate = path.with_name(f"session.damaged-{os.getpid()}-{n}.json")
+            if not os.path.lexists(candidate):
+                try:
+                    os.replace(path, candidate)
+                    aside = candidate
+                except OSError:
+                    pass
+                break
         return Studio(), f"{exc}; kept it as {aside} and started a fresh session"
 
 

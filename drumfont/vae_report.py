@@ -23,6 +23,7 @@ from drumfont.pattern import VOICES, batch_validity
 CLASSIFIER_NAME = "style_classifier.pt"
 # Shipped judges by name: trained on real validation-split-free Groove MIDI bars, or on the rules.
 CLASSIFIERS = {"real": CLASSIFIER_NAME, "rules": "style_classifier_rules.pt"}
+MIN_BARS = 4  # t-SNE needs more points than its smallest perplexity (2)
 
 
 class GenreJudge:
@@ -143,7 +144,7 @@ def compute_metrics(model: DrumModel, data: DrumDataset, judge: GenreJudge | Non
         real = data.hits
         if labelled and g is not None:  # data may lack some of the model's genres
             real = data.hits[np.isin(data.genre, [j for j, name in enumerate(data.genres) if name == g])]
-        if full and g is not None and len(real):
+        if full and g is not None and len(real) >= 2:  # intra-set distances need two real bars
             rf, gf = mv.pattern_features(real), mv.pattern_features(gh)
             entry["overlap_area"] = {k: mv.overlapping_area(rf[k], gf[k]) for k in rf}
             entry["overlap_area_mean"] = float(np.mean(list(entry["overlap_area"].values())))
@@ -162,9 +163,9 @@ def compute_metrics(model: DrumModel, data: DrumDataset, judge: GenreJudge | Non
     if judge_ok:
         m["gen_genre_agreement_min"] = min(e["agreement"] for e in per_genre.values())
         m["gen_genre_agreement_mean"] = float(np.mean([e["agreement"] for e in per_genre.values()]))
-    if full and genres and any("overlap_area_mean" in e for e in per_genre.values()):
-        m["gen_overlap_area_mean"] = float(np.mean([e["overlap_area_mean"] for e in per_genre.values()
-                                                    if "overlap_area_mean" in e]))
+    overlaps = [e["overlap_area_mean"] for e in per_genre.values() if "overlap_area_mean" in e]
+    if full and overlaps:
+        m["gen_overlap_area_mean"] = float(np.mean(overlaps))
 
     # --- style transfer: every validation bar to every other genre ----------------------------
     if labelled and judge_ok:
@@ -231,11 +232,14 @@ def report(preset: str | None, data: str | None, classifier: str | None, out: Pa
     if samples < 1:
         raise DrumfontError(f"--samples must be at least 1, got {samples}")
     out = Path(out)
-    if out.exists() and not out.is_dir():
+    if os.path.exists(out) and not os.path.isdir(out):  # (os.path: a name too long is no traceback)
         raise DrumfontError(f"{out} is a file, not a folder")
     metrics_path = check_writable(out / "metrics.json", force)
     model = drums.load(preset)
     dataset = load_dataset(data)
+    if len(dataset) < MIN_BARS:
+        raise DrumfontError(f"{data}: {len(dataset)} bar(s); a report needs at least {MIN_BARS} "
+                            "(the latent maps and distance statistics compare bars with each other)")
     judge = None
     if classifier is None and preset == "rules":
         classifier = "rules"  # the rules model is judged by the classifier trained on the rules

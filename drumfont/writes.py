@@ -1,31 +1,34 @@
 """Atomic, no-surprise file writes: temp file in the same folder, fsync, rename.
 
 A crash mid-write leaves the old file (or none), never half a file; an existing file is only
-replaced when the caller says so (`force`).
+replaced when the caller says so (`force`). Temp files are named `.drumfont-<pid>-<random>.tmp`:
+a fixed-length name, so any name the file system takes (255 bytes) can be written, and one
+that says whose it is, so that the next write in that folder removes those a killed process
+left behind (only when that process is gone: a live writer's temp file is never touched).
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
+import re
+import secrets
 from pathlib import Path
 
-from drumfont.errors import DrumfontError, FileExistsNoForce
+from drumfont.doors import check_output, explain_os_error
+from drumfont.errors import FileExistsNoForce
+
+TEMP_PREFIX = ".drumfont-"
+_TEMP_RE = re.compile(r"^\.drumfont-(\d+)-[0-9a-f]{8}\.tmp$")
 
 
 def check_writable(path: str | os.PathLike, force: bool = False) -> Path:
-    """Fail early, before any work, if `path` exists (without force) or its folder cannot be made."""
-    path = Path(path)
-    if path.exists() and not force:
-        raise FileExistsNoForce(f"{path} exists; pass --force to overwrite it")
-    if path.exists() and path.is_dir():
-        raise DrumfontError(f"{path} is a folder, not a file")
-    return path
+    """Fail early, before any work, if `path` cannot be written (see doors.check_output)."""
+    return check_output(path, force)
 
 
 def _plain_mode(path: Path) -> int:
     """The mode `open(path, "w")` would give: an existing file's, else 0666 less the umask
-    (mkstemp makes its files 0600, which would leave presets and exports private)."""
+    (a private temp file would leave presets and exports private)."""
     try:
         return path.stat().st_mode & 0o777
     except OSError:
@@ -34,27 +37,71 @@ def _plain_mode(path: Path) -> int:
         return 0o666 & ~umask
 
 
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # someone else's live process
+    return True
+
+
+def clean_stray_temps(folder: str | os.PathLike) -> list[Path]:
+    """Remove the temp files that killed drumfont processes left in `folder`; returns them."""
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        m = _TEMP_RE.match(name)
+        if m and not _alive(int(m.group(1))):
+            p = Path(folder) / name
+            try:
+                p.unlink()
+                removed.append(p)
+            except OSError:
+                pass
+    return removed
+
+
+def _temp_file(folder: Path) -> tuple[int, Path]:
+    for _ in range(100):
+        tmp = folder / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temp name in {folder}")
+
+
 def write_atomic(path: str | os.PathLike, data: bytes, force: bool = False) -> Path:
     """Write `data` to `path` atomically; refuse to replace an existing file unless `force`."""
     path = check_writable(path, force)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        clean_stray_temps(path.parent)
+        fd, tmp = _temp_file(path.parent)
     except OSError as exc:
-        raise DrumfontError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise explain_os_error(path, exc) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fchmod(fh.fileno(), _plain_mode(path))
             os.fsync(fh.fileno())
-        if not force and path.exists():  # someone else wrote it while we worked
+        if not force and os.path.lexists(path):  # someone else wrote it while we worked
             raise FileExistsNoForce(f"{path} exists; pass --force to overwrite it")
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(exc, OSError):
+            raise explain_os_error(path, exc) from None
         raise
     return path

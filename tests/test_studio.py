@@ -247,3 +247,35 @@ def test_export_keeps_offsets(tmp_path):
     want = timed.offsets.copy()
     want[0] = np.maximum(want[0], 0)
     assert np.abs(back.offsets[hits] - want[hits]).max() <= 1 / 120 + 1e-6
+
+
+@pytest.mark.parametrize("edit, field", [
+    (lambda d: d.update(letters=5), "letters"),
+    (lambda d: d["transport"].update(bpm="fast"), "transport.bpm"),
+    (lambda d: d.update(seed=float("inf")), "seed"),
+    (lambda d: d["transport"].update(bpm=0), "transport.bpm"),
+    (lambda d: d.update(temperature=float("nan")), "temperature"),
+    (lambda d: d.update(bank=[[["x"]]]), "bank[0]"),
+    (lambda d: d.update(slot=-1), "slot"),
+    (lambda d: d.update(mutes=[99]), "mutes[0]"),
+    (lambda d: d.update(cursor="here"), "cursor"),
+    (lambda d: d["transport"].update(volume=11), "transport.volume"),
+])
+def test_wrong_typed_session_values_are_set_aside_with_the_field_named(tmp_path, edit, field):
+    d = st.Studio().to_dict()
+    edit(d)
+    (tmp_path / st.SESSION_FILE).write_text(json.dumps(d))  # Python writes NaN/Infinity as JSON allows
+    s, note = st.open_session(tmp_path)
+    assert note and field in note and "kept it as" in note
+    assert s.transport.bpm == 120.0 and not (tmp_path / st.SESSION_FILE).exists()
+    assert len([p for p in tmp_path.iterdir() if p.name.startswith("session.damaged")]) == 1
+
+
+def test_deeply_nested_and_oversized_sessions_are_set_aside(tmp_path):
+    (tmp_path / st.SESSION_FILE).write_text("[" * 100_000 + "]" * 100_000)
+    s, note = st.open_session(tmp_path)
+    assert note and "JSON" in note
+    (tmp_path / st.SESSION_FILE).write_bytes(b" " * (2 * 2**20))
+    s, note = st.open_session(tmp_path)
+    assert note and "too large" in note
+    assert len([p for p in tmp_path.iterdir() if p.name.startswith("session.damaged")]) == 2  # both kept

@@ -35,7 +35,7 @@ def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "fsync", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(DrumfontError, match="disk full"):  # one line for the user, not a traceback
         write_atomic(tmp_path / "f.bin", b"data")
     assert list(tmp_path.iterdir()) == []
 

@@ -15,6 +15,8 @@ from typing import Any, Iterable, TypeVar
 
 import numpy as np
 
+from drumfont.doors import trainer_arg
+
 T = TypeVar("T")
 
 
@@ -30,11 +32,14 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, prefix: str =
             parser.add_argument(name, dest=prefix + f.name, action=argparse.BooleanOptionalAction,
                                 default=default, help=help_)
         elif f.type in (int, "int"):
-            parser.add_argument(name, dest=prefix + f.name, type=int, default=default, help=help_, choices=choices)
+            parser.add_argument(name, dest=prefix + f.name, type=trainer_arg(f.name, int), default=default,
+                                help=help_, choices=choices)
         elif f.type in (float, "float"):
-            parser.add_argument(name, dest=prefix + f.name, type=float, default=default, help=help_)
+            parser.add_argument(name, dest=prefix + f.name, type=trainer_arg(f.name, float), default=default,
+                                help=help_)
         elif f.type in ("tuple[int, ...]", tuple):
-            parser.add_argument(name, dest=prefix + f.name, type=int, nargs="+", default=default, help=help_)
+            parser.add_argument(name, dest=prefix + f.name, type=trainer_arg(f.name, int), nargs="+",
+                                default=default, help=help_)
         else:
             parser.add_argument(name, dest=prefix + f.name, type=str, default=default, help=help_, choices=choices)
 
@@ -63,32 +68,59 @@ class History:
     run keeps everything up to its last line; `truncate_after` drops lines past a resumed epoch."""
 
     def __init__(self, path: str | os.PathLike, enabled: bool = True) -> None:
+        from drumfont.doors import explain_os_error
+
         self.path = Path(path)
         self.enabled = enabled
         if enabled:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise explain_os_error(self.path, exc) from None
 
     def write(self, record: dict[str, Any]) -> None:
         """Append one record."""
+        from drumfont.doors import explain_os_error
+
         if not self.enabled:
             return
-        with self.path.open("a") as fh:
-            fh.write(json.dumps(record, default=_jsonable) + "\n")
+        try:
+            with self.path.open("a") as fh:
+                fh.write(json.dumps(record, default=_jsonable) + "\n")
+        except OSError as exc:
+            raise explain_os_error(self.path, exc) from None
 
     def read(self) -> list[dict[str, Any]]:
-        """All records so far."""
-        if not self.path.exists():
+        """All records so far. A torn last line (the run was killed mid-write) is dropped; a
+        damaged line before it is a DrumfontError naming the file and the line."""
+        from drumfont.doors import read_text
+        from drumfont.errors import DrumfontError
+
+        if not os.path.lexists(self.path):
             return []
-        return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+        lines = [(i, line) for i, line in enumerate(read_text(self.path, 2**30, "history file").splitlines(), 1)
+                 if line.strip()]
+        records = []
+        for k, (i, line) in enumerate(lines):
+            try:
+                record = json.loads(line)
+                if not isinstance(record, dict):
+                    raise ValueError("not a JSON object")
+            except ValueError as exc:
+                if k == len(lines) - 1:
+                    break  # torn by a kill mid-write: everything before it stands
+                raise DrumfontError(f"{self.path}: line {i} is damaged ({exc}); delete that line to resume") from None
+            records.append(record)
+        return records
 
     def truncate_after(self, key: str, value: float) -> None:
-        """Keep only records whose `key` is <= value (records without it are kept)."""
+        """Keep only records whose `key` is <= value (records without it are kept); atomic."""
+        from drumfont.writes import write_atomic
+
         if not self.enabled or not self.path.exists():
             return
-        kept = [r for r in self.read() if r.get(key, value) <= value]
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
-        os.replace(tmp, self.path)
+        kept = [r for r in self.read() if not isinstance(r.get(key, value), (int, float)) or r.get(key, value) <= value]
+        write_atomic(self.path, "".join(json.dumps(r, default=_jsonable) + "\n" for r in kept).encode(), force=True)
 
 
 def _jsonable(x: Any) -> Any:

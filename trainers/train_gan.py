@@ -55,6 +55,7 @@ from drumfont.models.gan import (Discriminator, GanConfig, Generator, d_loss, g_
                                  unrolled_g_loss)
 from drumfont.models.letter_classifier import classify
 from drumfont.writes import check_writable
+from drumfont.doors import OneLineParser, check_output
 from trainers.batches import ImageRows
 from trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
 from trainers.distributed import (barrier, epoch_batches, epoch_generator, log, on_main, reduce_mean,
@@ -142,8 +143,8 @@ def evaluate(g: Generator, clf, n: int, seed: int) -> dict:
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     """Parse the flags and train."""
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(prog=prog, description=__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
     return run_from_args(parser.parse_args(argv))
 
@@ -177,6 +178,8 @@ def train(cfg: TrainConfig, gcfg: GanConfig) -> dict:
 
     def check_or_load():
         # On rank 0 only; its checkpoint (or its refusal) goes to every rank.
+        for path in (ckpt_path, hist_path, gen_path):  # names and folder checked before any epoch
+            check_output(path, force=True)
         if not cfg.resume and not cfg.force and (ckpt_path.exists() or hist_path.exists()):
             raise DrumfontError(f"{run} already holds a run; pass --resume to continue it or --force to restart")
         if cfg.preset_out:

@@ -30,6 +30,7 @@ from drumfont.corpus.fonts import GLYPHS, TRAIN, VAL, FontDataset, build_fonts, 
 from drumfont.errors import DrumfontError
 from drumfont.models.letter_classifier import ClassifierConfig, LetterClassifier, classify
 from drumfont.writes import check_writable
+from drumfont.doors import OneLineParser
 from trainers.batches import ImageRows
 from trainers.common import add_dataclass_args, dataclass_from_args, progress, seed_everything
 from trainers.distributed import (Dist, barrier, epoch_batches, epoch_generator, log, on_main, reduce_mean,
@@ -88,8 +89,8 @@ def unseen_accuracy(model: LetterClassifier, folders: str, seed: int) -> tuple[f
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     """Parse the flags and train."""
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(prog=prog, description=__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     add_dataclass_args(parser, TrainConfig)
     add_dataclass_args(parser, ClassifierConfig, prefix="model_")
     args = parser.parse_args(argv)

@@ -13,7 +13,6 @@ Accuracies are counted over all ranks' shares of the bars; rank 0 alone writes h
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 import time
@@ -23,6 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
+from drumfont.doors import OneLineParser
 from trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
 from trainers.distributed import (Dist, barrier, epoch_batches, on_main, reduce_mean, reduce_sum, seed_epoch,
                                   run_main, setup, unwrap, wrap)
@@ -126,7 +126,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Parse flags and train; user errors become one line and exit code 2."""
     from drumfont.models.style_classifier import StyleClassifierConfig
 
-    p = argparse.ArgumentParser(prog=prog, description="Train the evaluation-only drum genre classifier.")
+    p = OneLineParser(prog=prog, description="Train the evaluation-only drum genre classifier.")
     p.add_argument("--data", default=None, help="dataset file (.npz); default: the built-in genre corpus")
     p.add_argument("--out", default="runs/style_classifier.pt", help="checkpoint to write")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out")

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from drumfont.doors import OneLineParser, check_output, trainer_arg
 from trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
 from trainers.distributed import (barrier, epoch_batches, epoch_generator, on_main, reduce_mean,
                                   reduce_tensor_mean, run_main, setup, unwrap, wrap)
@@ -235,6 +236,8 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, resume:
 
     def load_or_check():
         # On rank 0 only; its checkpoint (or its refusal) goes to every rank.
+        check_output(out, force=True)  # a name too long or a folder we cannot write in: now, not after an epoch
+        check_output(history.path, force=True)
         if resume:
             blob = load_checkpoint(out, "vae")
             if blob["extras"].get("complete"):
@@ -384,11 +387,11 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     """Flags: one per config field (model and training), plus the run options."""
     from drumfont.models.hvae import HVAEConfig
 
-    p = argparse.ArgumentParser(prog=prog, description="Train the hierarchical drum VAE.")
+    p = OneLineParser(prog=prog, description="Train the hierarchical drum VAE.")
     p.add_argument("--data", default=None, help="dataset file (.npz); default: the built-in genre corpus")
     p.add_argument("--out", default="runs/vae.pt", help="checkpoint to write (history beside it, .jsonl)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    p.add_argument("--stop-after", type=int, default=None, help="stop after this epoch (resume later)")
+    p.add_argument("--stop-after", type=trainer_arg("stop_after", int), default=None, help="stop after this epoch (resume later)")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out")
     p.add_argument("--history", default=None, help="JSON-lines history (default: --out with .jsonl)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from drumfont.errors import DatasetError
+from drumfont.doors import check_input
+from drumfont.errors import DatasetError, DrumfontError
 from drumfont.pattern import N_VOICES, STEPS, VOICES, Pattern, clip_offsets
 from drumfont.writes import write_atomic
 
@@ -71,8 +72,12 @@ def _mmap_npz(path: Path) -> dict[str, np.ndarray]:
 def read_npz(path: str | os.PathLike, kind: str, mmap: bool = False) -> tuple[dict[str, np.ndarray], dict]:
     """Arrays and metadata of a dataset file, checked to be of `kind`; memory-mapped if asked."""
     path = Path(path)
-    if not path.exists():
+    if not os.path.lexists(path):
         raise DatasetError(f"{path}: no such dataset file")
+    try:  # a regular file (a FIFO or device is refused before numpy opens it)
+        check_input(path, "dataset file")
+    except DrumfontError as exc:
+        raise DatasetError(str(exc)) from None
     try:
         if mmap:
             arrays = _mmap_npz(path)
@@ -80,8 +85,14 @@ def read_npz(path: str | os.PathLike, kind: str, mmap: bool = False) -> tuple[di
             with np.load(path, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}
         meta = json.loads(str(arrays.pop("meta")))
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise DatasetError(f"{path}: not a drumfont dataset file ({exc})") from None
+    except (OSError, ValueError, KeyError, EOFError, TypeError, IndexError, NotImplementedError,
+            RecursionError, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+        raise DatasetError(f"{path}: not a drumfont dataset file ({str(exc)[:120]})") from None
+    if not isinstance(meta, dict):
+        raise DatasetError(f"{path}: the dataset's meta is not a JSON object")
+    bad = [k for k, v in arrays.items() if not isinstance(v, np.ndarray) or v.dtype.kind not in "uifb"]
+    if bad:
+        raise DatasetError(f"{path}: array {bad[0]!r} is not numeric")
     if meta.get("kind") != kind:
         raise DatasetError(f"{path}: holds a {meta.get('kind')!r} dataset, expected {kind!r}")
     if meta.get("format", 0) > FORMAT:
@@ -212,9 +223,32 @@ class DrumDataset:
         try:
             if list(meta.get("voices", VOICES)) != list(VOICES):
                 raise DatasetError(f"{path}: voices {meta['voices']} differ from drumfont's {list(VOICES)}")
-            sources = SourceTable(meta.get("files", []), arrays["source_file"], arrays["source_bar"])
-            return cls(arrays["velocities"], arrays["genre"], arrays["split"], tuple(meta["genres"]),
-                       sources, arrays.get("offsets"), arrays.get("fill"))
+            genres, files = meta["genres"], meta.get("files", [])
+            for key, value in (("genres", genres), ("files", files)):
+                if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+                    raise DatasetError(f"{path}: field meta.{key} must be a list of names")
+            vel, genre, split = arrays["velocities"], arrays["genre"], arrays["split"]
+            src_file, src_bar = arrays["source_file"], arrays["source_bar"]
+            if vel.ndim != 3 or vel.dtype != np.uint8:
+                raise DatasetError(f"{path}: field velocities must be uint8 (N, {STEPS}, {N_VOICES}), "
+                                   f"got {vel.dtype} {vel.shape}")
+            for key, a in (("genre", genre), ("split", split), ("source_file", src_file), ("source_bar", src_bar)):
+                if a.ndim != 1 or a.dtype.kind not in "iu":
+                    raise DatasetError(f"{path}: field {key} must be a 1-D integer array, got {a.dtype} {a.shape}")
+            if len(genre) and (genre.min() < -1 or genre.max() >= len(genres)):
+                raise DatasetError(f"{path}: field genre holds labels outside -1..{len(genres) - 1}")
+            if len(split) and split.max() > max(SPLITS):
+                raise DatasetError(f"{path}: field split must hold 0 (train), 1 (validation) or 2 (test)")
+            if len(src_file) and (src_file.min() < 0 or src_file.max() >= len(files)) or len(src_file) != len(src_bar):
+                raise DatasetError(f"{path}: field source_file points outside the {len(files)} files")
+            offsets, fill = arrays.get("offsets"), arrays.get("fill")
+            if offsets is not None and (offsets.shape != vel.shape or offsets.dtype.kind != "f"):
+                raise DatasetError(f"{path}: field offsets must be float {vel.shape}, got {offsets.dtype} "
+                                   f"{offsets.shape}")
+            if fill is not None and (fill.ndim != 1 or len(fill) != len(vel)):
+                raise DatasetError(f"{path}: field fill must hold one flag per bar, got shape {fill.shape}")
+            sources = SourceTable(files, src_file, src_bar)
+            return cls(vel, genre, split, tuple(genres), sources, offsets, fill)
         except KeyError as exc:
             raise DatasetError(f"{path}: missing {exc} in dataset file") from None
 

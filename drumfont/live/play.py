@@ -35,12 +35,14 @@ def patterns_from_style(genre: str, n: int, seed: int | None, rules: bool = Fals
 
 def patterns_from_text_file(path: str) -> list[Pattern]:
     """One pattern in the text form (`KK x...x...`), from a file."""
-    p = Path(path)
+    from drumfont.doors import read_text
+    from drumfont.errors import PatternError
+
+    text = read_text(path, what="pattern text file")  # regular, capped, UTF-8
     try:
-        text = p.read_text()
-    except OSError as exc:
-        raise DrumfontError(f"{p}: cannot read ({exc.strerror or exc})") from None
-    return [from_text(text)]
+        return [from_text(text)]
+    except PatternError as exc:
+        raise PatternError(f"{path}: {exc}") from None
 
 
 def patterns_from_midi(path: str, all_channels: bool = False) -> list[Pattern]:

@@ -1,0 +1,307 @@
+"""The doors: every value and file a user hands drumfont is checked here, once, against a range
+written down in `RANGES` (README's "Limits" table is this table), before any work starts.
+
+The CLI uses these as argparse `type=` callables, the studio's session loader and the loaders of
+our own formats call the same checks, and a failure is a DrumfontError naming the file and the
+field. Input files are read through `read_capped`: regular files only (a FIFO would block
+forever, /dev/zero never ends), read with a byte cap rather than trusting `st_size`, which is 0
+for devices. Output paths go through `check_output`: name length, dangling links, writability.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import math
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from drumfont.errors import DrumfontError, FileExistsNoForce
+
+# --- documented ranges -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Range:
+    """An inclusive numeric range; `open_low` excludes the lower end (gate > 0)."""
+
+    lo: float
+    hi: float
+    what: str
+    integer: bool = False
+    open_low: bool = False
+
+    def text(self) -> str:
+        lo = f"{self.lo:g}" if not self.integer else f"{int(self.lo):,}"
+        hi = f"{self.hi:g}" if not self.integer else f"{int(self.hi):,}"
+        return f"({lo}, {hi}]" if self.open_low else f"{lo}..{hi}"
+
+    def check(self, value: Any, name: str, where: str = "") -> Any:
+        """`value` as an int or finite float inside the range, or a DrumfontError saying so."""
+        prefix = f"{where}: " if where else ""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise DrumfontError(f"{prefix}{name} must be a number ({self.what}), got {short(value)}")
+        if self.integer:
+            if isinstance(value, float):
+                if not value.is_integer():
+                    raise DrumfontError(f"{prefix}{name} must be a whole number, got {short(value)}")
+                value = int(value)
+        else:
+            value = float(value)
+            if not math.isfinite(value):
+                raise DrumfontError(f"{prefix}{name} must be a finite number in {self.text()}, got {value}")
+        low_ok = value > self.lo if self.open_low else value >= self.lo
+        if not (low_ok and value <= self.hi):
+            shown = f"{value:,}" if self.integer else f"{value:g}"
+            bound = (f"more than {self.lo:g}" if self.open_low else f"at least {self._num(self.lo)}") \
+                if not low_ok else f"at most {self._num(self.hi)}"
+            raise DrumfontError(f"{prefix}{name} {shown} is outside {self.text()}: it must be {bound} ({self.what})")
+        return value
+
+    def _num(self, x: float) -> str:
+        return f"{int(x):,}" if self.integer else f"{x:g}"
+
+
+def short(value: Any, width: int = 40) -> str:
+    """A value's repr on one line, cut to `width` characters, for an error message."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+# A seed fits every generator drumfont seeds (torch.Generator, numpy, numpy's legacy global).
+SEED_MAX = 2**32 - 1
+# The most bars one command writes or reads: what the MIDI reader accepts back (midifile.MAX_BARS).
+MAX_TOTAL_BARS = 100_000
+
+RANGES: dict[str, Range] = {
+    "bpm": Range(20, 300, "tempo in BPM"),
+    "swing": Range(50, 75, "MPC swing %, 50 = straight"),
+    "gate": Range(0, 1, "note length as a share of a sixteenth", open_low=True),
+    "temperature": Range(0, 5, "sampling temperature, 0 = the genre's typical bar"),
+    "studio_temperature": Range(0.1, 2.0, "the studio's temperature"),
+    "seed": Range(0, SEED_MAX, "seed", integer=True),
+    "n": Range(1, 10_000, "bars to sample", integer=True),
+    "bars": Range(1, 1024, "bars each pattern repeats", integer=True),
+    "play_bars": Range(1, 1_000_000, "bars to play before stopping", integer=True),
+    "count": Range(1, 10_000, "bars to sample", integer=True),
+    "steps": Range(2, 1000, "bars in a morph, endpoints included", integer=True),
+    "samples": Range(1, 1_000_000, "generated samples to measure", integer=True),
+    "scale": Range(1, 64, "upscale factor", integer=True),
+    "per_genre": Range(1, 100_000, "patterns per genre", integer=True),
+    "per_letter": Range(1, 10_000, "images per letter", integer=True),
+    "val_share": Range(0, 0.99, "validation share"),
+    "workers": Range(1, 256, "processes", integer=True),
+}
+
+
+def arg(key: str) -> Callable[[str], Any]:
+    """An argparse `type=` callable for the range `RANGES[key]` (argparse prints the message and
+    exits 2, as for any malformed flag)."""
+    rng = RANGES[key]
+
+    def parse(text: str) -> Any:
+        try:
+            value: Any = int(text) if rng.integer else float(text)
+        except ValueError:
+            kind = "a whole number" if rng.integer else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {kind} ({rng.what}, {rng.text()})") from None
+        try:
+            return rng.check(value, "value")
+        except DrumfontError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = key  # argparse names the type in "invalid <name> value"
+    return parse
+
+
+def total_bars(patterns: int, repeats: int, what: str = "") -> int:
+    """patterns × repeats, refused above MAX_TOTAL_BARS before any work."""
+    total = patterns * repeats
+    if total > MAX_TOTAL_BARS:
+        raise DrumfontError(f"{what or 'that'} would write {total:,} bars; the most one file or run "
+                            f"holds is {MAX_TOTAL_BARS:,} bars")
+    return total
+
+
+# --- input files -----------------------------------------------------------------------------
+
+MiB = 2**20
+# Caps by kind of file: larger than any real file of the kind, small enough to read into memory.
+MAX_MIDI_BYTES = 64 * MiB
+MAX_TEXT_BYTES = 1 * MiB          # a pattern text file, a note map, a session
+MAX_CHECKPOINT_BYTES = 2048 * MiB
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def open_regular(path: str | os.PathLike, what: str = "file") -> int:
+    """An open read-only descriptor of a regular file, or a DrumfontError naming the path.
+    Opened non-blocking so that a FIFO cannot hang the open itself; the caller closes it."""
+    path = os.fspath(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        dangling = os.path.islink(path)
+        raise DrumfontError(f"{path}: cannot read (no such {what}" + ("; a link to a missing file)" if dangling else ")")) from None
+    except IsADirectoryError:
+        raise DrumfontError(f"{path}: is a folder, not a {what}") from None
+    except OSError as exc:
+        raise DrumfontError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise DrumfontError(f"{path}: is {_kind(mode)}, not a {what}")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def check_input(path: str | os.PathLike, what: str = "file") -> Path:
+    """Refuse a missing path, a folder, FIFO or device before anything opens it for real."""
+    os.close(open_regular(path, what))
+    return Path(path)
+
+
+def read_capped(path: str | os.PathLike, max_bytes: int, what: str = "file") -> bytes:
+    """The bytes of a regular file of at most `max_bytes`; larger is refused having read no more
+    than max_bytes + 1 (st_size is not trusted)."""
+    fd = open_regular(path, what)
+    try:
+        with os.fdopen(fd, "rb", closefd=True) as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise DrumfontError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if len(data) > max_bytes:
+        raise DrumfontError(f"{path}: larger than {max_bytes / MiB:g} MB, too large for a {what}")
+    return data
+
+
+def read_text(path: str | os.PathLike, max_bytes: int = MAX_TEXT_BYTES, what: str = "text file") -> str:
+    """A capped regular file decoded as UTF-8; binary content is a DrumfontError, not a traceback."""
+    data = read_capped(path, max_bytes, what)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DrumfontError(f"{path}: not a UTF-8 {what} (byte {exc.start}: {data[exc.start]:#04x})") from None
+
+
+# --- output paths ----------------------------------------------------------------------------
+
+NAME_MAX = 255       # bytes in one file name on Linux and macOS file systems (and NTFS characters)
+PATH_MAX = 4096
+
+
+def check_output(path: str | os.PathLike, force: bool = False) -> Path:
+    """Fail early, before any work, if `path` cannot be written: a name too long, an existing
+    file or link (dangling ones too) without force, a folder, or a folder we cannot write in."""
+    path = Path(path)
+    raw = os.fsencode(path)
+    name = os.fsencode(path.name)
+    if not name:
+        raise DrumfontError(f"{path}: give a file name, not a folder")
+    for part in path.parts:  # the folders on the way are names too
+        size = len(os.fsencode(part))
+        if size > NAME_MAX:
+            raise DrumfontError(f"{part[:40]}...: the name is {size} bytes; "
+                                f"the most a file system takes is {NAME_MAX}")
+    if len(raw) > PATH_MAX:
+        raise DrumfontError(f"{str(path)[:40]}...: the path is {len(raw)} bytes; the most is {PATH_MAX}")
+    if b"\0" in raw:
+        raise DrumfontError(f"{path!r}: a file name cannot hold a NUL byte")
+    if os.path.isdir(path):
+        raise DrumfontError(f"{path} is a folder, not a file")
+    if os.path.lexists(path) and not force:
+        link = " (a link)" if os.path.islink(path) else ""
+        raise FileExistsNoForce(f"{path}{link} exists; pass --force to overwrite it")
+    # The nearest folder that exists must be a folder we may write in (the rest gets made).
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        if os.path.lexists(parent):  # a dangling link where a folder should be
+            raise DrumfontError(f"{parent}: a link to a missing folder")
+        parent = parent.parent
+    if not parent.is_dir():
+        raise DrumfontError(f"cannot write {path}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise DrumfontError(f"cannot write in {parent} (permission denied)")
+    return path
+
+
+def explain_os_error(path: str | os.PathLike, exc: OSError) -> DrumfontError:
+    """One line for an OSError met while writing (disk full, read-only file system, ...)."""
+    if exc.errno == errno.ENAMETOOLONG:
+        return DrumfontError(f"{path}: the name is too long for this file system")
+    return DrumfontError(f"cannot write {path}: {exc.strerror or exc}")
+
+
+# --- the trainers' flags ---------------------------------------------------------------------
+# One row per config field name (the trainers' dataclasses share their names); a field not
+# listed gets the default range of its type. Sizes are capped where a larger value would only
+# exhaust memory.
+_SIZE = Range(1, 4096, "layer size", integer=True)
+_WEIGHT = Range(0, 1e6, "loss weight, 0 = off")
+TRAINER_RANGES: dict[str, Range] = {
+    "epochs": Range(1, 100_000, "epochs", integer=True),
+    "batch_size": Range(1, 65_536, "batch size", integer=True),
+    "lr": Range(0, 10, "learning rate", open_low=True),
+    "seed": RANGES["seed"], "data_seed": RANGES["seed"],
+    "threads": Range(1, 256, "CPU threads", integer=True),
+    "kl_cycles": Range(1, 10_000, "KL cycles", integer=True),
+    "kl_ratio": Range(0, 1, "share of a cycle spent ramping", open_low=True),
+    "beta_max": Range(0, 1e3, "largest KL weight"),
+    "free_bits": Range(0, 100, "nats per dimension"),
+    "temp_start": Range(0, 100, "output temperature", open_low=True),
+    "temp_end": Range(0, 100, "output temperature", open_low=True),
+    "genre_weight": _WEIGHT, "vel_weight": _WEIGHT, "offset_weight": _WEIGHT, "weight_decay": _WEIGHT,
+    "feature_matching": _WEIGHT, "r1": _WEIGHT, "info_weight": _WEIGHT,
+    "val_every": Range(1, 100_000, "epochs between validations", integer=True),
+    "eval_every": Range(1, 100_000, "epochs between evaluations", integer=True),
+    "stop_after": Range(1, 100_000, "epoch to stop after", integer=True),
+    "eval_samples": Range(26, 1_000_000, "samples per evaluation", integer=True),
+    "beta1": Range(0, 0.9999, "Adam beta1"), "beta2": Range(0, 0.99999, "Adam beta2"),
+    "ema": Range(0, 0.99999, "EMA decay, 0 = off"),
+    "dropout": Range(0, 0.95, "dropout"),
+    "unrolled": Range(0, 50, "unrolled D steps", integer=True),
+    "unrolled_lr": Range(0, 10, "unrolled learning rate", open_low=True),
+    "mbd_b": Range(1, 1024, "minibatch-discrimination kernels", integer=True),
+    "mbd_c": Range(1, 1024, "minibatch-discrimination kernel size", integer=True),
+    "info_codes": Range(0, 1024, "InfoGAN categories, 0 = off", integer=True),
+    "shift": Range(0, 14, "pixels of random shift", integer=True),
+    "z_dim": _SIZE, "z_low": _SIZE, "z_high": _SIZE, "g_width": _SIZE, "d_width": _SIZE,
+    "channels": _SIZE, "hidden": _SIZE, "width": _SIZE, "features": _SIZE,
+    "n_genres": Range(1, 1024, "genres", integer=True), "n_classes": Range(1, 1024, "classes", integer=True),
+    "classes": Range(1, 1024, "glyph classes", integer=True),
+    "steps": Range(16, 16, "steps per bar", integer=True), "voices": Range(9, 9, "voices", integer=True),
+}
+_DEFAULT_INT = Range(0, 1_000_000, "count", integer=True)
+_DEFAULT_FLOAT = Range(-1e6, 1e6, "value")
+
+
+def trainer_arg(field_name: str, kind: type) -> Callable[[str], Any]:
+    """argparse type for a trainer config field: its TRAINER_RANGES row, else its type's default."""
+    rng = TRAINER_RANGES.get(field_name) or (_DEFAULT_INT if kind is int else _DEFAULT_FLOAT)
+    key = f"trainer:{field_name}"
+    RANGES.setdefault(key, rng)
+    return arg(key)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line on stderr and exit code 2, like DrumfontError."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")

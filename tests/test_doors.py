@@ -1,0 +1,272 @@
+"""The doors (drumfont/doors.py) and the examples of issue 15, one per kind of gap: each gives
+one line on stderr and exit code 2 (or works, where a user can reasonably mean the value)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import struct
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from drumfont import doors
+from drumfont.cli import main
+from drumfont.errors import DrumfontError, MidiFileError
+from drumfont.midifile import write_midi
+from drumfont.pattern import from_text
+
+GROOVE = from_text("KK x.......x.x.....\nSN ....x.......x...\nCH x.x.x.x.x.x.x.x.")
+
+
+@contextmanager
+def deadline(seconds: int):
+    """A hang becomes a test failure instead of a stuck suite."""
+    def boom(*_):
+        raise TimeoutError(f"still running after {seconds} s")
+    old = signal.signal(signal.SIGALRM, boom)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def run(capsys, *argv, seconds: int = 60) -> tuple[int, str, str]:
+    with deadline(seconds):
+        try:
+            rc = main([str(a) for a in argv])
+        except SystemExit as exc:  # argparse's own refusals
+            rc = exc.code
+    cap = capsys.readouterr()
+    return rc, cap.out, cap.err
+
+
+def refused(capsys, *argv, message: str = "", seconds: int = 60) -> str:
+    rc, _, err = run(capsys, *argv, seconds=seconds)
+    assert rc == 2, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert message.lower() in err.lower(), err
+    return err
+
+
+def midi_with_system_byte(path: Path) -> Path:
+    """A valid drum file whose track holds an MTC quarter-frame status (0xF1) and a data byte,
+    then a note-on in running status: the scanner raised KeyError here."""
+    events = bytes([0x00, 0x99, 36, 100,  0x00, 0xF1, 0x05,  0x60, 38, 90,  0x00, 0xFF, 0x2F, 0x00])
+    data = b"MThd" + struct.pack(">IHHH", 6, 0, 1, 480) + b"MTrk" + struct.pack(">I", len(events)) + events
+    path.write_bytes(data)
+    return path
+
+
+# --- the MIDI reader -------------------------------------------------------------------------
+
+def test_system_status_byte_in_a_track_is_skipped(tmp_path, capsys):
+    from drumfont.midifile import read_midi
+
+    f = midi_with_system_byte(tmp_path / "sys.mid")
+    with pytest.raises(MidiFileError, match="running status"):  # system common cancels it: not a KeyError
+        read_midi(f)
+    refused(capsys, "interpolate", "--from", f, "--to", "rock", "-o", tmp_path / "o.mid", message="sys.mid")
+    refused(capsys, "transfer", f, "--to", "rock", "-o", tmp_path / "o.mid", message="sys.mid")
+    refused(capsys, "play", "--file", f, "--bars", "1", message="sys.mid")
+
+
+def test_data_import_reports_the_cause_not_an_unexpected_exception(tmp_path, capsys):
+    (tmp_path / "lib").mkdir()
+    midi_with_system_byte(tmp_path / "lib" / "a.mid")
+    write_midi(tmp_path / "lib" / "b.mid", [GROOVE])
+    rc, out, _ = run(capsys, "data", "import", tmp_path / "lib", "--out", tmp_path / "d.npz", "--workers", "1")
+    assert rc == 0 and "unexpected" not in out
+
+
+# --- odd files -------------------------------------------------------------------------------
+
+def test_a_fifo_is_refused_not_waited_on(tmp_path, capsys):
+    fifo = tmp_path / "pipe.mid"
+    os.mkfifo(fifo)
+    refused(capsys, "transfer", fifo, "--to", "rock", "-o", tmp_path / "o.mid", message="FIFO", seconds=20)
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    os.mkfifo(lib / "x.mid")
+    write_midi(lib / "ok.mid", [GROOVE])
+    rc, out, _ = run(capsys, "data", "import", lib, "--out", tmp_path / "d.npz", "--workers", "1", seconds=20)
+    assert rc == 0 and "FIFO" in out
+
+
+def test_a_device_is_refused_not_read_to_the_end(tmp_path, capsys):
+    refused(capsys, "transfer", "/dev/zero", "--to", "rock", "-o", tmp_path / "o.mid", message="device", seconds=20)
+    refused(capsys, "play", "--pattern", "/dev/zero", message="device", seconds=20)
+
+
+def test_read_capped_does_not_trust_st_size(tmp_path):
+    f = tmp_path / "big"
+    f.write_bytes(b"x" * 101)
+    assert doors.read_capped(f, 101) == b"x" * 101
+    with pytest.raises(DrumfontError, match="too large"):
+        doors.read_capped(f, 100)
+
+
+# --- output paths ----------------------------------------------------------------------------
+
+def test_output_names_over_255_bytes_are_one_line(tmp_path, capsys):
+    refused(capsys, "letters", "AB", "-o", tmp_path / ("a" * 252 + ".png"), message="255")
+    refused(capsys, "interpolate", "--from", "rock", "--to", "jazz", "-o", tmp_path / ("é" * 130 + ".mid"),
+            message="255")
+
+
+def test_long_folder_names_are_one_line(tmp_path, capsys):
+    long = tmp_path / ("d" * 300)
+    refused(capsys, "report", "vae", "--out", long, message="255")
+    refused(capsys, "export", "--rules", "--style", "rock", "-n", "1", "--out", long, message="255")
+
+
+def test_a_251_byte_name_is_written(tmp_path, capsys):
+    name = "m" * 247 + ".mid"
+    rc, out, err = run(capsys, "interpolate", "--from", "rock", "--to", "jazz", "--steps", "2", "-o", tmp_path / name)
+    assert rc == 0, err
+    assert (tmp_path / name).is_file()
+
+
+def test_a_dangling_symlink_is_not_replaced_without_force(tmp_path, capsys):
+    link = tmp_path / "out.mid"
+    link.symlink_to(tmp_path / "missing.mid")
+    refused(capsys, "interpolate", "--from", "rock", "--to", "jazz", "-o", link, message="--force")
+    assert link.is_symlink()
+
+
+def test_the_next_write_removes_temp_files_a_killed_run_left(tmp_path):
+    from drumfont.writes import write_atomic
+
+    dead = tmp_path / ".drumfont-999999999-0123abcd.tmp"   # no such process
+    live = tmp_path / f".drumfont-{os.getppid()}-0123abcd.tmp"  # a live process's: kept
+    dead.write_bytes(b"half")
+    live.write_bytes(b"busy")
+    write_atomic(tmp_path / "x.bin", b"data")
+    assert not dead.exists() and live.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, "x.bin"])
+
+
+# --- values ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("argv, message", [
+    (["export", "--style", "rock", "--seed", "-1"], "0..4,294,967,295"),
+    (["export", "--style", "rock", "--seed", str(2**70)], "seed"),
+    (["export", "--style", "rock", "--temperature", "nan"], "finite"),
+    (["export", "--style", "rock", "--temperature", "inf"], "finite"),
+    (["export", "--style", "rock", "-n", "100000000"], "10,000"),
+    (["export", "--style", "rock", "--bars", "5000000"], "1,024"),
+    (["export", "--style", "rock", "-n", "10000", "--bars", "1000", "--single-file"], "100,000 bars"),
+    (["interpolate", "--from", "rock", "--to", "jazz", "--steps", "100000000", "-o", "{t}/m.mid"], "1,000"),
+    (["play", "--bars", "0"], "1..1,000,000"),
+    (["play", "--bpm", "nan"], "finite"),
+    (["export", "--style", "rock", "--gate", "0"], "(0, 1]"),
+    (["letters", "AB", "-o", "{t}/a.png", "--scale", "0"], "1..64"),
+    (["train", "vae", "--kl-ratio", "0"], "kl"),
+    (["train", "vae", "--threads", "0"], "1..256"),
+    (["train", "vae", "--lr", "nan"], "finite"),
+    (["train", "vae", "--stop-after", "-1"], "1..100,000"),
+    (["train", "gan", "--threads", "0"], "1..256"),
+    (["train", "style-classifier", "--lr", "inf"], "finite"),
+])
+def test_out_of_range_values_are_refused_up_front(tmp_path, capsys, argv, message):
+    argv = [a.replace("{t}", str(tmp_path)) for a in argv]
+    if argv[0] == "export":
+        argv += ["--out", str(tmp_path / "e")]
+    refused(capsys, *argv, message=message, seconds=30)
+    assert not (tmp_path / "e").exists()
+
+
+def test_range_check():
+    r = doors.RANGES["bpm"]
+    assert r.check(120, "bpm") == 120.0
+    for bad in (float("nan"), float("inf"), 19.9, 301, "fast", None, True):
+        with pytest.raises(DrumfontError):
+            r.check(bad, "bpm", "session.json")
+    assert doors.RANGES["seed"].check(3.0, "seed") == 3
+    with pytest.raises(DrumfontError, match="whole"):
+        doors.RANGES["seed"].check(3.5, "seed")
+
+
+# --- files of ours ---------------------------------------------------------------------------
+
+def test_a_note_map_that_is_json_but_not_an_object(tmp_path, capsys):
+    f = tmp_path / "map.json"
+    for text in ("[1, 2]", "3", '"gm"', '{"notes": [36]}', '{"notes": {"kick": true}}', "\xff"):
+        f.write_bytes(text.encode("latin-1"))
+        refused(capsys, "interpolate", "--from", "rock", "--to", "jazz", "-o", tmp_path / "m.mid",
+                "--notemap", f, message="map.json")
+
+
+def test_presets_that_are_text_or_of_the_wrong_types(tmp_path, capsys):
+    import torch
+
+    from drumfont.checkpoint import save_checkpoint
+
+    text = tmp_path / "text.pt"
+    text.write_text("hello, I am a preset\n")
+    refused(capsys, "export", "--style", "rock", "--preset", text, "--out", tmp_path / "e", message="text.pt")
+    cases = {
+        "kind.pt": {"format": 1, "kind": ["vae"], "config": {}, "state_dict": {}},
+        "fmt.pt": {"format": "one", "kind": "vae", "config": {}, "state_dict": {}},
+        "cfg.pt": {"format": 1, "kind": "vae", "config": {"model": {"z_low": "twelve"}}, "state_dict": {}},
+        "huge.pt": {"format": 1, "kind": "vae", "config": {"model": {"z_low": 10**9}}, "state_dict": {}},
+        "nocfg.pt": {"format": 1, "kind": "vae", "config": 5, "state_dict": {}},
+    }
+    for name, blob in cases.items():
+        torch.save(blob, tmp_path / name)
+        refused(capsys, "export", "--style", "rock", "--preset", tmp_path / name, "--out", tmp_path / "e",
+                message=name)
+    # A real model whose genre Gaussians are damaged: a covariance that is not positive definite.
+    from drumfont.checkpoint import load_checkpoint
+    from drumfont.shipped import preset_path
+
+    blob = load_checkpoint(preset_path("drums_vae.pt"), "vae")
+    for field, value in [("genre_cov", -torch.ones_like(blob["extras"]["genre_cov"])),
+                         ("genre_mean", "mean"), ("genres", 5), ("genres_present", [99])]:
+        extras = {**blob["extras"], field: value}
+        save_checkpoint(tmp_path / "bad.pt", "vae", blob["config"], blob["state_dict"], extras=extras)
+        refused(capsys, "export", "--style", "rock", "--preset", tmp_path / "bad.pt", "--out", tmp_path / "e",
+                message=field)
+
+
+def test_a_binary_pattern_file(tmp_path, capsys):
+    f = tmp_path / "p.txt"
+    f.write_bytes(b"KK \xff\xfe\x00x...")
+    refused(capsys, "play", "--pattern", f, message="UTF-8")
+
+
+def test_history_with_a_torn_last_line(tmp_path):
+    from trainers.common import History
+
+    h = History(tmp_path / "h.jsonl")
+    h.write({"epoch": 0})
+    h.write({"epoch": 1})
+    with (tmp_path / "h.jsonl").open("a") as fh:
+        fh.write('{"epoch": 2, "lo')
+    assert [r["epoch"] for r in h.read()] == [0, 1]
+    h.truncate_after("epoch", 0)
+    assert [r["epoch"] for r in h.read()] == [0]
+    (tmp_path / "h.jsonl").write_text('{"epoch": 0}\nGARBAGE\n{"epoch": 1}\n')
+    with pytest.raises(DrumfontError, match="line 2"):
+        h.read()
+
+
+def test_report_vae_on_data_lacking_some_genres_and_on_one_bar(tmp_path, capsys):
+    import numpy as np
+
+    from drumfont.corpus.dataset import DrumDataset
+
+    rows = np.stack([GROOVE.velocities] * 6)
+    DrumDataset(rows, np.array([0, 0, 0, 1, 1, 1], np.int16), np.array([0, 1, 0, 0, 1, 0], np.uint8),
+                ("rock", "jazz")).save(tmp_path / "two.npz")
+    from drumfont import drums, vae_report
+
+    # The metrics are where it broke (the figures are drawn from the same arrays).
+    m, _ = vae_report.compute_metrics(drums.load(), DrumDataset.load(tmp_path / "two.npz"), None, samples=8)
+    assert "overlap_area" in m["per_genre"]["rock"] and "overlap_area" not in m["per_genre"]["latin"]
+    DrumDataset(rows[:1], np.array([0], np.int16), np.array([0], np.uint8), ("rock",)).save(tmp_path / "one.npz")
+    refused(capsys, "report", "vae", "--data", tmp_path / "one.npz", "--out", tmp_path / "r1", "--samples", "20",
+            message="at least 4", seconds=300)
