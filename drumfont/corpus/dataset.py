@@ -237,7 +237,7 @@ class DrumDataset:
                     raise DatasetError(f"{path}: field {key} must be a 1-D integer array, got {a.dtype} {a.shape}")
             if len(genre) and (genre.min() < -1 or genre.max() >= len(genres)):
                 raise DatasetError(f"{path}: field genre holds labels outside -1..{len(genres) - 1}")
-            if len(split) and split.max() > max(SPLITS):
+            if len(split) and split.max() > max(SPLITS.values()):
                 raise DatasetError(f"{path}: field split must hold 0 (train), 1 (validation) or 2 (test)")
             if len(src_file) and (src_file.min() < 0 or src_file.max() >= len(files)) or len(src_file) != len(src_bar):
                 raise DatasetError(f"{path}: field source_file points outside the {len(files)} files")
