@@ -12,7 +12,11 @@ preset exists, a small torch MLP) in a loop, as the TUI does. One row per run, w
 os.getloadavg() before and after and the scheduling the clock was granted.
 
     python benchmarks/bench_player.py [--seconds 30] [--bpm 120 180] [--modes process thread]
-        [--loads idle busy] [--period 64] [--jack-rt] [--no-rt] [--nice -5]
+        [--loads idle busy] [--grooves straight timed] [--period 64] [--jack-rt] [--no-rt] [--nice -5]
+
+`--grooves timed` plays the same groove with seeded micro-timing on every hit (offsets up to
++-0.45 of a sixteenth, early downbeats included); first, the scheduler's own cost per step
+(Sequencer.step_events, straight vs timed) is printed, measured in this process.
 
 The README figures: `--jack-rt` (SCHED_FIFO clock, the product default where allowed) and
 `--jack-rt --no-rt --nice 0 --modes process` (what an unprivileged user gets).
@@ -212,14 +216,34 @@ def start_receiver(source: str) -> tuple[subprocess.Popen, str]:
     return proc, path
 
 
+def groove(kind: str):
+    """The benchmark's groove, straight or with seeded micro-timing on every hit."""
+    from drumfont.pattern import from_text
+
+    bar = from_text(GROOVE)
+    if kind == "timed":
+        bar = bar.with_offsets(np.random.default_rng(0).uniform(-0.45, 0.45, bar.velocities.shape))
+    return bar
+
+
+def step_cost_us(kind: str, steps: int = 200_000) -> float:
+    """Microseconds per Sequencer.step_events call (what the clock runs once a sixteenth)."""
+    from drumfont.live.schedule import Sequencer
+
+    seq = Sequencer(pattern=groove(kind), swing=58)
+    t0 = time.perf_counter()
+    for step in range(steps):
+        seq.step_events(step)
+    return (time.perf_counter() - t0) / steps * 1e6
+
+
 def pct(x: np.ndarray) -> str:
     return f"{np.percentile(x, 50):7.3f} {np.percentile(x, 99):7.3f} {x.max():7.3f}"
 
 
 def one_run(mode: str, load: str, bpm: float, seconds: float, env: dict, nice: int, rt: bool,
-            wall_receiver: bool = True) -> dict:
+            wall_receiver: bool = True, kind: str = "straight") -> dict:
     from drumfont.live import Player, PortSpec
-    from drumfont.pattern import from_text
 
     tag = uuid.uuid4().hex[:5]
     spec = PortSpec(virtual=f"b{tag}", backend="jack", client_name=f"bench{tag}")
@@ -229,7 +253,7 @@ def one_run(mode: str, load: str, bpm: float, seconds: float, env: dict, nice: i
     mon, out = record_monitor(env, f"{spec.client_name}:{spec.virtual}")
     rx_proc, rx_path = start_receiver(f"{spec.client_name}:{spec.virtual}") if wall_receiver else (None, "")
     time.sleep(0.2)
-    player.set_pattern(from_text(GROOVE))
+    player.set_pattern(groove(kind))
     la0 = os.getloadavg()[0]
     t0 = time.monotonic()
     ctx = Load() if load == "busy" else None
@@ -279,7 +303,7 @@ def one_run(mode: str, load: str, bpm: float, seconds: float, env: dict, nice: i
     sm2 = difflib.SequenceMatcher(a=status.tolist(), b=wall_rx[:, 1].tolist(), autojunk=False)
     pairs2 = [(i + k, j + k) for i, j, n in sm2.get_matching_blocks() for k in range(n)]
     arrive = np.array([(wall_rx[j, 0] - deadline[i]) / 1e6 for i, j in pairs2] or [np.nan])
-    return dict(mode=mode, load=load, bpm=bpm, wall=wall, n=len(err_ms), err=pct(np.abs(err_ms)),
+    return dict(mode=mode, load=load, bpm=bpm, kind=kind, wall=wall, n=len(err_ms), err=pct(np.abs(err_ms)),
                 late=int((np.abs(err_ms) > 1.0).sum()),
                 arrive=pct(arrive), spread=float(np.percentile(arrive, 99) - np.percentile(arrive, 1)),
                 lost2=len(status) - len(pairs2),
@@ -297,6 +321,7 @@ def main() -> None:
     ap.add_argument("--bpm", type=float, nargs="+", default=[120.0, 180.0])
     ap.add_argument("--modes", nargs="+", default=["process", "thread"], choices=["process", "thread"])
     ap.add_argument("--loads", nargs="+", default=["idle", "busy"], choices=["idle", "busy"])
+    ap.add_argument("--grooves", nargs="+", default=["straight"], choices=["straight", "timed"])
     ap.add_argument("--period", type=int, default=64, help="JACK period in frames (64 = 1.33 ms)")
     ap.add_argument("--nice", type=int, default=-5,
                     help="clock process nice value where SCHED_FIFO is refused")
@@ -308,6 +333,8 @@ def main() -> None:
     args = ap.parse_args()
     if not shutil.which("jackd") or not shutil.which("jack_midi_dump"):
         raise SystemExit("needs jackd and jack_midi_dump (apt install jackd2)")
+    costs = "  ".join(f"{kind} {step_cost_us(kind):.1f} us" for kind in ("straight", "timed"))
+    print(f"# scheduler cost per sixteenth (Sequencer.step_events, load {os.getloadavg()[0]:.1f}): {costs}")
     jack, env = start_jack(args.period, args.jack_rt)
     jack_mode = "-R" if args.jack_rt else "no RT"
     print(f"# {os.cpu_count()} CPUs, JACK dummy 48 kHz period {args.period} ({jack_mode}), "
@@ -317,17 +344,17 @@ def main() -> None:
           "nominal; arrive: perf_counter at a JACK receiver's process callback minus deadline, spread "
           "= p99 - p1; frames: jack_midi_dump frame stamps, residual after a linear fit to the "
           "schedule (dummy-driver clock)")
-    print(f"{'mode':8} {'load':5} {'bpm':>4} {'msgs':>6}  {'send p50    p99     max':24} {'>1ms':>4} "
+    print(f"{'mode':8} {'load':5} {'groove':8} {'bpm':>4} {'msgs':>6}  {'send p50    p99     max':24} {'>1ms':>4} "
           f"{'drift':>7} {'sched ns':>8}  {'arrive p50  p99     max':24} {'spread':>6} {'lost':>4}  "
           f"{'frames p50 p99     max':24} {'ppm':>6} {'lost':>4}  loadavg")
     try:
         for mode in args.modes:
             for load in args.loads:
-                for bpm in args.bpm:
+                for bpm, kind in [(b, k) for b in args.bpm for k in args.grooves]:
                     r = one_run(mode, load, bpm, args.seconds, env, args.nice, not args.no_rt,
-                                not args.no_wall_receiver)
+                                not args.no_wall_receiver, kind)
                     load_note = f"  [{r['what']}: {r['samples']} batches]" if r['what'] else ""
-                    print(f"{r['mode']:8} {r['load']:5} {r['bpm']:4.0f} {r['n']:6d}  {r['err']:24} "
+                    print(f"{r['mode']:8} {r['load']:5} {r['kind']:8} {r['bpm']:4.0f} {r['n']:6d}  {r['err']:24} "
                           f"{r['late']:4d} {r['drift']:7.3f} {r['sched']:8.1f}  {r['arrive']:24} "
                           f"{r['spread']:6.3f} {r['lost2']:4d}  {r['rx']:24} {r['rate_ppm']:6.0f} "
                           f"{r['lost']:4d}  {r['la']}  {r['prio']}{load_note}", flush=True)

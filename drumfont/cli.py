@@ -518,6 +518,8 @@ def _add_play(sub) -> None:
     p.add_argument("--swing-timed", action="store_true",
                    help="add swing to bars that carry a drummer's own timing too (default: leave their timing)")
     p.add_argument("--gate", type=float, default=0.5, help="note length as a share of a sixteenth (0-1]")
+    p.add_argument("--swing-timed", action="store_true",
+                   help="swing bars with their own micro-timing too (default: straight bars only)")
     p.add_argument("--notemap", default="gm", help="output note map: gm, a preset name or a .json file")
     length = p.add_mutually_exclusive_group()
     length.add_argument("--bars", type=int, default=None, help="stop after N bars")
@@ -544,7 +546,8 @@ def _run_play(args: argparse.Namespace) -> int:
         raise DrumfontError("--bars must be at least 1")
     spec = PortSpec(name=args.port, virtual=args.virtual or "drumfont", backend=args.backend)
     play.play(patterns, spec, bpm=args.bpm, swing=args.swing, gate=args.gate, notemap=args.notemap,
-              bars=args.bars, repeat=args.repeat, clock_out=args.clock_out, follow=args.follow)
+              bars=args.bars, repeat=args.repeat, clock_out=args.clock_out, follow=args.follow,
+              swing_timed=args.swing_timed)
     return 0
 
 

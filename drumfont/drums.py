@@ -48,8 +48,8 @@ def _input(hits: np.ndarray, velocities: np.ndarray | None, offsets: np.ndarray 
     from drumfont.models.hvae import model_input
 
     h = torch.as_tensor(np.asarray(hits, np.float32) > 0, dtype=torch.float32)
-    v = None if velocities is None else torch.as_tensor(np.asarray(velocities, np.float32) / 127.0)
-    o = None if offsets is None else torch.as_tensor(np.asarray(offsets, np.float32))
+    v = None if velocities is None else torch.from_numpy(np.array(velocities, np.float32) / 127.0)
+    o = None if offsets is None else torch.from_numpy(np.array(offsets, np.float32))
     return model_input(h, v, o)
 
 

@@ -67,6 +67,12 @@ def swing_offset(step: int, swing: float, ticks_per_step: float) -> float:
     return (swing - 50.0) / 100.0 * 2.0 * ticks_per_step
 
 
+def applied_swing(pattern: Pattern, swing: float, swing_timed: bool = False) -> float:
+    """The swing a bar is played with (file and live player alike): as asked on a straight bar;
+    none on a bar with its own timing (its drummer already swung it) unless `swing_timed`."""
+    return swing if swing_timed or not pattern.timed else 50.0
+
+
 def note_events(patterns: Sequence[Pattern], opts: ExportOptions,
                 tpb: int = TICKS_PER_BEAT) -> list[tuple[int, int, int]]:
     """Absolute (tick, note, velocity) events of a chain; velocity 0 marks the note-off.
@@ -80,7 +86,7 @@ def note_events(patterns: Sequence[Pattern], opts: ExportOptions,
     bar_ticks = 4 * tpb
     bar = 0
     for pattern in patterns:
-        swing = opts.swing if opts.swing_timed or not pattern.timed else 50.0
+        swing = applied_swing(pattern, opts.swing, opts.swing_timed)
         for _ in range(opts.bars_per_pattern):
             steps, voices = np.nonzero(pattern.velocities)
             for s, v in zip(steps.tolist(), voices.tolist()):

@@ -2,7 +2,9 @@
 engine (VAE or genre rules) behind sample / re-roll / morph / transfer.
 
 `drumfont/tui/` draws and drives a `Studio`; nothing here imports textual, so every action
-is testable as plain Python. The session is saved as JSON, atomically, after every change.
+is testable as plain Python. The session is saved as JSON, atomically, after every change; bars are kept in the text form,
+micro-timing included (`@ +0.1 ...`), and a session written before offsets existed loads as
+straight bars.
 """
 
 from __future__ import annotations
@@ -251,7 +253,14 @@ class Studio:
         v = self.current.velocities.copy()
         if v[:, voice].any():
             v[:, voice] = 0
-            self.set_current(Pattern(v))
+            self.set_current(Pattern(v, self.current.offsets))  # the other voices keep their timing
+
+    def straighten(self) -> bool:
+        """Quantise the bar: every hit onto its sixteenth (undoable); False when it is straight."""
+        if not self.current.timed:
+            return False
+        self.set_current(self.current.straight())
+        return True
 
     def toggle_mute(self, voice: int | None = None) -> bool:
         """Mute or unmute a voice; returns whether it is now muted."""

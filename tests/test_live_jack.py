@@ -4,6 +4,7 @@ transport), never when: timing belongs to benchmarks/bench_player.py."""
 
 from __future__ import annotations
 
+import difflib
 import subprocess
 import threading
 import time
@@ -215,7 +216,7 @@ def test_cli_ports_and_play(jack_monitor, capsys, tmp_path):
     from drumfont.cli import main
 
     pattern = tmp_path / "beat.txt"
-    pattern.write_text("KK x.......x.......\nSN ....x.......x...\n")
+    pattern.write_text("KK x.......x....... @ -0.2 +0.1\nSN ....x.......x...\n")
     import rtmidi
 
     tag = uuid.uuid4().hex[:6]
@@ -227,8 +228,65 @@ def test_cli_ports_and_play(jack_monitor, capsys, tmp_path):
     finally:
         leader.delete()
     assert main(["play", "--pattern", str(pattern), "--backend", "jack", "--virtual", f"v{tag}",
-                 "--bars", "2", "--bpm", "300"]) == 0
+                 "--bars", "2", "--bpm", "300", "--swing", "60", "--swing-timed"]) == 0
     out = capsys.readouterr().out
     assert "bar 1" in out and "stopped after 2 bars" in out
     assert main(["play", "--pattern", str(pattern), "--backend", "jack", "--port", "nope-nope"]) == 2
     assert "no MIDI output matches 'nope-nope'" in capsys.readouterr().err
+
+
+def _leaning():
+    import numpy as np
+
+    from drumfont.pattern import CLOSED_HAT, KICK, SNARE
+
+    p = from_text("KK x.......x.......\nSN ....x.......x...\nCH ..x...x.........")
+    off = np.zeros((16, 9), np.float32)
+    off[0, KICK], off[8, KICK], off[4, SNARE], off[12, SNARE] = -0.45, 0.2, 0.4, -0.25
+    off[2, CLOSED_HAT], off[6, CLOSED_HAT] = -0.4, 0.3
+    return p.with_offsets(off)
+
+
+def test_timed_hits_arrive_off_the_grid_with_the_clock_on_it(jack_monitor):
+    """A bar with an early downbeat and hits off the grid, clock out on, two bars at 80 BPM.
+    Order (exact, whatever the load): the stream holds the schedule's messages in its order, so
+    bar 2's early kick arrives among bar 1's last pulses and every pulse and bar line is where
+    the grid puts it. Time (JACK frames): rtmidi writes each message at the start of the next
+    period, so an arrival is late by up to one period (21 ms); on a loaded machine a stalled
+    cycle delays a few more. So the medians are held to one period -- pulses against the grid,
+    notes against step + offset -- while the offsets (37-84 ms at this tempo) are far more: a
+    player that ignored them would miss by their median, ~60 ms."""
+    import numpy as np
+
+    spec = _spec()
+    bpm, bars, rate, period = 80.0, 2, 48000, 1024
+    timed = _leaning()
+    with Player(port=spec, bpm=bpm, clock_out=True, bars=bars) as player:
+        mon = jack_monitor(_jack_name(spec))
+        player.set_pattern(timed)
+        player.start()
+        _wait_until(player.ended)
+    got = mon.stop(settle=0.5)                          # the last period, even on a loaded box
+    expected = [(0.0, (sch.START,))] + sch.render(sch.Sequencer(pattern=timed), bars, clock_out=True)
+    want = [m for _, m in expected] + [sch.ALL_NOTES_OFF, (sch.STOP,)]
+    assert [m for _, m in got] == want, "\n".join(difflib.unified_diff(
+        [str(m) for m in want], [str(m) for _, m in got], "schedule", "recorded", lineterm="", n=1))
+    pulses = [i for i, (_, m) in enumerate(expected) if m == (sch.CLOCK,)]
+    notes = [i for i, (_, m) in enumerate(expected) if m[0] == sch.NOTE_ON]
+    assert len(pulses) == 24 * 4 * bars
+    kick2 = [i for i in notes if expected[i][1][1] == 36][2]
+    assert pulses[93] < kick2 < pulses[94]            # bar 2's kick at 15.55, in bar 1's time
+
+    step_s = 60.0 / bpm / 4
+    arrived = np.array([frame for frame, _ in got[:len(expected)]]) / rate
+    timed_s = np.array([pos for pos, _ in expected]) * step_s
+    latency = np.median(arrived[pulses] - timed_s[pulses])     # JACK's constant delay
+    err = arrived - timed_s - latency
+    pulse_err = float(np.median(np.abs(err[pulses])))
+    note_err = float(np.median(np.abs(err[notes])))
+    grid_s = np.round(timed_s[notes] / step_s) * step_s        # the note's own sixteenth
+    grid_err = float(np.median(np.abs(arrived[notes] - latency - grid_s)))
+    tol = period / rate
+    assert pulse_err <= tol, f"clock pulses off the grid by a median {pulse_err * 1e3:.1f} ms"
+    assert note_err <= tol, f"notes off step + offset by a median {note_err * 1e3:.1f} ms"
+    assert grid_err > 2 * tol, f"notes only {grid_err * 1e3:.1f} ms off the grid: offsets not played?"

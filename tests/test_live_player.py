@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 
 from drumfont.errors import DrumfontError
@@ -164,3 +165,85 @@ def test_bad_settings_are_user_errors():
             player.set_chain([])
     with pytest.raises(TypeError):
         Player(port=object())
+
+
+# --- micro-timing: the clock's own deadlines (exact, whatever the machine's load) ----------------
+
+def _leaning() -> Pattern:
+    p = from_text("KK x.......x.......\nSN ....x.......x...\nCH ..x.............")
+    off = np.zeros((16, 9), np.float32)
+    off[0, KICK], off[8, KICK], off[4, SNARE], off[12, SNARE], off[2, 2] = -0.3, 0.1, 0.25, 0.4, -0.45
+    return p.with_offsets(off)
+
+
+def _positions(seq: sch.Sequencer, bars: int) -> list[tuple[float, tuple[int, ...]]]:
+    return [(0.0, (sch.START,))] + sch.render(seq, bars, clock_out=True)
+
+
+def test_timed_bars_reach_the_port_at_their_offsets():
+    """Every message's deadline sits at its position (step + offset) on the clock's tempo map:
+    bar 2's early downbeat before the bar line's pulse, the pulses on the grid."""
+    port = RecordingPort()
+    timed = _leaning()
+    with Player(port=port, bpm=300, clock_out=True, bars=2, record_timing=True) as player:
+        player.set_pattern(timed)
+        player.start()
+        wait_until(player.ended)
+        timing = player.timing()
+    expected = _positions(sch.Sequencer(pattern=timed), 2)
+    assert port.messages() == [m for _, m in expected] + [sch.ALL_NOTES_OFF, (sch.STOP,)]
+    assert len(timing) == len(expected) and list(timing[:, 2]) == [m[0] for _, m in expected]
+    deadlines = timing[:, 0] - timing[0, 0]                 # from the Start (= bar 1's downbeat)
+    want = np.array([pos for pos, _ in expected]) * sch.step_ns(300)
+    assert np.abs(deadlines - want).max() <= 2               # ns: rounding only
+    early = [pos for pos, m in expected if m[0] == sch.NOTE_ON and m[1] == 36][2]
+    assert early == pytest.approx(15.7)
+
+
+def test_tempo_change_places_timed_hits_by_the_tempo_where_they_sound():
+    """Between two pulses at one tempo, a hit's deadline divides the pulse interval as its
+    position does; after the change, the early downbeat of bar 2 sits at the new tempo."""
+    port = RecordingPort()
+    timed = _leaning()
+    with Player(port=port, bpm=300, clock_out=True, bars=2, record_timing=True) as player:
+        player.set_pattern(timed)
+        player.start()
+        wait_until(lambda: (player.playhead() or (0, 0)) >= (0, 1))
+        player.set_tempo(150)
+        wait_until(player.ended)
+        timing = player.timing()
+    expected = _positions(sch.Sequencer(pattern=timed), 2)
+    assert [m[0] for _, m in expected] == list(timing[:, 2])
+    pulses = {round(pos * 6): int(t) for (pos, m), t in zip(expected, timing[:, 0]) if m == (sch.CLOCK,)}
+    slow = sch.step_ns(150) / 6
+    checked = []
+    for (pos, m), t in zip(expected, timing[:, 0]):
+        k = int(pos * 6 + 1e-9)
+        if m[0] != sch.NOTE_ON or k + 1 not in pulses:
+            continue
+        interval = pulses[k + 1] - pulses[k]
+        if min(abs(interval - slow), abs(interval - sch.step_ns(300) / 6)) > 2:
+            continue                                         # the interval the change fell in
+        assert t - pulses[k] == pytest.approx((pos * 6 - k) * interval, abs=3)
+        checked.append((pos, abs(interval - slow) <= 2))
+    assert (pytest.approx(15.7), True) in [(p, s) for p, s in checked]   # at the new tempo
+    assert len(checked) >= len([1 for _, m in expected if m[0] == sch.NOTE_ON]) - 2
+
+
+def test_swing_timed_swings_a_timed_bar_when_asked():
+    off = np.zeros((16, 9), np.float32)
+    off[5, 2] = 0.1                                   # an even sixteenth (odd index): swing moves it
+    timed = from_text("KK x...............\nCH .....x..........").with_offsets(off)
+    for asked in (False, True):
+        port = RecordingPort()
+        with Player(port=port, bpm=300, swing=66, bars=1, record_timing=True, swing_timed=asked) as player:
+            player.set_pattern(timed)
+            player.start()
+            wait_until(player.ended)
+            timing = player.timing()
+        want = sch.render(sch.Sequencer(pattern=timed, swing=66, swing_timed=asked), 1)
+        assert port.messages()[:-1] == [m for _, m in want]
+        rel = (timing[:, 0] - timing[0, 0]) / sch.step_ns(300)
+        assert np.abs(rel - np.array([pos for pos, _ in want])).max() < 1e-6
+        hat = [pos for pos, m in want if m[0] == sch.NOTE_ON and m[1] == 42]
+        assert hat == [pytest.approx(5.1 + (0.32 if asked else 0.0))]

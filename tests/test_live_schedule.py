@@ -208,3 +208,129 @@ def test_empty_chain_refused():
     with pytest.raises(ValueError):
         sch.Sequencer().set_chain([(A, 0)])
     assert np.array_equal(sch.Sequencer().pattern.velocities, Pattern.empty().velocities)
+
+
+# --- micro-timing ----------------------------------------------------------------------------
+
+def _timed(text: str, offsets: dict[tuple[int, int], float]) -> Pattern:
+    p = from_text(text)
+    off = np.zeros((16, 9), np.float32)
+    for cell, o in offsets.items():
+        off[cell] = o
+    return p.with_offsets(off)
+
+
+# kick on the downbeat played early, the snare laid back, a hat pushed
+LEANING = _timed("KK x.......x.......\nSN ....x.......x...\nCH ..x.............",
+                 {(0, KICK): -0.3, (8, KICK): 0.1, (4, SNARE): 0.25, (12, SNARE): 0.4, (2, CLOSED_HAT): -0.45})
+
+
+def _onsets(out, note=None):
+    return [pos for pos, m in out if m[0] == sch.NOTE_ON and (note is None or m[1] == note)]
+
+
+def test_hits_sound_at_step_plus_offset():
+    out = sch.render(sch.Sequencer(pattern=LEANING), 2)
+    kick, snare, hat = GM.note(KICK), GM.note(SNARE), GM.note(CLOSED_HAT)
+    # bar 1's early downbeat has no earlier time: it sits on the downbeat (clamped, like the
+    # .mid writer); bar 2's sounds in bar 1's time, 0.3 of a sixteenth before the bar line
+    assert _onsets(out, kick) == pytest.approx([0.0, 8.1, 15.7, 24.1])
+    assert _onsets(out, snare) == pytest.approx([4.25, 12.4, 20.25, 28.4])
+    assert _onsets(out, hat) == pytest.approx([1.55, 17.55])
+    positions = [pos for pos, _ in out]
+    assert positions == sorted(positions)
+
+
+def test_early_downbeat_precedes_the_bar_line_clock_pulse():
+    """Clock pulses stay on the grid; the early kick of bar 2 (15.7) comes after the pulse at
+    15.667 (pulse index 94) and before the one at 15.833, in the stream itself."""
+    out = sch.render(sch.Sequencer(pattern=LEANING), 2, clock_out=True)
+    clocks = [pos for pos, m in out if m == (sch.CLOCK,)]
+    assert clocks == pytest.approx([k / 6 for k in range(2 * 16 * 6)])
+    msgs = [m for _, m in out]
+    pulses_before = [i for i, m in enumerate(msgs) if m == (sch.CLOCK,)]
+    second_kick = [i for i, m in enumerate(msgs) if m == (sch.NOTE_ON, GM.note(KICK), 90)][2]
+    assert sum(1 for i in pulses_before if i < second_kick) == 95     # pulses 0..94
+
+
+def test_the_next_bar_from_the_queue_or_chain_plays_its_early_downbeat_in_this_bar():
+    early = _timed("KK x...............", {(0, KICK): -0.5})
+    seq = sch.Sequencer(pattern=A)
+    first = [ev for s in range(12) for ev in seq.step_events(s)]
+    seq.set_pattern(early, at="bar")          # queued during bar 1
+    rest = [ev for s in range(12, 17) for ev in seq.step_events(s)]
+    kicks = [ev.pos for ev in first + rest if ev.order == sch.ORDER_ON and ev.data[1] == GM.note(KICK)]
+    assert kicks == [0.0, 8.0, 15.5]          # the queued bar's downbeat, half a step early
+
+    seq = sch.Sequencer()
+    seq.set_chain([(A, 1), (early, 1)], loop=True)
+    out = sch.render(seq, 3)
+    assert _onsets(out, GM.note(KICK)) == [0.0, 8.0, 15.5, 32.0, 40.0]
+
+
+def test_swing_applies_to_straight_bars_only_unless_asked():
+    straight = from_text("CH x.x.x.x.x.x.x.x.".replace(".", "x", 1))   # steps 0, 1, 2, 4, ...
+    timed = straight.with_offsets(np.where(straight.hits, np.float32(0.1), np.float32(0)))
+    assert _onsets(sch.render(sch.Sequencer(pattern=straight, swing=60), 1))[:2] == pytest.approx([0.0, 1.2])
+    assert _onsets(sch.render(sch.Sequencer(pattern=timed, swing=60), 1))[:2] == pytest.approx([0.1, 1.1])
+    asked = sch.Sequencer(pattern=timed, swing=60, swing_timed=True)
+    assert _onsets(sch.render(asked, 1))[:2] == pytest.approx([0.1, 1.3])
+
+
+def test_timed_render_matches_the_midi_exporter():
+    seq = sch.Sequencer(swing=62, gate=0.8)
+    seq.set_chain([(LEANING, 2), (A, 1)], loop=False)
+    live = sch.render(seq, 3)
+    exported = note_events([LEANING, LEANING, A], ExportOptions(swing=62, gate=0.8))
+    as_ticks = sorted((round(pos * 120), m[1], m[2] if m[0] == sch.NOTE_ON else 0) for pos, m in live)
+    assert as_ticks == sorted(exported)
+
+
+def test_no_note_is_struck_again_before_its_note_off():
+    """A late hit whose gate runs past an early next hit of the same note: the note-off of the
+    first always comes before the note-on of the second, and every note-on is ended once."""
+    late_early = _timed("KK xx..............\nSN x.x.............\nCH .xx.............",
+                        {(0, KICK): 0.45, (1, KICK): -0.45, (0, SNARE): 0.49, (2, SNARE): -0.5,
+                         (1, CLOSED_HAT): 0.45, (2, CLOSED_HAT): -0.5})
+    for swing, timed in ((50, False), (75, True)):   # 75 % on the timed bar: the hats pass each other
+        seq = sch.Sequencer(pattern=late_early, gate=1.0, swing=swing, swing_timed=timed)
+        out = sch.render(seq, 3)
+        assert len(_onsets(out)) == 3 * 6
+        for note in (GM.note(KICK), GM.note(SNARE), GM.note(CLOSED_HAT)):
+            kinds = [m[0] for _, m in out if m[1] == note]
+            assert kinds == [sch.NOTE_ON, sch.NOTE_OFF] * (len(kinds) // 2), (swing, note, kinds)
+
+
+def test_an_early_hit_is_placed_by_the_tempo_in_force_where_it_sounds():
+    """The clock asks for step 16 at position 15 (one sixteenth ahead) and keeps its events as
+    positions: a tempo change after that still places the early downbeat at the new tempo."""
+    seq = sch.Sequencer(pattern=LEANING)
+    tm = sch.TempoMap(120, start_ns=0)
+    for s in range(16):
+        seq.step_events(s)
+    assert sch.LOOKAHEAD > -min(0.0, float(LEANING.offsets.min()))
+    bar2 = seq.step_events(16)                           # generated at position 15, at 120 BPM
+    early = next(ev for ev in bar2 if ev.order == sch.ORDER_ON and ev.voice == KICK)
+    assert early.pos == pytest.approx(15.7)
+    change = tm.time_of(15.2)
+    tm.set_bpm(60, change)                               # a quarter note now lasts twice as long
+    # (offsets are float32: 15.7 is 15.69999999, a few ns off at this tempo)
+    assert tm.time_of(early.pos) == pytest.approx(change + 0.5 * sch.step_ns(60), abs=10)
+    assert tm.time_of(16) == change + round(0.8 * sch.step_ns(60))   # the bar line, still after it
+
+
+def test_resume_mid_bar_clamps_only_the_first_step():
+    seq = sch.Sequencer(pattern=LEANING)
+    seq.seek_bar(0)
+    out = sch.render(seq, 1, start_step=2)           # Continue at step 2: the hat's -0.45 waits
+    assert _onsets(out, GM.note(CLOSED_HAT))[0] == 2.0
+    assert _onsets(out, GM.note(SNARE))[0] == pytest.approx(4.25)
+    assert _onsets(out, GM.note(KICK)) == pytest.approx([8.1, 15.7])
+
+
+def test_mute_and_solo_hold_for_timed_hits():
+    seq = sch.Sequencer(pattern=LEANING)
+    seq.set_mute(KICK, True)
+    assert GM.note(KICK) not in {m[1] for _, m in sch.render(seq, 2) if m[0] == sch.NOTE_ON}
+    seq.set_solo(KICK, True)
+    assert _onsets(sch.render(seq, 2)) == pytest.approx([0.0, 8.1, 15.7, 24.1])

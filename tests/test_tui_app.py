@@ -15,6 +15,7 @@ from drumfont.errors import LiveMidiError
 from drumfont.midifile import read_patterns
 from drumfont.pattern import CLOSED_HAT, KICK, LABELS, SNARE
 from drumfont.tui.app import KEYS, VIRTUAL_PORT, open_live_player
+from drumfont.tui.keys import GRID_LEGEND
 from drumfont.tui.widgets import ChoiceScreen, ConfirmScreen, HalfBlockImage, HelpScreen, PathPrompt, StepGrid
 from tui_helpers import build_app, settle, tiny_vae_engine, wait_until
 
@@ -454,6 +455,8 @@ async def test_help_shows_every_key(tmp_path):
         body = str(app.screen.query_one("#help-body", Static).render())
         for k in KEYS:
             assert k.description in body
+        for marks, meaning in GRID_LEGEND:          # what the grid's lean marks mean
+            assert marks in body and meaning in body
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 
@@ -672,3 +675,83 @@ async def test_a_session_with_a_user_models_genre_and_an_empty_bank_starts(tmp_p
         await settle(pilot)
         assert app.is_running and app.studio.current.hits.sum() >= 3
         assert app.studio.genre == "rock"  # the rules engine does not know that genre
+
+
+# --- micro-timing: lean marks, straighten, the player ----------------------------------------------
+
+def _row(app, voice: int) -> str:
+    text = app.query_one(StepGrid).render().plain
+    return next(line for line in text.splitlines() if line.startswith(LABELS[voice]))
+
+
+async def test_grid_shows_where_hits_lean_and_Q_straightens(tmp_path):
+    from drumfont.tui.widgets.grid import lean_mark
+    from tui_helpers import TimedRulesEngine
+
+    app = build_app(tmp_path, engine=TimedRulesEngine())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        bar = app.studio.current
+        assert bar.timed
+        for voice in range(9):                       # every cell: its level char, then its mark
+            cells = _row(app, voice)[3:].replace("│", "")[:32]   # then the mute/solo flags
+            for step in range(16):
+                want = lean_mark(float(bar.offsets[step, voice]))[0] if bar.hits[step, voice] else " "
+                assert cells[2 * step + 1] == want, (voice, step)
+        marks = "".join(_row(app, v)[3:] for v in range(9))
+        assert any(m in marks for m in "‹«") and any(m in marks for m in "›»")
+        step = int(np.flatnonzero(bar.hits[:, KICK])[0])
+        await pilot.press(*["l"] * step)
+        info = app.query_one(StepGrid).render().plain.splitlines()[-1]
+        off = float(bar.offsets[step, KICK])
+        assert f"{off:+.2f} {'early' if off < 0 else 'late'}" in info
+        assert max(len(line) for line in app.query_one(StepGrid).render().plain.splitlines()) <= 43
+
+        await pilot.press("x", "x")                   # rest then hit again: the others keep their timing
+        kept = bar.hits.copy()
+        kept[step, KICK] = False
+        assert np.array_equal(app.studio.current.offsets[kept], bar.offsets[kept])
+        await pilot.press("Q")
+        assert not app.studio.current.timed
+        assert not any(m in "".join(_row(app, v) for v in range(9)) for m in "‹«›»")
+        assert "straightened" in str(app.query_one("#status", Static).render())
+        await pilot.press("u")
+        assert app.studio.current.timed
+        await pilot.press("u", "u")
+        assert app.studio.current == bar
+        saved = json.loads((tmp_path / "data" / st.SESSION_FILE).read_text())
+        assert " @ " in saved["bank"][0]              # the autosave keeps the timing
+
+
+async def test_a_timed_bar_plays_at_its_offsets_and_swing_leaves_it_alone(tmp_path):
+    from drumfont.live import RecordingPort
+    from drumfont.live import schedule as sch
+    from tui_helpers import TimedRulesEngine
+
+    ports: list = []
+
+    def factory(transport):
+        port = RecordingPort()
+        ports.append(port)
+        return open_live_player(transport, port=port, record_timing=True)
+
+    app = build_app(tmp_path, engine=TimedRulesEngine(), player_factory=factory)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        assert app.player is not None, app.player_reason
+        await pilot.press(*["right_curly_bracket"] * 18, "full_stop", "full_stop")   # 300 BPM, swing 54
+        assert "own timing" in str(app.query_one("#status", Static).render())
+        bar = app.studio.current
+        await pilot.press("space")
+        assert await wait_until(pilot, lambda: (app.player.playhead() or (0, 0)) >= (1, 4), timeout=10)
+        await pilot.press("space")
+        timing = app.player.timing()
+    want = [pos for pos, m in sch.render(sch.Sequencer(pattern=bar, swing=54), 2) if m[0] == sch.NOTE_ON]
+    got = [int(t) for t, _, status in timing if status == sch.NOTE_ON][:len(want)]
+    assert len(got) > int(bar.hits.sum())             # bar 1 and the start of bar 2
+    rel = (np.array(got) - got[0]) / sch.step_ns(300)
+    assert np.abs(rel - (np.array(want[:len(got)]) - want[0])).max() < 1e-6

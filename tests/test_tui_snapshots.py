@@ -16,7 +16,7 @@ from PIL import Image
 from drumfont import studio as st
 from drumfont.pattern import Pattern
 from drumfont.tui.app import make_app
-from tui_helpers import settle
+from tui_helpers import TimedRulesEngine, settle
 
 SIZE = (80, 24)
 
@@ -33,6 +33,18 @@ def test_main_screen(snap_compare, monkeypatch, tmp_path):
         await settle(pilot)
         await pilot.press("1")
     assert snap_compare(_app(monkeypatch, tmp_path), run_before=run_before, terminal_size=SIZE)
+
+
+def test_main_screen_with_timing(snap_compare, monkeypatch, tmp_path):
+    """A bar with micro-timing: lean marks after the hits, the cursor's offset on its line."""
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        await pilot.press("l", "l", "l", "l", "j")
+    app = _app(monkeypatch, tmp_path)
+    app.engine = TimedRulesEngine()
+    assert snap_compare(app, run_before=run_before, terminal_size=SIZE)
 
 
 class CrossfadeEngine(st.RulesEngine):

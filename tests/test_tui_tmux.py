@@ -1,5 +1,6 @@
 """The studio in a real terminal: tmux runs `drumfont tui`, keys go in with send-keys, the screen
-comes back with capture-pane. Sample, toggle a step, export; check the grid and the file."""
+comes back with capture-pane. Sample, toggle a step, export; check the grid and the file; a bar
+with micro-timing shows its lean marks in the real terminal, and Q straightens it."""
 
 from __future__ import annotations
 
@@ -55,20 +56,28 @@ class Term:
         subprocess.run([TMUX, "-L", self.sock, "kill-server"], capture_output=True, timeout=10)
 
 
-def grid_from_screen(screen: str) -> np.ndarray:
-    """The (16, 9) hit grid drawn on screen: rows 'KK │X · x · │...'."""
-    hits = np.zeros((STEPS, N_VOICES), bool)
+def marks_from_screen(screen: str) -> tuple[np.ndarray, np.ndarray]:
+    """The (16, 9) cells and lean marks drawn on screen: rows 'KK │X x» · x‹│...', each step a
+    level character and the mark after it (a space when on the grid)."""
+    cells = np.full((STEPS, N_VOICES), "", object)
+    marks = np.full((STEPS, N_VOICES), "", object)
     found = set()
     for line in screen.splitlines():
         label = line.strip()[:2]
         if label in LABELS and "│" in line:
             voice = LABELS.index(label)
-            cells = "".join(line.split("│")[1:5]).split()
-            assert len(cells) == STEPS, line
-            hits[:, voice] = [c in "oxX" for c in cells]
+            row = "".join(beat[:8].ljust(8) for beat in line.split("│")[1:5])
+            assert len(row) == 2 * STEPS, line
+            cells[:, voice], marks[:, voice] = list(row[0::2]), list(row[1::2])
             found.add(voice)
     assert len(found) == N_VOICES, screen
-    return hits
+    return cells, marks
+
+
+def grid_from_screen(screen: str) -> np.ndarray:
+    """The (16, 9) hit grid drawn on screen."""
+    cells, _ = marks_from_screen(screen)
+    return np.isin(cells, list("oxX"))
 
 
 def test_sample_toggle_export_in_tmux(tmp_path):
@@ -105,5 +114,36 @@ def test_sample_toggle_export_in_tmux(tmp_path):
         while time.monotonic() < end and "▸1" in term.screen():
             time.sleep(0.1)
         assert np.array_equal(st.Studio.load(data / st.SESSION_FILE).current.hits, toggled)
+    finally:
+        term.close()
+
+
+def test_lean_marks_and_straighten_in_tmux(tmp_path):
+    from drumfont.tui.widgets.grid import lean_mark
+
+    data = tmp_path / "data"
+    bar = st.RulesEngine().sample("rock", 1.0, 3)
+    bar = bar.with_offsets(np.random.default_rng(3).uniform(-0.45, 0.45, bar.velocities.shape))
+    session = st.Studio()
+    session.doc.bank[0] = bar
+    data.mkdir()
+    session.save(data / st.SESSION_FILE)
+    cmd = f"{shlex.quote(sys.executable)} -m drumfont tui --rules --no-midi"
+    term = Term(tmp_path, cmd, {"DRUMFONT_DATA_DIR": str(data), "TERM": "xterm-256color"})
+    try:
+        cells, marks = marks_from_screen(term.wait_for("▸1"))
+        assert np.array_equal(np.isin(cells, list("oxX")), bar.hits)
+        want = [[lean_mark(float(bar.offsets[s, v]))[0] if bar.hits[s, v] else " " for v in range(N_VOICES)]
+                for s in range(STEPS)]
+        assert marks.tolist() == want
+        assert set("".join(marks.ravel())) - {" "}, "no lean marks drawn"
+        term.keys("Q")
+        _, marks = marks_from_screen(term.wait_for("straightened"))
+        assert set(marks.ravel()) == {" "}
+        term.keys("q")
+        end = time.monotonic() + 10
+        while time.monotonic() < end and "▸1" in term.screen():
+            time.sleep(0.1)
+        assert st.Studio.load(data / st.SESSION_FILE).current == bar.straight()
     finally:
         term.close()

@@ -73,7 +73,8 @@ def show_ports(backend: str | None = None) -> str:
 def play(patterns: list[Pattern], spec: PortSpec, *, bpm: float = 120.0, swing: float = 50.0,
          gate: float = 0.5, notemap: str | None = None, bars: int | None = None, repeat: int = 1,
          clock_out: bool = False, follow: str | None = None, out: TextIO = sys.stdout,
-         interval: float = 0.05, should_stop: Callable[[], bool] = lambda: False) -> int:
+         interval: float = 0.05, should_stop: Callable[[], bool] = lambda: False,
+         swing_timed: bool = False) -> int:
     """Play a chain (each pattern `repeat` bars, looping) until `bars` have played, the leader
     stops (follow mode, with --bars) or Ctrl-C. Shows the playhead on one line. Returns bars played."""
     if not patterns:
@@ -82,7 +83,7 @@ def play(patterns: list[Pattern], spec: PortSpec, *, bpm: float = 120.0, swing: 
         raise DrumfontError("--repeat must be at least 1")
     tty = out.isatty()
     player = Player(port=spec, notemap=notemap, bpm=bpm, swing=swing, gate=gate, clock_out=clock_out,
-                    bars=bars)
+                    bars=bars, swing_timed=swing_timed)
     last_bar = -1
     player.open()
     if player.priority == "normal":

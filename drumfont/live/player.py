@@ -29,6 +29,7 @@ Parent-side API (the TUI builds on this)::
         p.start()                            # from bar 1 (sends Start when clock out is on)
         p.set_chain([(a, 2), (b, 2)], loop=True)   # song mode, queued to the next bar line
         p.set_tempo(140); p.set_swing(60); p.set_gate(0.8)
+        p.set_swing_timed(True)              # swing bars with their own timing too (default: straight only)
         p.set_mute(KICK, True); p.set_solo(SNARE, True)
         p.set_clock_out(True)                # 24 ppq + Start/Stop/Continue/SPP
         p.follow("some input")               # lock to incoming clock; follow(None) = lead again
@@ -50,8 +51,13 @@ Every setter returns at once (it writes one message to the pipe). `port` is eith
     port.messages()   # [(0x99, 36, 90), (0x89, 36, 0), ...]
 
 Changes of pattern, swing, gate and note map apply from the first sixteenth not yet scheduled
-(the clock schedules half a sixteenth ahead); at="bar" waits for the first bar line not yet
-scheduled. Mute and solo apply at send time. Tempo applies at once, keeping the phase.
+(the clock schedules one sixteenth ahead, `schedule.LOOKAHEAD`, because a hit with a negative
+offset sounds up to half a sixteenth before its step); at="bar" waits for the first bar line not
+yet scheduled. Mute and solo apply at send time. Tempo applies at once, keeping the phase.
+
+Micro-timing (schedule.py's docstring has the rules): each hit sounds at step + offset, swing is
+added to straight bars only unless `swing_timed=True`, the first step after a start is clamped to
+its downbeat, and MIDI clock pulses stay on the grid, so bars line up with followers.
 """
 
 from __future__ import annotations
@@ -104,6 +110,7 @@ class ClockConfig:
     swing: float = 50.0
     gate: float = 0.5
     notes: tuple[int, ...] = GM.notes
+    swing_timed: bool = False        # swing bars with their own timing too (else straight ones only)
     clock_out: bool = False
     bars: int | None = None          # stop after this many bars (None: until stopped)
     spin_us: int = 1000              # spin this long before each deadline (0: sleep only)
@@ -130,7 +137,8 @@ class _Clock:
         self.last_gc = time.perf_counter_ns()
         self.send_raw = port.send if hasattr(port, "send") else None
         self.now = time.perf_counter_ns
-        self.seq = sch.Sequencer(swing=cfg.swing, gate=cfg.gate, notemap=NoteMap("live", cfg.notes))
+        self.seq = sch.Sequencer(swing=cfg.swing, gate=cfg.gate, notemap=NoteMap("live", cfg.notes),
+                                 swing_timed=cfg.swing_timed)
         self.tempo = sch.TempoMap(cfg.bpm, self.now())
         self.ledger = sch.NoteLedger()
         self.heap: list[sch.Event] = []
@@ -215,7 +223,7 @@ class _Clock:
         self.tempo.anchor(step, at_ns)
         for data in transport:
             heapq.heappush(self.heap, sch.Event(step, sch.ORDER_TRANSPORT, data))
-        heapq.heappush(self.heap, sch.Event(step - 0.5, sch.ORDER_GEN, (), tag=step))
+        heapq.heappush(self.heap, sch.Event(step - sch.LOOKAHEAD, sch.ORDER_GEN, (), tag=step))
         self.playing, self.ending = True, False
         self.shared[SLOT_STATE] = STATE_PLAYING
 
@@ -261,7 +269,7 @@ class _Clock:
                 self.announce_clock = False
             events.extend(sch.clock_events(step))
         events.append(sch.Event(step, sch.ORDER_MARK, (), tag=step))
-        events.append(sch.Event(step + 0.5, sch.ORDER_GEN, (), tag=step + 1))
+        events.append(sch.Event(step + 1 - sch.LOOKAHEAD, sch.ORDER_GEN, (), tag=step + 1))
         for ev in events:
             heapq.heappush(self.heap, ev)
 
@@ -363,11 +371,13 @@ class _Clock:
             self.tempo.set_bpm(a[0], self.now())
             self.shared[SLOT_BPM] = self.tempo.bpm
         elif op == "pattern":
-            self.seq.set_pattern(Pattern(a[0]), at=a[1])
+            self.seq.set_pattern(Pattern(*a[0]), at=a[1])
         elif op == "chain":
-            self.seq.set_chain([(Pattern(v), n) for v, n in a[0]], loop=a[1], at=a[2])
+            self.seq.set_chain([(Pattern(*p), n) for p, n in a[0]], loop=a[1], at=a[2])
         elif op == "swing":
             self.seq.swing = a[0]
+        elif op == "swing_timed":
+            self.seq.swing_timed = a[0]
         elif op == "gate":
             self.seq.gate = a[0]
         elif op == "notes":
@@ -556,7 +566,8 @@ class Player:
     def __init__(self, port: PortSpec | Any = None, notemap: NoteMap | str | None = None,
                  bpm: float = 120.0, swing: float = 50.0, gate: float = 0.5, clock_out: bool = False,
                  bars: int | None = None, in_process: bool | None = None, spin_us: int = 1000,
-                 record_timing: bool = False, nice: int = -5, realtime: bool = True) -> None:
+                 record_timing: bool = False, nice: int = -5, realtime: bool = True,
+                 swing_timed: bool = False) -> None:
         port = PortSpec() if port is None else port
         self._spec = port if isinstance(port, PortSpec) else None
         self._port_obj = None if self._spec else port
@@ -570,7 +581,7 @@ class Player:
             bpm=_user_value(sch.check_bpm, bpm), swing=_user_value(sch.check_swing, swing),
             gate=_user_value(sch.check_gate, gate), notes=tuple(nm.notes), clock_out=bool(clock_out),
             bars=bars, spin_us=int(spin_us), record_timing=record_timing, nice=int(nice),
-            realtime=bool(realtime))
+            realtime=bool(realtime), swing_timed=bool(swing_timed))
         self.notemap = nm
         self._conn: Connection | None = None
         self._worker: Any = None
@@ -678,11 +689,11 @@ class Player:
         """Loop one pattern, from the next bar line (at='bar') or the next sixteenth (at='now')."""
         if at not in ("bar", "now"):
             raise ValueError("at must be 'bar' or 'now'")
-        self._cmd("pattern", np.asarray(pattern.velocities), at)
+        self._cmd("pattern", _wire(pattern), at)
 
     def set_chain(self, chain: Sequence[tuple[Pattern, int]], loop: bool = True, at: str = "bar") -> None:
         """Song mode: [(pattern, bars), ...] in order; loop, or stop at the end (then ended())."""
-        entries = [(np.asarray(p.velocities), int(n)) for p, n in chain]
+        entries = [(_wire(p), int(n)) for p, n in chain]
         if not entries or any(n < 1 for _, n in entries):
             raise DrumfontError("a chain needs at least one pattern, each for at least one bar")
         self._cmd("chain", entries, bool(loop), at)
@@ -694,6 +705,10 @@ class Player:
     def set_swing(self, pct: float) -> None:
         """MPC swing percent (50..75), from the next sixteenth."""
         self._cmd("swing", _user_value(sch.check_swing, pct))
+
+    def set_swing_timed(self, on: bool) -> None:
+        """Swing bars that carry their own timing too (default off: only straight bars swing)."""
+        self._cmd("swing_timed", bool(on))
 
     def set_gate(self, gate: float) -> None:
         """Note length as a share of a sixteenth (0..1], from the next sixteenth."""
@@ -794,6 +809,11 @@ class Player:
             if msg[0] == "error":
                 self._errors.append(msg[1])
         raise LiveMidiError("the clock did not return its timing record")
+
+
+def _wire(pattern: Pattern) -> tuple[np.ndarray, np.ndarray | None]:
+    """A pattern as it travels down the pipe: velocities, and offsets only where it has timing."""
+    return np.asarray(pattern.velocities), (np.asarray(pattern.offsets) if pattern.timed else None)
 
 
 def _voice(voice: int) -> int:

@@ -7,6 +7,19 @@ never accumulates (no drift); a tempo change re-anchors at the current position,
 does not jump. The `Sequencer` decides what sounds at each step: pattern, bar-boundary queue,
 chain (song mode), swing, gate, note map; mute and solo are applied at send time (`audible`).
 Swing and gate mean exactly what they mean in exported .mid files (midifile.swing_offset).
+
+Micro-timing: a hit sounds at its step + its offset (Pattern.offsets, [-0.5, 0.5) of a
+sixteenth), plus swing where `midifile.applied_swing` says so (straight bars only, unless
+`swing_timed`): the file writer's rule, shared. So a hit may sound up to half a sixteenth before
+its step, and the downbeat's early hits belong to the previous bar's time: the clock asks for
+step s at position s - LOOKAHEAD (one sixteenth ahead), which is also when a bar-line change
+(queue, chain) is resolved for bar n+1's first step. Offsets live in musical position, not in
+ns: a hit is placed by the tempo in force where it sounds (the `TempoMap` maps its position when
+its deadline comes), so a tempo change between scheduling and sounding moves it with the grid.
+Nothing sounds before a start: after Start/Continue (or a follower's Start) the first step's
+early hits are clamped onto its downbeat, as the .mid writer clamps bar 1's onto tick 0 (a
+follower cannot play before its leader's Start arrives; a leader does the same so that what a
+DAW records from the clock matches the exported file). Clock pulses stay on the grid.
 """
 
 from __future__ import annotations
@@ -16,9 +29,9 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from drumfont.midifile import DRUM_CHANNEL, swing_offset
+from drumfont.midifile import DRUM_CHANNEL, applied_swing, swing_offset
 from drumfont.notemap import GM, NoteMap
-from drumfont.pattern import N_VOICES, STEPS, Pattern
+from drumfont.pattern import N_VOICES, OFFSET_MIN, STEPS, Pattern
 
 PULSES_PER_STEP = 6          # MIDI clock: 24 pulses per quarter note = 6 per sixteenth
 MIN_BPM, MAX_BPM = 20.0, 300.0
@@ -27,6 +40,9 @@ NOTE_OFF = 0x80 | DRUM_CHANNEL   # 0x89
 CONTROL = 0xB0 | DRUM_CHANNEL    # 0xB9
 ALL_NOTES_OFF = (CONTROL, 123, 0)
 CLOCK, START, CONTINUE, STOP, SONG_POSITION = 0xF8, 0xFA, 0xFB, 0xFC, 0xF2
+# Step s is scheduled at position s - LOOKAHEAD: more than the earliest a hit may sound (half a
+# sixteenth early), so that an early downbeat is in the heap before its deadline.
+LOOKAHEAD = 1.0
 
 # Sort order of events that share a position: a note-off frees its note before a note-on
 # re-strikes it; Start/Continue/SPP precede the first pulse they refer to; the pulse marks the
@@ -124,6 +140,7 @@ def clock_events(step: int) -> list[Event]:
 class Sequencer:
     """What plays at each global step: the current pattern or chain, the bar-boundary queue,
     swing, gate, note map, mute and solo. Pure state; the clock asks it for one step at a time.
+    `swing_timed`: swing bars that carry their own timing too (by default only straight ones).
 
     A chain is song mode: `[(pattern, bars), ...]` played in order, looping or stopping at its
     end. `set_pattern` replaces the chain with one looping pattern. `at="bar"` waits for the next
@@ -136,6 +153,7 @@ class Sequencer:
     notemap: NoteMap = GM
     muted: set[int] = field(default_factory=set)
     soloed: set[int] = field(default_factory=set)
+    swing_timed: bool = False
 
     def __post_init__(self) -> None:
         self.swing = check_swing(self.swing)
@@ -148,6 +166,7 @@ class Sequencer:
         self._current_bar = -1
         self.finished = False   # a non-looping chain has played its last bar
         self._tag = 0
+        self._floor = float("-inf")   # nothing sounds before the step played first after a start
 
     # --- control -----------------------------------------------------------------------------
     def set_pattern(self, pattern: Pattern, at: str = "bar") -> None:
@@ -228,21 +247,26 @@ class Sequencer:
         """Note events of global step `step` (bar = step // 16), in position order.
 
         Called once per step, in increasing order. At a bar's first step the queue is resolved
-        (pending pattern or the chain's next entry); a finished chain yields nothing.
+        (pending pattern or the chain's next entry); a finished chain yields nothing. Onsets lie
+        in [step - 0.5, step + 1): the hit's offset, plus swing where it applies; the first step
+        after a start or seek is clamped to its downbeat (see the module docstring).
         """
         bar, s = divmod(step, STEPS)
         if self._current_bar < 0:       # first step after start or seek: no advance
             self._current_bar = bar
+            self._floor = float(step)
         elif s == 0 and bar != self._current_bar:
             self._advance_bar()
             self._current_bar = bar
         if self.finished:
             return []
-        onset = step + swing_offset(s, self.swing, 1.0)
+        pattern = self.pattern
+        grid = step + swing_offset(s, applied_swing(pattern, self.swing, self.swing_timed), 1.0)
         events: list[Event] = []
-        row = self.pattern.velocities[s]
+        row, timing = pattern.velocities[s], pattern.offsets[s]
         for voice in np.flatnonzero(row).tolist():
             note = self.notemap.note(voice)
+            onset = max(grid + float(timing[voice]), self._floor)
             self._tag += 1
             events.append(Event(onset, ORDER_ON, (NOTE_ON, note, int(row[voice])), voice, self._tag))
             events.append(Event(onset + self.gate, ORDER_OFF, (NOTE_OFF, note, 0), voice, self._tag))
@@ -307,12 +331,13 @@ def render(sequencer: Sequencer, bars: int, clock_out: bool = False,
     for step in range(start_step, end):
         for ev in sequencer.step_events(step) + (clock_events(step) if clock_out else []):
             heapq.heappush(heap, ev)
-        while heap and heap[0].pos < step + 1:
+        # the next step's hits may sound up to half a sixteenth before it: hold those events back
+        while heap and heap[0].pos < step + 1 + OFFSET_MIN:
             ev = heapq.heappop(heap)
             out.extend((ev.pos, m) for m in dispatch(ev, sequencer, ledger))
-    while heap:  # the tail: note-offs after the last step
+    while heap:  # the tail: the last step's own events, then note-offs after the last step
         ev = heapq.heappop(heap)
-        if ev.order == ORDER_OFF:
+        if ev.order == ORDER_OFF or ev.pos < end:
             out.extend((ev.pos, m) for m in dispatch(ev, sequencer, ledger))
     return out
 

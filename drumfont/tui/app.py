@@ -324,6 +324,12 @@ class StudioApp(TransportMixin, App[None]):
         step, voice = self.studio.cursor
         self._edited(f"{LABELS[voice]} step {step + 1}: velocity {self.studio.current.velocities[step, voice]}")
 
+    def action_straighten(self) -> None:
+        if self.studio.straighten():
+            self._edited("bar straightened: every hit on its sixteenth (u undoes)")
+        else:
+            self.say("the bar is already on the grid")
+
     def action_clear_voice(self) -> None:
         self.studio.clear_voice()
         self._edited(f"cleared {VOICES[self.studio.cursor[1]]}")

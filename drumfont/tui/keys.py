@@ -40,6 +40,7 @@ KEYS: tuple[Key, ...] = (
     Key("plus,equals_sign", "velocity(12)", "velocity up (X = accent)", "Edit", shown_as="+ ="),
     Key("minus", "velocity(-12)", "velocity down (o = ghost)", "Edit", shown_as="-"),
     Key("c", "clear_voice", "clear the voice under the cursor", "Edit"),
+    Key("Q", "straighten", "straighten (quantise) the bar's timing", "Edit"),
     Key("m", "mute", "mute / unmute the voice", "Edit"),
     Key("S", "solo", "solo / unsolo the voice", "Edit"),
     Key("u", "undo", "undo", "Edit", True, short="undo"),
@@ -60,7 +61,7 @@ KEYS: tuple[Key, ...] = (
     Key("left_square_bracket", "tempo(-1)", "tempo -1 BPM", "Transport", shown_as="["),
     Key("right_curly_bracket", "tempo(10)", "tempo +10 BPM", "Transport", shown_as="}"),
     Key("left_curly_bracket", "tempo(-10)", "tempo -10 BPM", "Transport", shown_as="{"),
-    Key("full_stop", "swing(2)", "more swing", "Transport", shown_as="."),
+    Key("full_stop", "swing(2)", "more swing (bars without their own timing)", "Transport", shown_as="."),
     Key("comma", "swing(-2)", "less swing", "Transport", shown_as=","),
     Key("B", "bars", "bars per pattern: 1 / 2 / 4 / 8", "Transport"),
     Key("O", "choose_port", "choose the MIDI output port", "Transport"),
@@ -82,6 +83,15 @@ KEYS: tuple[Key, ...] = (
 PALETTE_EXTRA = tuple((f"select_slot({i})", f"select bank slot {i + 1}") for i in range(BANK_SLOTS)) + (
     ("view('morph-view')", "show the morph view"), ("view('letters-view')", "show the letters pane"),
     ("letters_render", "letters: render the text"))
+
+
+# What the grid's characters mean (widgets/grid.py draws them), shown at the top of the help.
+GRID_LEGEND = (
+    ("· o x X", "rest, ghost, hit, accent"),
+    ("x‹  x«", "hit played early: 0.1-0.3 / 0.3-0.5 of a sixteenth"),
+    ("x›  x»", "hit played late: 0.1-0.3 / 0.3-0.5 of a sixteenth"),
+    ("M S", "voice muted / soloed"),
+)
 
 
 def bindings() -> list[Binding]:
@@ -106,4 +116,5 @@ def help_groups() -> list[tuple[str, list[tuple[str, str]]]]:
     for k in KEYS:
         groups.setdefault(k.group, []).append((k.shown_as or k.keys.replace(",", " "), k.description))
     groups["Letters"][:0] = [("type, enter", "in the letters pane: render the text, write its PNG")]
-    return list(groups.items())
+    return [("Grid", list(GRID_LEGEND))] + list(groups.items())
+

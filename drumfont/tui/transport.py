@@ -133,7 +133,10 @@ class TransportMixin:
     def action_swing(self, delta: float) -> None:
         sw = self.studio.nudge_swing(delta)
         self._player("set_swing", sw)
-        self.say(f"swing {sw:g}%")
+        # The player and the exporter swing straight bars only: a timed bar already has its groove.
+        timed = sw > 50 and self.studio.current.timed
+        self.say(f"swing {sw:g}%" + (" (not on this bar: it has its own timing; Q straightens it)"
+                                     if timed else ""))
         self.refresh_all()
 
     def action_bars(self) -> None:

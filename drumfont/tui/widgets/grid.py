@@ -1,4 +1,10 @@
-"""The 16x9 step grid (cursor, accents, mutes, playhead) and the strip of small morph grids."""
+"""The 16x9 step grid (cursor, accents, lean, mutes, playhead) and the strip of small morph grids.
+
+Where a hit leans: the column after each cell (a space on the grid) marks a hit played off its
+sixteenth, pointing the way it leans -- `x‹` early, `x›` late by 0.1 to 0.3 of a sixteenth, `x«`
+/ `x»` by 0.3 or more (up to half a sixteenth, the most an offset holds) -- so the 80x24 layout
+and the text-form characters stay as they are. Under 0.1 is on the grid, no mark.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,28 @@ from drumfont.pattern import LABELS, N_VOICES, STEPS, Pattern, level_char
 CELL_CHAR = {".": "·", "o": "o", "x": "x", "X": "X"}
 CELL_STYLE = {".": "grey42", "o": "cyan", "x": "bold yellow", "X": "bold red"}
 PLAYHEAD_BG = "on grey23"
+LEAN_SLIGHT, LEAN_STRONG = 0.1, 0.3   # of a sixteenth: where a mark appears, where it doubles
+LEAN_STYLE = {"early": "bold deep_sky_blue1", "late": "bold orange1"}
+
+
+def lean_mark(offset: float) -> tuple[str, str]:
+    """The mark after a cell for a hit's offset (' ' on the grid) and its style."""
+    if offset <= -LEAN_STRONG:
+        return "«", LEAN_STYLE["early"]
+    if offset <= -LEAN_SLIGHT:
+        return "‹", LEAN_STYLE["early"]
+    if offset >= LEAN_STRONG:
+        return "»", LEAN_STYLE["late"]
+    if offset >= LEAN_SLIGHT:
+        return "›", LEAN_STYLE["late"]
+    return " ", ""
+
+
+def lean_words(offset: float) -> str:
+    """A hit's timing for the cursor line: '+0.25 late', '-0.12 early', 'on the grid'."""
+    if abs(offset) < 0.005:
+        return "on the grid"
+    return f"{offset:+.2f} {'early' if offset < 0 else 'late'}"
 
 
 class StepGrid(Widget, can_focus=True):
@@ -48,7 +76,7 @@ class StepGrid(Widget, can_focus=True):
             t.append("│", style="grey35")
             t.append(f"{beat + 1}       ", style="bold")
         t.append("\n")
-        vel = self.pattern.velocities
+        vel, timing = self.pattern.velocities, self.pattern.offsets
         for voice in range(N_VOICES):
             audible = (voice in self.solos) if self.solos else (voice not in self.mutes)
             label_style = "bold" if audible else "grey42 strike"
@@ -65,7 +93,12 @@ class StepGrid(Widget, can_focus=True):
                 if (step, voice) == self.cursor:
                     style += " reverse"
                 t.append(CELL_CHAR[c], style=style)
-                t.append(" ", style=PLAYHEAD_BG if step == self.playhead else "")
+                mark, mark_style = lean_mark(float(timing[step, voice])) if c != "." else (" ", "")
+                if not audible and mark != " ":
+                    mark_style = "grey42"
+                if step == self.playhead:
+                    mark_style += " " + PLAYHEAD_BG
+                t.append(mark, style=mark_style)
             flags = ("M" if voice in self.mutes else " ") + ("S" if voice in self.solos else " ")
             t.append(f" {flags}\n", style="bold magenta")
         t.append("   ")
@@ -75,7 +108,8 @@ class StepGrid(Widget, can_focus=True):
             t.append("▲ " if step == self.playhead else "  ", style="bold green")
         step, voice = self.cursor
         v = int(vel[step, voice])
-        t.append(f"\n   step {step + 1:>2} {LABELS[voice]} vel {v:>3}" if v else
+        lean = f" {lean_words(float(timing[step, voice]))}" if self.pattern.timed else ""
+        t.append(f"\n   step {step + 1:>2} {LABELS[voice]} vel {v:>3}{lean}" if v else
                  f"\n   step {step + 1:>2} {LABELS[voice]} rest", style="grey62")
         return t
 
