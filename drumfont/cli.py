@@ -518,8 +518,6 @@ def _add_play(sub) -> None:
     p.add_argument("--swing-timed", action="store_true",
                    help="add swing to bars that carry a drummer's own timing too (default: leave their timing)")
     p.add_argument("--gate", type=float, default=0.5, help="note length as a share of a sixteenth (0-1]")
-    p.add_argument("--swing-timed", action="store_true",
-                   help="swing bars with their own micro-timing too (default: straight bars only)")
     p.add_argument("--notemap", default="gm", help="output note map: gm, a preset name or a .json file")
     length = p.add_mutually_exclusive_group()
     length.add_argument("--bars", type=int, default=None, help="stop after N bars")

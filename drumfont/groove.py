@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 SHIPPED = {"humanize": "humanize.pt", "drumify": "drumify.pt"}
 TAP_FIELDS = 3  # onset, velocity 0..127, offset in sixteenths
 # Defaults of the commands and the studio (the measured table in README uses them).
-DEFAULT_TEMPERATURE = 1.0
+DEFAULT_TEMPERATURE = 1.0  # the model's own spread: offsets as wide as a drummer's (README table)
 
 
 def _seed(seed: int | None) -> int:

@@ -106,6 +106,33 @@ def evaluate(model, data, task: str) -> dict:
     return scores
 
 
+def fit_residuals(model, data, task: str):
+    """The model's config with the per-voice spread its decoder leaves unexplained: the std of
+    (real - decoded) velocities and offsets on hit cells, decoding each training bar from its
+    posterior mean z. Sampling adds it back (models/groove.py)."""
+    import torch
+
+    from drumfont.models.groove import bar_channels
+
+    hits, vel, off, g = data
+    res_v, res_o = [], []
+    model.eval()
+    with torch.no_grad():
+        for idx in torch.arange(len(hits)).split(4096):
+            h, v, o, gg = hits[idx], vel[idx], off[idx], g[idx]
+            cond = condition(task, h, v, o)
+            mu, _ = model.encode(bar_channels(h, v, o), cond, gg)
+            _, pv, po = model.decode(cond, gg, mu)
+            res_v.append((v - pv) * h)
+            res_o.append((o - po) * h)
+    rv, ro, h = torch.cat(res_v), torch.cat(res_o), hits > 0
+    sd = lambda r: [float(r[..., k][h[..., k]].std()) if h[..., k].sum() > 1 else 0.0  # noqa: E731
+                    for k in range(hits.shape[-1])]
+    model.train()
+    model.cfg = dataclasses.replace(model.cfg, residual_vel=tuple(sd(rv)), residual_off=tuple(sd(ro)))
+    return model.cfg
+
+
 def train(model_cfg, cfg: TrainConfig, data_path: str, out: Path, force: bool = False,
           show_progress: bool = True, log=print) -> Path:
     """The whole run; returns the checkpoint path."""
@@ -180,6 +207,8 @@ def train(model_cfg, cfg: TrainConfig, data_path: str, out: Path, force: bool = 
             f"val vel {val['velocity_mae']:.2f} off {val['offset_mae']:.4f}"
             + (f" f1 {val['hit_f1']:.3f}" if "hit_f1" in val else ""))
 
+    model_cfg = fit_residuals(model, train_t, task)
+    config["model"] = model_cfg.to_dict()
     save_checkpoint(out, task, config, model.state_dict(),
                     extras={"genres": genres, "complete": True, "train_seconds": time.perf_counter() - t0},
                     metrics={"val": val})
