@@ -74,6 +74,11 @@ class DrumModel:
         present = [int(g) for g in extras.get("genres_present", [])]
         self._genre_index = {all_genres[g]: g for g in present}
         self._mean = extras["genre_mean"].float()
+        # Codes of each genre's most typical training bar (models trained before these were
+        # stored use the genre's mean codes instead).
+        self._typical = None
+        if extras.get("genre_typical_high") is not None and extras.get("genre_typical_low") is not None:
+            self._typical = (extras["genre_typical_high"].float(), extras["genre_typical_low"].float())
         self._chol = torch.linalg.cholesky(extras["genre_cov"].float())
         self._lock = threading.Lock()  # one forward at a time: torch modules are not re-entrant-safe here
 
@@ -116,6 +121,10 @@ class DrumModel:
             raise DrumfontError(f"temperature must be >= 0, got {temperature}")
         gen = torch.Generator()
         gen.manual_seed(int(np.random.SeedSequence(seed).generate_state(1)[0]) if seed is None else int(seed))
+
+        if genre is not None and temperature == 0 and self._typical is not None:
+            zh, zl = self.genre_code(genre)  # the genre's typical bar, as stored
+            return self.decode_arrays(np.repeat(zh[None], n, 0), np.repeat(zl[None], n, 0))
 
         def go():
             if genre is None:
@@ -169,8 +178,12 @@ class DrumModel:
         return _patterns(*self.decode_arrays(z_high, z_low, temperature, seed))[0]
 
     def genre_code(self, genre: str) -> tuple[np.ndarray, np.ndarray]:
-        """The genre's typical codes: its mean z_high and the prior mean of z_low given it."""
-        zh = self._mean[self._genre(genre)][None]
+        """The genre's typical codes: those of its most typical training bar where the model
+        stores them, else its mean z_high and the prior mean of z_low given it."""
+        g = self._genre(genre)
+        if self._typical is not None:
+            return self._typical[0][g].numpy().copy(), self._typical[1][g].numpy().copy()
+        zh = self._mean[g][None]
         mu, _ = self._run(self._model.prior, zh)
         return zh[0].numpy().copy(), mu[0].numpy()
 
@@ -216,7 +229,8 @@ class DrumModel:
             zh, zl = self.encode(e)
             return zh, self.variation(zh, zl)
         if isinstance(e, str):
-            return self.genre_code(e)[0], np.zeros(self.config.z_low, np.float32)
+            zh, zl = self.genre_code(e)
+            return zh, self.variation(zh, zl).astype(np.float32)
         raise DrumfontError(f"an endpoint is a Pattern or a genre name, got {type(e).__name__}")
 
     def interpolate(self, a: Endpoint, b: Endpoint, steps: int = 8, level: str = "both") -> list[Pattern]:

@@ -57,6 +57,9 @@ def test_sample_shapes_ranges_and_seeding(model):
 def test_zero_temperature_gives_the_genres_typical_bar(model):
     a = model.sample("jazz", 3, temperature=0.0, seed=1)
     assert a[0] == a[1] == a[2]
+    assert a[0] == model.decode(*model.genre_code("jazz"))
+    # a whole groove: something keeps time beside kick and snare
+    assert a[0].hits[:, [2, 3, 7]].sum() >= 4
 
 
 def test_encode_decode(model):

@@ -104,3 +104,25 @@ def test_style_classifier_trainer(tiny_data, tmp_path):
     blob = load_checkpoint(out, "style_classifier")
     assert blob["extras"]["genres"] == list(GENRES[:3])
     assert blob["metrics"]["val_acc"] >= 0.75  # three clearly different grooves
+
+
+def test_typical_bar_is_a_full_timed_groove_nearest_the_genre_mean():
+    import torch
+
+    from trainers.train_vae import fit_genre_gaussians, typical_bars
+
+    rng = np.random.default_rng(0)
+    z_high = torch.tensor(rng.normal(size=(40, 2)), dtype=torch.float32)
+    z_low = torch.tensor(rng.normal(size=(40, 3)), dtype=torch.float32)
+    genre = np.repeat([0, 1], 20)
+    hits = np.full(40, 10)
+    means, covs, present = fit_genre_gaussians(z_high, genre, 2)
+    # bar 3 sits on genre 0's mean, but is sparse; bar 4 is next to it and a full groove
+    z_high[3], z_high[4] = means[0], means[0] + 0.01
+    hits[3] = 2
+    timed = np.ones(40, bool)
+    th, tl = typical_bars(z_high, z_low, hits, genre, means, covs, present, timed)
+    assert torch.equal(th[0], z_high[4]) and torch.equal(tl[0], z_low[4])
+    timed[4] = False  # a straight (rule-corpus) bar is passed over when timed bars exist
+    th, _ = typical_bars(z_high, z_low, hits, genre, means, covs, present, timed)
+    assert not torch.equal(th[0], z_high[4])

@@ -155,18 +155,27 @@ def evaluate(model, data: Tensors) -> dict:
     return scores
 
 
-def fit_genre_gaussians(model, data, n_genres: int, device="cpu") -> tuple["torch.Tensor", "torch.Tensor", list[int]]:
-    """Mean and covariance of the z_high posterior means of each genre's training bars (`data`:
-    a trainers.batches.DrumRows); genres
-    with fewer than 2 bars are left out (their index is not in the returned list)."""
+def encode_rows(model, data, device="cpu") -> tuple["torch.Tensor", "torch.Tensor"]:
+    """Posterior means (z_high, z_low) of every row of a trainers.batches.DrumRows."""
     import torch
 
     model.eval()
+    highs, lows = [], []
     with torch.no_grad():  # in chunks: a million bars never become one float tensor
-        z_high = torch.cat([model.encode_mean(Tensors(*data.batch(idx, device), data.timing(idx, device))
-                                              .input())[0].cpu()
-                            for idx in torch.arange(len(data)).split(8192)])
-    genre = torch.from_numpy(data.genres().astype(np.int64))
+        for idx in torch.arange(len(data)).split(8192):
+            zh, zl = model.encode_mean(Tensors(*data.batch(idx, device), data.timing(idx, device)).input())
+            highs.append(zh.cpu())
+            lows.append(zl.cpu())
+    return torch.cat(highs), torch.cat(lows)
+
+
+def fit_genre_gaussians(z_high: "torch.Tensor", genre: np.ndarray, n_genres: int
+                        ) -> tuple["torch.Tensor", "torch.Tensor", list[int]]:
+    """Mean and covariance of the z_high posterior means of each genre's training bars; genres
+    with fewer than 2 bars are left out (their index is not in the returned list)."""
+    import torch
+
+    genre = torch.from_numpy(np.asarray(genre, np.int64))
     d = z_high.shape[1]
     means, covs, present = torch.zeros(n_genres, d), torch.eye(d).repeat(n_genres, 1, 1), []
     for g in range(n_genres):
@@ -178,6 +187,32 @@ def fit_genre_gaussians(model, data, n_genres: int, device="cpu") -> tuple["torc
         covs[g] = torch.cov(z.T).reshape(d, d) + 1e-4 * torch.eye(d)
         present.append(g)
     return means, covs, present
+
+
+def typical_bars(z_high: "torch.Tensor", z_low: "torch.Tensor", hits: np.ndarray, genre: np.ndarray,
+                 means: "torch.Tensor", covs: "torch.Tensor", present: list[int],
+                 timed: np.ndarray | None = None) -> tuple["torch.Tensor", "torch.Tensor"]:
+    """Per genre, the codes of its most typical training bar: of the bars with at least the
+    genre's median number of hits (a groove, not a sparse intro or break), the one whose z_high
+    is nearest the genre's mean (Mahalanobis). Decoding the genre's *mean* codes gives a blur
+    that keeps only what every bar shares (in real drumming, kick and snare: each drummer keeps
+    time on a different cymbal); a real bar's codes keep a whole groove. Where a genre has bars
+    with a player's timing (`timed`), the typical bar is one of them, not a straight bar mixed
+    in (the rule corpus's claps). (G, z_high), (G, z_low)."""
+    import torch
+
+    genre = np.asarray(genre)
+    out_h, out_l = torch.zeros(means.shape), torch.zeros(len(means), z_low.shape[1])
+    for g in present:
+        rows = np.flatnonzero(genre == g)
+        if timed is not None and timed[rows].any():
+            rows = rows[timed[rows]]
+        rows = rows[hits[rows] >= np.median(hits[rows])]
+        diff = z_high[rows] - means[g]
+        dist = (diff @ torch.linalg.inv(covs[g]) * diff).sum(1)
+        best = rows[int(dist.argmin())]
+        out_h[g], out_l[g] = z_high[best], z_low[best]
+    return out_h, out_l
 
 
 def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, resume: bool = False,
@@ -324,9 +359,17 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, resume:
         return out
 
     # --- genre Gaussians in z_high, then the final checkpoint --------------------------------
-    means, covs, present = (fit_genre_gaussians(unwrap(model), tr, len(genres), d.device) if d.is_main
-                            else (None, None, None))
+    typical_high = typical_low = means = covs = present = None
+    if d.is_main:
+        z_high, z_low = encode_rows(unwrap(model), tr, d.device)
+        means, covs, present = fit_genre_gaussians(z_high, tr.genres(), len(genres))
+        chunks = np.array_split(np.arange(len(tr)), max(1, len(tr) // 8192))
+        hit_counts = np.concatenate([tr.batch(idx)[0].sum((1, 2)).numpy() for idx in chunks])
+        timed = np.concatenate([(tr.timing(idx).abs().sum((1, 2)) > 0).numpy() for idx in chunks])
+        typical_high, typical_low = typical_bars(z_high, z_low, hit_counts, tr.genres(), means, covs, present,
+                                                 timed)
     checkpoint(cfg.epochs, {"complete": True, "genre_mean": means, "genre_cov": covs,
+                            "genre_typical_high": typical_high, "genre_typical_low": typical_low,
                             "genres_present": present, "train_seconds": time.perf_counter() - t0},
                {"val": val})
     barrier(d)  # every rank ends after the final checkpoint is on disk
