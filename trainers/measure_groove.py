@@ -121,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from drumfont import groove
     from drumfont.corpus.dataset import TRAIN, VAL, DrumDataset
     from drumfont.metrics.vae import groove_baselines
-    from drumfont.plots.vae import offset_histograms
+    from drumfont.plots.groove import timing_histograms
     from trainers.train_groove import real_timing_rows
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -165,11 +165,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # --- plots and files -----------------------------------------------------------------------
     hit = ds.velocities[va] > 0
     voice = np.nonzero(hit)[2]
-    series = {"real": (ds.timing[va][hit], voice), "quantised": (np.zeros(hit.sum()), voice)}
-    for t, ho in outputs.items():
-        series[f"humanised T={t:g}"] = (ho[hit], voice)
+    series = {f"humanised T={t:g}": (ho[hit], voice) for t, ho in outputs.items()}
     out.mkdir(parents=True, exist_ok=True)
-    offset_histograms(series, out / "timing_histograms.png", force=args.force)
+    timing_histograms((ds.timing[va][hit], voice), series, out / "timing_histograms.png", force=args.force)
     (out / "groove_metrics.json").write_text(json.dumps(res, indent=2) + "\n")
     print(json.dumps(res, indent=2))
     return 0
