@@ -121,3 +121,32 @@ def test_tap_take_places_taps_on_sixteenths_with_their_timing():
     assert take.beat_at(0.6) == ("count-in", 2) and take.beat_at(2.6) == ("take", 2)
     assert take.beat_at(take.end)[0] == "done"
     assert st.click_pattern().hits[:, CLOSED_HAT].sum() == 4
+
+
+async def test_pad_notes_tap_with_their_velocity(tmp_path):
+    """A pad's note-on arrives on the MIDI input's thread (pad_note), stamped there."""
+    import threading
+
+    app = build_app(tmp_path)
+    now = [0.0]
+    app.clock = lambda: now[0]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("i")
+        take = app.tap_take
+        now[0] = take.bar_start + take.beat  # beat 2
+        t = threading.Thread(target=app.pad_note, args=(77,))
+        t.start()
+        t.join()
+        assert await wait_until(pilot, lambda: len(take.taps) == 1)
+        taps = take.as_taps()
+        assert taps[4, 0] == 1 and taps[4, 1] == 77
+        await pilot.press("I")
+        await pilot.pause()
+        from drumfont.tui.groove import NO_PAD
+        from drumfont.tui.widgets import ChoiceScreen
+
+        assert isinstance(app.screen, ChoiceScreen) and NO_PAD in app.screen.choices
+        await pilot.press("enter")  # keys only
+        await pilot.pause()
+        assert "keyboard only" in status(app)

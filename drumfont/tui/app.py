@@ -548,6 +548,7 @@ class StudioApp(GrooveMixin, TransportMixin, App[None]):
         self.exit()
 
     def on_unmount(self) -> None:
+        self._close_tap_input()
         if self.player is not None:
             try:
                 self.player.close()

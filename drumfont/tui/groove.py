@@ -19,6 +19,9 @@ from drumfont import studio as st
 from drumfont.errors import DrumfontError
 from drumfont.pattern import Pattern
 from drumfont.tui.messages import Drawn, WorkFailed
+from drumfont.tui.widgets import ChoiceScreen
+
+NO_PAD = "no pad (keys only)"
 
 
 @dataclass
@@ -37,6 +40,7 @@ class GrooveMixin:
     tap_take: st.TapTake | None = None
     _tap_timer: Any = None
     _tap_click = False
+    _tap_input: Any = None
 
     # --- humanise ------------------------------------------------------------------------------
     def action_humanize(self) -> None:
@@ -91,10 +95,44 @@ class GrooveMixin:
         self._tap_timer = self.set_interval(1 / 30, self._tap_tick)
         self._tap_tick()
 
-    def tap(self, velocity: int = st.TAP_VELOCITY) -> None:
-        """One tap now (a key press, or a pad's note-on with its velocity)."""
+    def tap(self, velocity: int = st.TAP_VELOCITY, at: float | None = None) -> None:
+        """One tap now, or at a time stamped where it arrived (a pad's note-on, with its velocity)."""
         if self.tap_take is not None:
-            self.tap_take.tap(self.clock(), velocity)
+            self.tap_take.tap(self.clock() if at is None else at, velocity)
+
+    def pad_note(self, velocity: int) -> None:
+        """A pad's note-on, on the MIDI input's thread: stamped there, recorded on the UI's."""
+        at = self.clock()
+        self.call_from_thread(self.tap, velocity, at)
+
+    def action_choose_tap_input(self) -> None:
+        """Choose a MIDI input (a pad) whose notes tap in tap mode, or none."""
+        names, note = self._port_names("inputs")
+
+        def chosen(name: str | None) -> None:
+            if name is None:
+                return
+            self._close_tap_input()
+            if name == NO_PAD:
+                self.say("taps: the keyboard only")
+                return
+            try:
+                from drumfont.live.ports import open_tap_input
+
+                self._tap_input = open_tap_input(name, self.pad_note)
+            except (ImportError, DrumfontError) as exc:
+                self.fail(f"tap input: {exc}")
+                return
+            self.say(f"taps: {name} (its notes tap in tap mode, i starts it)")
+        self.push_screen(ChoiceScreen("tap input (a pad)", [NO_PAD] + names, NO_PAD, note[:200]), chosen)
+
+    def _close_tap_input(self) -> None:
+        if self._tap_input is not None:
+            try:
+                self._tap_input.delete()
+            except Exception:  # a vanished port may fail to close; it is being dropped anyway
+                pass
+            self._tap_input = None
 
     def _tap_tick(self) -> None:
         take = self.tap_take

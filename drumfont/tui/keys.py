@@ -35,6 +35,7 @@ KEYS: tuple[Key, ...] = (
     Key("H", "humanize", "humanise the bar: a drummer's dynamics and timing, same hits", "Groove"),
     Key("W", "humanize_bank", "humanise every bar of the bank", "Groove"),
     Key("i", "tap", "tap mode: count-in, tap one bar (space or i), drumify fills the slot", "Groove"),
+    Key("I", "choose_tap_input", "choose a MIDI input (a pad) whose notes tap in tap mode", "Groove"),
     Key("left,h", "move(-1,0)", "cursor left", "Edit", shown_as="← h"),
     Key("right,l", "move(1,0)", "cursor right", "Edit", shown_as="→ l"),
     Key("up,k", "move(0,-1)", "cursor up (voice)", "Edit", shown_as="↑ k"),
