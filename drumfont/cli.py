@@ -64,6 +64,9 @@ def _add_export(sub) -> None:
     p.add_argument("--preset", default=None, help="drum model: real (default, learned from real drummers), rules (the rule corpus) or a VAE checkpoint of your own")
     p.add_argument("--rules", action="store_true", help="draw from the genre rules, not the VAE")
     p.add_argument("--single-file", action="store_true", help="chain all bars into one file")
+    p.add_argument("--audio", nargs="?", const="wav", choices=("wav", "flac"), default=None,
+                   help="also write each file as audio on the built-in kit, beside the .mid (default wav)")
+    p.add_argument("--soundfont", default=None, help="with --audio: a SoundFont .sf2 (default: the GM kit)")
     _add_midi_out(p)
     p.set_defaults(run=_run_export)
 
@@ -74,9 +77,61 @@ def _run_export(args: argparse.Namespace) -> int:
     written = export.export_genre(
         style=args.style, n=args.n, out=Path(args.out), opts=_export_options(args, f"drumfont {args.style}"),
         seed=args.seed, temperature=args.temperature, preset=args.preset, rules=args.rules,
-        single_file=args.single_file, force=args.force)
+        single_file=args.single_file, force=args.force, audio=args.audio, soundfont=args.soundfont)
     for path in written:
         print(path)
+    return 0
+
+
+# --- render ----------------------------------------------------------------------------------
+
+def _add_render(sub) -> None:
+    p = sub.add_parser("render", help="render bars to a .wav/.flac with the built-in drum kit")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("input", nargs="?", default=None, help="a .mid file: render its drum bars")
+    src.add_argument("--style", default=None, help=f"sample bars of a genre: {', '.join(GENRES)}")
+    src.add_argument("--pattern", default=None, help="a pattern in the text form (KK x...x...) from a file")
+    p.add_argument("-o", "--out", required=True, help="audio file to write: .wav or .flac")
+    p.add_argument("-n", type=int, default=4, help="bars to sample with --style")
+    p.add_argument("--seed", type=int, default=None, help="seed for --style")
+    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (VAE)")
+    p.add_argument("--preset", default=None, help="a VAE checkpoint of your own")
+    p.add_argument("--rules", action="store_true", help="with --style: draw from the genre rules, not the VAE")
+    p.add_argument("--bpm", type=float, default=120.0, help="tempo (20-300)")
+    p.add_argument("--swing", type=float, default=50.0, help="MPC swing %% (50 straight .. 75)")
+    p.add_argument("--bars", type=int, default=1, help="bars to repeat each pattern")
+    p.add_argument("--soundfont", default=None, help="a SoundFont .sf2 (default: $DRUMFONT_SOUNDFONT, "
+                   "else the GM kit TimGM6mb that pretty_midi installs)")
+    p.add_argument("--rate", type=int, default=48000, choices=(44100, 48000), help="sample rate")
+    p.add_argument("--one-shot", action="store_true",
+                   help="let the last notes ring out after the end (default: a seamless loop)")
+    p.add_argument("--force", action="store_true", help="overwrite --out")
+    p.set_defaults(run=_run_render)
+
+
+def _run_render(args: argparse.Namespace) -> int:
+    from drumfont.audio import render
+    from drumfont.midifile import ExportOptions
+    from drumfont.writes import check_writable
+
+    render.audio_format(args.out)
+    check_writable(args.out, args.force)  # before any sampling
+    opts = ExportOptions(bpm=args.bpm, swing=args.swing, bars_per_pattern=args.bars)
+    ropts = render.RenderOptions(rate=args.rate, soundfont=args.soundfont, loop=not args.one_shot)
+    if args.input:
+        from drumfont.midifile import read_patterns
+
+        patterns = read_patterns(args.input)
+    elif args.pattern:
+        from drumfont.live.play import patterns_from_text_file
+
+        patterns = patterns_from_text_file(args.pattern)
+    else:
+        from drumfont.export import sample_patterns
+
+        patterns = sample_patterns(check_genre(args.style), args.n, args.seed, args.temperature,
+                                   args.preset, args.rules)
+    print(render.write_audio(args.out, patterns, opts, ropts, force=args.force))
     return 0
 
 
@@ -477,7 +532,10 @@ def _add_tui(sub) -> None:
     p.add_argument("--export-dir", default=None, help="folder the export prompt starts in (default: here)")
     p.add_argument("--preset", default=None, help="drum model: real (default, learned from real drummers), rules (the rule corpus) or a VAE checkpoint of your own")
     p.add_argument("--rules", action="store_true", help="draw from the genre rules, not the VAE")
-    p.add_argument("--no-midi", action="store_true", help="do not open a MIDI port (play stays off)")
+    p.add_argument("--no-midi", action="store_true", help="do not open a MIDI port")
+    p.add_argument("--no-audio", action="store_true", help="do not play the built-in kit on an audio output")
+    p.add_argument("--audio-device", default=None, metavar="NAME",
+                   help="audio output for the kit: part of its name or of its host API's ('JACK')")
     p.add_argument("--notemap", default=None, help="output note map: gm, tr8s, drumrack or a .json file "
                    "(default: the session's, gm at first)")
     p.set_defaults(run=_run_tui)
@@ -487,7 +545,8 @@ def _run_tui(args: argparse.Namespace) -> int:
     from drumfont.tui.app import make_app
 
     app = make_app(args.data_dir, export_dir=Path(args.export_dir) if args.export_dir else None,
-                   preset=args.preset, rules=args.rules, midi=not args.no_midi, notemap=args.notemap)
+                   preset=args.preset, rules=args.rules, midi=not args.no_midi, notemap=args.notemap,
+                   audio=not args.no_audio, audio_device=args.audio_device)
     app.run()
     return 0
 
@@ -524,6 +583,11 @@ def _add_play(sub) -> None:
     length.add_argument("--forever", action="store_true", help="play until Ctrl-C (the default)")
     p.add_argument("--clock-out", action="store_true", help="send MIDI clock and Start/Stop as leader")
     p.add_argument("--follow", default=None, metavar="PORT", help="lock to the MIDI clock arriving on an input")
+    p.add_argument("--audio", action="store_true", help="play the built-in drum kit (with --port/--virtual: "
+                   "beside MIDI; alone: no MIDI port is opened)")
+    p.add_argument("--audio-device", default=None, metavar="NAME",
+                   help="with --audio: an audio output (part of its name, or of its host API's: 'JACK')")
+    p.add_argument("--soundfont", default=None, help="with --audio: a SoundFont .sf2 (default: the GM kit)")
     p.set_defaults(run=_run_play)
 
 
@@ -543,9 +607,15 @@ def _run_play(args: argparse.Namespace) -> int:
     if args.bars is not None and args.bars < 1:
         raise DrumfontError("--bars must be at least 1")
     spec = PortSpec(name=args.port, virtual=args.virtual or "drumfont", backend=args.backend)
+    audio = None
+    if args.audio:
+        from drumfont.audio.engine import AudioSpec
+
+        audio = AudioSpec(device=args.audio_device, soundfont=args.soundfont)
     play.play(patterns, spec, bpm=args.bpm, swing=args.swing, gate=args.gate, notemap=args.notemap,
               bars=args.bars, repeat=args.repeat, clock_out=args.clock_out, follow=args.follow,
-              swing_timed=args.swing_timed)
+              swing_timed=args.swing_timed, audio=audio,
+              midi=not args.audio or bool(args.port or args.virtual))
     return 0
 
 
@@ -566,7 +636,7 @@ def _run_ports(args: argparse.Namespace) -> int:
 
 # Each entry adds one subcommand. Parts of drumfont that live elsewhere (models, live, tui)
 # register here too, always importing their heavy modules inside `run`.
-SUBCOMMANDS: list[Callable] = [_add_export, _add_data, _add_train, _add_report, _add_letters, _add_interpolate, _add_transfer,
+SUBCOMMANDS: list[Callable] = [_add_export, _add_render, _add_data, _add_train, _add_report, _add_letters, _add_interpolate, _add_transfer,
                                _add_humanize, _add_drumify,
                                _add_tui, _add_play, _add_ports]
 

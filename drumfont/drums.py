@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Sequence, Union
 import numpy as np
 
 from drumfont.errors import CheckpointError, DrumfontError
-from drumfont.pattern import N_VOICES, STEPS, Pattern, clip_offsets, stack, stack_offsets
+from drumfont.pattern import N_VOICES, STEPS, Pattern, stack, stack_offsets
 
 if TYPE_CHECKING:
     import torch
@@ -35,10 +35,7 @@ Endpoint = Union[Pattern, str]
 def _patterns(hits: np.ndarray, vel: np.ndarray, off: np.ndarray | None = None) -> list[Pattern]:
     # Velocities 1..127 on hit cells; the head's [0, 1] output maps onto MIDI velocity.
     v = np.where(hits > 0, np.clip(np.rint(vel * 127.0), 1, 127), 0).astype(np.uint8)
-    if off is None:
-        return [Pattern(x) for x in v]
-    o = clip_offsets(np.where(hits > 0, off, 0.0))
-    return [Pattern(x, y) for x, y in zip(v, o)]
+    return Pattern.batch(v, off)
 
 
 def _input(hits: np.ndarray, velocities: np.ndarray | None, offsets: np.ndarray | None) -> "torch.Tensor":
@@ -73,6 +70,9 @@ class DrumModel:
         all_genres = list(extras.get("genres", []))
         present = [int(g) for g in extras.get("genres_present", [])]
         self._genre_index = {all_genres[g]: g for g in present}
+        # Trained on straight bars only (the rule corpus): its offset head learned nothing worth
+        # playing, so its bars are on the grid.
+        self.timed = bool(extras.get("timing", True))
         self._mean = extras["genre_mean"].float()
         # Codes of each genre's most typical training bar (models trained before these were
         # stored use the genre's mean codes instead).
@@ -108,6 +108,9 @@ class DrumModel:
         g = torch.as_tensor(genres, dtype=torch.long)
         return self._mean[g] + temperature * torch.einsum("nij,nj->ni", self._chol[g], eps)
 
+    def _timing(self, off: "torch.Tensor") -> np.ndarray:
+        return off.numpy() if self.timed else np.zeros(tuple(off.shape), np.float32)
+
     # --- sampling ------------------------------------------------------------------------------
     def sample_arrays(self, genre: str | None, n: int, temperature: float = 1.0,
                       seed: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -132,7 +135,7 @@ class DrumModel:
             else:
                 z_high = self._z_high_of(np.full(n, self._genre(genre)), temperature, gen)
             hits, vel, off = self._model.sample(n, gen, temperature, z_high=z_high)
-            return hits.numpy() > 0, vel.numpy(), off.numpy()
+            return hits.numpy() > 0, vel.numpy(), self._timing(off)
         return self._run(go)
 
     def sample(self, genre: str | None, n: int = 1, temperature: float = 1.0,
@@ -170,12 +173,16 @@ class DrumModel:
             hits = torch.bernoulli(torch.sigmoid(logits / temperature), generator=gen) > 0
         else:
             hits = logits > 0
-        return hits.numpy(), vel.numpy(), off.numpy()
+        return hits.numpy(), vel.numpy(), self._timing(off)
 
     def decode(self, z_high: np.ndarray, z_low: np.ndarray, temperature: float = 0.0,
                seed: int | None = None) -> Pattern:
         """The bar of one code pair."""
         return _patterns(*self.decode_arrays(z_high, z_low, temperature, seed))[0]
+
+    def genre_style(self, genre: str) -> np.ndarray:
+        """The genre's mean z_high: where style transfer moves a bar."""
+        return self._mean[self._genre(genre)].numpy().copy()
 
     def genre_code(self, genre: str) -> tuple[np.ndarray, np.ndarray]:
         """The genre's typical codes: those of its most typical training bar where the model
@@ -253,7 +260,7 @@ class DrumModel:
         genre's mean z_high (see `transfer`)."""
         zh, zl = self.encode_arrays(hits, velocities, offsets)
         eps = self.variation(zh, zl)
-        target = np.repeat(self._mean[self._genre(genre)][None].numpy(), len(zl), 0)
+        target = np.repeat(self.genre_style(genre)[None], len(zl), 0)
         return self.decode_arrays(target, self.from_variation(target, eps))
 
     def transfer(self, pattern: Pattern, genre: str) -> Pattern:

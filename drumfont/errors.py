@@ -27,3 +27,7 @@ class FileExistsNoForce(DrumfontError):
 
 class LiveMidiError(DrumfontError):
     """No MIDI system, a missing port, or a port that went away."""
+
+
+class AudioError(DrumfontError):
+    """No synthesiser library, an unreadable SoundFont, or no audio device."""

@@ -36,8 +36,10 @@ def sample_patterns(style: str, n: int, seed: int | None, temperature: float = 1
 
 def export_genre(style: str, n: int, out: Path, opts: ExportOptions, seed: int | None = None,
                  temperature: float = 1.0, preset: str | None = None, rules: bool = False,
-                 single_file: bool = False, force: bool = False) -> list[Path]:
-    """Write n bars of `style` into `out` (one file each, or one chain); return the paths."""
+                 single_file: bool = False, force: bool = False, audio: str | None = None,
+                 soundfont: str | None = None) -> list[Path]:
+    """Write n bars of `style` into `out` (one file each, or one chain); return the paths. With
+    `audio` ('wav' or 'flac'), each .mid also gets its audio on the built-in kit beside it."""
     style = style.lower()
     if n < 1:
         raise DrumfontError(f"-n must be at least 1, got {n}")
@@ -46,9 +48,15 @@ def export_genre(style: str, n: int, out: Path, opts: ExportOptions, seed: int |
     else:
         width = max(3, len(str(n)))
         targets = [out / f"{style}-{i:0{width}d}.mid" for i in range(1, n + 1)]
-    for t in targets:  # refuse before sampling, so nothing is half-written
+    sounds = [t.with_suffix(f".{audio}") for t in targets] if audio else []
+    for t in targets + sounds:  # refuse before sampling, so nothing is half-written
         check_writable(t, force)
     patterns = sample_patterns(style, n, seed, temperature, preset, rules)
-    if single_file:
-        return [write_midi(targets[0], patterns, opts, force=force)]
-    return [write_midi(t, [p], opts, force=force) for t, p in zip(targets, patterns)]
+    chains = [patterns] if single_file else [[p] for p in patterns]
+    written = [write_midi(t, c, opts, force=force) for t, c in zip(targets, chains)]
+    if audio:
+        from drumfont.audio.render import RenderOptions, write_audio
+
+        ropts = RenderOptions(soundfont=soundfont)
+        written += [write_audio(t, c, opts, ropts, force=force) for t, c in zip(sounds, chains)]
+    return written

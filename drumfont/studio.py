@@ -29,6 +29,7 @@ SESSION_FILE = "session.json"
 MORPH_LEVELS = ("high", "low", "both")
 MIN_TEMP, MAX_TEMP = 0.1, 2.0
 BARS_CHOICES = (1, 2, 4, 8)
+OUTPUTS = ("both", "audio", "midi", "none")   # where play sounds: MIDI port, built-in kit, both
 DEFAULT_VELOCITY = 90   # a typed 'x'
 ANY_GENRE = "any"
 VELOCITY_STEP = 12      # one press of +/-: ghost 40 -> ... -> accent 118 in a handful of presses
@@ -148,6 +149,11 @@ class Transport:
     clock_out: bool = False
     follow: str | None = None    # an input port name to follow, or None for the internal clock
     notemap: str = "gm"
+    output: str = "both"         # one of OUTPUTS
+
+    def __post_init__(self) -> None:
+        if self.output not in OUTPUTS:  # a session from elsewhere: fall back rather than fail
+            self.output = "both"
 
 
 @dataclass

@@ -178,7 +178,7 @@ def compute_metrics(model: DrumModel, data: DrumDataset, judge: GenreJudge | Non
             succ += float((judge.predict(out) == judge.genres.index(g)).sum())
             # The naive alternative, for comparison: keep the raw z_low (not its variation).
             _, zl = model.encode_arrays(src, src_vel, src_off)
-            naive, _, _ = model.decode_arrays(np.repeat(model.genre_code(g)[0][None], len(src), 0), zl)
+            naive, _, _ = model.decode_arrays(np.repeat(model.genre_style(g)[None], len(src), 0), zl)
             raw += float((judge.predict(naive) == judge.genres.index(g)).sum())
             rp = mv.rhythm_preservation(src, out)
             recall += rp["recall"] * len(src)

@@ -1,6 +1,6 @@
-"""Shared pytest fixtures. This file holds only the live-MIDI fixtures (a JACK server with the
-dummy driver, and a JACK MIDI monitor that records what arrives); other fixtures belong in
-their own test modules.
+"""Shared pytest fixtures. This file holds only the live fixtures (a JACK server with the dummy
+driver, a JACK MIDI monitor that records what arrives, and the check that PortAudio can play
+into that server); other fixtures belong in their own test modules.
 
 The server runs with 1024-frame periods: with 64 frames the dummy driver xruns on a busy box
 (other test jobs, training) and MIDI events of a late cycle are lost; the tests assert content,
@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -157,3 +158,19 @@ def jack_monitor(jack_server):
         if mon.proc.poll() is None:
             mon.proc.kill()
             mon.proc.wait()
+
+
+@pytest.fixture
+def jack_audio(jack_server):
+    """The test JACK server, where PortAudio has its JACK host API (asked in a child process, as
+    the player's own process will); skips, saying why, where it has none."""
+    pytest.importorskip("jack", reason="JACK-Client (pip install JACK-Client) records the output")
+    probe = ("import os; os.environ['JACK_NO_START_SERVER'] = '1'; import sounddevice as sd; "
+             "print(any('JACK' in a['name'] for a in sd.query_hostapis()))")
+    res = subprocess.run([sys.executable, "-c", probe], env=jack_server, capture_output=True, text=True,
+                         timeout=60)
+    if res.returncode != 0:
+        pytest.skip(f"PortAudio/sounddevice do not start: {res.stderr.strip()[-200:]}")
+    if res.stdout.strip() != "True":
+        pytest.skip("this PortAudio has no JACK host API (libportaudio2 built without JACK?)")
+    return jack_server

@@ -150,3 +150,14 @@ def test_editing_a_cell_keeps_the_other_hits_timing():
     keep = p.hits.copy()
     keep[s, v] = False
     assert np.array_equal(q.offsets[keep], p.offsets[keep])
+
+
+def test_batch_builds_the_same_patterns_as_one_by_one():
+    rng = np.random.default_rng(5)
+    vel = np.where(rng.random((6, STEPS, N_VOICES)) < 0.3, rng.integers(1, 128, (6, STEPS, N_VOICES)), 0)
+    off = rng.uniform(-0.7, 0.7, vel.shape)  # out of range on purpose: clipped like from_hits
+    batch = Pattern.batch(vel, off)
+    assert batch == [Pattern.from_hits(v > 0, v, offsets=o) for v, o in zip(vel, off)]
+    assert not batch[0].velocities.flags.writeable and not batch[0].offsets.flags.writeable
+    with pytest.raises(PatternError):
+        Pattern.batch(np.zeros((2, STEPS, 8)))

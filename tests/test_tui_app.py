@@ -755,3 +755,60 @@ async def test_a_timed_bar_plays_at_its_offsets_and_swing_leaves_it_alone(tmp_pa
     assert len(got) > int(bar.hits.sum())             # bar 1 and the start of bar 2
     rel = (np.array(got) - got[0]) / sch.step_ns(300)
     assert np.abs(rel - (np.array(want[:len(got)]) - want[0])).max() < 1e-6
+
+
+# --- audio output ----------------------------------------------------------------------------
+
+def kit_less_player(monkeypatch):
+    """A factory whose MIDI goes to a recording port and whose audio output cannot open (no such
+    device; PortAudio in this process kept off any JACK server), and the outputs it was asked for."""
+    from drumfont.live import RecordingPort
+
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", "drumfont-no-such-server")
+    asked, ports = [], []
+
+    def factory(transport):
+        asked.append(transport.output)
+        ports.append(RecordingPort())
+        return open_live_player(transport, port=ports[-1], audio_device="no-such-device")
+    return factory, asked, ports
+
+
+async def test_output_key_cycles_and_says_why_audio_is_off(tmp_path, monkeypatch):
+    pytest.importorskip("sounddevice", reason="sounddevice/PortAudio is not installed")
+    factory, asked, ports = kit_less_player(monkeypatch)
+    app = build_app(tmp_path, player_factory=factory, audio=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        side = lambda: str(app.query_one("#side", Static).render())  # noqa: E731
+        assert app.player is not None and "no audio output matches" in app.player.off["audio"]
+        assert "audio off: no audio output matches" in side()
+        await pilot.press("space")               # MIDI plays on beside the missing audio
+        assert await wait_until(pilot, lambda: len(note_ons(ports[-1])) > 0)
+        await pilot.press("space", "A")          # audio only: nothing can play
+        await settle(pilot)
+        assert app.studio.transport.output == "audio" and app.player is None
+        assert "audio off: no audio output" in side() and "out: audio" in side()
+        await pilot.press("space")
+        assert not app.playing and "play is off" in app._last_error
+        await pilot.press("A")                   # MIDI only
+        await settle(pilot)
+        assert app.player is not None and "audio off" not in side()
+        await pilot.press("v")
+        assert "audition needs the built-in kit" in app._last_error
+        await pilot.press("A")                   # none
+        await settle(pilot)
+        assert app.player is None and "output is none" in side()
+        await pilot.press("A")
+        await settle(pilot)
+    assert asked == ["both", "audio", "midi", "both"]
+    assert json.loads((tmp_path / "data" / st.SESSION_FILE).read_text())["transport"]["output"] == "both"
+
+
+async def test_no_audio_switch_leaves_midi_alone(tmp_path, monkeypatch):
+    factory, asked, _ = kit_less_player(monkeypatch)
+    app = build_app(tmp_path, player_factory=factory, audio=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.player is not None and app.player.audio_name == "" and app.player.off == {}
+    assert asked == ["midi"]

@@ -23,7 +23,7 @@ SIZE = (80, 24)
 
 def _app(monkeypatch, tmp_path, **kw):
     monkeypatch.chdir(tmp_path)
-    return make_app(Path("data"), engine=st.RulesEngine(), midi=False, export_dir=Path("."), **kw)
+    return make_app(Path("data"), engine=st.RulesEngine(), midi=False, audio=False, export_dir=Path("."), **kw)
 
 
 def test_main_screen(snap_compare, monkeypatch, tmp_path):

@@ -36,7 +36,9 @@ def small(tmp_path_factory) -> tuple[str, str]:
 
 def test_report_json_and_figures(small, tmp_path, capsys):
     out = tmp_path / "rep"
-    rc = main(["report", "vae", "--data", small[0], "--out", str(out), "--samples", "20", "--json"])
+    # the rule corpus's slice, with the model and judge trained on the rules
+    rc = main(["report", "vae", "--preset", "rules", "--data", small[0], "--out", str(out), "--samples", "20",
+               "--json"])
     cap = capsys.readouterr()
     assert rc == 0
     metrics = json.loads(cap.out)  # stdout is exactly the JSON
@@ -49,7 +51,7 @@ def test_report_json_and_figures(small, tmp_path, capsys):
                  "control_fixed_high.png", "control_fixed_low.png", "generated_per_genre.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # no overwrite without --force
-    assert main(["report", "vae", "--data", small[0], "--out", str(out), "--samples", "5"]) == 2
+    assert main(["report", "vae", "--preset", "rules", "--data", small[0], "--out", str(out), "--samples", "5"]) == 2
 
 
 def test_report_on_unlabelled_data(small, tmp_path, capsys):

@@ -14,6 +14,7 @@ def build_app(tmp_path: Path, engine: st.Engine | None = None, player_factory=No
     from drumfont.tui.app import make_app
 
     kw.setdefault("midi", player_factory is not None)
+    kw.setdefault("audio", False)  # no test plays to a sound card unless it asks to
     return make_app(tmp_path / "data", engine=engine or st.RulesEngine(), player_factory=player_factory,
                     export_dir=tmp_path, **kw)
 

@@ -370,7 +370,9 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, resume:
                                                  timed)
     checkpoint(cfg.epochs, {"complete": True, "genre_mean": means, "genre_cov": covs,
                             "genre_typical_high": typical_high, "genre_typical_low": typical_low,
-                            "genres_present": present, "train_seconds": time.perf_counter() - t0},
+                            "genres_present": present, "train_seconds": time.perf_counter() - t0,
+                            # a model that never saw a player's timing plays on the grid
+                            "timing": ds.offsets is not None},
                {"val": val})
     barrier(d)  # every rank ends after the final checkpoint is on disk
     log(f"wrote {out} (val hit F1 {val.get('hit_f1', float('nan')):.3f}, "

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import Any, Callable, TextIO
 
 import numpy as np
 
@@ -72,32 +72,37 @@ def show_ports(backend: str | None = None) -> str:
 
 def play(patterns: list[Pattern], spec: PortSpec, *, bpm: float = 120.0, swing: float = 50.0,
          gate: float = 0.5, notemap: str | None = None, bars: int | None = None, repeat: int = 1,
-         clock_out: bool = False, follow: str | None = None, out: TextIO = sys.stdout,
+         clock_out: bool = False, follow: str | None = None, out: TextIO | None = None,
          interval: float = 0.05, should_stop: Callable[[], bool] = lambda: False,
-         swing_timed: bool = False) -> int:
+         swing_timed: bool = False, audio: Any = None, midi: bool = True) -> int:
     """Play a chain (each pattern `repeat` bars, looping) until `bars` have played, the leader
-    stops (follow mode, with --bars) or Ctrl-C. Shows the playhead on one line. Returns bars played."""
+    stops (follow mode, with --bars) or Ctrl-C. Shows the playhead on one line. Returns bars played.
+    `audio` (an audio.engine.AudioSpec) also plays the built-in kit; `midi=False` opens no port."""
     if not patterns:
         raise DrumfontError("nothing to play: no patterns")
     if repeat < 1:
         raise DrumfontError("--repeat must be at least 1")
+    out = out if out is not None else sys.stdout  # looked up now: a redirected stdout is honoured
     tty = out.isatty()
     player = Player(port=spec, notemap=notemap, bpm=bpm, swing=swing, gate=gate, clock_out=clock_out,
-                    bars=bars, swing_timed=swing_timed)
+                    bars=bars, swing_timed=swing_timed, audio=audio, midi=midi)
     last_bar = -1
     player.open()
     if player.priority == "normal":
         print("note: the MIDI clock runs at normal priority; on a busy machine allow real-time "
               "scheduling (e.g. an rtprio limit for the 'audio' group) for tighter timing", file=out)
+    for what, why in player.off.items():
+        print(f"note: {what} is off: {why}", file=out)
+    outputs = " and ".join(x for x in (player.port_name, player.audio_name) if x)
     try:
         player.set_chain([(p, repeat) for p in patterns], loop=True)
         if follow:
             player.follow(follow, spec.backend)
-            print(f"playing to {player.port_name}; waiting for MIDI clock on {follow!r} (Ctrl-C to quit)",
+            print(f"playing to {outputs}; waiting for MIDI clock on {follow!r} (Ctrl-C to quit)",
                   file=out, flush=True)
         else:
             player.start()
-            print(f"playing {len(patterns)} pattern{'s' if len(patterns) > 1 else ''} to {player.port_name} "
+            print(f"playing {len(patterns)} pattern{'s' if len(patterns) > 1 else ''} to {outputs} "
                   f"at {bpm:g} BPM (Ctrl-C to stop)", file=out, flush=True)
         while not player.ended() and not should_stop():
             for kind, *rest in player.notices():
@@ -123,9 +128,11 @@ def play(patterns: list[Pattern], spec: PortSpec, *, bpm: float = 120.0, swing: 
     except KeyboardInterrupt:
         pass
     finally:
+        underruns, late = player.audio_counts()
         player.close()
         if tty:
             out.write("\r\033[K")
-        print(f"stopped after {last_bar + 1} bar{'s' if last_bar != 0 else ''}; all notes off",
+        tail = f"; audio: {underruns} underruns, {late} late notes" if player.audio_name else ""
+        print(f"stopped after {last_bar + 1} bar{'s' if last_bar != 0 else ''}; all notes off{tail}",
               file=out, flush=True)
     return last_bar + 1

@@ -21,6 +21,13 @@ so nothing accumulates). The loop sleeps in `connection.wait` on the command pip
 latency (50 us .. several ms on a loaded box); the short spin removes it. poll() rounds its
 timeout up to whole milliseconds, so the sleep is cut to whole ms below the spin window.
 
+Sound without a DAW: `audio=AudioSpec(...)` (drumfont.audio.engine) also plays the built-in GM
+kit on a PortAudio output, from this same clock in this same process: the clock hands each
+message to the audio engine at its deadline, as it sends MIDI, and the engine strikes it a fixed
+delay later at its exact frame (the engine's docstring says why and how much). `midi=False`
+opens no MIDI port (audio only); where both are asked for and one cannot open, the other plays
+and `off` says why. `audition(voice)` strikes a voice on the kit at once.
+
 Parent-side API (the TUI builds on this)::
 
     from drumfont.live import Player, PortSpec, RecordingPort
@@ -39,6 +46,7 @@ Parent-side API (the TUI builds on this)::
         p.notices()     # -> [("error"|"ok"|"stopped"|"ended", ...)] since the last call
         p.ended(); p.bpm(); p.waiting_for_clock(); p.chain_entry(); p.priority; p.port_name
         p.stop(); p.resume()
+        p.audition(SNARE); p.audio_counts()  # kit only: (underruns from the backend, late notes)
     # leaving the block (or close(), Ctrl-C, process exit) sends note-offs + All Notes Off
 
 Every setter returns at once (it writes one message to the pipe). `port` is either a
@@ -91,7 +99,7 @@ from drumfont.pattern import STEPS, Pattern
 
 # Shared-memory slots the clock writes and the parent reads without a lock: each is one aligned
 # 8-byte double, written whole.
-SLOT_STEP, SLOT_BPM, SLOT_STATE, SLOT_ENTRY = range(4)
+SLOT_STEP, SLOT_BPM, SLOT_STATE, SLOT_ENTRY, SLOT_UNDERRUNS, SLOT_LATE, SLOT_CALLBACK = range(7)
 STATE_STOPPED, STATE_PLAYING, STATE_WAITING = 0.0, 1.0, 2.0   # waiting: follow mode, no clock yet
 
 START_LEAD_NS = 3_000_000        # the first downbeat sits this far after start(): room to schedule
@@ -117,6 +125,8 @@ class ClockConfig:
     record_timing: bool = False      # keep (deadline, sent) per message, for the benchmark
     nice: int = -5                   # the clock process asks for this priority (granted to root only)
     realtime: bool = True            # ask for SCHED_FIFO first (granted with CAP_SYS_NICE / rtprio)
+    midi: bool = True                # open the MIDI port (False: audio only)
+    audio: Any = None                # an audio.engine.AudioSpec: also play the built-in kit
 
 
 def _user_value(check, value):
@@ -136,6 +146,7 @@ class _Clock:
         self.manage_gc = False          # the child process collects garbage only in the slack
         self.last_gc = time.perf_counter_ns()
         self.send_raw = port.send if hasattr(port, "send") else None
+        self.audio: Any = None          # the built-in kit's engine (drumfont.audio), when open
         self.now = time.perf_counter_ns
         self.seq = sch.Sequencer(swing=cfg.swing, gate=cfg.gate, notemap=NoteMap("live", cfg.notes),
                                  swing_timed=cfg.swing_timed)
@@ -154,6 +165,7 @@ class _Clock:
         self.last_health = self.now()
         self.last_reopen = 0
         self.timing: list[tuple[int, int, int]] | None = [] if cfg.record_timing else None
+        self.off: dict[str, str] = {}   # 'MIDI'/'audio' -> why that output did not open
         # follow mode
         self.follow_in = None
         self.follow_q: collections.deque = collections.deque()
@@ -169,12 +181,15 @@ class _Clock:
 
     # sending -----------------------------------------------------------------------------------
     def _send(self, data: tuple[int, ...], deadline: int = 0) -> None:
-        if self.port_down or self.port is None:
-            return
-        try:
-            self.send_raw(list(data))
-        except Exception as exc:  # rtmidi error or a port object that failed
-            self._port_lost(f"sending failed: {exc}")
+        if self.audio is not None:
+            self.audio.send(data, deadline)
+        if self.port is not None and not self.port_down:
+            try:
+                self.send_raw(list(data))
+            except Exception as exc:  # rtmidi error or a port object that failed
+                self._port_lost(f"sending failed: {exc}")
+                return
+        elif self.audio is None:
             return
         if self.timing is not None and deadline and len(self.timing) < MAX_TIMING_RECORDS:
             self.timing.append((deadline, self.now(), data[0]))
@@ -302,7 +317,8 @@ class _Clock:
     # main loop ---------------------------------------------------------------------------------
     def run(self) -> None:
         try:
-            self._report("ready", self.port_name(), self.priority)
+            audio = (self.audio.name, self.audio.delay_ns / 1e6) if self.audio is not None else None
+            self._report("ready", self.port_name(), self.priority, audio, self.off)
             while not self.closing:
                 deadline = self._next_deadline()
                 if deadline is None or deadline - self.now() - self.spin_ns >= 1_000_000:
@@ -322,6 +338,8 @@ class _Clock:
 
     def port_name(self) -> str:
         """Name of the port we send to."""
+        if self.port is None:
+            return ""
         return getattr(self.port, "port_name", type(self.port).__name__)
 
     def _idle(self, deadline: int | None) -> None:
@@ -330,6 +348,10 @@ class _Clock:
         now = self.now()
         if deadline is None or deadline - now > HEALTH_ROOM_NS:  # listing ports takes a while
             self._health(now)
+            if self.audio is not None:
+                self.shared[SLOT_UNDERRUNS] = float(self.audio.underruns)
+                self.shared[SLOT_LATE] = float(self.audio.late)
+                self.shared[SLOT_CALLBACK] = self.audio.callback_max_ns / 1e6
             if self.manage_gc and now - self.last_gc > GC_EVERY_NS:
                 gc.collect()
                 self.last_gc = self.now()
@@ -382,6 +404,8 @@ class _Clock:
             self.seq.gate = a[0]
         elif op == "notes":
             self.seq.notemap = NoteMap("live", tuple(a[0]))
+            if self.audio is not None:
+                self.audio.set_notes(tuple(a[0]))
         elif op == "mute":
             self.seq.set_mute(a[0], a[1])
         elif op == "solo":
@@ -396,6 +420,9 @@ class _Clock:
             self.bars = a[0]
         elif op == "follow":
             self._set_follow(a[0], a[1])
+        elif op == "audition":
+            if self.audio is not None:
+                self.audio.audition(GM.note(a[0]), a[1])
         elif op == "timing":
             self._report("timing", np.array(self.timing or [], dtype=np.int64).reshape(-1, 3))
         elif op == "close":
@@ -462,6 +489,9 @@ class _Clock:
         with contextlib.suppress(Exception):
             if self.spec is not None and self.port is not None:
                 self.port.close()
+        with contextlib.suppress(Exception):
+            if self.audio is not None:
+                self.audio.close()
         for sock in (self.wake_r, self.wake_w):
             with contextlib.suppress(OSError):
                 sock.close()
@@ -500,12 +530,13 @@ def _child_main(conn: Connection, shared, spec: PortSpec, cfg: ClockConfig) -> N
     signal.signal(signal.SIGTERM, _exit_on_signal)  # terminate(): unwind, so notes are released
     granted = _raise_priority(cfg)
     try:
-        port = open_output(spec)
+        port, audio, off = _open_outputs(spec, None, cfg)
     except DrumfontError as exc:
         conn.send(("fatal", str(exc)))
         return
-    clock = _Clock(conn, shared, port, cfg, spec)
+    clock = _Clock(conn, shared, port, cfg, spec if port is not None else None)
     clock.priority = granted
+    clock.audio, clock.off = audio, off
     # A collection of the cyclic GC can take milliseconds in the middle of a spin: freeze what
     # startup made, switch automatic collection off, and collect in the slack instead (_idle).
     gc.freeze()
@@ -515,15 +546,41 @@ def _child_main(conn: Connection, shared, spec: PortSpec, cfg: ClockConfig) -> N
 
 
 def _thread_main(conn: Connection, shared, port: Any, spec: PortSpec | None, cfg: ClockConfig) -> None:
-    if port is None:
+    try:
+        port, audio, off = _open_outputs(spec, port, cfg)
+    except DrumfontError as exc:
+        conn.send(("fatal", str(exc)))
+        return
+    clock = _Clock(conn, shared, port, cfg, spec if port is not None and spec is not None else None)
+    clock.audio, clock.off = audio, off
+    clock.run()
+
+
+def _open_outputs(spec: PortSpec | None, port_obj: Any, cfg: ClockConfig) -> tuple[Any, Any, dict[str, str]]:
+    """The MIDI port (opened from `spec`, or `port_obj` wrapped) and the audio engine that `cfg`
+    asks for. Where both are asked for, one that fails is reported in `off` and the other plays
+    alone; where nothing opens, DrumfontError with every reason."""
+    port = audio = None
+    off: dict[str, str] = {}
+    if cfg.midi:
         try:
-            port = open_output(spec)
+            port = wrap_port(port_obj) if port_obj is not None else open_output(spec)
         except DrumfontError as exc:
-            conn.send(("fatal", str(exc)))
-            return
-    else:
-        port, spec = wrap_port(port), None
-    _Clock(conn, shared, port, cfg, spec).run()
+            if cfg.audio is None:
+                raise
+            off["MIDI"] = str(exc)
+    if cfg.audio is not None:
+        from drumfont.audio.engine import open_engine
+
+        try:
+            audio = open_engine(cfg.audio)
+            audio.set_notes(cfg.notes)
+        except DrumfontError as exc:
+            if port is None:
+                raise DrumfontError("; ".join([*(f"{k} off: {v}" for k, v in off.items()),
+                                               f"audio off: {exc}"])) from None
+            off["audio"] = str(exc)
+    return port, audio, off
 
 
 @contextlib.contextmanager
@@ -567,7 +624,7 @@ class Player:
                  bpm: float = 120.0, swing: float = 50.0, gate: float = 0.5, clock_out: bool = False,
                  bars: int | None = None, in_process: bool | None = None, spin_us: int = 1000,
                  record_timing: bool = False, nice: int = -5, realtime: bool = True,
-                 swing_timed: bool = False) -> None:
+                 swing_timed: bool = False, midi: bool = True, audio: Any = None) -> None:
         port = PortSpec() if port is None else port
         self._spec = port if isinstance(port, PortSpec) else None
         self._port_obj = None if self._spec else port
@@ -581,8 +638,13 @@ class Player:
             bpm=_user_value(sch.check_bpm, bpm), swing=_user_value(sch.check_swing, swing),
             gate=_user_value(sch.check_gate, gate), notes=tuple(nm.notes), clock_out=bool(clock_out),
             bars=bars, spin_us=int(spin_us), record_timing=record_timing, nice=int(nice),
-            realtime=bool(realtime), swing_timed=bool(swing_timed))
+            realtime=bool(realtime), swing_timed=bool(swing_timed), midi=bool(midi), audio=audio)
+        if not midi and audio is None:
+            raise DrumfontError("nothing to play to: MIDI and audio are both off")
         self.notemap = nm
+        self.audio_name = ""       # '<host API>: <device>' of the built-in kit's output, when open
+        self.audio_delay_ms = 0.0  # how far the kit's notes sound after their MIDI twins
+        self.off: dict[str, str] = {}  # 'MIDI'/'audio' -> why that output is off
         self._conn: Connection | None = None
         self._worker: Any = None
         self._shared = None
@@ -600,7 +662,7 @@ class Player:
             return self
         ctx = mp.get_context("spawn")
         with _spawn_safe():
-            self._shared = ctx.RawArray("d", 4)
+            self._shared = ctx.RawArray("d", 7)
             parent, child = ctx.Pipe(duplex=True)
             if self.in_process:
                 self._worker = threading.Thread(
@@ -621,6 +683,9 @@ class Player:
             self._kill()
             raise LiveMidiError(msg[1])
         self._port_name, self.priority = msg[1], msg[2]
+        if msg[3] is not None:
+            self.audio_name, self.audio_delay_ms = msg[3]
+        self.off = dict(msg[4])
         atexit.register(self.close)
         return self
 
@@ -735,6 +800,21 @@ class Player:
     def set_bars(self, bars: int | None) -> None:
         """Stop after this many bars from the start (None: play until stopped)."""
         self._cmd("bars", bars)
+
+    def audition(self, voice: int, velocity: int = 100) -> None:
+        """Sound a voice on the built-in kit at once (no MIDI is sent); nothing without audio."""
+        self._cmd("audition", _voice(voice), max(1, min(127, int(velocity))))
+
+    def audio_counts(self) -> tuple[int, int]:
+        """(buffer underruns reported by the audio backend, notes struck late), updated a few
+        times a second; (0, 0) without audio."""
+        if self._shared is None:
+            return 0, 0
+        return int(self._shared[SLOT_UNDERRUNS]), int(self._shared[SLOT_LATE])
+
+    def audio_callback_ms(self) -> float:
+        """The longest time the audio callback took so far (its budget is one block)."""
+        return float(self._shared[SLOT_CALLBACK]) if self._shared is not None else 0.0
 
     def follow(self, port: str | None, backend: str | None = None) -> None:
         """Lock to the MIDI clock arriving on input `port` (None: lead again). Errors via error()."""

@@ -51,7 +51,8 @@ class StudioApp(GrooveMixin, TransportMixin, App[None]):
                  player_factory: Callable[[st.Transport], Any] | None = None,
                  letters_renderer: Callable[[str, int, int], Any] | None = None,
                  export_dir: Path | None = None, preset: str | None = None, rules: bool = False,
-                 midi: bool = True, notemap: str | None = None) -> None:
+                 midi: bool = True, notemap: str | None = None, audio: bool = True,
+                 audio_device: str | None = None) -> None:
         super().__init__()
         self.data_dir = Path(data_dir)
         self.export_dir = Path(export_dir) if export_dir else Path.cwd()
@@ -67,10 +68,11 @@ class StudioApp(GrooveMixin, TransportMixin, App[None]):
         if engine is not None:
             self._engine_ready.set()
             self._adopt_genres()
-        self.player_factory = player_factory or open_live_player
-        self.midi = midi
+        self.player_factory = player_factory or partial(open_live_player, audio_device=audio_device)
+        self.midi, self.audio = midi, audio
         self.player: Any = None
-        self.player_reason: str | None = "opening the MIDI port" if midi else "MIDI is off (--no-midi)"
+        self.player_reason: str | None = ("opening the player" if self.effective_output() != "none"
+                                          else self.no_output_reason())
         self.playing = False
         self._chain_playing = False
         self.letters_renderer = letters_renderer
@@ -116,7 +118,7 @@ class StudioApp(GrooveMixin, TransportMixin, App[None]):
             self.say("ready — s samples, space plays, ? shows every key")
         if not self._engine_ready.is_set():
             self.load_engine()
-        if self.midi:
+        if self.effective_output() != "none":
             self.open_player()
         self.set_interval(1 / 30, self.poll_player)
 
@@ -174,10 +176,20 @@ class StudioApp(GrooveMixin, TransportMixin, App[None]):
         lines.append(f"engine: {eng}")
         if self.engine.reason and not self.engine.can_morph and self._engine_ready.is_set():
             lines.append(f"[dim]morph/transfer off: {escape(_short(self.engine.reason))}[/dim]")
+        if self.studio.transport.output != "both":
+            lines.append(f"out: {self.studio.transport.output}")
         if self.player is None:
-            lines.append(f"[dim]play off: {escape(_short(self.player_reason or ''))}[/dim]")
+            for reason in (self.player_reason or "").split("; "):
+                lines.append(f"[dim]play off: {escape(_short(reason))}[/dim]" if " off: " not in reason
+                             else f"[dim]{escape(_short(reason, 60, ''))}[/dim]")
         else:
-            lines.append(f"port: {escape(getattr(self.player, 'port_name', '') or 'open')}")
+            port, audio = getattr(self.player, "port_name", ""), getattr(self.player, "audio_name", "")
+            if port or not audio:
+                lines.append(f"port: {escape(port or 'open')}")
+            if audio:
+                lines.append(f"audio: {escape(_short(audio.split(': ', 1)[-1]))}")
+            for what, why in getattr(self.player, "off", {}).items():
+                lines.append(f"[dim]{what} off: {escape(_short(why))}[/dim]")
         return "\n".join(lines)
 
     def _draw_morph(self) -> None:
@@ -318,6 +330,9 @@ class StudioApp(GrooveMixin, TransportMixin, App[None]):
     def action_toggle(self) -> None:
         self.studio.toggle()
         step, voice = self.studio.cursor
+        vel = int(self.studio.current.velocities[step, voice])
+        if vel and not self.playing:  # as on a drum machine: a step put in sounds at once
+            self._player("audition", voice, vel)
         self._edited(f"{LABELS[voice]} step {step + 1}: "
                      f"{'hit' if self.studio.current.velocities[step, voice] else 'rest'}")
 
@@ -556,9 +571,9 @@ class StudioApp(GrooveMixin, TransportMixin, App[None]):
                 pass
 
 
-def _short(reason: str, limit: int = 48) -> str:
+def _short(reason: str, limit: int = 48, cut: str = ":") -> str:
     """The first clause of a reason, for the side panel (the status line has it whole)."""
-    first = re.split(r"[;(:]", reason, maxsplit=1)[0].strip()
+    first = re.split(f"[;({cut}]", reason, maxsplit=1)[0].strip()
     return first if len(first) <= limit else first[:limit - 1] + "…"
 
 

@@ -68,6 +68,8 @@ KEYS: tuple[Key, ...] = (
     Key("full_stop", "swing(2)", "more swing (bars without their own timing)", "Transport", shown_as="."),
     Key("comma", "swing(-2)", "less swing", "Transport", shown_as=","),
     Key("B", "bars", "bars per pattern: 1 / 2 / 4 / 8", "Transport"),
+    Key("A", "output", "play to: both / built-in kit / MIDI / none", "Transport"),
+    Key("v", "audition", "audition the voice under the cursor (built-in kit)", "Transport"),
     Key("O", "choose_port", "choose the MIDI output port", "Transport"),
     Key("C", "clock_out", "MIDI clock out on / off", "Transport"),
     Key("F", "choose_follow", "follow an external clock (or not)", "Transport"),

@@ -7,12 +7,21 @@ from typing import Any
 from drumfont import studio as st
 
 
-def open_live_player(transport: st.Transport, port: Any = None, **player_kwargs: Any) -> Any:
-    """The live player on the transport's port (a virtual 'drumfont' port by default), opened;
-    `port` may be any object with send(msg), e.g. a RecordingPort. LiveMidiError without MIDI."""
+def open_live_player(transport: st.Transport, port: Any = None, audio_device: str | None = None,
+                     **player_kwargs: Any) -> Any:
+    """The live player on the transport's outputs, opened: the MIDI port (a virtual 'drumfont'
+    port by default; `port` may be any object with send(msg), e.g. a RecordingPort) and/or the
+    built-in kit on an audio output. LiveMidiError when nothing can play."""
     from drumfont.live import Player, PortSpec
 
-    target = port if port is not None else PortSpec(name=transport.port, virtual="drumfont")
+    midi = transport.output in ("both", "midi")
+    audio = None
+    if transport.output in ("both", "audio"):
+        from drumfont.audio.engine import AudioSpec
+
+        audio = AudioSpec(device=audio_device)
+    target = port if port is not None and midi else PortSpec(name=transport.port, virtual="drumfont")
     player = Player(port=target, notemap=transport.notemap, bpm=transport.bpm, swing=transport.swing,
-                    gate=transport.gate, clock_out=transport.clock_out, **player_kwargs)
+                    gate=transport.gate, clock_out=transport.clock_out, midi=midi, audio=audio,
+                    **player_kwargs)
     return player.open()

@@ -8,12 +8,14 @@ port can take a while, so it runs in a worker thread.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from textual import work
 
 from drumfont.errors import DrumfontError
 from drumfont.pattern import Pattern
+from drumfont.studio import OUTPUTS
 from drumfont.tui.widgets import ChoiceScreen, StepGrid
 
 VIRTUAL_PORT = "drumfont (virtual)"
@@ -33,8 +35,12 @@ class TransportMixin:
                 old.close()
             except Exception:  # a port that vanished may fail to close; we are replacing it
                 pass
+        out = self.effective_output()
+        if out == "none":
+            self.call_from_thread(self._player_opened, None, self.no_output_reason())
+            return
         try:
-            player = self.player_factory(self.studio.transport)
+            player = self.player_factory(replace(self.studio.transport, output=out))
         except ImportError as exc:
             self.call_from_thread(self._player_opened, None, f"the live player is not installed ({exc.name})")
             return
@@ -52,6 +58,8 @@ class TransportMixin:
         if player is None:
             self.say(f"play is off: {reason}")
         else:
+            for what, why in getattr(player, "off", {}).items():
+                self.say(f"{what} is off: {why}")
             tr = self.studio.transport
             self._player("set_tempo", tr.bpm)
             self._player("set_swing", tr.swing)
@@ -65,6 +73,43 @@ class TransportMixin:
                 self._player("follow", tr.follow)
             self._send_pattern()
         self.refresh_all(save=False)
+
+    def effective_output(self) -> str:
+        """Where play sounds: the transport's choice less what --no-midi / --no-audio switched off."""
+        out = self.studio.transport.output
+        midi = self.midi and out in ("both", "midi")
+        audio = self.audio and out in ("both", "audio")
+        return "both" if midi and audio else "midi" if midi else "audio" if audio else "none"
+
+    def no_output_reason(self) -> str:
+        """Why nothing plays when effective_output() is 'none'."""
+        out = self.studio.transport.output
+        if out == "none":
+            return "output is none (A chooses MIDI / audio / both)"
+        why = []
+        if out in ("both", "midi") and not self.midi:
+            why.append("MIDI is off (--no-midi)")
+        if out in ("both", "audio") and not self.audio:
+            why.append("audio is off (--no-audio)")
+        return "; ".join(why)
+
+    def action_output(self) -> None:
+        """Cycle where play sounds: both / built-in kit / MIDI / none; reopen the player."""
+        tr = self.studio.transport
+        tr.output = OUTPUTS[(OUTPUTS.index(tr.output) + 1) % len(OUTPUTS)]
+        self.say(f"output: {tr.output}" + (f" ({self.no_output_reason()})"
+                                            if self.effective_output() == "none" else ""))
+        self.open_player()
+        self.refresh_all()
+
+    def action_audition(self) -> None:
+        """Sound the voice under the cursor on the built-in kit."""
+        step, voice = self.studio.cursor
+        vel = int(self.studio.current.velocities[step, voice]) or 100
+        if self.player is None or not getattr(self.player, "audio_name", ""):
+            self.fail("audition needs the built-in kit: A chooses audio or both")
+            return
+        self._player("audition", voice, vel)
 
     def _player(self, method: str, *args: Any) -> bool:
         """Call the player; a MIDI failure becomes a notification, never a crash."""
