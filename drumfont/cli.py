@@ -262,6 +262,10 @@ TRAINERS: dict[str, tuple[str, str]] = {
     "gan": ("trainers.train_gan", "train the letter GAN (stabilisers as flags; --help lists them)"),
     "letter-classifier": ("trainers.train_letter_classifier",
                           "train the letter classifier that judges the GAN"),
+    "humanize": ("trainers.train_groove:main_humanize",
+                 "train the Groove model: quantised hits -> a drummer's velocities and timing"),
+    "drumify": ("trainers.train_groove:main_drumify",
+                "train the Drumify model: a tapped rhythm -> a full kit bar"),
 }
 
 
@@ -277,8 +281,9 @@ def _add_train(sub) -> None:
 def _run_train(args: argparse.Namespace) -> int:
     import importlib
 
-    trainer = importlib.import_module(TRAINERS[args.train_cmd][0])
-    return trainer.main(args.options, prog=f"drumfont train {args.train_cmd}")
+    module, _, entry = TRAINERS[args.train_cmd][0].partition(":")
+    trainer = importlib.import_module(module)
+    return getattr(trainer, entry or "main")(args.options, prog=f"drumfont train {args.train_cmd}")
 
 
 def _add_report(sub) -> None:
@@ -494,6 +499,87 @@ def _run_transfer(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- humanize / drumify ------------------------------------------------------------------------
+
+def _add_humanize(sub) -> None:
+    p = sub.add_parser("humanize", help="give a drum file a drummer's dynamics and timing (same notes)")
+    p.add_argument("input", help="a .mid file; its drum channel (10) is humanised, everything else kept")
+    p.add_argument("-o", "--out", required=True, help=".mid file to write")
+    p.add_argument("--style", default=None, help="genre to play it in (default: none in particular)")
+    p.add_argument("--amount", type=float, default=1.0, help="0 = unchanged .. 1 = fully humanised")
+    p.add_argument("--temperature", type=float, default=1.0,
+                   help="how far from the model's typical playing (0 = typical; 0..10)")
+    p.add_argument("--seed", type=int, default=None, help="seed for reproducible output")
+    p.add_argument("--all-channels", action="store_true", help="treat drum notes on every channel as drums")
+    p.add_argument("--preset", default=None, help="a humanize checkpoint (default: the shipped one)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    p.set_defaults(run=_run_humanize)
+
+
+def _run_humanize(args: argparse.Namespace) -> int:
+    from drumfont import groove
+    from drumfont.midifile import read_midi_bytes, retime_drums
+    from drumfont.writes import check_writable, write_atomic
+
+    check_writable(args.out, args.force)
+    data = read_midi_bytes(args.input)
+    model = groove.load("humanize", args.preset)
+    model.genre_index(args.style)  # an unknown genre fails before any work
+
+    def transform(bars):
+        return groove.humanize(bars, args.style, args.amount, args.temperature, args.seed, model)
+    out, n = retime_drums(data, transform, args.input, args.all_channels)
+    print(write_atomic(args.out, out, force=args.force))
+    _say(f"humanised {n} bar(s)")
+    return 0
+
+
+def _add_drumify(sub) -> None:
+    p = sub.add_parser("drumify", help="turn a tapped rhythm (any notes) into a full kit pattern")
+    p.add_argument("input", help="a .mid file whose notes are the taps (any channel, any note)")
+    p.add_argument("-o", "--out", required=True, help=".mid file to write (-n > 1: NAME-1.mid ...)")
+    p.add_argument("--style", default=None, help="genre of the kit pattern (default: none in particular)")
+    p.add_argument("-n", type=int, default=1, help="variations to write")
+    p.add_argument("--temperature", type=float, default=1.0, help="how far variations stray (0..10)")
+    p.add_argument("--seed", type=int, default=None, help="seed for reproducible output")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--channel", type=int, default=None, help="only notes on this channel (1-16) are taps")
+    which.add_argument("--note", type=int, default=None, help="only this note number (0-127) is a tap")
+    p.add_argument("--preset", default=None, help="a drumify checkpoint (default: the shipped one)")
+    p.add_argument("--bpm", type=float, default=None, help="tempo written (default: the input's, else 120)")
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+    p.set_defaults(run=_run_drumify)
+
+
+def _run_drumify(args: argparse.Namespace) -> int:
+    from drumfont import groove
+    from drumfont.midifile import ExportOptions, file_bpm, read_midi_bytes, read_taps, to_midi_bytes
+    from drumfont.writes import check_writable, write_atomic
+
+    if args.channel is not None and not 1 <= args.channel <= 16:
+        raise DrumfontError(f"--channel must be 1..16, got {args.channel}")
+    if args.note is not None and not 0 <= args.note <= 127:
+        raise DrumfontError(f"--note must be 0..127, got {args.note}")
+    if args.n < 1:
+        raise DrumfontError(f"-n must be at least 1, got {args.n}")
+    out = Path(args.out)
+    targets = [out] if args.n == 1 else [out.with_name(f"{out.stem}-{i}{out.suffix}") for i in range(1, args.n + 1)]
+    for t in targets:
+        check_writable(t, args.force)
+    bpm = args.bpm or file_bpm(read_midi_bytes(args.input)) or 120.0
+    opts = ExportOptions(bpm=bpm, name=f"drumfont drumify {args.style or ''}".strip())
+    model = groove.load("drumify", args.preset)
+    model.genre_index(args.style)
+    bars = read_taps(args.input, None if args.channel is None else args.channel - 1, args.note)
+    taps = [groove.taps_of(b) for b in bars]
+    variations = groove.drumify(taps, args.style, args.n, args.temperature, args.seed, model)
+    data = [to_midi_bytes(v, opts) for v in variations]  # every file made before any is written
+    for t, d in zip(targets, data):
+        print(write_atomic(t, d, force=args.force))
+    _say(f"drumified {len(bars)} bar(s), {args.n} variation(s)")
+    return 0
+
+
 # --- tui -------------------------------------------------------------------------------------
 
 def _add_tui(sub) -> None:
@@ -630,7 +716,8 @@ def _run_ports(args: argparse.Namespace) -> int:
 # Each entry adds one subcommand. Parts of drumfont that live elsewhere (models, live, tui)
 # register here too, always importing their heavy modules inside `run`.
 SUBCOMMANDS: list[Callable] = [_add_export, _add_render, _add_data, _add_train, _add_report, _add_letters,
-                               _add_font, _add_interpolate, _add_transfer, _add_tui, _add_play, _add_ports]
+                               _add_font, _add_interpolate, _add_transfer, _add_humanize, _add_drumify,
+                               _add_tui, _add_play, _add_ports]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -189,8 +189,10 @@ _SYSTEM_DATA_LEN = {0xF1: 1, 0xF2: 2, 0xF3: 1}
 MAX_HITS = 4_000_000  # a 64 MB file of nothing but note-ons; refuse rather than exhaust memory
 
 
-def _scan(data: bytes, all_channels: bool) -> _Scan:
-    """Walk the chunks and events; collect folded drum note-ons and time signatures."""
+def _scan(data: bytes, all_channels: bool, fold: Sequence[int] = FOLD, channel: int | None = None) -> _Scan:
+    """Walk the chunks and events; collect folded drum note-ons and time signatures (`fold`
+    maps a note to its voice, -1 = ignored; `channel` replaces the drum channel)."""
+    wanted = DRUM_CHANNEL if channel is None else channel
     if data[:4] != b"MThd" or len(data) < 14:
         raise ValueError("not a MIDI file (no MThd header)")
     hlen, fmt, ntracks, division = struct.unpack(">IHHH", data[4:14])
@@ -263,8 +265,8 @@ def _scan(data: bytes, all_channels: bool) -> _Scan:
             n = _DATA_LEN[kind]
             if pos + n > end:
                 raise ValueError("truncated channel message")
-            if kind == 0x9 and data[pos + 1] > 0 and (all_channels or (status & 0x0F) == DRUM_CHANNEL):
-                voice = FOLD[data[pos] & 0x7F]
+            if kind == 0x9 and data[pos + 1] > 0 and (all_channels or (status & 0x0F) == wanted):
+                voice = fold[data[pos] & 0x7F]
                 if voice >= 0:
                     hits.append((tick, voice, data[pos + 1] & 0x7F))
                     if len(hits) > MAX_HITS:
@@ -301,14 +303,19 @@ def _bar_grid(scan: _Scan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.array(starts, np.int64), np.array(lengths, np.int64), np.array(four, bool)
 
 
-def import_bytes(data: bytes, source: str = "<bytes>", all_channels: bool = False) -> ImportResult:
-    """Bars of one MIDI file's bytes. Raises MidiFileError naming `source` on any fault."""
+def import_bytes(data: bytes, source: str = "<bytes>", all_channels: bool = False,
+                 fold: Sequence[int] = FOLD, channel: int | None = None) -> ImportResult:
+    """Bars of one MIDI file's bytes. Raises MidiFileError naming `source` on any fault.
+    `fold` and `channel` read other parts as drums (tap lines: see read_taps)."""
     try:
-        scan = _scan(data, all_channels)
+        scan = _scan(data, all_channels, fold, channel)
         starts, lengths, four = _bar_grid(scan)
     except (ValueError, IndexError, struct.error) as exc:
         raise MidiFileError(f"{source}: {exc}") from None
     if not scan.hits:
+        if fold is not FOLD or channel is not None:
+            where = "any channel" if all_channels else f"channel {(channel or 0) + 1}"
+            raise MidiFileError(f"{source}: no notes to read on {where}")
         where = "any channel" if all_channels else "channel 10"
         hint = "" if all_channels else " (try --all-channels if the drums sit on another channel)"
         raise MidiFileError(f"{source}: no drum notes on {where}{hint}")
@@ -345,12 +352,16 @@ def import_bytes(data: bytes, source: str = "<bytes>", all_channels: bool = Fals
 
 def read_midi(path: str | os.PathLike, all_channels: bool = False) -> ImportResult:
     """Bars of one .mid file; a clear MidiFileError naming the file on any fault."""
+    return import_bytes(read_midi_bytes(path), str(path), all_channels)
+
+
+def read_midi_bytes(path: str | os.PathLike) -> bytes:
+    """The bytes of a .mid file (size-checked); a MidiFileError naming the file on any fault."""
     path = Path(path)
     try:  # regular files only, read with a cap: a FIFO or /dev/zero is refused, not waited on
-        data = read_capped(path, MAX_FILE_BYTES, "MIDI file")
+        return read_capped(path, MAX_FILE_BYTES, "MIDI file")
     except DrumfontError as exc:
         raise MidiFileError(str(exc)) from None
-    return import_bytes(data, str(path), all_channels)
 
 
 def read_patterns(path: str | os.PathLike, all_channels: bool = False) -> list[Pattern]:
@@ -360,3 +371,135 @@ def read_patterns(path: str | os.PathLike, all_channels: bool = False) -> list[P
         raise MidiFileError(f"{path}: no usable 4/4 drum bar "
                             f"({result.skipped_meter} bars in other meters, {result.empty_bars} empty)")
     return result.patterns
+
+
+# --- rewriting a file's drums in place, and tap lines ------------------------------------------
+
+def _cell_window(grid: float, sixteenth: float) -> tuple[int, int]:
+    """Ticks that the importer rounds onto the step at `grid`: (grid - s/2, grid + s/2]."""
+    return math.floor(grid - sixteenth / 2) + 1, math.floor(grid + sixteenth / 2)
+
+
+def retime_drums(data: bytes, transform, source: str = "<bytes>", all_channels: bool = False
+                 ) -> tuple[bytes, int]:
+    """The file with its drum bars replaced by `transform(patterns)` (same hits, new velocities and
+    offsets), and the number of bars changed. Everything else (other channels and tracks, tempo
+    and meta events, notes outside the 9 voices, bars not in 4/4) is written back as it was.
+
+    Each drum note moves by its cell's change of offset and takes its cell's new velocity (a
+    quieter note folded onto the same cell, a flam, keeps its ratio to the loudest); every note
+    stays inside the window its cell is read from, so importing the result gives the same hits.
+    Its note-off moves with it (never past the same note's next note-on)."""
+    import mido
+
+    result = import_bytes(data, source, all_channels)
+    new = list(transform(result.patterns))
+    if len(new) != len(result.patterns):
+        raise ValueError("transform must return one pattern per bar")
+    scan = _scan(data, all_channels)
+    starts, lengths, _ = _bar_grid(scan)
+    sixteenth = scan.tpb / 4
+    bars = {b - 1: (old, nw) for b, old, nw in zip(result.bars, result.patterns, new)}
+    try:
+        mid = mido.MidiFile(file=io.BytesIO(data), clip=True)
+    except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as exc:
+        raise MidiFileError(f"{source}: {exc}") from None
+    for track in mid.tracks:
+        events: list[list] = []  # [tick, rank, msg]; rank orders one tick: note-offs, others, end
+        tick = 0
+        for msg in track:
+            tick += msg.time
+            rank = 2 if msg.type == "end_of_track" else 1
+            events.append([tick, rank, msg])
+        shifts: dict[tuple[int, int], list[int]] = {}
+        for ev in events:
+            t, _, msg = ev
+            if msg.type not in ("note_on", "note_off") or not (all_channels or msg.channel == DRUM_CHANNEL):
+                continue
+            key = (msg.channel, msg.note)
+            if msg.type == "note_on" and msg.velocity > 0:
+                shift = 0
+                voice = FOLD[msg.note]
+                bar = int(np.searchsorted(starts, t, side="right")) - 1
+                if voice >= 0 and bar >= 0:
+                    step = math.ceil((t - starts[bar]) / sixteenth - 0.5)
+                    if step >= round(lengths[bar] / sixteenth):
+                        bar, step = bar + 1, 0
+                    if bar in bars and step < STEPS:
+                        old, nw = bars[bar]
+                        grid = starts[bar] + step * sixteenth
+                        lo, hi = _cell_window(grid, sixteenth)
+                        moved = t + round(float(nw.offsets[step, voice] - old.offsets[step, voice]) * sixteenth)
+                        shift = int(min(max(moved, lo, 0), hi)) - t
+                        was, now = int(old.velocities[step, voice]), int(nw.velocities[step, voice])
+                        vel = now if msg.velocity >= was else max(1, min(127, round(msg.velocity * now / was)))
+                        ev[2] = msg.copy(velocity=vel)
+                ev[0] = t + shift
+                shifts.setdefault(key, []).append(shift)
+            elif shifts.get(key):
+                ev[0] = max(0, t + shifts[key].pop(0))
+                ev[1] = 0
+        # A moved note-off never passes the same note's next note-on.
+        next_on: dict[tuple[int, int], int] = {}
+        for ev in sorted(events, key=lambda e: -e[0]):
+            msg = ev[2]
+            if msg.type not in ("note_on", "note_off"):
+                continue
+            key = (msg.channel, msg.note)
+            if msg.type == "note_on" and msg.velocity > 0:
+                next_on[key] = ev[0]
+            elif key in next_on:
+                ev[0] = min(ev[0], next_on[key])
+        last = max((e[0] for e in events if e[1] < 2), default=0)
+        for ev in events:
+            if ev[1] == 2:
+                ev[0] = max(ev[0], last)
+        events.sort(key=lambda e: (e[0], e[1]))
+        track.clear()
+        now = 0
+        for t, _, msg in events:
+            track.append(msg.copy(time=t - now))
+            now = t
+    buf = io.BytesIO()
+    mid.save(file=buf)
+    return buf.getvalue(), len(new)
+
+
+def read_taps(path: str | os.PathLike, channel: int | None = None, note: int | None = None
+              ) -> list[Pattern]:
+    """A tapped line as bars: any note-on on any channel (or only `channel` 0..15, or only `note`)
+    is a tap, kept in voice 0 with its velocity and timing; every 4/4 bar from the first tap
+    to the last is returned, empty bars included (they are rests in the rhythm)."""
+    path = Path(path)
+    fold = [0] * 128 if note is None else [0 if n == note else -1 for n in range(128)]
+    data = read_midi_bytes(path)
+    try:
+        scan = _scan(data, channel is None, fold, channel)
+        starts, lengths, four = _bar_grid(scan)
+    except (ValueError, IndexError, struct.error) as exc:
+        raise MidiFileError(f"{path}: {exc}") from None
+    result = import_bytes(data, str(path), channel is None, fold, channel)
+    if not result.patterns:
+        raise MidiFileError(f"{path}: no 4/4 bar holds a tap ({result.skipped_meter} bars in other meters)")
+    first, last = result.bars[0], result.bars[-1]
+    found = dict(zip(result.bars, result.patterns))
+    return [found.get(b, Pattern.empty()) for b in range(first, last + 1) if four[b - 1]]
+
+
+def file_bpm(data: bytes) -> float | None:
+    """The first tempo of a MIDI file's bytes, in BPM (None if it sets none or cannot be read)."""
+    import mido
+
+    try:
+        mid = mido.MidiFile(file=io.BytesIO(data), clip=True)
+    except Exception:  # noqa: BLE001 - any unreadable file simply has no tempo to offer
+        return None
+    tempos = [(t, m.tempo) for tr in mid.tracks for t, m in _absolute(tr) if m.type == "set_tempo"]
+    return round(mido.tempo2bpm(min(tempos)[1]), 3) if tempos else None
+
+
+def _absolute(track):
+    tick = 0
+    for msg in track:
+        tick += msg.time
+        yield tick, msg

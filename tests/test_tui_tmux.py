@@ -147,3 +147,31 @@ def test_lean_marks_and_straighten_in_tmux(tmp_path):
         assert st.Studio.load(data / st.SESSION_FILE).current == bar.straight()
     finally:
         term.close()
+
+
+def test_humanize_and_tap_mode_in_tmux(tmp_path):
+    """H humanises the bar (same hits, lean marks appear); i counts in, space taps a bar, and
+    drumify fills the slot with a bar that holds the taps."""
+    data = tmp_path / "data"
+    cmd = f"{shlex.quote(sys.executable)} -m drumfont tui --rules --no-midi"
+    term = Term(tmp_path, cmd, {"DRUMFONT_DATA_DIR": str(data), "TERM": "xterm-256color"})
+    try:
+        first = grid_from_screen(term.wait_for("▸1"))
+        term.keys("H")
+        cells, marks = marks_from_screen(term.wait_for("humanised slot 1", timeout=60))
+        assert np.array_equal(np.isin(cells, list("oxX")), first)
+        assert set("".join(marks.ravel())) - {" "}, "humanised, yet no lean marks drawn"
+        term.keys("i")
+        term.wait_for("count-in")
+        term.wait_for("tap! beat 1/4", timeout=10)
+        for _ in range(4):  # paced like a player's taps; what lands where is the app's business
+            term.keys("Space")
+            time.sleep(0.3)
+        screen = term.wait_for("drumified the taps", timeout=60)
+        drumified = grid_from_screen(screen)
+        saved = st.Studio.load(data / st.SESSION_FILE).current
+        assert drumified.any() and np.array_equal(drumified, saved.hits)
+        assert drumified.any(1).sum() >= 3  # the taps' steps (two may share one at a fast tempo)
+        term.keys("q")
+    finally:
+        term.close()

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from drumfont.errors import LiveMidiError
 
@@ -256,6 +256,28 @@ def open_input(query: str, backend: str | None = None, client_name: str = "drumf
         inp.delete()
         raise LiveMidiError(f"cannot open MIDI input {query!r} on {used}: {exc}") from None
     inp.ignore_types(sysex=True, timing=False, active_sense=True)
+    return inp
+
+
+def open_tap_input(query: str, on_note: Callable[[int], None], backend: str | None = None) -> Any:
+    """An rtmidi MidiIn on the input matching `query` that calls `on_note(velocity)` for every
+    note-on (any channel, any note: a pad), on rtmidi's thread; close it with `.delete()`."""
+    used, inp = pick_backend(backend, "drumfont-taps", "in")
+    names = list(inp.get_ports())
+    try:
+        inp.open_port(match_port(names, query, "input"), "taps in")
+    except LiveMidiError:
+        inp.delete()
+        raise
+    except Exception as exc:
+        inp.delete()
+        raise LiveMidiError(f"cannot open MIDI input {query!r} on {used}: {exc}") from None
+
+    def callback(event, _data=None):
+        msg = event[0]
+        if len(msg) >= 3 and msg[0] & 0xF0 == 0x90 and msg[2] > 0:
+            on_note(int(msg[2]))
+    inp.set_callback(callback)
     return inp
 
 

@@ -27,6 +27,7 @@ from drumfont import studio as st
 from drumfont.errors import DrumfontError
 from drumfont.pattern import LABELS, VOICES, Pattern
 from drumfont.tui.keys import KEYS, PALETTE_EXTRA, bindings, help_groups
+from drumfont.tui.groove import GrooveMixin
 from drumfont.tui.live import open_live_player
 from drumfont.tui.messages import Drawn, EngineReady, FontSaved, LettersRendered, Morphed, WorkFailed
 from drumfont.tui.transport import VIRTUAL_PORT, TransportMixin
@@ -38,7 +39,7 @@ _STUDIO_ACTIONS = ({k.action.split("(")[0] for k in KEYS} | {a.split("(")[0] for
                    | {"select_slot"}) - {"quit", "command_palette", "noop"}
 
 
-class StudioApp(TransportMixin, App[None]):
+class StudioApp(GrooveMixin, TransportMixin, App[None]):
     """drumfont studio."""
 
     CSS_PATH = "app.tcss"
@@ -274,7 +275,8 @@ class StudioApp(TransportMixin, App[None]):
         self._send_pattern()
         self.last_latency_ms = (time.perf_counter_ns() - msg.started_ns) / 1e6
         what = {"sample": "sampled", "variation": "re-rolled the variation of",
-                "style": "re-rolled the style of", "transfer": "transferred to"}[msg.kind]
+                "style": "re-rolled the style of", "transfer": "transferred to",
+                "drumify": "drumified the taps as"}[msg.kind]
         self.say(f"{what} {self.studio.genre} into slot {msg.slot + 1}{msg.note}")
 
     def on_work_failed(self, msg: WorkFailed) -> None:
@@ -646,6 +648,7 @@ class StudioApp(TransportMixin, App[None]):
         self.exit()
 
     def on_unmount(self) -> None:
+        self._close_tap_input()
         if self.player is not None:
             try:
                 self.player.close()

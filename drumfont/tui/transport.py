@@ -132,7 +132,10 @@ class TransportMixin:
             self._player("set_pattern", self.studio.current, at)
 
     def action_play(self) -> None:
-        """Play or stop the current bar (or the chain that is playing)."""
+        """Play or stop the current bar (or the chain that is playing); in tap mode, a tap."""
+        if getattr(self, "tap_take", None) is not None:
+            self.tap()
+            return
         if self.player is None:
             self.fail(f"play is off: {self.player_reason}")
             return

@@ -1,0 +1,302 @@
+"""Humanize and drumify: the models' contracts, the API calls, the trainer, the MIDI rewrite
+that keeps everything but the drums, tap reading, and the two commands with their errors."""
+
+from __future__ import annotations
+
+import io
+
+import mido
+import numpy as np
+import pytest
+import torch
+
+from drumfont import groove
+from drumfont.checkpoint import load_checkpoint
+from drumfont.cli import main
+from drumfont.corpus.dataset import DrumDataset
+from drumfont.errors import DrumfontError, MidiFileError
+from drumfont.midifile import import_bytes, read_patterns, read_taps, retime_drums, to_midi_bytes
+from drumfont.models.groove import GrooveConfig, GrooveModel, bar_channels, losses, taps_of
+from drumfont.pattern import CLOSED_HAT, KICK, SNARE, Pattern, from_text
+from trainers.train_groove import main as train_main
+
+BEAT = from_text("KK x.......x.x.....\nSN ....x.......x...\nCH x.x.x.x.x.x.x.x.")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models run fastest on one thread (and do not fight a loaded machine for cores)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def tiny_dataset(path, n=96, seed=0):
+    """Played-looking bars of two genres, with timing; the last 8 are 'rules:' straight bars."""
+    rng = np.random.default_rng(seed)
+    hits = rng.random((n, 16, 9)) < 0.15
+    hits[:, ::4, KICK] = True
+    vel = np.where(hits, rng.integers(40, 127, hits.shape), 0).astype(np.uint8)
+    off = np.where(hits, rng.uniform(-0.3, 0.3, hits.shape), 0).astype(np.float16)
+    off[-8:] = 0
+    split = np.where(np.arange(n) % 6 == 0, 1, 0).astype(np.uint8)
+    sources = [(f"d/f{i // 4}.mid", i % 4) for i in range(n - 8)] + [("rules:rock", i) for i in range(8)]
+    ds = DrumDataset(vel, (np.arange(n) % 2).astype(np.int16), split, ("rock", "funk"), sources, off)
+    ds.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """A humanize and a drumify checkpoint, each trained for two epochs on a tiny set."""
+    d = tmp_path_factory.mktemp("groove")
+    data = tiny_dataset(d / "tiny.npz")
+    paths = {}
+    for task in ("humanize", "drumify"):
+        paths[task] = d / f"{task}.pt"
+        rc = main(["train", task, "--data", str(data), "--out", str(paths[task]), "--epochs", "2",
+                   "--model-channels", "8", "--model-z", "2", "--no-progress"])
+        assert rc == 0
+    return paths
+
+
+# --- model --------------------------------------------------------------------------------------
+
+def batch(b=8, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    hits = (torch.rand((b, 16, 9), generator=g) < 0.2).float()
+    vel = torch.rand((b, 16, 9), generator=g) * hits
+    off = (torch.rand((b, 16, 9), generator=g) - 0.5) * 0.6 * hits
+    return hits, vel, off, torch.tensor([0, 1, -1, 2] * (b // 4))
+
+
+@pytest.mark.parametrize("task", ["humanize", "drumify"])
+def test_model_shapes_ranges_and_learning(task):
+    torch.manual_seed(0)
+    cfg = GrooveConfig(task=task, n_genres=3, channels=16, z=4)
+    model = GrooveModel(cfg)
+    hits, vel, off, g = batch()
+    cond = hits if task == "humanize" else taps_of(hits, vel, off)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    first = None
+    for _ in range(30):
+        out = model(bar_channels(hits, vel, off), cond, g, torch.Generator().manual_seed(0))
+        loss = sum(losses(out, hits, vel, off, task).values()) + out["kl"].sum(1).mean() * 0.01
+        first = first if first is not None else loss.item()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.7 * first
+    logits, v, o = model.generate(cond, g, 1.0, torch.Generator().manual_seed(3))
+    assert logits.shape == v.shape == o.shape == (8, 16, 9)
+    assert 0 <= v.min() and v.max() <= 1 and -0.5 <= o.min() and o.max() < 0.5
+    again = model.generate(cond, g, 1.0, torch.Generator().manual_seed(3))[2]
+    assert torch.equal(o, again)
+    assert not torch.equal(o, model.generate(cond, g, 1.0, torch.Generator().manual_seed(4))[2])
+
+
+def test_taps_merge_voices_and_keep_the_loudest_hits_timing():
+    p = Pattern.from_hits(BEAT.hits, np.where(BEAT.hits, 60, 0), offsets=np.full((16, 9), 0.1))
+    v = p.velocities.copy()
+    v[0, KICK] = 120
+    p = Pattern(v, np.where(p.hits, 0.1, 0).astype(np.float32))
+    t = groove.taps_of(p)
+    assert t.shape == (16, 3)
+    assert list(np.flatnonzero(t[:, 0])) == list(np.flatnonzero(p.hits.any(1)))
+    assert t[0, 1] == 120 and t[1, 1] == 0
+    torch_taps = taps_of(torch.tensor(p.hits[None], dtype=torch.float32),
+                         torch.tensor(p.velocities[None] / 127.0, dtype=torch.float32),
+                         torch.tensor(p.offsets[None]))[0].numpy()
+    np.testing.assert_allclose(torch_taps[:, 2], 2 * t[:, 2], atol=1e-6)
+
+
+# --- API ------------------------------------------------------------------------------------------
+
+def test_humanize_keeps_hits_and_amount_scales(models):
+    tool = groove.load("humanize", models["humanize"])
+    bars = [BEAT, BEAT.with_velocity(3, SNARE, 100)]
+    out = groove.humanize(bars, "funk", 1.0, 1.0, 5, tool)
+    assert [o.hits.tolist() for o in out] == [b.hits.tolist() for b in bars]
+    assert any(o.timed for o in out) and any((o.velocities != b.velocities).any() for o, b in zip(out, bars))
+    assert groove.humanize(bars, "funk", 0.0, 1.0, 5, tool) == bars
+    half = groove.humanize(bars, "funk", 0.5, 1.0, 5, tool)[0]
+    np.testing.assert_allclose(half.offsets, out[0].offsets / 2, atol=1e-6)
+    assert groove.humanize(bars, None, 1.0, 1.0, 5, tool) == groove.humanize(bars, None, 1.0, 1.0, 5, tool)
+    assert groove.humanize(bars, None, 1.0, 1.0, 5, tool) != groove.humanize(bars, None, 1.0, 1.0, 6, tool)
+    with pytest.raises(DrumfontError, match="unknown genre"):
+        groove.humanize(bars, "polka", model=tool)
+    with pytest.raises(DrumfontError, match="amount"):
+        groove.humanize(bars, amount=1.5, model=tool)
+
+
+def test_drumify_holds_a_hit_on_every_tap_and_varies(models):
+    tool = groove.load("drumify", models["drumify"])
+    taps = np.stack([groove.taps_of(BEAT)] * 2)
+    out = groove.drumify(taps, "rock", n=3, temperature=1.0, seed=1, model=tool)
+    assert len(out) == 3 and all(len(v) == 2 for v in out)
+    on = taps[0, :, 0] > 0
+    for v in out:
+        for bar in v:
+            assert bar.hits[on].any(1).all()
+    assert out[0][0] != out[1][0] or out[0][0] != out[2][0]
+    with pytest.raises(DrumfontError, match="taps"):
+        groove.drumify(np.zeros((16, 2)), model=tool)
+    with pytest.raises(DrumfontError, match="at least 1"):
+        groove.drumify(taps, n=0, model=tool)
+
+
+def test_rules_baseline_puts_snares_on_backbeats():
+    taps = groove.taps_of(BEAT)
+    bar = groove.rules_drumify(taps)[0]
+    assert bar.hits[[4, 12], SNARE].all() and not bar.hits[[4, 12], KICK].any()
+    assert bar.hits[0, KICK] and bar.hits.sum() == taps[:, 0].sum()
+    assert groove.rules_drumify(taps, hats=True)[0].hits[:, CLOSED_HAT].sum() == taps[:, 0].sum()
+
+
+def test_checkpoints_carry_their_config_and_genres(models):
+    blob = load_checkpoint(models["drumify"], "drumify")
+    assert blob["config"]["model"]["task"] == "drumify" and blob["extras"]["genres"] == ["rock", "funk"]
+    with pytest.raises(DrumfontError, match="expected humanize"):
+        groove.load("humanize", models["drumify"])
+
+
+def test_humanize_trains_only_on_bars_with_real_timing(tmp_path):
+    from trainers.train_groove import split_rows
+
+    ds = DrumDataset.load(tiny_dataset(tmp_path / "t.npz"))
+    rows = split_rows(ds, 0, "humanize")
+    assert not any(ds.sources[r][0].startswith("rules:") for r in rows)
+    assert any(ds.sources[r][0].startswith("rules:") for r in split_rows(ds, 0, "drumify"))
+
+
+def test_trainer_refuses_to_overwrite(models, capsys):
+    rc = train_main(["--task", "humanize", "--data", "x.npz", "--out", str(models["humanize"])])
+    assert rc == 2 and "exists" in capsys.readouterr().err
+
+
+# --- MIDI: rewrite the drums, keep the rest ---------------------------------------------------
+
+def song(bars=4, drum_velocity=100) -> bytes:
+    """A type-1 file: a conductor, a bass line on channel 1, flat drums on channel 10 (with an
+    unknown percussion note), and a lyric event."""
+    mid = mido.MidiFile(type=1, ticks_per_beat=96)
+    cond = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(96), time=0)])
+    bass = mido.MidiTrack()
+    for i in range(bars * 4):
+        bass.append(mido.Message("note_on", channel=0, note=40 + i % 5, velocity=70, time=0 if i == 0 else 24))
+        bass.append(mido.Message("note_off", channel=0, note=40 + i % 5, velocity=0, time=72))
+    drums = mido.MidiTrack([mido.MetaMessage("lyrics", text="go", time=0)])
+    events = []
+    for b in range(bars):
+        for s in range(16):
+            t = (b * 16 + s) * 24
+            for v in np.flatnonzero(BEAT.hits[s]):
+                note = {KICK: 36, SNARE: 38, CLOSED_HAT: 42}[v]
+                events += [(t, 1, note, drum_velocity), (t + 12, 0, note, 0)]
+            if s == 6:
+                events += [(t, 1, 81, 90), (t + 12, 0, 81, 0)]  # triangle: not one of the 9 voices
+    now = 0
+    for t, on, note, vel in sorted(events):
+        drums.append(mido.Message("note_on" if on else "note_off", channel=9, note=note, velocity=vel,
+                                  time=t - now))
+        now = t
+    mid.tracks += [cond, bass, drums]
+    buf = io.BytesIO()
+    mid.save(file=buf)
+    return buf.getvalue()
+
+
+def test_retime_drums_changes_only_drum_velocity_and_timing():
+    data = song()
+
+    def push(patterns):
+        return [Pattern(np.where(p.hits, 77, 0).astype(np.uint8), np.where(p.hits, -0.45, 0).astype(np.float32))
+                for p in patterns]
+    out, n = retime_drums(data, push)
+    assert n == 4
+    a, b = mido.MidiFile(file=io.BytesIO(data)), mido.MidiFile(file=io.BytesIO(out))
+    assert list(a.tracks[0]) == list(b.tracks[0]) and list(a.tracks[1]) == list(b.tracks[1])
+    before, after = import_bytes(data).patterns, import_bytes(out).patterns
+    assert [p.hits.tolist() for p in before] == [p.hits.tolist() for p in after]
+    assert all((p.velocities[p.hits] == 77).all() for p in after)
+    assert all(p.offsets[p.hits].max() < -0.3 for p in after[1:])  # bar 1's downbeat cannot move before 0
+    notes = [m for m in b.tracks[2] if m.type in ("note_on", "note_off")]
+    assert sum(m.note == 81 for m in notes) == 8 and any(m.type == "lyrics" for m in b.tracks[2])
+    # every note-on comes before its own note-off
+    open_: dict[int, int] = {}
+    for m in notes:
+        if m.type == "note_on" and m.velocity:
+            assert m.note not in open_
+            open_[m.note] = 1
+        else:
+            open_.pop(m.note)
+
+
+def test_read_taps_any_channel_or_filtered(tmp_path):
+    path = tmp_path / "song.mid"
+    path.write_bytes(song(2))
+    bass = read_taps(path, channel=0)
+    assert len(bass) == 2 and bass[0].hits[:, 0].sum() == 4 and bass[0].hits[:, 1:].sum() == 0
+    every = read_taps(path)
+    assert every[0].hits[:, 0].sum() == len(np.flatnonzero(BEAT.hits.any(1)) )
+    only_kick = read_taps(path, note=36)
+    assert only_kick[0].hits[:, 0].sum() == BEAT.hits[:, KICK].sum()
+    with pytest.raises(MidiFileError, match="no notes"):
+        read_taps(path, channel=5)
+
+
+# --- commands -------------------------------------------------------------------------------------
+
+def run(capsys, *argv):
+    rc = main([str(a) for a in argv])
+    cap = capsys.readouterr()
+    return rc, cap.out, cap.err
+
+
+def test_humanize_command(models, tmp_path, capsys):
+    src = tmp_path / "song.mid"
+    src.write_bytes(song())
+    out = tmp_path / "out.mid"
+    rc, _, err = run(capsys, "humanize", src, "-o", out, "--style", "funk", "--seed", "2",
+                     "--preset", models["humanize"])
+    assert rc == 0 and "4 bar" in err
+    assert [p.hits.tolist() for p in read_patterns(out)] == [p.hits.tolist() for p in read_patterns(src)]
+    assert any(p.timed for p in read_patterns(out))
+    rc, _, err = run(capsys, "humanize", src, "-o", out, "--preset", models["humanize"])
+    assert rc == 2 and "exists" in err
+
+
+def test_drumify_command_writes_variations(models, tmp_path, capsys):
+    src = tmp_path / "taps.mid"
+    src.write_bytes(song(2))
+    rc, stdout, err = run(capsys, "drumify", src, "-o", tmp_path / "kit.mid", "--style", "rock", "-n", "2",
+                          "--channel", "1", "--seed", "0", "--preset", models["drumify"])
+    assert rc == 0 and len(stdout.split()) == 2 and "2 bar" in err
+    bars = read_patterns(tmp_path / "kit-1.mid")
+    assert len(bars) == 2 and bars[0].hits[::4].any(1).all()  # the bass line's quarter notes
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["humanize", "{t}/none.mid", "-o", "{t}/x.mid"], "cannot read"),
+    (["humanize", "{t}/junk.mid", "-o", "{t}/x.mid"], "not a MIDI file"),
+    (["humanize", "{t}/bass.mid", "-o", "{t}/x.mid"], "no drum notes"),
+    (["humanize", "{t}/song.mid", "-o", "{t}/x.mid", "--style", "polka"], "unknown genre"),
+    (["humanize", "{t}/song.mid", "-o", "{t}/x.mid", "--amount", "2"], "amount"),
+    (["humanize", "{t}/song.mid", "-o", "{t}/x.mid", "--temperature", "-1"], "temperature"),
+    (["drumify", "{t}/junk.mid", "-o", "{t}/x.mid"], "not a MIDI file"),
+    (["drumify", "{t}/song.mid", "-o", "{t}/x.mid", "--channel", "7"], "no notes"),
+    (["drumify", "{t}/song.mid", "-o", "{t}/x.mid", "--channel", "17"], "1..16"),
+    (["drumify", "{t}/song.mid", "-o", "{t}/x.mid", "-n", "0"], "at least 1"),
+])
+def test_bad_input_is_one_line_and_writes_nothing(models, tmp_path, capsys, argv, message):
+    (tmp_path / "song.mid").write_bytes(song(1))
+    (tmp_path / "junk.mid").write_bytes(b"not midi at all")
+    bass = mido.MidiFile(type=0)
+    bass.tracks.append(mido.MidiTrack([mido.Message("note_on", channel=0, note=40, velocity=9, time=0)]))
+    bass.save(tmp_path / "bass.mid")
+    task = argv[0]
+    argv = [a.format(t=tmp_path) for a in argv] + ["--preset", str(models[task])]
+    rc, _, err = run(capsys, *argv)
+    assert rc == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x.mid").exists()

@@ -1,0 +1,266 @@
+"""Train a Groove (humanize) or Drumify model, top to bottom.
+
+    drumfont train humanize --data gmd.npz --out presets/humanize.pt
+    drumfont train drumify  --data gmd.npz --out presets/drumify.pt
+    python -m trainers.train_groove --task humanize ...   (the same flags)
+
+Pairs are made on the fly from the dataset's played bars (GrooVAE's inverse transformations):
+humanize learns (hits of a bar, velocities flattened, offsets zeroed -> the bar as played);
+drumify learns (the bar's tap line: every voice merged, the loudest hit's velocity and offset ->
+the bar). Loss: vel_weight * MSE(velocities) + offset_weight * MSE(offsets) on the real hit cells
+(+ BCE of the hits for drumify) + beta * KL(q(z) || N(0, I)) with free bits. Genre is dropped
+(set to "none") for a share of bars, so the model also plays with no style given.
+
+Humanize trains only on bars with real timing: bars whose source file starts with "rules:" (the
+rule corpus's straight clap bars added by `data gmd --rule-claps`) are left out. Drumify keeps
+them, so a tapped line can still become a bar with claps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
+
+RULE_PREFIX = "rules:"
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings of a Groove/Drumify run."""
+
+    epochs: int = field(default=30, metadata={"help": "passes over the training bars"})
+    batch_size: int = field(default=64, metadata={"help": "bars per step"})
+    lr: float = field(default=2e-3, metadata={"help": "Adam learning rate"})
+    seed: int = field(default=0, metadata={"help": "seed of init, shuffling and noise"})
+    beta: float = field(default=1.0, metadata={"help": "KL weight"})
+    free_bits: float = field(default=0.1, metadata={"help": "minimum KL per latent dimension in nats"})
+    vel_weight: float = field(default=25.0, metadata={"help": "weight of the velocity MSE"})
+    offset_weight: float = field(default=25.0, metadata={"help": "weight of the offset MSE"})
+    genre_dropout: float = field(default=0.2, metadata={"help": "share of bars trained with no genre"})
+    threads: int = field(default=1, metadata={"help": "torch CPU threads"})
+
+
+def real_timing_rows(ds) -> np.ndarray:
+    """True for bars that come from a played file (not the rule corpus's straight bars)."""
+    files = np.array([f.startswith(RULE_PREFIX) for f in ds.sources.files] or [False])
+    if not len(ds.sources):
+        return np.ones(len(ds), bool)
+    return ~files[np.asarray(ds.sources.file_index)]
+
+
+def split_rows(ds, which: int, task: str) -> np.ndarray:
+    """Indices of the split's bars a task trains or validates on."""
+    keep = np.asarray(ds.split) == which
+    if task == "humanize":
+        keep &= real_timing_rows(ds)
+    return np.flatnonzero(keep & (np.asarray(ds.velocities).reshape(len(ds), -1).max(1) > 0))
+
+
+def tensors(ds, rows: np.ndarray):
+    """(hits, velocities / 127, offsets, genre) tensors of some bars."""
+    import torch
+
+    v = torch.from_numpy(np.asarray(ds.velocities[rows], np.float32))
+    o = torch.from_numpy(np.asarray(ds.timing[rows], np.float32))
+    g = torch.from_numpy(np.asarray(ds.genre[rows], np.int64))
+    return (v > 0).float(), v / 127.0, o, g
+
+
+def condition(task: str, hits, vel, off):
+    """The model's condition for the task: the hit grid, or the tap line."""
+    from drumfont.models.groove import taps_of
+
+    return hits if task == "humanize" else taps_of(hits, vel, off)
+
+
+def evaluate(model, data, task: str) -> dict:
+    """Validation at z = 0: velocity MAE (of 127) and timing MAE (sixteenths) on hit cells, KL,
+    and for drumify the hit F1."""
+    import torch
+
+    from drumfont.models.groove import bar_channels
+
+    hits, vel, off, g = data
+    model.eval()
+    with torch.no_grad():
+        logits, pv, po = model.generate(condition(task, hits, vel, off), g, 0.0)
+        mu, logvar = model.encode(bar_channels(hits, vel, off), condition(task, hits, vel, off), g)
+    m = hits > 0
+    scores = {"velocity_mae": float((pv - vel)[m].abs().mean() * 127),
+              "offset_mae": float((po - off)[m].abs().mean()),
+              "kl_dims": (0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)).mean(0).tolist()}
+    if task == "drumify":
+        pred = logits > 0
+        tp = float((pred & m).sum())
+        scores["hit_f1"] = 2 * tp / max(1.0, float(pred.sum() + m.sum()))
+    model.train()
+    return scores
+
+
+def fit_residuals(model, data, task: str):
+    """The model's config with the per-voice spread its decoder leaves unexplained: the std of
+    (real - decoded) velocities and offsets on hit cells, decoding each training bar from its
+    posterior mean z. Sampling adds it back (models/groove.py)."""
+    import torch
+
+    from drumfont.models.groove import bar_channels
+
+    hits, vel, off, g = data
+    res_v, res_o = [], []
+    model.eval()
+    with torch.no_grad():
+        for idx in torch.arange(len(hits)).split(4096):
+            h, v, o, gg = hits[idx], vel[idx], off[idx], g[idx]
+            cond = condition(task, h, v, o)
+            mu, _ = model.encode(bar_channels(h, v, o), cond, gg)
+            _, pv, po = model.decode(cond, gg, mu)
+            res_v.append((v - pv) * h)
+            res_o.append((o - po) * h)
+    rv, ro, h = torch.cat(res_v), torch.cat(res_o), hits > 0
+    sd = lambda r: [float(r[..., k][h[..., k]].std()) if h[..., k].sum() > 1 else 0.0  # noqa: E731
+                    for k in range(hits.shape[-1])]
+    model.train()
+    model.cfg = dataclasses.replace(model.cfg, residual_vel=tuple(sd(rv)), residual_off=tuple(sd(ro)))
+    return model.cfg
+
+
+def train(model_cfg, cfg: TrainConfig, data_path: str, out: Path, force: bool = False,
+          show_progress: bool = True, log=print) -> Path:
+    """The whole run; returns the checkpoint path."""
+    import torch
+
+    from drumfont.checkpoint import save_checkpoint
+    from drumfont.corpus.dataset import TRAIN, VAL, DrumDataset
+    from drumfont.errors import DrumfontError
+    from drumfont.models.groove import GrooveModel, bar_channels, losses
+
+    out = Path(out)
+    if out.exists() and not force:
+        raise DrumfontError(f"{out} exists; pass --force to overwrite it")
+    torch.set_num_threads(cfg.threads)
+    seed_everything(cfg.seed)
+    task = model_cfg.task
+
+    # --- data ----------------------------------------------------------------------------------
+    ds = DrumDataset.load(data_path)
+    tr_rows, va_rows = split_rows(ds, TRAIN, task), split_rows(ds, VAL, task)
+    if len(tr_rows) == 0:
+        raise DrumfontError(f"{data_path}: no training bars with real timing for {task}")
+    if task == "humanize" and ds.offsets is None:
+        raise DrumfontError(f"{data_path}: the bars carry no timing; humanize learns from played bars "
+                            "(import them with `drumfont data gmd` or `data import`)")
+    if len(va_rows) == 0:
+        va_rows = tr_rows
+    genres = list(ds.genres)
+    model_cfg = dataclasses.replace(model_cfg, n_genres=len(genres))
+    train_t = tensors(ds, tr_rows)
+    val_t = tensors(ds, va_rows)
+    n = len(tr_rows)
+    log(f"{task}: {n} training bars, {len(va_rows)} validation bars")
+
+    # --- model, optimiser ------------------------------------------------------------------------
+    model = GrooveModel(model_cfg)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
+    history = History(out.with_suffix(".jsonl"))
+    history.path.unlink(missing_ok=True)
+    config = {"model": model_cfg.to_dict(), "train": dataclasses.asdict(cfg), "data": data_path}
+    gen = torch.Generator().manual_seed(cfg.seed)
+
+    # --- loop ------------------------------------------------------------------------------------
+    t0 = time.perf_counter()
+    val: dict = {}
+    for epoch in progress(range(cfg.epochs), total=cfg.epochs, desc=task, enabled=show_progress):
+        sums = {"loss": 0.0, "vel": 0.0, "off": 0.0, "bce": 0.0, "kl": 0.0}
+        order = torch.randperm(n, generator=gen)
+        for idx in order.split(cfg.batch_size):
+            hits, vel, off, g = (t[idx] for t in train_t)
+            drop = torch.rand(len(idx), generator=gen) < cfg.genre_dropout
+            g = torch.where(drop, torch.full_like(g, -1), g)
+            cond = condition(task, hits, vel, off)
+            out_ = model(bar_channels(hits, vel, off), cond, g, generator=gen)
+            parts = losses(out_, hits, vel, off, task)
+            kl = torch.clamp(out_["kl"].mean(0), min=cfg.free_bits).sum()
+            loss = (cfg.vel_weight * parts["vel"] + cfg.offset_weight * parts["off"]
+                    + parts.get("bce", torch.zeros(())) + cfg.beta * kl)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            w = len(idx) / n
+            sums["loss"] += loss.item() * w
+            sums["kl"] += out_["kl"].sum(1).mean().item() * w
+            for k, v in parts.items():
+                sums[k] += v.item() * w
+        sched.step()
+        val = evaluate(model, val_t, task)
+        history.write({"epoch": epoch, **sums, "val": val, "seconds": time.perf_counter() - t0})
+        log(f"epoch {epoch + 1}/{cfg.epochs} loss {sums['loss']:.3f} kl {sums['kl']:.2f} "
+            f"val vel {val['velocity_mae']:.2f} off {val['offset_mae']:.4f}"
+            + (f" f1 {val['hit_f1']:.3f}" if "hit_f1" in val else ""))
+
+    model_cfg = fit_residuals(model, train_t, task)
+    config["model"] = model_cfg.to_dict()
+    save_checkpoint(out, task, config, model.state_dict(),
+                    extras={"genres": genres, "complete": True, "train_seconds": time.perf_counter() - t0},
+                    metrics={"val": val})
+    log(f"wrote {out} ({time.perf_counter() - t0:.1f} s)")
+    return out
+
+
+def build_parser(prog: str | None = None, task: str | None = None) -> argparse.ArgumentParser:
+    """Flags: one per config field (model and training), plus the run options."""
+    from drumfont.models.groove import TASKS, GrooveConfig
+
+    p = argparse.ArgumentParser(prog=prog, description=f"Train a {task or 'Groove/Drumify'} model.")
+    p.add_argument("--data", required=True, help="dataset file with played bars (.npz, e.g. from `data gmd`)")
+    p.add_argument("--out", default=f"runs/{task or 'groove'}.pt", help="checkpoint to write (history beside it)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    if task is None:
+        p.add_argument("--task", required=True, choices=TASKS, help="what the model learns")
+    add_dataclass_args(p, TrainConfig)
+    add_dataclass_args(p, GrooveConfig, prefix="model-")
+    return p
+
+
+def main(argv: Sequence[str] | None = None, prog: str | None = None, task: str | None = None) -> int:
+    """Parse flags and train; user errors become one line and exit code 2."""
+    from drumfont.errors import DrumfontError
+    from drumfont.models.groove import GrooveConfig
+
+    args = build_parser(prog, task).parse_args(argv)
+    cfg = dataclass_from_args(TrainConfig, args)
+    setattr(args, "model-task", task or args.task)  # the dest add_dataclass_args gave it
+    model_cfg = dataclass_from_args(GrooveConfig, args, prefix="model-")
+    try:
+        if cfg.epochs < 1 or cfg.batch_size < 1:
+            raise DrumfontError("--epochs and --batch-size must be at least 1")
+        train(model_cfg, cfg, args.data, Path(args.out), force=args.force,
+              show_progress=not args.no_progress, log=lambda m: print(m, file=sys.stderr))
+    except DrumfontError as exc:
+        print(f"drumfont: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def main_humanize(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    """`drumfont train humanize`."""
+    return main(argv, prog, "humanize")
+
+
+def main_drumify(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    """`drumfont train drumify`."""
+    return main(argv, prog, "drumify")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
