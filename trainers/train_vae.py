@@ -347,14 +347,17 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, resume:
         record = {"epoch": epoch, **sums, "beta": beta, "temperature": temp,
                   "kl_high_dims": kl_high_dims.tolist(), "kl_low_dims": kl_low_dims.tolist(),
                   "seconds": time.perf_counter() - t0}
-        if (epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs:
+        val_now = (epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs
+        if val_now:
             val = evaluate(unwrap(model), va) if d.is_main else {}
             record["val"] = val
-            if epoch + 1 < cfg.epochs:
-                checkpoint(epoch + 1, {"complete": False}, {"val": val})
             if hasattr(bar, "set_postfix"):
                 bar.set_postfix(loss=f"{sums['loss']:.2f}", f1=f"{val['hit_f1']:.3f}")
+        # History before the checkpoint: a kill between the two re-runs this epoch on resume,
+        # whose line resume then replaces; the other order would lose the epoch's line.
         history.write(record)
+        if val_now and epoch + 1 < cfg.epochs:
+            checkpoint(epoch + 1, {"complete": False}, {"val": val})
 
     if last < cfg.epochs:  # stopped early on request: the last validation checkpoint is the resume point
         barrier(d)

@@ -32,7 +32,7 @@ KEYS: tuple[Key, ...] = (
     Key("t", "temperature(0.1)", "temperature up", "Sound"),
     Key("T", "temperature(-0.1)", "temperature down", "Sound"),
     Key("f", "transfer", "transfer the bar to another genre (keeps its rhythm)", "Sound"),
-    Key("H", "humanize", "humanise the bar: a drummer's dynamics and timing, same hits", "Groove"),
+    Key("H", "humanize", "humanise the bar: a drummer's feel, same hits", "Groove"),
     Key("W", "humanize_bank", "humanise every bar of the bank", "Groove"),
     Key("i", "tap", "tap mode: count-in, tap one bar (space or i), drumify fills the slot", "Groove"),
     Key("I", "choose_tap_input", "choose a MIDI input (a pad) whose notes tap in tap mode", "Groove"),
