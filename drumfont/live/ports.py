@@ -244,34 +244,29 @@ def open_output(spec: PortSpec) -> RtOutput:
 def open_input(query: str, backend: str | None = None, client_name: str = "drumfont-follow"):
     """An rtmidi MidiIn on the input matching `query`, with clock and SPP not filtered
     (rtmidi drops timing messages unless told otherwise)."""
+    inp = _open_midi_in(query, backend, client_name, "clock in")
+    inp.ignore_types(sysex=True, timing=False, active_sense=True)
+    return inp
+
+
+def _open_midi_in(query: str, backend: str | None, client_name: str, port_name: str) -> Any:
+    """An rtmidi MidiIn opened on the input matching `query` (deleted again on any failure)."""
     used, inp = pick_backend(backend, client_name, "in")
-    names = list(inp.get_ports())
     try:
-        idx = match_port(names, query, "input")
-        inp.open_port(idx, "clock in")
+        inp.open_port(match_port(list(inp.get_ports()), query, "input"), port_name)
     except LiveMidiError:
         inp.delete()
         raise
     except Exception as exc:
         inp.delete()
         raise LiveMidiError(f"cannot open MIDI input {query!r} on {used}: {exc}") from None
-    inp.ignore_types(sysex=True, timing=False, active_sense=True)
     return inp
 
 
 def open_tap_input(query: str, on_note: Callable[[int], None], backend: str | None = None) -> Any:
     """An rtmidi MidiIn on the input matching `query` that calls `on_note(velocity)` for every
     note-on (any channel, any note: a pad), on rtmidi's thread; close it with `.delete()`."""
-    used, inp = pick_backend(backend, "drumfont-taps", "in")
-    names = list(inp.get_ports())
-    try:
-        inp.open_port(match_port(names, query, "input"), "taps in")
-    except LiveMidiError:
-        inp.delete()
-        raise
-    except Exception as exc:
-        inp.delete()
-        raise LiveMidiError(f"cannot open MIDI input {query!r} on {used}: {exc}") from None
+    inp = _open_midi_in(query, backend, "drumfont-taps", "taps in")
 
     def callback(event, _data=None):
         msg = event[0]

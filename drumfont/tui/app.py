@@ -492,17 +492,7 @@ class StudioApp(GrooveMixin, TransportMixin, App[None]):
             return
         default = str(self.export_dir / st.default_export_name(kind, s))
 
-        def write(path: str | None, force: bool = False) -> None:
-            if not path:
-                self.say("export cancelled")
-                return
-            target = Path(path).expanduser()
-            if not target.is_absolute():
-                target = self.export_dir / target
-            if target.exists() and not force:
-                self.push_screen(ConfirmScreen(f"{target} exists. Overwrite it?"),
-                                 lambda yes: write(path, True) if yes else self.say("not overwritten"))
-                return
+        def write(target: Path, force: bool) -> None:
             try:
                 out = st.export_patterns(target, patterns, s.transport, force=force,
                                          name=f"drumfont {s.genre} {kind}")
@@ -511,8 +501,25 @@ class StudioApp(GrooveMixin, TransportMixin, App[None]):
                 return
             self.say(f"wrote {len(patterns)} bar{'s' if len(patterns) > 1 else ''} to {out}")
             self.notify(f"wrote {out}", timeout=4, markup=False)
-        self.push_screen(PathPrompt(f"export the {kind} ({len(patterns)} bar"
-                                    f"{'s' if len(patterns) > 1 else ''}) to:", default), write)
+        self._ask_path(f"export the {kind} ({len(patterns)} bar{'s' if len(patterns) > 1 else ''}) to:",
+                       default, write, "export cancelled")
+
+    def _ask_path(self, prompt: str, default: str, then: Callable[[Path, bool], None], cancelled: str) -> None:
+        """Ask for a path (relative ones under the export folder); an existing file is replaced
+        only after a yes. Then `then(target, force)`."""
+        def answer(path: str | None, force: bool = False) -> None:
+            if not path:
+                self.say(cancelled)
+                return
+            target = Path(path).expanduser()
+            if not target.is_absolute():
+                target = self.export_dir / target
+            if target.exists() and not force:
+                self.push_screen(ConfirmScreen(f"{target} exists. Overwrite it?"),
+                                 lambda yes: answer(path, True) if yes else self.say("not overwritten"))
+                return
+            then(target, force)
+        self.push_screen(PathPrompt(prompt, default), answer)
 
     # --- letters ---------------------------------------------------------------------------
     @on(Input.Submitted, "#letters-input")
@@ -598,20 +605,11 @@ class StudioApp(GrooveMixin, TransportMixin, App[None]):
         seed = self.studio.letters_seed
         default = str(self.export_dir / f"DrumfontGAN-{seed}.otf")
 
-        def save(path: str | None, force: bool = False) -> None:
-            if not path:
-                self.say("font not saved")
-                return
-            target = Path(path).expanduser()
-            if not target.is_absolute():
-                target = self.export_dir / target
-            if target.exists() and not force:
-                self.push_screen(ConfirmScreen(f"{target} exists. Overwrite it?"),
-                                 lambda yes: save(path, True) if yes else self.say("not overwritten"))
-                return
+        def save(target: Path, force: bool) -> None:
             self.say(f"building the typeface {seed} into {target}…")
             self._write_font(target, seed, force)
-        self.push_screen(PathPrompt(f"save typeface {seed} as an OpenType font (.otf, or .ttf) to:", default), save)
+        self._ask_path(f"save typeface {seed} as an OpenType font (.otf, or .ttf) to:", default, save,
+                       "font not saved")
 
     @work(thread=True, exclusive=True, group="font")
     def _write_font(self, target: Path, seed: int, force: bool) -> None:
