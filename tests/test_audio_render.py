@@ -136,6 +136,10 @@ def test_render_and_export_audio_commands(tmp_path, capsys):
     assert main(["render", "--pattern", str(bar), "-o", str(out)]) == 2          # no --force
     assert "exists" in capsys.readouterr().err
     assert main(["render", "--style", "rock", "--rules", "-n", "2", "-o", str(tmp_path / "x.ogg")]) == 2
+    # a genre the real model knows and the rules do not: the model's list decides
+    assert main(["render", "--style", "funk", "-n", "1", "--seed", "1", "-o", str(tmp_path / "f.wav")]) == 0
+    assert main(["render", "--style", "funk", "--rules", "-n", "1", "-o", str(tmp_path / "r.wav")]) == 2
+    assert "unknown genre 'funk'" in capsys.readouterr().err
     assert main(["export", "--style", "rock", "--rules", "-n", "2", "--out", str(tmp_path / "ex"),
                  "--audio", "--seed", "1"]) == 0
     names = sorted(p.name for p in (tmp_path / "ex").iterdir())
