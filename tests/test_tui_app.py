@@ -848,3 +848,11 @@ async def test_no_audio_switch_leaves_midi_alone(tmp_path, monkeypatch):
         await settle(pilot)
         assert app.player is not None and app.player.audio_name == "" and app.player.off == {}
     assert asked == ["midi"]
+
+
+def test_side_panel_reasons_split_at_clauses_not_inside_parentheses():
+    from drumfont.tui.app import _clauses
+
+    joined = "MIDI off: no port; audio off: no output matches (outputs: none; a JACK server is needed)"
+    assert _clauses(joined) == ["MIDI off: no port",
+                                "audio off: no output matches (outputs: none; a JACK server is needed)"]

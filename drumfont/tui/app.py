@@ -182,7 +182,7 @@ class StudioApp(GrooveMixin, TransportMixin, App[None]):
         if self.studio.transport.output != "both":
             lines.append(f"out: {self.studio.transport.output}")
         if self.player is None:
-            for reason in (self.player_reason or "").split("; "):
+            for reason in _clauses(self.player_reason or ""):
                 lines.append(f"[dim]play off: {escape(_short(reason))}[/dim]" if " off: " not in reason
                              else f"[dim]{escape(_short(reason, 60, ''))}[/dim]")
         else:
@@ -652,6 +652,18 @@ class StudioApp(GrooveMixin, TransportMixin, App[None]):
                 self.player.close()
             except Exception:  # closing a vanished port must not turn quitting into a crash
                 pass
+
+
+def _clauses(reasons: str) -> list[str]:
+    """Reasons joined by '; ', split again, but not at a '; ' inside parentheses (an audio
+    reason lists its outputs that way)."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(reasons):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0 and reasons.startswith("; ", i):
+            out.append(reasons[start:i])
+            start = i + 2
+    return out + [reasons[start:]]
 
 
 def _short(reason: str, limit: int = 48, cut: str = ":") -> str:
