@@ -92,6 +92,26 @@ def jack_server():
             os.unlink(log.name)
 
 
+def _parse_dump(raw: bytes) -> list[tuple[int, tuple[int, ...]]]:
+    """(time, message bytes) of each line `jack_midi_dump` wrote."""
+    events = []
+    for line in raw.decode(errors="replace").splitlines():
+        head, sep, rest = line.partition(":")
+        if not sep or not head.strip().isdigit():
+            continue
+        data = []
+        for tok in rest.split():
+            if len(tok) != 2:
+                break
+            try:
+                data.append(int(tok, 16))
+            except ValueError:
+                break
+        if data:
+            events.append((int(head), tuple(data)))
+    return events
+
+
 class JackMonitor:
     """A JACK MIDI input client (jack_midi_dump) connected to one output port; `stop()` returns
     the (frame, message bytes) that arrived, in order."""
@@ -113,9 +133,17 @@ class JackMonitor:
             self.proc.kill()
             raise RuntimeError(f"jack_connect {source}: {res.stdout}{res.stderr}")
 
-    def stop(self, settle: float = 0.1) -> list[tuple[int, tuple[int, ...]]]:
-        """End the monitor (after `settle` s for the last period to arrive) and parse its log."""
+    def stop(self, settle: float = 0.1, until: tuple[int, ...] | None = None,
+             timeout: float = 10.0) -> list[tuple[int, tuple[int, ...]]]:
+        """End the monitor (after `settle` s for the last period to arrive, or once the message
+        `until` has been logged, waiting at most `timeout` s) and parse its log."""
         time.sleep(settle)
+        deadline = time.monotonic() + timeout
+        while until is not None and time.monotonic() < deadline:
+            fd = self._out.fileno()  # what the dump has written so far, without moving the file
+            if any(m == until for _, m in _parse_dump(os.pread(fd, os.fstat(fd).st_size, 0))):
+                break
+            time.sleep(0.05)
         self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(5)
@@ -123,21 +151,7 @@ class JackMonitor:
             self.proc.kill()
             self.proc.wait()
         self._out.seek(0)
-        events = []
-        for line in self._out.read().decode(errors="replace").splitlines():
-            head, sep, rest = line.partition(":")
-            if not sep or not head.strip().isdigit():
-                continue
-            data = []
-            for tok in rest.split():
-                if len(tok) != 2:
-                    break
-                try:
-                    data.append(int(tok, 16))
-                except ValueError:
-                    break
-            if data:
-                events.append((int(head), tuple(data)))
+        events = _parse_dump(self._out.read())
         self._out.close()
         return events
 

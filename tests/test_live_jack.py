@@ -71,7 +71,7 @@ def test_notes_arrive_in_order_with_their_offs(jack_monitor):
         player.set_chain([(GROOVE, 2), (FILL, 1)], loop=False)
         player.start()
         _wait_until(player.ended)
-    got = [m for _, m in mon.stop()]
+    got = [m for _, m in mon.stop(until=sch.ALL_NOTES_OFF)]
     seq = sch.Sequencer(swing=58, gate=0.6)
     seq.set_chain([(GROOVE, 2), (FILL, 1)], loop=False)
     expected = [m for _, m in sch.render(seq, bars)]
@@ -95,7 +95,7 @@ def test_clock_out_start_stop_and_24_ppq(jack_monitor):
         player.set_pattern(GROOVE)
         player.start()
         _wait_until(player.ended)
-    got = [m for _, m in mon.stop()]
+    got = [m for _, m in mon.stop(until=(sch.STOP,))]
     assert got[0] == (sch.START,)
     assert got[-1] == (sch.STOP,)
     clocks = [m for m in got if m == (sch.CLOCK,)]
@@ -115,7 +115,7 @@ def test_stop_mid_bar_leaves_no_sounding_note(jack_monitor):
         player.stop()
         _wait_until(lambda: any(n[0] == "stopped" for n in player.notices()))
         assert player.playhead() is None
-    got = [m for _, m in mon.stop()]
+    got = [m for _, m in mon.stop(until=(sch.STOP,))]
     stop_at = got.index((sch.STOP,))
     assert sch.ALL_NOTES_OFF in got[:stop_at]
     assert not any(m[0] == 0x99 for m in got[stop_at:])
@@ -266,7 +266,7 @@ def test_timed_hits_arrive_off_the_grid_with_the_clock_on_it(jack_monitor):
         player.set_pattern(timed)
         player.start()
         _wait_until(player.ended)
-    got = mon.stop(settle=0.5)                          # the last period, even on a loaded box
+    got = mon.stop(until=(sch.STOP,))                     # the last period, even on a loaded box
     expected = [(0.0, (sch.START,))] + sch.render(sch.Sequencer(pattern=timed), bars, clock_out=True)
     want = [m for _, m in expected] + [sch.ALL_NOTES_OFF, (sch.STOP,)]
     assert [m for _, m in got] == want, "\n".join(difflib.unified_diff(
