@@ -93,6 +93,8 @@ RANGES: dict[str, Range] = {
     "per_genre": Range(1, 100_000, "patterns per genre", integer=True),
     "per_letter": Range(1, 10_000, "images per letter", integer=True),
     "val_share": Range(0, 0.99, "validation share"),
+    "amount": Range(0, 1, "share of the humanised change, 0 = unchanged"),
+    "groove_temperature": Range(0, 10, "how far from the model's typical playing"),
     "workers": Range(1, 256, "processes", integer=True),
 }
 

@@ -300,3 +300,18 @@ def test_bad_input_is_one_line_and_writes_nothing(models, tmp_path, capsys, argv
     rc, _, err = run(capsys, *argv)
     assert rc == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x.mid").exists()
+
+
+@pytest.mark.parametrize("argv", [
+    ["humanize", "x.mid", "-o", "y.mid", "--seed", str(2 ** 70)],
+    ["humanize", "x.mid", "-o", "y.mid", "--amount", "nan"],
+    ["humanize", "x.mid", "-o", "y.mid", "--temperature", "inf"],
+    ["drumify", "x.mid", "-o", "y.mid", "-n", "100000000"],
+    ["drumify", "x.mid", "-o", "y.mid", "--bpm", "0"],
+])
+def test_groove_commands_refuse_out_of_range_values_up_front(argv, capsys):
+    from drumfont.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and ("outside" in err or "finite" in err)
