@@ -431,6 +431,21 @@ async def test_choose_output_port_and_clock_source(tmp_path, monkeypatch):
         assert app.studio.transport.follow is None
 
 
+async def test_a_timer_tick_during_shutdown_is_harmless(tmp_path):
+    """The playhead and tap timers can fire once more after the app's screens are gone (seen in CI
+    as an IndexError on an empty screen stack); a late tick must do nothing."""
+    factory, made = recording_player()
+    app = build_app(tmp_path, player_factory=factory)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("space")
+        await settle(pilot)
+        app.tap_take = st.TapTake(app.studio.transport.bpm, app.clock())
+    assert not app.screen_stack
+    app.poll_player()
+    app._tap_tick()
+
+
 # --- views, help, palette, letters, session -------------------------------------------------
 
 async def test_tab_cycles_views_and_escape_returns(tmp_path):

@@ -136,7 +136,7 @@ class GrooveMixin:
 
     def _tap_tick(self) -> None:
         take = self.tap_take
-        if take is None:
+        if take is None or not self.screen_stack:  # a last tick during shutdown
             return
         now = self.clock()
         phase, beat = take.beat_at(now)

@@ -258,7 +258,8 @@ class TransportMixin:
 
     def poll_player(self) -> None:
         """Move the playhead; show a player error (a vanished port) once."""
-        if self.player is None:
+        # A tick can still fire while the app shuts down, after its screens are gone.
+        if self.player is None or not self.screen_stack:
             return
         try:
             err = self.player.error()
@@ -267,6 +268,6 @@ class TransportMixin:
             err, ph = str(exc), None
         if err:  # the player reports each problem once
             self.fail(f"MIDI: {err}")
-        grids = self.main.query(StepGrid)  # empty while the app shuts down
+        grids = self.main.query(StepGrid)  # empty while the screen is being torn down
         if grids:
             grids.first().set_playhead(None if ph is None else ph[1])
