@@ -35,9 +35,9 @@ from drumfont.audio import onsets as ons  # noqa: E402
 from drumfont.audio import render as r  # noqa: E402
 from drumfont.audio.synth import Kit  # noqa: E402
 from drumfont.corpus import grooves  # noqa: E402
-from drumfont.midifile import ExportOptions  # noqa: E402
-from drumfont.notemap import GM  # noqa: E402
-from drumfont.pattern import N_VOICES, VOICES, Pattern, to_text  # noqa: E402
+from drumfont.drums.midifile import ExportOptions  # noqa: E402
+from drumfont.drums.notemap import GM  # noqa: E402
+from drumfont.drums.pattern import N_VOICES, VOICES, Pattern, to_text  # noqa: E402
 
 GENRES = ("rock", "jazz", "hiphop", "electronic", "latin")
 

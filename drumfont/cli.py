@@ -38,8 +38,8 @@ def _add_midi_out(p: argparse.ArgumentParser, bars_default: int = 1) -> None:
 
 
 def _export_options(args: argparse.Namespace, name: str = "drumfont"):
-    from drumfont.midifile import ExportOptions
-    from drumfont.notemap import load_notemap
+    from drumfont.drums.midifile import ExportOptions
+    from drumfont.drums.notemap import load_notemap
 
     return ExportOptions(bpm=args.bpm, swing=args.swing, gate=args.gate, bars_per_pattern=args.bars,
                          notemap=load_notemap(args.notemap), name=name, swing_timed=args.swing_timed)
@@ -73,7 +73,7 @@ def _add_export(sub) -> None:
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from drumfont import export
+    from drumfont.drums import export
 
     written = export.export_genre(
         style=args.style, n=args.n, out=Path(args.out), opts=_export_options(args, f"drumfont {args.style}"),
@@ -112,7 +112,7 @@ def _add_render(sub) -> None:
 
 def _run_render(args: argparse.Namespace) -> int:
     from drumfont.audio import render
-    from drumfont.midifile import ExportOptions
+    from drumfont.drums.midifile import ExportOptions
     from drumfont.writes import check_writable
 
     render.audio_format(args.out)
@@ -120,7 +120,7 @@ def _run_render(args: argparse.Namespace) -> int:
     opts = ExportOptions(bpm=args.bpm, swing=args.swing, bars_per_pattern=args.bars)
     ropts = render.RenderOptions(rate=args.rate, soundfont=args.soundfont, loop=not args.one_shot)
     if args.input:
-        from drumfont.midifile import read_patterns
+        from drumfont.drums.midifile import read_patterns
 
         patterns = read_patterns(args.input)
     elif args.pattern:
@@ -128,7 +128,7 @@ def _run_render(args: argparse.Namespace) -> int:
 
         patterns = patterns_from_text_file(args.pattern)
     else:
-        from drumfont.export import sample_patterns
+        from drumfont.drums.export import sample_patterns
 
         # sample_patterns checks the genre against the rules or the model it samples from
         patterns = sample_patterns(args.style.lower(), args.n, args.seed, args.temperature,
@@ -312,7 +312,7 @@ def _add_report_gan(rsub) -> None:
 def _run_report_gan(args: argparse.Namespace) -> int:
     import json
 
-    from drumfont import gan_report
+    from drumfont.letters import report as gan_report
 
     metrics = gan_report.report(preset=args.preset, run=args.run_dir, data=args.data, classifier=args.classifier,
                                 out=Path(args.out), samples=args.samples, seed=args.seed, force=args.force,
@@ -367,7 +367,7 @@ def _run_letters(args: argparse.Namespace) -> int:
         path = letters.write_text_png(args.text, args.out, seed=args.seed, scale=args.scale,
                                       force=args.force, preset=args.preset)
     else:
-        from drumfont import font, typeset
+        from drumfont.letters import font, typeset
 
         text = args.text.replace("\\n", "\n")
         # everything the user typed is checked before the minute of tracing
@@ -382,7 +382,7 @@ def _run_letters(args: argparse.Namespace) -> int:
 
 
 def _truncation(args: argparse.Namespace) -> float:
-    from drumfont.font import TRUNCATION
+    from drumfont.letters.font import TRUNCATION
 
     if args.truncation is not None and args.style_from:
         raise DrumfontError("--truncation applies to --seed; a --style-from style is fitted as it is")
@@ -400,7 +400,7 @@ def _add_font(sub) -> None:
 
 
 def _run_font(args: argparse.Namespace) -> int:
-    from drumfont import font
+    from drumfont.letters import font
 
     path, face = font.write_font(args.out, seed=args.seed, style_from=args.style_from, name=args.name,
                                  ttf=args.ttf or None, force=args.force, preset=args.preset,
@@ -429,7 +429,7 @@ def _add_report_vae(rsub) -> None:
 def _run_report_vae(args: argparse.Namespace) -> int:
     import json
 
-    from drumfont import vae_report
+    from drumfont.drums import report as vae_report
 
     metrics = vae_report.report(preset=args.preset, data=args.data, classifier=args.classifier,
                                 out=Path(args.out), samples=args.samples, temperature=args.temperature,
@@ -455,7 +455,7 @@ def _add_interpolate(sub) -> None:
 
 def _run_interpolate(args: argparse.Namespace) -> int:
     from drumfont import drums
-    from drumfont.midifile import write_midi
+    from drumfont.drums.midifile import write_midi
     from drumfont.writes import check_writable
 
     if args.steps < 2:
@@ -487,7 +487,7 @@ def _add_transfer(sub) -> None:
 
 def _run_transfer(args: argparse.Namespace) -> int:
     from drumfont import drums
-    from drumfont.midifile import read_patterns, write_midi
+    from drumfont.drums.midifile import read_patterns, write_midi
     from drumfont.writes import check_writable
 
     check_writable(args.out, args.force)
@@ -518,8 +518,8 @@ def _add_humanize(sub) -> None:
 
 
 def _run_humanize(args: argparse.Namespace) -> int:
-    from drumfont import groove
-    from drumfont.midifile import read_midi_bytes, retime_drums
+    from drumfont.drums import groove
+    from drumfont.drums.midifile import read_midi_bytes, retime_drums
     from drumfont.writes import check_writable, write_atomic
 
     check_writable(args.out, args.force)
@@ -553,8 +553,8 @@ def _add_drumify(sub) -> None:
 
 
 def _run_drumify(args: argparse.Namespace) -> int:
-    from drumfont import groove
-    from drumfont.midifile import ExportOptions, file_bpm, read_midi_bytes, read_taps, to_midi_bytes
+    from drumfont.drums import groove
+    from drumfont.drums.midifile import ExportOptions, file_bpm, read_midi_bytes, read_taps, to_midi_bytes
     from drumfont.writes import check_writable, write_atomic
 
     if args.channel is not None and not 1 <= args.channel <= 16:
@@ -621,7 +621,7 @@ def _add_report_font(rsub) -> None:
 
 
 def _run_report_font(args: argparse.Namespace) -> int:
-    from drumfont.font_report import report_font
+    from drumfont.letters.font_report import report_font
 
     m = report_font(args.seeds, Path(args.out), args.preset, args.force, not args.no_fontbakery, args.truncation)
     _say(f"read back @28 px >= {m['read_28px_min']:.3f}, @64 px >= {m['read_64px_min']:.3f}; OTS passed "

@@ -18,8 +18,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from drumfont.drums.pattern import LEVELS, N_VOICES, STEPS, Pattern, from_text, to_text
 from drumfont.errors import DrumfontError
-from drumfont.pattern import LEVELS, N_VOICES, STEPS, Pattern, from_text, to_text
 from drumfont.writes import write_atomic
 
 FORMAT = 1
@@ -596,8 +596,8 @@ def default_export_name(kind: str, studio: Studio) -> str:
 def export_patterns(path: str | os.PathLike, patterns: Sequence[Pattern], transport: Transport,
                     force: bool = False, name: str = "drumfont") -> Path:
     """Write bars as one .mid chain with the transport's tempo, swing, gate and bars per pattern."""
-    from drumfont.midifile import ExportOptions, write_midi
-    from drumfont.notemap import load_notemap
+    from drumfont.drums.midifile import ExportOptions, write_midi
+    from drumfont.drums.notemap import load_notemap
 
     path = Path(path).expanduser()
     if path.suffix.lower() not in (".mid", ".midi"):
@@ -668,7 +668,7 @@ class TapTake:
 
 def click_pattern() -> Pattern:
     """What the MIDI click plays during a take: a closed hat on every beat, the downbeat accented."""
-    from drumfont.pattern import CLOSED_HAT
+    from drumfont.drums.pattern import CLOSED_HAT
 
     v = np.zeros((STEPS, N_VOICES), np.uint8)
     v[[0, 4, 8, 12], CLOSED_HAT] = (127, 80, 80, 80)

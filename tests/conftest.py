@@ -62,7 +62,7 @@ def jack_server():
     name = f"drumfont-test-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     env = dict(os.environ, JACK_DEFAULT_SERVER=name, JACK_NO_AUDIO_RESERVATION="1")
     log = tempfile.NamedTemporaryFile(prefix="jackd-", suffix=".log", delete=False)
-    cmd = ["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", "1024"]
+    cmd = ["jackd", "--no-realtime", "--sync", "-n", name, "-d", "dummy", "-r", "48000", "-p", "1024"]
     proc = subprocess.Popen(cmd,
                             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     if not _wait_for_port(env, "system:capture_1", 15.0):

@@ -64,8 +64,8 @@ def mutated(draw, seeds: list[bytes], max_ops: int = 8) -> bytes:
 @lru_cache(maxsize=1)
 def midi_seeds() -> list[bytes]:
     """Valid files drumfont writes (one bar, a swung chain, a custom note map) plus the corpus."""
-    from drumfont.midifile import ExportOptions, to_midi_bytes
-    from drumfont.pattern import from_text
+    from drumfont.drums.midifile import ExportOptions, to_midi_bytes
+    from drumfont.drums.pattern import from_text
 
     groove = from_text("KK x.......x.x.....\nSN ....x.......x...\nCH x.x.x.x.x.x.x.x.")
     fill = from_text("SN ....x...X.o.x.xx\nT1 ........x.x.x...\nCR x...............")
@@ -127,7 +127,7 @@ def midi_bytes():
 
 
 def midi_target(data: bytes) -> None:
-    from drumfont.midifile import import_bytes
+    from drumfont.drums.midifile import import_bytes
 
     for all_channels in (False, True):
         import_bytes(data, "fuzz.mid", all_channels=all_channels)
@@ -150,7 +150,7 @@ def pattern_text():
 
 
 def pattern_target(text: str) -> None:
-    from drumfont.pattern import from_text, to_text
+    from drumfont.drums.pattern import from_text, to_text
 
     p = from_text(text)
     assert from_text(to_text(p)) == p  # what parses also round-trips
@@ -221,7 +221,7 @@ def studio_default() -> dict:
 
 @st.composite
 def notemap_doc(draw) -> Any:
-    from drumfont.pattern import VOICES
+    from drumfont.drums.pattern import VOICES
 
     if draw(st.integers(0, 4)) == 0:
         return draw(json_values)
@@ -237,14 +237,14 @@ def notemap_doc(draw) -> Any:
 
 
 def notemap_target(doc: Any) -> None:
-    from drumfont.notemap import parse_notemap
+    from drumfont.drums.notemap import parse_notemap
 
     m = parse_notemap(doc, "fuzz")
     assert len(m.notes) == 9 and all(0 <= n <= 127 for n in m.notes)
 
 
 def notemap_file_target(data: bytes) -> None:
-    from drumfont.notemap import load_notemap
+    from drumfont.drums.notemap import load_notemap
 
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "map.json"

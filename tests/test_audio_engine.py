@@ -9,8 +9,8 @@ import time
 import numpy as np
 import pytest
 
+from drumfont.drums.pattern import CLOSED_HAT, KICK, SNARE, Pattern
 from drumfont.errors import DrumfontError
-from drumfont.pattern import CLOSED_HAT, KICK, SNARE, Pattern
 
 pytest.importorskip("fluidsynth", reason="pyfluidsynth or libfluidsynth3 is not installed")
 

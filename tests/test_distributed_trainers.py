@@ -172,7 +172,7 @@ def test_vae_killed_two_process_run_resumes_to_the_same_end(vae_runs, data, tmp_
 # --- the style classifier --------------------------------------------------------------------
 
 def test_style_classifier_one_and_two_processes_agree_exactly(data, tmp_path):
-    from drumfont.vae_report import GenreJudge
+    from drumfont.drums.report import GenreJudge
 
     # 100 training bars in global batches of 20: no short last batch (one would be padded by
     # wrapping on 2 ranks, as DistributedSampler does, and differ from the single process's).

@@ -8,8 +8,8 @@ import pytest
 
 from drumfont import drums
 from drumfont.corpus.dataset import GENRES
+from drumfont.drums.pattern import N_VOICES, STEPS, Pattern, from_text
 from drumfont.errors import CheckpointError, DrumfontError
-from drumfont.pattern import N_VOICES, STEPS, Pattern, from_text
 
 GROOVE = from_text("""
 KK x.......x.x.....

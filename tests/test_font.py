@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from fontTools.ttLib import TTFont
 
-from drumfont import font
-from drumfont import glyphs as tracer
 from drumfont.cli import main
 from drumfont.corpus.fonts import GLYPHS, glyph_layout, render_letter
 from drumfont.errors import DrumfontError
+from drumfont.letters import font
+from drumfont.letters import glyphs as tracer
 from tests.font_helpers import dejavu, tiny_preset
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 
-from drumfont import font_report
+from drumfont.letters import font_report
 from drumfont.corpus.fonts import GLYPHS, default_fonts
 from drumfont.letters import load_classifier
 from tests.font_helpers import tiny_preset

@@ -14,9 +14,9 @@ from http_helpers import serve
 from drumfont.cli import main
 from drumfont.corpus import gmd, grooves
 from drumfont.corpus.dataset import TEST, TRAIN, VAL, DrumDataset
+from drumfont.drums.midifile import ExportOptions, write_midi
+from drumfont.drums.pattern import Pattern
 from drumfont.errors import DrumfontError
-from drumfont.midifile import ExportOptions, write_midi
-from drumfont.pattern import Pattern
 
 # (drummer, session/id, style, beat_type, time_signature, split, rule genre, bars)
 ROWS = [

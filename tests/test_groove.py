@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 import torch
 
-from drumfont import groove
 from drumfont.checkpoint import load_checkpoint
 from drumfont.cli import main
 from drumfont.corpus.dataset import DrumDataset
+from drumfont.drums import groove
+from drumfont.drums.midifile import import_bytes, read_patterns, read_taps, retime_drums, to_midi_bytes
+from drumfont.drums.pattern import CLOSED_HAT, KICK, SNARE, Pattern, from_text
 from drumfont.errors import DrumfontError, MidiFileError
-from drumfont.midifile import import_bytes, read_patterns, read_taps, retime_drums, to_midi_bytes
 from drumfont.models.groove import GrooveConfig, GrooveModel, bar_channels, losses, taps_of
-from drumfont.pattern import CLOSED_HAT, KICK, SNARE, Pattern, from_text
 from trainers.train_groove import main as train_main
 
 BEAT = from_text("KK x.......x.x.....\nSN ....x.......x...\nCH x.x.x.x.x.x.x.x.")

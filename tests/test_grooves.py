@@ -8,7 +8,7 @@ import pytest
 from drumfont.corpus import grooves
 from drumfont.corpus.dataset import GENRES, TRAIN, VAL, DrumDataset
 from drumfont.errors import DrumfontError
-from drumfont.pattern import (CLAP, CLOSED_HAT, KICK, OPEN_HAT, RIDE, SNARE, TOM_HIGH, TOM_LOW,
+from drumfont.drums.pattern import (CLAP, CLOSED_HAT, KICK, OPEN_HAT, RIDE, SNARE, TOM_HIGH, TOM_LOW,
                               batch_validity)
 
 
@@ -158,7 +158,7 @@ def test_density_table(corpus):
 
 def test_rule_claps_join_the_training_split_of_shared_genres():
     from drumfont.corpus.dataset import DrumDataset
-    from drumfont.pattern import CLAP
+    from drumfont.drums.pattern import CLAP
 
     rng = np.random.default_rng(0)
     vel = (rng.random((10, 16, 9)) < 0.2).astype(np.uint8) * 90

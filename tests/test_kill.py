@@ -47,7 +47,7 @@ def run_ok(*argv: str) -> None:
 
 
 def test_killed_exports_leave_whole_files_and_the_next_run_no_temp(tmp_path):
-    from drumfont.midifile import read_patterns
+    from drumfont.drums.midifile import read_patterns
 
     rng = random.Random(15)
     out = tmp_path / "bars"
@@ -121,7 +121,7 @@ def test_killed_training_resumes_to_the_same_weights(tiny_data, tmp_path):
 AUTOSAVE = """
 import sys
 from drumfont import studio as st
-from drumfont.pattern import Pattern
+from drumfont.drums.pattern import Pattern
 folder = sys.argv[1]
 s, _ = st.open_session(__import__('pathlib').Path(folder))
 eng = st.RulesEngine()

@@ -14,9 +14,9 @@ import pytest
 from drumfont.cli import main
 from drumfont.corpus import grooves, library
 from drumfont.corpus.dataset import DrumDataset
+from drumfont.drums.midifile import ExportOptions, to_midi_bytes
+from drumfont.drums.pattern import Pattern
 from drumfont.errors import DrumfontError, FileExistsNoForce, MidiFileError
-from drumfont.midifile import ExportOptions, to_midi_bytes
-from drumfont.pattern import Pattern
 
 
 def _bars(genre: str, n: int, seed: int = 0) -> list[Pattern]:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from drumfont.drums.midifile import ExportOptions, note_events
+from drumfont.drums.notemap import GM
+from drumfont.drums.pattern import CLOSED_HAT, KICK, SNARE, Pattern, from_text
 from drumfont.live import schedule as sch
-from drumfont.midifile import ExportOptions, note_events
-from drumfont.notemap import GM
-from drumfont.pattern import CLOSED_HAT, KICK, SNARE, Pattern, from_text
 
 A = from_text("KK x.......x.......\nSN ....X.......X...\nCH x.x.x.x.x.x.x.x.")
 B = from_text("KK x.x.x.x.x.x.x.x.\nCR X...............")
@@ -195,7 +195,7 @@ def test_song_position_pointer_bytes():
 
 
 def test_notemap_changes_the_notes():
-    from drumfont.notemap import NoteMap
+    from drumfont.drums.notemap import NoteMap
 
     nm = NoteMap("x", tuple(range(60, 69)))
     out = sch.render(sch.Sequencer(pattern=A, notemap=nm), 1)

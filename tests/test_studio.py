@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from drumfont import studio as st
+from drumfont.drums.midifile import read_patterns
+from drumfont.drums.pattern import KICK, SNARE, Pattern
 from drumfont.errors import DrumfontError
-from drumfont.midifile import read_patterns
-from drumfont.pattern import KICK, SNARE, Pattern
 
 
 def _bar(seed: int = 0, genre: str = "rock") -> Pattern:

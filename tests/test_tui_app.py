@@ -12,8 +12,8 @@ from textual.widgets import Input, OptionList, Static
 
 from drumfont import studio as st
 from drumfont.errors import LiveMidiError
-from drumfont.midifile import read_patterns
-from drumfont.pattern import CLOSED_HAT, KICK, LABELS, SNARE
+from drumfont.drums.midifile import read_patterns
+from drumfont.drums.pattern import CLOSED_HAT, KICK, LABELS, SNARE
 from drumfont.tui.app import KEYS, VIRTUAL_PORT, open_live_player
 from drumfont.tui.keys import GRID_LEGEND
 from drumfont.tui.widgets import ChoiceScreen, ConfirmScreen, HalfBlockImage, HelpScreen, PathPrompt, StepGrid
@@ -675,7 +675,7 @@ async def test_error_text_with_brackets_is_shown_plain(tmp_path):
 
 
 async def test_note_map_key_reaches_the_player(tmp_path):
-    from drumfont.notemap import GM, available_notemaps, load_notemap
+    from drumfont.drums.notemap import GM, available_notemaps, load_notemap
 
     factory, ports = recording_player()
     app = build_app(tmp_path, player_factory=factory)

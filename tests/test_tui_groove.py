@@ -9,7 +9,7 @@ import pytest
 from textual.widgets import Static
 
 from drumfont import studio as st
-from drumfont.pattern import CLOSED_HAT
+from drumfont.drums.pattern import CLOSED_HAT
 from drumfont.tui.app import open_live_player
 from tui_helpers import build_app, settle, wait_until
 

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from drumfont import studio as st
-from drumfont.pattern import Pattern
+from drumfont.drums.pattern import Pattern
 from drumfont.tui.app import make_app
 from tui_helpers import TimedRulesEngine, settle
 

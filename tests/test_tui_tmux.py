@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from drumfont import studio as st
-from drumfont.midifile import read_patterns
-from drumfont.pattern import KICK, LABELS, N_VOICES, STEPS
+from drumfont.drums.midifile import read_patterns
+from drumfont.drums.pattern import KICK, LABELS, N_VOICES, STEPS
 
 TMUX = shutil.which("tmux")
 pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux is not installed (CI installs it: apt-get install tmux)")

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from drumfont import font, typeset
 from drumfont.cli import main
 from drumfont.errors import DrumfontError
+from drumfont.letters import font, typeset
 from tests.font_helpers import tiny_preset
 
 

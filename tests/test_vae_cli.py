@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from drumfont.cli import main
-from drumfont.midifile import read_patterns, write_midi
-from drumfont.pattern import from_text
+from drumfont.drums.midifile import read_patterns, write_midi
+from drumfont.drums.pattern import from_text
 
 GROOVE = from_text("KK x.......x.x.....\nSN ....x.......x...\nCH x.x.x.x.x.x.x.x.")
 
@@ -60,7 +60,7 @@ def test_export_samples_the_vae(tmp_path, capsys):
 ])
 def test_bad_input_one_line_exit_2(tmp_path, capsys, argv, message):
     from drumfont.checkpoint import save_checkpoint
-    from drumfont.pattern import Pattern
+    from drumfont.drums.pattern import Pattern
 
     write_midi(tmp_path / "g.mid", [GROOVE])
     write_midi(tmp_path / "empty.mid", [Pattern.empty()])

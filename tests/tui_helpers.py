@@ -74,7 +74,7 @@ class TimedRulesEngine(st.RulesEngine):
 
 def as_exported(patterns) -> list:
     """What a .mid of these bars reads back as: offsets on the file's ticks, and a hit played
-    before the file's first downbeat on it (drumfont.midifile's rules)."""
-    from drumfont.midifile import import_bytes, to_midi_bytes
+    before the file's first downbeat on it (drumfont.drums.midifile's rules)."""
+    from drumfont.drums.midifile import import_bytes, to_midi_bytes
 
     return import_bytes(to_midi_bytes(list(patterns))).patterns

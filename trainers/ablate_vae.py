@@ -4,7 +4,7 @@ reports/vae_ablation_table.md (pasted into reports/vae_ablation.md) and a JSON o
     python -m trainers.ablate_vae [--epochs 100] [--seeds 0 1 2] [--beta-max 0.2]
 
 Each run is the real trainer (trainers/train_vae.train) followed by the report's own measures
-(drumfont.vae_report.compute_metrics) with the shipped style classifier as the judge.
+(drumfont.drums.report.compute_metrics) with the shipped style classifier as the judge.
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ def main(argv=None) -> int:
     import torch
 
     from drumfont import drums
+    from drumfont.drums.report import GenreJudge, compute_metrics, load_dataset
     from drumfont.models.hvae import HVAEConfig
-    from drumfont.vae_report import GenreJudge, compute_metrics, load_dataset
     from trainers.train_vae import TrainConfig, train
 
     torch.set_num_threads(1)

@@ -38,9 +38,9 @@ def f1(real: np.ndarray, pred: np.ndarray) -> float:
 
 def humanize_figures(tool, ds, tr, va, temperature: float, seed: int) -> tuple[dict, np.ndarray, np.ndarray]:
     """Scores of humanize on the validation bars at one temperature, and its (velocities, offsets)."""
-    from drumfont import groove
+    from drumfont.drums import groove
+    from drumfont.drums.pattern import VOICES, Pattern
     from drumfont.metrics.vae import sixteenth_ms
-    from drumfont.pattern import VOICES, Pattern
 
     vel, off = ds.velocities[va].astype(np.float64), ds.timing[va].astype(np.float64)
     hit = vel > 0
@@ -75,9 +75,9 @@ def humanize_figures(tool, ds, tr, va, temperature: float, seed: int) -> tuple[d
 def hits_changed_through_midi(tool, ds, va, temperature: float, seed: int, n_bars: int = 256) -> dict:
     """Export validation bars flat (velocity 100, on the grid) as one file, humanize it the way
     the command does, import both: how many hit cells differ."""
-    from drumfont import groove
-    from drumfont.midifile import ExportOptions, import_bytes, retime_drums, to_midi_bytes
-    from drumfont.pattern import Pattern
+    from drumfont.drums import groove
+    from drumfont.drums.midifile import ExportOptions, import_bytes, retime_drums, to_midi_bytes
+    from drumfont.drums.pattern import Pattern
 
     rows = va[:n_bars]
     bars = [Pattern(np.where(ds.velocities[r] > 0, 100, 0).astype(np.uint8)) for r in rows]
@@ -91,7 +91,7 @@ def hits_changed_through_midi(tool, ds, va, temperature: float, seed: int, n_bar
 
 def drumify_figures(tool, ds, va, temperature: float, seed: int) -> dict:
     """Hit F1 of drumified taps against the real bars, tap coverage, and the rule baselines."""
-    from drumfont import groove
+    from drumfont.drums import groove
 
     vel, off = ds.velocities[va], ds.timing[va]
     real = vel > 0
@@ -118,8 +118,8 @@ def drumify_figures(tool, ds, va, temperature: float, seed: int) -> dict:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Print and write every figure."""
-    from drumfont import groove
     from drumfont.corpus.dataset import TRAIN, VAL, DrumDataset
+    from drumfont.drums import groove
     from drumfont.metrics.vae import groove_baselines
     from drumfont.plots.groove import timing_histograms
     from trainers.train_groove import real_timing_rows

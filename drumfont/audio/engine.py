@@ -167,7 +167,7 @@ class AudioEngine:
     def set_notes(self, notes: tuple[int, ...]) -> None:
         """The note the clock sends for each voice (its note map): the kit plays each voice's GM
         note whatever map the MIDI output uses."""
-        from drumfont.notemap import GM
+        from drumfont.drums.notemap import GM
 
         self.to_gm = {int(n): GM.note(v) for v, n in reversed(list(enumerate(notes)))}
 

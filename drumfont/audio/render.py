@@ -21,9 +21,9 @@ import numpy as np
 
 from drumfont.audio.synth import Kit, check_rate
 from drumfont.errors import AudioError
-from drumfont.notemap import GM
-from drumfont.midifile import TICKS_PER_BEAT, ExportOptions, note_events
-from drumfont.pattern import Pattern
+from drumfont.drums.notemap import GM
+from drumfont.drums.midifile import TICKS_PER_BEAT, ExportOptions, note_events
+from drumfont.drums.pattern import Pattern
 from drumfont.writes import check_writable, write_atomic
 
 FORMATS = {".wav": "WAV", ".flac": "FLAC"}

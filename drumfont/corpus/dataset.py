@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from drumfont.doors import check_input
+from drumfont.drums.pattern import N_VOICES, STEPS, VOICES, Pattern, clip_offsets
 from drumfont.errors import DatasetError, DrumfontError
-from drumfont.pattern import N_VOICES, STEPS, VOICES, Pattern, clip_offsets
 from drumfont.writes import write_atomic
 
 FORMAT = 1

@@ -21,9 +21,9 @@ from typing import Sequence
 import numpy as np
 
 from drumfont.corpus.dataset import SPLITS, TEST, TRAIN, VAL, DrumDataset, SourceTable, grouped_split
+from drumfont.drums.midifile import read_midi
+from drumfont.drums.pattern import N_VOICES, STEPS, stack, stack_offsets
 from drumfont.errors import DrumfontError, MidiFileError
-from drumfont.midifile import read_midi
-from drumfont.pattern import N_VOICES, STEPS, stack, stack_offsets
 from drumfont.writes import check_writable
 
 MIDI_SUFFIXES = (".mid", ".midi")

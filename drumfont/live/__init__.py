@@ -1,6 +1,6 @@
 """Live MIDI: the drift-free player (its own process), ports, MIDI clock out and follow mode.
 
-Only this package and drumfont/midifile.py import mido/rtmidi, and only when a port opens.
+Only this package and drumfont/drums/midifile.py import mido/rtmidi, and only when a port opens.
 """
 
 from drumfont.live.player import Player

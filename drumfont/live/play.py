@@ -10,10 +10,10 @@ from typing import Any, Callable, TextIO
 
 import numpy as np
 
+from drumfont.drums.pattern import STEPS, Pattern, from_text
 from drumfont.errors import DrumfontError
 from drumfont.live.player import Player
 from drumfont.live.ports import PortSpec, list_ports
-from drumfont.pattern import STEPS, Pattern, from_text
 
 
 def patterns_from_style(genre: str, n: int, seed: int | None, rules: bool = False) -> list[Pattern]:
@@ -47,7 +47,7 @@ def patterns_from_text_file(path: str) -> list[Pattern]:
 
 def patterns_from_midi(path: str, all_channels: bool = False) -> list[Pattern]:
     """The 4/4 drum bars of a .mid file."""
-    from drumfont.midifile import read_patterns
+    from drumfont.drums.midifile import read_patterns
 
     return read_patterns(path, all_channels)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from drumfont.pattern import VOICES
+from drumfont.drums.pattern import VOICES
 from drumfont.plots.vae import _plt, _save
 
 

@@ -10,7 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
-from drumfont.pattern import LABELS, VOICES
+from drumfont.drums.pattern import LABELS, VOICES
 
 
 def _plt():

@@ -25,7 +25,7 @@ from textual.widgets import ContentSwitcher, Footer, Input, Static
 
 from drumfont import studio as st
 from drumfont.errors import DrumfontError
-from drumfont.pattern import LABELS, VOICES, Pattern
+from drumfont.drums.pattern import LABELS, VOICES, Pattern
 from drumfont.tui.keys import KEYS, PALETTE_EXTRA, bindings, help_groups
 from drumfont.tui.groove import GrooveMixin
 from drumfont.tui.live import open_live_player
@@ -58,7 +58,7 @@ class StudioApp(GrooveMixin, TransportMixin, App[None]):
         self.export_dir = Path(export_dir) if export_dir else Path.cwd()
         self.studio, self._session_note = st.open_session(self.data_dir)
         if notemap is not None:
-            from drumfont.notemap import load_notemap
+            from drumfont.drums.notemap import load_notemap
 
             load_notemap(notemap)  # a DrumfontError (exit 2 on the CLI) before the screen opens
             self.studio.transport.notemap = notemap
@@ -565,7 +565,7 @@ class StudioApp(GrooveMixin, TransportMixin, App[None]):
     def _typeface(self, seed: int):
         """The traced typeface of a seed, built once per seed (the worker thread calls this)."""
         if seed not in self._typefaces:
-            from drumfont import font
+            from drumfont.letters import font
             self._typefaces = {seed: font.build_typeface(seed, preset=self.letters_preset)}
         return self._typefaces[seed]
 
@@ -577,7 +577,7 @@ class StudioApp(GrooveMixin, TransportMixin, App[None]):
             if self.letters_renderer is not None:
                 image = self.letters_renderer(text, seed, scale)
             else:
-                from drumfont import typeset
+                from drumfont.letters import typeset
                 from drumfont.letters import check_text, drawable
                 check_text(text, drawable(self.letters_preset))  # names a bad character before tracing
                 face = self._typeface(seed)
@@ -613,7 +613,7 @@ class StudioApp(GrooveMixin, TransportMixin, App[None]):
 
     @work(thread=True, exclusive=True, group="font")
     def _write_font(self, target: Path, seed: int, force: bool) -> None:
-        from drumfont import font
+        from drumfont.letters import font
         from drumfont.writes import write_atomic
         try:
             font.check_target(target, force)

@@ -16,8 +16,8 @@ from textual import work
 from textual.message import Message
 
 from drumfont import studio as st
+from drumfont.drums.pattern import Pattern
 from drumfont.errors import DrumfontError
-from drumfont.pattern import Pattern
 from drumfont.tui.messages import Drawn, WorkFailed
 from drumfont.tui.widgets import ChoiceScreen
 
@@ -62,7 +62,7 @@ class GrooveMixin:
 
     @work(thread=True, group="groove")
     def _humanize(self, bars: dict[int, Pattern], genre: str, temperature: float, seed: int) -> None:
-        from drumfont import groove
+        from drumfont.drums import groove
 
         try:
             tool = groove.load("humanize")
@@ -168,7 +168,7 @@ class GrooveMixin:
 
     @work(thread=True, group="groove")
     def _drumify(self, taps, slot: int, genre: str, temperature: float, seed: int, started_ns: int) -> None:
-        from drumfont import groove
+        from drumfont.drums import groove
 
         try:
             tool = groove.load("drumify")

@@ -8,7 +8,7 @@ from typing import Any
 
 from textual.message import Message
 
-from drumfont.pattern import Pattern
+from drumfont.drums.pattern import Pattern
 
 
 @dataclass

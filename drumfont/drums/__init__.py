@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Sequence, Union
 
 import numpy as np
 
+from drumfont.drums.pattern import N_VOICES, STEPS, Pattern, stack, stack_offsets
 from drumfont.errors import CheckpointError, DrumfontError
-from drumfont.pattern import N_VOICES, STEPS, Pattern, stack, stack_offsets
 
 if TYPE_CHECKING:
     import torch
@@ -337,7 +337,7 @@ class DrumModel:
 
 def endpoint(model: DrumModel, spec: str) -> Endpoint:
     """A morph endpoint from the command line: a genre name, or a .mid file (its first bar)."""
-    from drumfont.midifile import read_patterns
+    from drumfont.drums.midifile import read_patterns
 
     if spec.lower().endswith((".mid", ".midi")) or Path(spec).is_file():
         return read_patterns(spec)[0]

@@ -1,4 +1,4 @@
-"""Humanize and drumify: the Groove and Drumify models as drum API calls beside drums.py.
+"""Humanize and drumify: the Groove and Drumify models as drum API calls beside the VAE's (drums/__init__.py).
 
 `humanize(patterns, ...)` gives each bar a drummer's velocities and micro-timing, keeping its
 hits exactly (none added, none removed); `amount` scales the change (0 = the input unchanged).
@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from drumfont.drums.pattern import KICK, N_VOICES, SNARE, STEPS, Pattern, clip_offsets
 from drumfont.errors import CheckpointError, DrumfontError
-from drumfont.pattern import KICK, N_VOICES, SNARE, STEPS, Pattern, clip_offsets
 
 if TYPE_CHECKING:
     import torch
@@ -180,7 +180,7 @@ def raw_tap_coverage(taps: np.ndarray, logits: np.ndarray) -> float:
 def rules_drumify(taps: np.ndarray, hats: bool = False) -> list[Pattern]:
     """The rules baseline: a tap on a backbeat (steps 4, 12) is a snare, any other a kick; with
     `hats`, every tap also gets a closed hat. Velocities and offsets are the taps'."""
-    from drumfont.pattern import CLOSED_HAT
+    from drumfont.drums.pattern import CLOSED_HAT
 
     t = check_taps(taps)
     on = t[..., 0] > 0

@@ -16,9 +16,9 @@ import numpy as np
 
 from drumfont.corpus.dataset import TRAIN, VAL, DrumDataset
 from drumfont.drums import DrumModel
+from drumfont.drums.pattern import VOICES, batch_validity
 from drumfont.errors import DrumfontError
 from drumfont.metrics import vae as mv
-from drumfont.pattern import VOICES, batch_validity
 
 CLASSIFIER_NAME = "style_classifier.pt"
 # Shipped judges by name: trained on real validation-split-free Groove MIDI bars, or on the rules.

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from drumfont.doors import short
+from drumfont.drums.pattern import (CLAP, CLOSED_HAT, CRASH, KICK, N_VOICES, OPEN_HAT, RIDE, SNARE, TOM_HIGH, TOM_LOW,
+                                    VOICES)
 from drumfont.errors import DrumfontError
-from drumfont.pattern import (CLAP, CLOSED_HAT, CRASH, KICK, N_VOICES, OPEN_HAT, RIDE, SNARE,
-                              TOM_HIGH, TOM_LOW, VOICES)
 from drumfont.shipped import presets_dir
 
 # GM note -> voice, with the instrument name (GM Level 1 percussion, 35-81; GS/XG extras 27-34

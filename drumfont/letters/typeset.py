@@ -14,8 +14,8 @@ import os
 from pathlib import Path
 
 from drumfont.errors import DrumfontError
-from drumfont.font import ASCENT, DESCENT, GLYPH_NAMES, SPACE, UPM, Typeface, font_bytes
 from drumfont.letters import check_text
+from drumfont.letters.font import ASCENT, DESCENT, GLYPH_NAMES, SPACE, UPM, Typeface, font_bytes
 from drumfont.writes import check_writable, write_atomic
 
 MIN_SIZE, MAX_SIZE = 4, 1024      # pixels per em

@@ -143,8 +143,8 @@ def _training_font(name: str) -> Path:
 def report_font(seeds: list[int], out: Path, preset: str | None = None, force: bool = False,
                 fontbakery_check: bool = True, truncation: float | None = None) -> dict:
     """Build a font per seed, measure it, write metrics.json, report.md and specimen.png."""
-    from drumfont.font import TRUNCATION, build_typeface, font_bytes
     from drumfont.letters import load_classifier
+    from drumfont.letters.font import TRUNCATION, build_typeface, font_bytes
 
     if not seeds:
         raise DrumfontError("give at least one --seeds value")

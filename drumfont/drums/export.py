@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from drumfont.doors import total_bars
+from drumfont.drums.midifile import ExportOptions, write_midi
+from drumfont.drums.pattern import Pattern
 from drumfont.errors import DrumfontError
-from drumfont.midifile import ExportOptions, write_midi
-from drumfont.pattern import Pattern
 from drumfont.writes import check_writable
 
 

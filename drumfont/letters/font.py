@@ -22,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from drumfont import glyphs as tracer
 from drumfont.errors import DrumfontError
-from drumfont.letters import draw_glyphs, generator_info, style_from_image, style_latent
+from drumfont.letters import draw_glyphs, generator_info
+from drumfont.letters import glyphs as tracer
+from drumfont.letters import style_from_image, style_latent
 from drumfont.writes import check_writable, write_atomic
 
 UPM = 1000

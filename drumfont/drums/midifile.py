@@ -22,9 +22,9 @@ from typing import Sequence
 import numpy as np
 
 from drumfont.doors import MAX_MIDI_BYTES, read_capped, total_bars
+from drumfont.drums.notemap import FOLD, GM, NoteMap
+from drumfont.drums.pattern import N_VOICES, STEPS, Pattern, clip_offsets
 from drumfont.errors import DrumfontError, MidiFileError
-from drumfont.notemap import FOLD, GM, NoteMap
-from drumfont.pattern import N_VOICES, STEPS, Pattern, clip_offsets
 from drumfont.writes import write_atomic
 
 TICKS_PER_BEAT = 480
