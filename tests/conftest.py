@@ -5,6 +5,10 @@ into that server); other fixtures belong in their own test modules.
 The server runs with 1024-frame periods: with 64 frames the dummy driver xruns on a busy box
 (other test jobs, training) and MIDI events of a late cycle are lost; the tests assert content,
 not timing, so a long period costs nothing. benchmarks/bench_player.py measures at 64 frames.
+It also runs in sync mode (`--sync`): in JACK2's default async mode a cycle goes on without a
+client that is late, and under load the recorder lost a cycle's messages (two clock pulses and a
+note in one run of four, at load ~5); in sync mode the server waits for its clients (a late cycle
+delays what follows, which the timing bounds already allow for).
 
 The recorder is `jack_midi_dump` (shipped with jackd2), a C JACK client: python-rtmidi's JACK
 MidiIn was measured here to drop, repeat and reorder messages when several arrive in one JACK

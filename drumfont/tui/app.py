@@ -24,22 +24,23 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Input, Static
 
 from drumfont import studio as st
-from drumfont.errors import DrumfontError
 from drumfont.drums.pattern import LABELS, VOICES, Pattern
-from drumfont.tui.keys import KEYS, PALETTE_EXTRA, bindings, help_groups
+from drumfont.errors import DrumfontError
 from drumfont.tui.groove import GrooveMixin
+from drumfont.tui.keys import KEYS, PALETTE_EXTRA, bindings, help_groups
+from drumfont.tui.letters import LettersMixin
 from drumfont.tui.live import open_live_player
-from drumfont.tui.messages import Drawn, EngineReady, FontSaved, LettersRendered, Morphed, WorkFailed
+from drumfont.tui.messages import Drawn, EngineReady, Morphed, WorkFailed
 from drumfont.tui.transport import VIRTUAL_PORT, TransportMixin
-from drumfont.tui.widgets import (ChoiceScreen, ConfirmScreen, HalfBlockImage, HelpScreen, MorphStrip,
-                                  PathPrompt, StepGrid)
+from drumfont.tui.widgets import (ChoiceScreen, ConfirmScreen, HalfBlockImage, HelpScreen, MorphStrip, PathPrompt,
+                                  StepGrid)
 
 VIEWS = ("grid-view", "morph-view", "letters-view")
 _STUDIO_ACTIONS = ({k.action.split("(")[0] for k in KEYS} | {a.split("(")[0] for a, _ in PALETTE_EXTRA}
                    | {"select_slot"}) - {"quit", "command_palette", "noop"}
 
 
-class StudioApp(GrooveMixin, TransportMixin, App[None]):
+class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
     """drumfont studio."""
 
     CSS_PATH = "app.tcss"
@@ -522,124 +523,10 @@ class StudioApp(GrooveMixin, TransportMixin, App[None]):
         self.push_screen(PathPrompt(prompt, default), answer)
 
     # --- letters ---------------------------------------------------------------------------
-    @on(Input.Submitted, "#letters-input")
+    @on(Input.Submitted, "#letters-input")  # here, not in LettersMixin: Textual collects @on per App class
     def _letters_submitted(self, event: Input.Submitted) -> None:
         self.studio.letters_text = event.value
         self.action_letters_render()
-
-    def action_letters_render(self) -> None:
-        s = self.studio
-        s.letters_text = self.main.query_one("#letters-input", Input).value
-        self.autosave()
-        self._update("#letters-info", f"rendering {s.letters_text!r} (typeface {s.letters_seed})…",
-                     markup=False)
-        self._render_letters(s.letters_text, s.letters_seed, s.letters_scale)
-
-    def action_letters_reroll(self) -> None:
-        self.studio.letters_seed += 1
-        if self.view != "letters-view":
-            self.action_view("letters-view")
-        self.action_letters_render()
-
-    def action_letters_cycle(self, what: str) -> None:
-        """Next text colour ('fg') or background ('bg'), then render again."""
-        value = self.studio.cycle_letters(what)
-        self.say(f"letters {'text colour' if what == 'fg' else 'background'}: {value}")
-        self._letters_again()
-
-    def action_letters_size(self, factor: float) -> None:
-        size = self.studio.set_letters_size(round(self.studio.letters_size * factor))
-        self.say(f"letters size: {size} px per em")
-        self._letters_again()
-
-    def action_letters_svg(self) -> None:
-        self.studio.letters_svg = not self.studio.letters_svg
-        self.say(f"letters: SVG {'on' if self.studio.letters_svg else 'off'}")
-        self._letters_again()
-
-    def _letters_again(self) -> None:
-        if self.view != "letters-view":
-            self.action_view("letters-view")
-        self.action_letters_render()
-
-    def _typeface(self, seed: int):
-        """The traced typeface of a seed, built once per seed (the worker thread calls this)."""
-        if seed not in self._typefaces:
-            from drumfont.letters import font
-            self._typefaces = {seed: font.build_typeface(seed, preset=self.letters_preset)}
-        return self._typefaces[seed]
-
-    @work(thread=True, exclusive=True, group="letters")
-    def _render_letters(self, text: str, seed: int, scale: int) -> None:
-        s = self.studio
-        svg = None
-        try:
-            if self.letters_renderer is not None:
-                image = self.letters_renderer(text, seed, scale)
-            else:
-                from drumfont.letters import typeset
-                from drumfont.letters import check_text, drawable
-                check_text(text, drawable(self.letters_preset))  # names a bad character before tracing
-                face = self._typeface(seed)
-                fg, bg = typeset.parse_colour(s.letters_fg), typeset.parse_colour(s.letters_bg, allow_transparent=True)
-                image = typeset.render_png(face, text, s.letters_size, fg, bg)
-                svg = typeset.render_svg(face, text, s.letters_size, fg, bg) if s.letters_svg else None
-            slug = re.sub(r"[^A-Za-z0-9]+", "-", text.strip()).strip("-").upper() or "TEXT"
-            path = self.data_dir / "letters" / f"{slug[:40]}-{seed}.png"
-            from drumfont.letters import write_png
-            from drumfont.writes import write_atomic
-            # Same text and seed draw the same image, so replacing that file loses nothing.
-            write_png(image, path, force=True)
-            if svg is not None:
-                path = write_atomic(path.with_suffix(".svg"), svg.encode(), force=True)
-        except ImportError as exc:
-            self.post_message(WorkFailed("letters", f"the letter GAN is not installed ({exc.name})"))
-            return
-        except DrumfontError as exc:
-            self.post_message(WorkFailed("letters", str(exc)))
-            return
-        self.post_message(LettersRendered(image, path, text, seed))
-
-    def action_save_font(self) -> None:
-        """Ask where, then write the current typeface as an .otf in a worker."""
-        seed = self.studio.letters_seed
-        default = str(self.export_dir / f"DrumfontGAN-{seed}.otf")
-
-        def save(target: Path, force: bool) -> None:
-            self.say(f"building the typeface {seed} into {target}…")
-            self._write_font(target, seed, force)
-        self._ask_path(f"save typeface {seed} as an OpenType font (.otf, or .ttf) to:", default, save,
-                       "font not saved")
-
-    @work(thread=True, exclusive=True, group="font")
-    def _write_font(self, target: Path, seed: int, force: bool) -> None:
-        from drumfont.letters import font
-        from drumfont.writes import write_atomic
-        try:
-            font.check_target(target, force)
-            face = self._typeface(seed)
-            out = write_atomic(target, font.font_bytes(face, ttf=target.suffix.lower() == ".ttf"), force=force)
-        except DrumfontError as exc:
-            self.post_message(WorkFailed("font", str(exc)))
-            return
-        except ImportError as exc:
-            self.post_message(WorkFailed("font", f"a font library is not installed ({exc.name})"))
-            return
-        self.post_message(FontSaved(out, seed, len(face.glyphs)))
-
-    def on_font_saved(self, msg: FontSaved) -> None:
-        self.say(f"font: wrote {msg.path} ({msg.glyphs} glyphs, typeface {msg.seed})")
-        self.notify(f"wrote {msg.path}", timeout=4, markup=False)
-
-    def on_letters_rendered(self, msg: LettersRendered) -> None:
-        self.letters_path = msg.path
-        self.main.query_one(HalfBlockImage).show(msg.image)
-        s = self.studio
-        opts = "" if self.letters_renderer is not None else (
-            f" · {s.letters_fg} on {s.letters_bg}, {s.letters_size} px")
-        self._update("#letters-info", f"typeface {msg.seed}{opts} · {msg.path.suffix[1:].upper()}: {msg.path}",
-                     markup=False)
-        self.say(f"letters: wrote {msg.path}")
 
     async def action_quit(self) -> None:
         self.autosave()
