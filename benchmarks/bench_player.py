@@ -140,13 +140,24 @@ def record_monitor(env: dict, source: str) -> tuple[subprocess.Popen, object]:
     return proc, out
 
 
-def parse_dump(out) -> list[tuple[int, int]]:
+def parse_dump(out) -> list[tuple[int, tuple[int, ...]]]:
+    """(JACK frame, message bytes) of each line jack_midi_dump wrote to `out`."""
     out.seek(0)
     rows = []
     for line in out.read().decode(errors="replace").splitlines():
         head, sep, rest = line.partition(":")
-        if sep and head.strip().isdigit() and rest.split():
-            rows.append((int(head), int(rest.split()[0], 16)))
+        if not sep or not head.strip().isdigit():
+            continue
+        data = []
+        for tok in rest.split():  # the bytes, then jack_midi_dump's description of them
+            if len(tok) != 2:
+                break
+            try:
+                data.append(int(tok, 16))
+            except ValueError:
+                break
+        if data:
+            rows.append((int(head), tuple(data)))
     return rows
 
 
@@ -292,7 +303,7 @@ def one_run(mode: str, load: str, bpm: float, seconds: float, env: dict, nice: i
     nominal_ns = (len(clocks) - 1) * 60e9 / bpm / 24
     sched_dev_ns = float(clocks[-1] - clocks[0] - nominal_ns)
     # receiver: pair messages by status sequence, then frame stamps vs deadlines
-    sm = difflib.SequenceMatcher(a=status.tolist(), b=[s for _, s in got], autojunk=False)
+    sm = difflib.SequenceMatcher(a=status.tolist(), b=[m[0] for _, m in got], autojunk=False)
     pairs = [(i + k, j + k) for i, j, n in sm.get_matching_blocks() for k in range(n)]
     lost = len(status) - len(pairs)
     rx = np.array([got[j][0] for _, j in pairs], dtype=np.float64) / 48_000 * 1e3     # ms, receiver clock

@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_player import Load, start_jack, stop_proc  # noqa: E402  (same JACK setup and load)
+from bench_player import (Load, parse_dump, record_monitor, start_jack,  # noqa: E402  (same JACK rig and load)
+                          stop_proc)
 
 ALL_NOTES_OFF = (0xB9, 123, 0)
 
@@ -33,42 +34,6 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def record(env: dict, source: str):
-    """jack_midi_dump on the player's port: every message with all its bytes."""
-    import subprocess
-    import tempfile
-
-    name = f"soak{uuid.uuid4().hex[:5]}"
-    out = tempfile.TemporaryFile()
-    proc = subprocess.Popen(["jack_midi_dump", "-a", name], env=env, stdout=out, stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        if f"{name}:input" in subprocess.run(["jack_lsp"], env=env, capture_output=True, text=True).stdout:
-            break
-        time.sleep(0.05)
-    subprocess.run(["jack_connect", source, f"{name}:input"], env=env, check=True)
-    return proc, out
-
-
-def messages(out) -> list[tuple[int, ...]]:
-    out.seek(0)
-    rows = []
-    for line in out.read().decode(errors="replace").splitlines():
-        head, sep, rest = line.partition(":")
-        if not sep or not head.strip().isdigit():
-            continue
-        data = []
-        for tok in rest.split():  # the bytes, then jack_midi_dump's description of them
-            if len(tok) != 2:
-                break
-            try:
-                data.append(int(tok, 16))
-            except ValueError:
-                break
-        if data:
-            rows.append(tuple(data))
-    return rows
 
 
 def main() -> None:
@@ -89,7 +54,7 @@ def main() -> None:
     tag = uuid.uuid4().hex[:5]
     spec = PortSpec(virtual=f"s{tag}", backend="jack", client_name=f"soak{tag}")
     player = Player(port=spec, bpm=args.bpm, record_timing=True).open()
-    mon, out = record(env, f"{spec.client_name}:{spec.virtual}")
+    mon, out = record_monitor(env, f"{spec.client_name}:{spec.virtual}")
     rng = np.random.default_rng(0)
     bank = [p for g in ("rock", "jazz", "hiphop", "electronic", "latin") for p in grooves.generate(g, 8, rng)]
     player.set_pattern(bank[0])
@@ -129,7 +94,7 @@ def main() -> None:
     player.close()
     time.sleep(0.5)
     stop_proc(mon)
-    got = messages(out)
+    got = [m for _, m in parse_dump(out)]
     stop_proc(jack)
     la1 = os.getloadavg()[0]
 

@@ -27,12 +27,13 @@ import os
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from drumfont.audio.synth import Kit, check_rate
 from drumfont.errors import AudioError
+from drumfont.live.ports import quiet_stderr
 
 MARGIN_NS = 3_000_000          # room for a callback that wakes late
 ANCHOR_WINDOW_NS = 2_000_000_000
@@ -59,30 +60,11 @@ class AudioSpec:
         return repr(self.device) if self.device else (f"the default {self.hostapi} output" if self.hostapi else "the default output")
 
 
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """Hide what C libraries print while PortAudio starts (ALSA's complaints about absent cards,
-    libjack's about an absent server): in the studio they would scribble over the screen."""
-    try:
-        fd = sys.__stderr__.fileno() if sys.__stderr__ is not None else 2
-        saved = os.dup(fd)
-    except (OSError, ValueError, AttributeError):
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), fd)
-        yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
-
-
 def _sounddevice():
     """The sounddevice module, PortAudio started quietly; AudioError when PortAudio is missing."""
     # A JACK client must not start a JACK server of its own (libjack does, by default).
     os.environ.setdefault("JACK_NO_START_SERVER", "1")
-    with _quiet_stderr():
+    with quiet_stderr():
         try:
             import sounddevice
         except (ImportError, OSError) as exc:
@@ -143,7 +125,7 @@ class AudioEngine:
         self.hostapi = sd.query_hostapis(sd.query_devices(index)["hostapi"])["name"]
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
         try:
-            with _quiet_stderr():
+            with quiet_stderr():
                 self.stream = sd.OutputStream(samplerate=spec.rate, channels=2, dtype="float32",
                                               device=index, blocksize=spec.blocksize,
                                               latency=spec.latency, callback=self._callback)

@@ -43,15 +43,18 @@ def rtmidi_module():
 
 @contextlib.contextmanager
 def quiet_stderr() -> Iterator[None]:
-    """Silence the C libraries (ALSA, JACK) that print to fd 2 while we probe for a system;
-    our own message says what went wrong instead."""
+    """Silence the C libraries (ALSA, JACK, PortAudio) that print to fd 2 while we probe for a
+    system: our own message says what went wrong instead, and in the studio they would scribble
+    over the screen. The fd comes from sys.__stderr__, because Textual swaps sys.stderr for an
+    object without one while the C libraries still write to the real fd 2."""
     try:
-        fd = sys.stderr.fileno()
+        fd = sys.__stderr__.fileno() if sys.__stderr__ is not None else 2
+        saved = os.dup(fd)
     except (AttributeError, OSError, ValueError):
         yield
         return
-    sys.stderr.flush()
-    saved = os.dup(fd)
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        sys.stderr.flush()
     try:
         with open(os.devnull, "wb") as null:
             os.dup2(null.fileno(), fd)
