@@ -67,11 +67,10 @@ def test_the_kit_plays_in_time_with_the_clock(jack_audio):
     off = np.abs(lag - np.median(lag)) > 0.005
     # A note may only stray where the backend or the recorder saw the server miss a cycle (the
     # dummy driver's timer on a loaded box), and then one note per missed cycle at most.
-    assert off.sum() <= underruns + rec.xruns, (lag, underruns, rec.xruns)
+    assert off.sum() <= underruns + rec.xruns, (lag, underruns, rec.xruns, late)
     if underruns + rec.xruns == 0:  # a clean run: every note at the engine's fixed lag
         assert off.mean() <= 0.1, lag
     assert 0 <= np.median(lag) <= p.audio_delay_ms / 1e3 + 0.05
-    assert late >= 0
 
 
 def test_a_muted_voice_makes_no_sound_and_audition_sounds(jack_audio):
