@@ -871,3 +871,7 @@ def test_side_panel_reasons_split_at_clauses_not_inside_parentheses():
     joined = "MIDI off: no port; audio off: no output matches (outputs: none; a JACK server is needed)"
     assert _clauses(joined) == ["MIDI off: no port",
                                 "audio off: no output matches (outputs: none; a JACK server is needed)"]
+    # a second backend's reason belongs to the MIDI clause, not a line of its own ("play off: jack")
+    joined = "MIDI off: no MIDI system could start: alsa: no sequencer; jack: no server; audio off: none"
+    assert _clauses(joined) == ["MIDI off: no MIDI system could start: alsa: no sequencer; jack: no server",
+                                "audio off: none"]

@@ -542,15 +542,23 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
 
 
 def _clauses(reasons: str) -> list[str]:
-    """Reasons joined by '; ', split again, but not at a '; ' inside parentheses (an audio
-    reason lists its outputs that way)."""
-    out, depth, start = [], 0, 0
+    """Reasons joined by '; ', split again: not at a '; ' inside parentheses (an audio reason
+    lists its outputs that way), and a clause that names no output ('jack: no server', a second
+    backend of 'MIDI off: no MIDI system could start: alsa: ...; jack: ...') stays with the one
+    before it."""
+    parts, depth, start = [], 0, 0
     for i, ch in enumerate(reasons):
         depth += {"(": 1, ")": -1}.get(ch, 0)
         if depth == 0 and reasons.startswith("; ", i):
-            out.append(reasons[start:i])
+            parts.append(reasons[start:i])
             start = i + 2
-    return out + [reasons[start:]]
+    out: list[str] = []
+    for part in parts + [reasons[start:]]:
+        if out and " off: " not in part:
+            out[-1] += "; " + part
+        else:
+            out.append(part)
+    return out
 
 
 def _short(reason: str, limit: int = 48, cut: str = ":") -> str:
