@@ -875,3 +875,5 @@ def test_side_panel_reasons_split_at_clauses_not_inside_parentheses():
     joined = "MIDI off: no MIDI system could start: alsa: no sequencer; jack: no server; audio off: none"
     assert _clauses(joined) == ["MIDI off: no MIDI system could start: alsa: no sequencer; jack: no server",
                                 "audio off: none"]
+    assert _clauses("MIDI is off (--no-midi); audio is off (--no-audio)") == [
+        "MIDI is off (--no-midi)", "audio is off (--no-audio)"]

@@ -543,9 +543,9 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
 
 def _clauses(reasons: str) -> list[str]:
     """Reasons joined by '; ', split again: not at a '; ' inside parentheses (an audio reason
-    lists its outputs that way), and a clause that names no output ('jack: no server', a second
-    backend of 'MIDI off: no MIDI system could start: alsa: ...; jack: ...') stays with the one
-    before it."""
+    lists its outputs that way), and a clause that says nothing is off ('jack: no server', a
+    second backend of 'MIDI off: no MIDI system could start: alsa: ...; jack: ...') stays with
+    the 'X off: ...' before it."""
     parts, depth, start = [], 0, 0
     for i, ch in enumerate(reasons):
         depth += {"(": 1, ")": -1}.get(ch, 0)
@@ -554,7 +554,7 @@ def _clauses(reasons: str) -> list[str]:
             start = i + 2
     out: list[str] = []
     for part in parts + [reasons[start:]]:
-        if out and " off: " not in part:
+        if out and " off: " in out[-1] and not re.search(r"\boff\b", part):
             out[-1] += "; " + part
         else:
             out.append(part)
