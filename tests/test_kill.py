@@ -40,6 +40,15 @@ def temps(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.rglob("*") if p.name.endswith(".tmp"))
 
 
+def stamp(path: Path) -> tuple[int, int] | None:
+    """Identity of the file now at `path` (an atomic replace gives a new inode), or None."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
 def run_ok(*argv: str) -> None:
     res = subprocess.run([sys.executable, "-m", "drumfont", *argv], cwd=ROOT, env=ENV, capture_output=True,
                          text=True, timeout=300)
@@ -81,10 +90,13 @@ def test_killed_letters_leave_no_partial_png_and_the_next_run_no_temp(tmp_path):
 def tiny_data(tmp_path_factory) -> str:
     from drumfont.corpus.dataset import DrumDataset
 
+    # 1,200 bars: an epoch takes ~0.3 s on a quiet core, so a kill 0.05-0.6 s after a checkpoint lands
+    # inside the run (with 60 bars the whole run took 0.6 s and finished before the kill on a quiet machine)
     rng = np.random.default_rng(0)
-    vel = (rng.random((60, 16, 9)) < 0.2).astype(np.uint8) * 100
+    n = 1200
+    vel = (rng.random((n, 16, 9)) < 0.2).astype(np.uint8) * 100
     path = tmp_path_factory.mktemp("data") / "d.npz"
-    DrumDataset(vel, np.repeat(np.arange(3, dtype=np.int16), 20), (np.arange(60) % 5 == 0).astype(np.uint8),
+    DrumDataset(vel, np.repeat(np.arange(3, dtype=np.int16), n // 3), (np.arange(n) % 5 == 0).astype(np.uint8),
                 ("rock", "jazz", "latin")).save(path)
     return str(path)
 
@@ -100,14 +112,17 @@ def test_killed_training_resumes_to_the_same_weights(tiny_data, tmp_path):
     run_ok("train", "vae", *flags, "--out", str(full))
     rng = random.Random(17)
     for _ in range(2):  # killed twice, each time resumed from its last checkpoint
-        resume = ["--resume"] if part.exists() else []
-        proc = start("train", "vae", *(resume or flags), "--out", str(part))
-        # wait for a first checkpoint, then kill at a random point of the epochs after it
+        before = stamp(part)
+        proc = start("train", "vae", *(["--resume"] if before else flags), "--out", str(part))
+        # wait for this run's first checkpoint (a new file replaces the old), then kill at a random point of the
+        # epochs after it
         deadline = time.monotonic() + 120
-        while not part.exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        kill_after(proc, rng.uniform(0.05, 0.6))
+        while stamp(part) == before and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert stamp(part) != before, "the run wrote no checkpoint"
+        assert kill_after(proc, rng.uniform(0.05, 0.6)), "the run ended before the kill: its epochs are too short"
         load_checkpoint(part, "vae")  # never a partial checkpoint
+        assert not load_checkpoint(part, "vae")["extras"]["complete"]
     run_ok("train", "vae", "--out", str(part), "--resume", "--no-progress")
     a, b = load_checkpoint(full, "vae"), load_checkpoint(part, "vae")
     assert b["extras"]["complete"]
