@@ -96,6 +96,98 @@ def test_model_shapes_ranges_and_learning(task):
     assert not torch.equal(o, model.generate(cond, g, 1.0, torch.Generator().manual_seed(4))[2])
 
 
+def test_l1_loss_is_the_absolute_error_on_hit_cells_only():
+    hits, vel, off, _ = batch()
+    out = {"vel": torch.full_like(vel, 0.5), "off": torch.full_like(off, 0.1)}
+    l1 = losses(out, hits, vel, off, "humanize", "l1")
+    assert l1["off"].item() == pytest.approx(float(((0.1 - off).abs() * hits).sum() / 8), rel=1e-5)
+    mse = losses(out, hits, vel, off, "humanize")
+    assert mse["vel"].item() == pytest.approx(float(((0.5 - vel).pow(2) * hits).sum() / 8), rel=1e-5)
+    rests_moved = {k: v + 0.3 * (1 - hits) for k, v in out.items()}
+    assert losses(rests_moved, hits, vel, off, "humanize", "l1")["off"].item() == pytest.approx(l1["off"].item())
+    with pytest.raises(ValueError, match="loss"):
+        losses(out, hits, vel, off, "humanize", "huber")
+
+
+def test_l1_loss_fits_the_median_where_mse_fits_the_mean():
+    off = torch.tensor([0.0, 0.0, 0.0, 0.4]).view(4, 1, 1).expand(4, 16, 9).contiguous()
+    hits, vel = torch.ones_like(off), torch.zeros_like(off)
+    fitted = {}
+    for kind in ("mse", "l1"):
+        p = torch.zeros((), requires_grad=True)
+        opt = torch.optim.SGD([p], lr=1e-4)
+        for _ in range(300):
+            out = {"vel": vel, "off": p.expand_as(off)}
+            opt.zero_grad()
+            losses(out, hits, vel, off, "humanize", kind)["off"].backward()
+            opt.step()
+        fitted[kind] = p.item()
+    assert fitted["mse"] == pytest.approx(0.1, abs=0.01) and abs(fitted["l1"]) < 0.03
+
+
+def test_drumify_at_temperature_0_plays_the_marginal_less_the_thresholds():
+    torch.manual_seed(0)
+    hits, vel, off, g = batch()
+    cond = taps_of(hits, vel, off)
+    plain = GrooveModel(GrooveConfig(task="drumify", n_genres=3, channels=16, z=4, hit_samples=0))
+    marg = GrooveModel(GrooveConfig(task="drumify", n_genres=3, channels=16, z=4, hit_samples=16))
+    marg.load_state_dict(plain.state_dict())
+    z0 = plain.decode(cond, g, torch.zeros(8, 4))[0]
+    assert torch.allclose(plain.generate(cond, g, 0.0)[0], z0)
+    a = marg.generate(cond, g, 0.0, torch.Generator().manual_seed(1))[0]
+    assert torch.equal(a, marg.generate(cond, g, 0.0, torch.Generator().manual_seed(2))[0])
+    assert not torch.allclose(a, z0)
+    mean_p = torch.stack([torch.sigmoid(marg.decode(cond, g, z.expand(8, 4))[0])
+                          for z in torch.randn((16, 4), generator=torch.Generator().manual_seed(0))]).mean(0)
+    assert torch.allclose(torch.sigmoid(a), mean_p, atol=1e-5)
+    th = tuple(float(k) / 4 for k in range(9))
+    marg.cfg.hit_thresholds = th
+    assert torch.allclose(marg.generate(cond, g, 0.0)[0], a - torch.tensor(th), atol=1e-6)
+
+
+class _FixedLogits:
+    """A stand-in model whose temperature-0 logits are given."""
+
+    def __init__(self, logits):
+        self.logits = logits
+
+    def generate(self, cond, genre, temperature):
+        return self.logits, None, None
+
+    def eval(self):
+        pass
+
+    def train(self):
+        pass
+
+
+def test_fit_thresholds_finds_each_voices_cut_for_hit_f1():
+    from trainers.train_groove import fit_thresholds
+
+    hits = torch.zeros((4, 16, 9))
+    hits[:, ::4, KICK] = 1
+    hits[:, 2::4, SNARE] = 1
+    hits[:, ::2, CLOSED_HAT] = 1
+    logits = torch.full((4, 16, 9), -5.0)
+    logits[..., KICK] = torch.where(hits[..., KICK] > 0, -1.2, -2.0)      # real kicks: -1.2, others -2
+    logits[..., SNARE] = torch.where(hits[..., SNARE] > 0, 0.5, 0.2)      # real snares: 0.5, others 0.2
+    logits[..., CLOSED_HAT] = torch.where(hits[..., CLOSED_HAT] > 0, 2.0, -3.0)
+    th, f1 = fit_thresholds(_FixedLogits(logits), (hits, hits, hits * 0, torch.zeros(4)), "drumify")
+    assert -2.0 <= th[KICK] < -1.2 and 0.2 <= th[SNARE] < 0.5 and f1 == 1.0
+
+
+def test_holdout_keeps_whole_played_files_apart(tmp_path):
+    from trainers.train_groove import holdout_rows, split_rows
+
+    ds = DrumDataset.load(tiny_dataset(tmp_path / "t.npz"))
+    rows = split_rows(ds, 0, "drumify")
+    kept, held = holdout_rows(ds, rows, 0.25, 0)
+    files = lambda rs: {ds.sources[r][0] for r in rs}  # noqa: E731
+    assert len(held) and not files(kept) & files(held) and sorted([*kept, *held]) == sorted(rows)
+    assert not any(f.startswith("rules:") for f in files(held))
+    assert holdout_rows(ds, rows, 0.0, 0)[0].tolist() == rows.tolist()
+
+
 def test_taps_merge_voices_and_keep_the_loudest_hits_timing():
     p = Pattern.from_hits(BEAT.hits, np.where(BEAT.hits, 60, 0), offsets=np.full((16, 9), 0.1))
     v = p.velocities.copy()
@@ -157,6 +249,8 @@ def test_rules_baseline_puts_snares_on_backbeats():
 def test_checkpoints_carry_their_config_and_genres(models):
     blob = load_checkpoint(models["drumify"], "drumify")
     assert blob["config"]["model"]["task"] == "drumify" and blob["extras"]["genres"] == ["rock", "funk"]
+    assert len(blob["config"]["model"]["hit_thresholds"]) == 9
+    assert load_checkpoint(models["humanize"], "humanize")["config"]["model"]["hit_thresholds"] == []
     with pytest.raises(DrumfontError, match="expected humanize"):
         groove.load("humanize", models["drumify"])
 

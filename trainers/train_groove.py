@@ -45,7 +45,13 @@ class TrainConfig:
     free_bits: float = field(default=0.1, metadata={"help": "minimum KL per latent dimension in nats"})
     vel_weight: float = field(default=25.0, metadata={"help": "weight of the velocity MSE"})
     offset_weight: float = field(default=25.0, metadata={"help": "weight of the offset MSE"})
+    loss: str = field(default="mse", metadata={
+        "help": "error of velocities and offsets: mse (Gaussian: the mean) or l1 (Laplace: the median)",
+        "choices": ("mse", "l1")})
     genre_dropout: float = field(default=0.2, metadata={"help": "share of bars trained with no genre"})
+    threshold_holdout: float = field(default=0.1, metadata={
+        "help": "drumify: share of the training files held out of training to fit the per-voice hit "
+                "thresholds on (0: fit them on the training bars)"})
     threads: int = field(default=1, metadata={"help": "torch CPU threads"})
 
 
@@ -63,6 +69,46 @@ def split_rows(ds, which: int, task: str) -> np.ndarray:
     if task == "humanize":
         keep &= real_timing_rows(ds)
     return np.flatnonzero(keep & (np.asarray(ds.velocities).reshape(len(ds), -1).max(1) > 0))
+
+
+def holdout_rows(ds, rows: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(kept, held out): a share of the rows' played source files (never a rule-corpus file) set
+    aside whole, so the held-out bars are as new to the model as validation bars are."""
+    if share <= 0 or not len(ds.sources):
+        return rows, rows[:0]
+    fidx = np.asarray(ds.sources.file_index)[rows]
+    played = np.unique(fidx[real_timing_rows(ds)[rows]])
+    rng = np.random.default_rng(seed)
+    out = rng.choice(played, size=int(round(share * len(played))), replace=False)
+    held = np.isin(fidx, out)
+    return rows[~held], rows[held]
+
+
+def fit_thresholds(model, data, task: str, grid: np.ndarray = np.linspace(-3, 3, 61), rounds: int = 2):
+    """Drumify's per-voice logit thresholds that maximise the hit F1 (over all cells, after the
+    fill-in rule of groove.drumify) of the bars in `data`, by coordinate ascent from 0."""
+    import torch
+
+    hits, vel, off, g = data
+    model.eval()
+    with torch.no_grad():
+        logits = model.generate(condition(task, hits, vel, off), g, 0.0)[0].numpy()
+    model.train()
+    real, on = hits.numpy() > 0, hits.numpy().max(-1) > 0
+    best = logits.argmax(-1)
+
+    def f1_at(th):
+        pred = (logits > th) & on[..., None]
+        b, s = np.nonzero(on & ~pred.any(-1))
+        pred[b, s, best[b, s]] = True
+        return 2 * (pred & real).sum() / max(1, pred.sum() + real.sum())
+
+    th = np.zeros(logits.shape[-1])
+    for _ in range(rounds):
+        for k in range(len(th)):
+            scores = [f1_at(np.where(np.arange(len(th)) == k, t, th)) for t in grid]
+            th[k] = grid[int(np.argmax(scores))]
+    return tuple(float(t) for t in th), float(f1_at(th))
 
 
 def tensors(ds, rows: np.ndarray):
@@ -160,12 +206,16 @@ def train(model_cfg, cfg: TrainConfig, data_path: str, out: Path, force: bool = 
                             "(import them with `drumfont data gmd` or `data import`)")
     if len(va_rows) == 0:
         va_rows = tr_rows
+    held_rows = tr_rows[:0]
+    if task == "drumify":
+        tr_rows, held_rows = holdout_rows(ds, tr_rows, cfg.threshold_holdout, cfg.seed)
     genres = list(ds.genres)
     model_cfg = dataclasses.replace(model_cfg, n_genres=len(genres))
     train_t = tensors(ds, tr_rows)
     val_t = tensors(ds, va_rows)
     n = len(tr_rows)
-    log(f"{task}: {n} training bars, {len(va_rows)} validation bars")
+    log(f"{task}: {n} training bars, {len(va_rows)} validation bars"
+        + (f", {len(held_rows)} held out for the hit thresholds" if len(held_rows) else ""))
 
     # --- model, optimiser ------------------------------------------------------------------------
     model = GrooveModel(model_cfg)
@@ -188,7 +238,7 @@ def train(model_cfg, cfg: TrainConfig, data_path: str, out: Path, force: bool = 
             g = torch.where(drop, torch.full_like(g, -1), g)
             cond = condition(task, hits, vel, off)
             out_ = model(bar_channels(hits, vel, off), cond, g, generator=gen)
-            parts = losses(out_, hits, vel, off, task)
+            parts = losses(out_, hits, vel, off, task, cfg.loss)
             kl = torch.clamp(out_["kl"].mean(0), min=cfg.free_bits).sum()
             loss = (cfg.vel_weight * parts["vel"] + cfg.offset_weight * parts["off"]
                     + parts.get("bce", torch.zeros(())) + cfg.beta * kl)
@@ -208,6 +258,12 @@ def train(model_cfg, cfg: TrainConfig, data_path: str, out: Path, force: bool = 
             + (f" f1 {val['hit_f1']:.3f}" if "hit_f1" in val else ""))
 
     model_cfg = fit_residuals(model, train_t, task)
+    if task == "drumify":
+        th, f1_fit = fit_thresholds(model, tensors(ds, held_rows) if len(held_rows) else train_t, task)
+        model.cfg = model_cfg = dataclasses.replace(model_cfg, hit_thresholds=th)
+        val = evaluate(model, val_t, task)
+        log(f"hit thresholds {' '.join(f'{t:+.1f}' for t in th)}: F1 {f1_fit:.3f} on the bars fitted, "
+            f"val F1 {val['hit_f1']:.3f}")
     config["model"] = model_cfg.to_dict()
     save_checkpoint(out, task, config, model.state_dict(),
                     extras={"genres": genres, "complete": True, "train_seconds": time.perf_counter() - t0},
