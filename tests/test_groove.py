@@ -150,6 +150,7 @@ class _FixedLogits:
 
     def __init__(self, logits):
         self.logits = logits
+        self.cfg = GrooveConfig(task="drumify")
 
     def generate(self, cond, genre, temperature):
         return self.logits, None, None
@@ -172,8 +173,22 @@ def test_fit_thresholds_finds_each_voices_cut_for_hit_f1():
     logits[..., KICK] = torch.where(hits[..., KICK] > 0, -1.2, -2.0)      # real kicks: -1.2, others -2
     logits[..., SNARE] = torch.where(hits[..., SNARE] > 0, 0.5, 0.2)      # real snares: 0.5, others 0.2
     logits[..., CLOSED_HAT] = torch.where(hits[..., CLOSED_HAT] > 0, 2.0, -3.0)
-    th, f1 = fit_thresholds(_FixedLogits(logits), (hits, hits, hits * 0, torch.zeros(4)), "drumify")
+    th, f1 = fit_thresholds(_FixedLogits(logits), (hits, hits, hits * 0, torch.zeros(4), torch.zeros(4)),
+                            "drumify")
     assert -2.0 <= th[KICK] < -1.2 and 0.2 <= th[SNARE] < 0.5 and f1 == 1.0
+
+
+def test_tempo_comes_from_groove_midi_file_names_and_feeds_one_channel():
+    from trainers.train_groove import condition, file_tempo
+
+    assert file_tempo("drummer1/session1/1_funk_80_beat_4-4.mid") == 80.0
+    assert file_tempo("drummer7/eval_session/10_soul-groove10_102_beat_4-4.mid") == 102.0
+    assert file_tempo("rules:rock") == 120.0
+    hits, vel, off, _ = batch()
+    c = condition("humanize", hits, vel, off, torch.full((8,), 0.5))
+    assert c.shape == (8, 16, 10) and torch.equal(c[..., :9], hits) and (c[..., 9] == 0.5).all()
+    model = GrooveModel(GrooveConfig(task="humanize", n_genres=3, channels=8, z=2, tempo=True))
+    assert model.generate(c, torch.zeros(8, dtype=torch.long), 0.0)[2].shape == (8, 16, 9)
 
 
 def test_holdout_keeps_whole_played_files_apart(tmp_path):

@@ -19,6 +19,7 @@ them, so a tapped line can still become a bar with claps.
 from __future__ import annotations
 
 import argparse
+import re
 import dataclasses
 import sys
 import time
@@ -89,10 +90,10 @@ def fit_thresholds(model, data, task: str, grid: np.ndarray = np.linspace(-3, 3,
     fill-in rule of groove.drumify) of the bars in `data`, by coordinate ascent from 0."""
     import torch
 
-    hits, vel, off, g = data
+    hits, vel, off, g, t = data
     model.eval()
     with torch.no_grad():
-        logits = model.generate(condition(task, hits, vel, off), g, 0.0)[0].numpy()
+        logits = model.generate(condition(task, hits, vel, off, t if model.cfg.tempo else None), g, 0.0)[0].numpy()
     model.train()
     real, on = hits.numpy() > 0, hits.numpy().max(-1) > 0
     best = logits.argmax(-1)
@@ -111,21 +112,40 @@ def fit_thresholds(model, data, task: str, grid: np.ndarray = np.linspace(-3, 3,
     return tuple(float(t) for t in th), float(f1_at(th))
 
 
+def file_tempo(name: str) -> float:
+    """A Groove MIDI file's tempo from its name (`<n>_<style>_<bpm>_<beat|fill>_<sig>.mid`, the
+    dataset's naming), or 120 where the name carries none (the rule corpus)."""
+    m = re.search(r"_(\d+)_(?:beat|fill)_", name)
+    return float(m.group(1)) if m else 120.0
+
+
 def tensors(ds, rows: np.ndarray):
-    """(hits, velocities / 127, offsets, genre) tensors of some bars."""
+    """(hits, velocities / 127, offsets, genre, log2(tempo / 120)) tensors of some bars."""
     import torch
 
     v = torch.from_numpy(np.asarray(ds.velocities[rows], np.float32))
     o = torch.from_numpy(np.asarray(ds.timing[rows], np.float32))
     g = torch.from_numpy(np.asarray(ds.genre[rows], np.int64))
-    return (v > 0).float(), v / 127.0, o, g
+    bpm = np.array([file_tempo(f) for f in ds.sources.files] or [120.0])
+    fi = np.asarray(ds.sources.file_index)[rows] if len(ds.sources) else np.zeros(len(rows), int)
+    t = torch.from_numpy(np.log2(bpm[fi] / 120.0).astype(np.float32))
+    return (v > 0).float(), v / 127.0, o, g, t
 
 
-def condition(task: str, hits, vel, off):
-    """The model's condition for the task: the hit grid, or the tap line."""
+def condition(task: str, hits, vel, off, tempo=None):
+    """The model's condition for the task: the hit grid, or the tap line; with `tempo` (B,), a
+    channel of log2(BPM / 120) beside it."""
     from drumfont.models.groove import taps_of
 
-    return hits if task == "humanize" else taps_of(hits, vel, off)
+    c = hits if task == "humanize" else taps_of(hits, vel, off)
+    return c if tempo is None else with_tempo(c, tempo)
+
+
+def with_tempo(cond, tempo):
+    """cond (B, 16, C) with tempo (B,) as one more channel."""
+    import torch
+
+    return torch.cat([cond, tempo.view(-1, 1, 1).expand(-1, cond.shape[1], 1)], dim=-1)
 
 
 def evaluate(model, data, task: str) -> dict:
@@ -135,11 +155,12 @@ def evaluate(model, data, task: str) -> dict:
 
     from drumfont.models.groove import bar_channels
 
-    hits, vel, off, g = data
+    hits, vel, off, g, t = data
+    cond = condition(task, hits, vel, off, t if model.cfg.tempo else None)
     model.eval()
     with torch.no_grad():
-        logits, pv, po = model.generate(condition(task, hits, vel, off), g, 0.0)
-        mu, logvar = model.encode(bar_channels(hits, vel, off), condition(task, hits, vel, off), g)
+        logits, pv, po = model.generate(cond, g, 0.0)
+        mu, logvar = model.encode(bar_channels(hits, vel, off), cond, g)
     m = hits > 0
     scores = {"velocity_mae": float((pv - vel)[m].abs().mean() * 127),
               "offset_mae": float((po - off)[m].abs().mean()),
@@ -160,13 +181,13 @@ def fit_residuals(model, data, task: str):
 
     from drumfont.models.groove import bar_channels
 
-    hits, vel, off, g = data
+    hits, vel, off, g, t = data
     res_v, res_o = [], []
     model.eval()
     with torch.no_grad():
         for idx in torch.arange(len(hits)).split(4096):
             h, v, o, gg = hits[idx], vel[idx], off[idx], g[idx]
-            cond = condition(task, h, v, o)
+            cond = condition(task, h, v, o, t[idx] if model.cfg.tempo else None)
             mu, _ = model.encode(bar_channels(h, v, o), cond, gg)
             _, pv, po = model.decode(cond, gg, mu)
             res_v.append((v - pv) * h)
@@ -233,10 +254,10 @@ def train(model_cfg, cfg: TrainConfig, data_path: str, out: Path, force: bool = 
         sums = {"loss": 0.0, "vel": 0.0, "off": 0.0, "bce": 0.0, "kl": 0.0}
         order = torch.randperm(n, generator=gen)
         for idx in order.split(cfg.batch_size):
-            hits, vel, off, g = (t[idx] for t in train_t)
+            hits, vel, off, g, tempo = (t[idx] for t in train_t)
             drop = torch.rand(len(idx), generator=gen) < cfg.genre_dropout
             g = torch.where(drop, torch.full_like(g, -1), g)
-            cond = condition(task, hits, vel, off)
+            cond = condition(task, hits, vel, off, tempo if model_cfg.tempo else None)
             out_ = model(bar_channels(hits, vel, off), cond, g, generator=gen)
             parts = losses(out_, hits, vel, off, task, cfg.loss)
             kl = torch.clamp(out_["kl"].mean(0), min=cfg.free_bits).sum()

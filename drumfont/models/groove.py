@@ -51,6 +51,8 @@ class GrooveConfig:
     # decodes), and each voice is played where its logit clears its threshold, fitted by the
     # trainer for hit F1 on training bars, () = 0 for every voice. generate() returns logits less
     # the thresholds, so "hit" is logit > 0 everywhere downstream.
+    tempo: bool = field(default=False, metadata={
+        "help": "also condition on the tempo (log2 of BPM / 120, one more condition channel)"})
     hit_samples: int = field(default=32, metadata={"help": "latent draws averaged at temperature 0 (drumify)"})
     hit_thresholds: tuple[float, ...] = field(default=(), metadata={"help": "fitted; leave empty"})
 
@@ -70,8 +72,9 @@ class GrooveConfig:
 
 
 def cond_channels(cfg: GrooveConfig) -> int:
-    """Channels of the condition: the hit grid (humanize) or the tap line (drumify)."""
-    return cfg.voices if cfg.task == "humanize" else TAP_CHANNELS
+    """Channels of the condition: the hit grid (humanize) or the tap line (drumify), and the
+    tempo where the model reads it."""
+    return (cfg.voices if cfg.task == "humanize" else TAP_CHANNELS) + int(cfg.tempo)
 
 
 def bar_channels(hits: torch.Tensor, vel: torch.Tensor, off: torch.Tensor) -> torch.Tensor:
