@@ -286,11 +286,11 @@ def test_trainer_refuses_to_overwrite(models, capsys):
 
 # --- MIDI: rewrite the drums, keep the rest ---------------------------------------------------
 
-def song(bars=4, drum_velocity=100) -> bytes:
+def song(bars=4, drum_velocity=100, bpm=96) -> bytes:
     """A type-1 file: a conductor, a bass line on channel 1, flat drums on channel 10 (with an
     unknown percussion note), and a lyric event."""
     mid = mido.MidiFile(type=1, ticks_per_beat=96)
-    cond = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(96), time=0)])
+    cond = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0)])
     bass = mido.MidiTrack()
     for i in range(bars * 4):
         bass.append(mido.Message("note_on", channel=0, note=40 + i % 5, velocity=70, time=0 if i == 0 else 24))
@@ -374,6 +374,43 @@ def test_humanize_command(models, tmp_path, capsys):
     assert any(p.timed for p in read_patterns(out))
     rc, _, err = run(capsys, "humanize", src, "-o", out, "--preset", models["humanize"])
     assert rc == 2 and "exists" in err
+
+
+@pytest.fixture(scope="module")
+def tempo_model(tmp_path_factory):
+    """An untrained humanize checkpoint that reads the tempo (its offsets depend on it)."""
+    from drumfont.checkpoint import save_checkpoint
+
+    torch.manual_seed(0)
+    model = GrooveModel(GrooveConfig(task="humanize", n_genres=2, channels=8, z=2, tempo=True))
+    path = tmp_path_factory.mktemp("tempo") / "humanize_tempo.pt"
+    save_checkpoint(path, "humanize", {"model": model.cfg.to_dict()}, model.state_dict(),
+                    extras={"genres": ["rock", "funk"]})
+    return path
+
+
+def test_humanize_plays_at_the_tempo_it_is_given(models, tempo_model):
+    tool, plain = groove.load("humanize", tempo_model), groove.load("humanize", models["humanize"])
+    at = lambda t, bpm: groove.humanize([BEAT], None, 1.0, t, 1, tool, bpm)[0].offsets  # noqa: E731
+    assert not np.allclose(at(0.0, 60), at(0.0, 180))
+    np.testing.assert_array_equal(at(0.0, None), at(0.0, 120))
+    assert groove.humanize([BEAT], None, 1.0, 1.0, 1, plain, 60) == groove.humanize([BEAT], None, 1.0, 1.0, 1, plain)
+    with pytest.raises(DrumfontError, match="tempo"):
+        at(0.0, 0)
+
+
+def test_humanize_command_reads_the_files_tempo(models, tempo_model, tmp_path, capsys):
+    offsets = {}
+    for preset in (tempo_model, models["humanize"]):
+        for bpm in (80, 160):
+            src, out = tmp_path / f"in{bpm}.mid", tmp_path / f"out{bpm}.mid"
+            src.write_bytes(song(bpm=bpm))
+            rc, _, _ = run(capsys, "humanize", src, "-o", out, "--temperature", "0", "--seed", "1",
+                           "--preset", preset, "--force")
+            assert rc == 0
+            offsets[preset, bpm] = np.stack([p.offsets for p in read_patterns(out)])
+    assert not np.allclose(offsets[tempo_model, 80], offsets[tempo_model, 160])
+    np.testing.assert_allclose(offsets[models["humanize"], 80], offsets[models["humanize"], 160], atol=0.05)
 
 
 def test_drumify_command_writes_variations(models, tmp_path, capsys):
