@@ -6,7 +6,9 @@
 - drumify: a one-line tap rhythm (B, 16, 3: onset, velocity, offset; all voices merged) -> a
   9-voice bar: hit logits, velocities and offsets.
 
-Both read a genre (one-hot, plus a "none" slot used for genre dropout) and a latent z. The
+Both read a genre (one-hot, plus a "none" slot used for genre dropout), optionally the tempo (one
+more condition channel, log2 of BPM / 120: offsets in sixteenths spread wider at faster tempos)
+and a latent z. The
 encoder q(z | played bar, condition) sees the real bar in training; at use z ~ N(0, T^2 I), so
 `temperature` scales how far a result strays from the model's typical playing of those hits.
 Why a latent and not a deterministic net: the deterministic net regresses to the conditional
