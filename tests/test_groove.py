@@ -162,6 +162,39 @@ class _FixedLogits:
         pass
 
 
+class _FixedDecoder:
+    """A stand-in model whose decoder gives fixed velocities and offsets whatever z is."""
+
+    def __init__(self, vel, off):
+        self.vel, self.off = vel, off
+        self.cfg = GrooveConfig(task="humanize", z=2)
+
+    def decode(self, cond, genre, z):
+        return None, self.vel, self.off
+
+    def eval(self):
+        pass
+
+    def train(self):
+        pass
+
+
+def test_residuals_make_up_the_spread_the_decoder_lacks_per_voice():
+    from trainers.train_groove import fit_residuals
+
+    hits, vel, off, g = batch(16)
+    data = (hits, vel, off, g, torch.zeros(16))
+    flat = fit_residuals(_FixedDecoder(torch.full_like(vel, 0.5), torch.zeros_like(off)), data, "humanize")
+    for k in range(9):
+        m = hits[..., k] > 0
+        assert flat.residual_off[k] == pytest.approx(float(off[..., k][m].var()) ** 0.5, rel=1e-4)
+        assert flat.residual_vel[k] == pytest.approx(float(vel[..., k][m].var()) ** 0.5, rel=1e-4)
+    exact = fit_residuals(_FixedDecoder(vel, off), data, "humanize")
+    assert max(exact.residual_off) == pytest.approx(0.0, abs=1e-6)
+    wider = fit_residuals(_FixedDecoder(vel, 2 * off), data, "humanize")
+    assert wider.residual_off == (0.0,) * 9
+
+
 def test_fit_thresholds_finds_each_voices_cut_for_hit_f1():
     from trainers.train_groove import fit_thresholds
 
