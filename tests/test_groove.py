@@ -315,6 +315,8 @@ def test_humanize_trains_only_on_bars_with_real_timing(tmp_path):
 def test_trainer_refuses_to_overwrite(models, capsys):
     rc = train_main(["--task", "humanize", "--data", "x.npz", "--out", str(models["humanize"])])
     assert rc == 2 and "exists" in capsys.readouterr().err
+    rc = train_main(["--task", "drumify", "--data", "x.npz", "--out", "x.pt", "--threshold-holdout", "1"])
+    assert rc == 2 and "threshold-holdout" in capsys.readouterr().err
 
 
 # --- MIDI: rewrite the drums, keep the rest ---------------------------------------------------

@@ -336,6 +336,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None, task: str |
     try:
         if cfg.epochs < 1 or cfg.batch_size < 1:
             raise DrumfontError("--epochs and --batch-size must be at least 1")
+        if not 0 <= cfg.threshold_holdout < 1:
+            raise DrumfontError(f"--threshold-holdout must lie in 0..1 (not 1), got {cfg.threshold_holdout}")
         train(model_cfg, cfg, args.data, Path(args.out), force=args.force,
               show_progress=not args.no_progress, log=lambda m: print(m, file=sys.stderr))
     except DrumfontError as exc:
