@@ -519,16 +519,17 @@ def _add_humanize(sub) -> None:
 
 def _run_humanize(args: argparse.Namespace) -> int:
     from drumfont.drums import groove
-    from drumfont.drums.midifile import read_midi_bytes, retime_drums
+    from drumfont.drums.midifile import file_bpm, read_midi_bytes, retime_drums
     from drumfont.writes import check_writable, write_atomic
 
     check_writable(args.out, args.force)
     data = read_midi_bytes(args.input)
     model = groove.load("humanize", args.preset)
     model.genre_index(args.style)  # an unknown genre fails before any work
+    bpm = file_bpm(data)
 
     def transform(bars):
-        return groove.humanize(bars, args.style, args.amount, args.temperature, args.seed, model)
+        return groove.humanize(bars, args.style, args.amount, args.temperature, args.seed, model, bpm)
     out, n = retime_drums(data, transform, args.input, args.all_channels)
     print(write_atomic(args.out, out, force=args.force))
     _say(f"humanised {n} bar(s)")

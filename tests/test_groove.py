@@ -14,7 +14,7 @@ from drumfont.checkpoint import load_checkpoint
 from drumfont.cli import main
 from drumfont.corpus.dataset import DrumDataset
 from drumfont.drums import groove
-from drumfont.drums.midifile import import_bytes, read_patterns, read_taps, retime_drums, to_midi_bytes
+from drumfont.drums.midifile import import_bytes, read_patterns, read_taps, retime_drums
 from drumfont.drums.pattern import CLOSED_HAT, KICK, SNARE, Pattern, from_text
 from drumfont.errors import DrumfontError, MidiFileError
 from drumfont.models.groove import GrooveConfig, GrooveModel, bar_channels, losses, taps_of
@@ -96,6 +96,146 @@ def test_model_shapes_ranges_and_learning(task):
     assert not torch.equal(o, model.generate(cond, g, 1.0, torch.Generator().manual_seed(4))[2])
 
 
+def test_l1_loss_is_the_absolute_error_on_hit_cells_only():
+    hits, vel, off, _ = batch()
+    out = {"vel": torch.full_like(vel, 0.5), "off": torch.full_like(off, 0.1)}
+    l1 = losses(out, hits, vel, off, "humanize", "l1")
+    assert l1["off"].item() == pytest.approx(float(((0.1 - off).abs() * hits).sum() / 8), rel=1e-5)
+    mse = losses(out, hits, vel, off, "humanize")
+    assert mse["vel"].item() == pytest.approx(float(((0.5 - vel).pow(2) * hits).sum() / 8), rel=1e-5)
+    rests_moved = {k: v + 0.3 * (1 - hits) for k, v in out.items()}
+    assert losses(rests_moved, hits, vel, off, "humanize", "l1")["off"].item() == pytest.approx(l1["off"].item())
+    with pytest.raises(ValueError, match="loss"):
+        losses(out, hits, vel, off, "humanize", "huber")
+
+
+def test_l1_loss_fits_the_median_where_mse_fits_the_mean():
+    off = torch.tensor([0.0, 0.0, 0.0, 0.4]).view(4, 1, 1).expand(4, 16, 9).contiguous()
+    hits, vel = torch.ones_like(off), torch.zeros_like(off)
+    fitted = {}
+    for kind in ("mse", "l1"):
+        p = torch.zeros((), requires_grad=True)
+        opt = torch.optim.SGD([p], lr=1e-4)
+        for _ in range(300):
+            out = {"vel": vel, "off": p.expand_as(off)}
+            opt.zero_grad()
+            losses(out, hits, vel, off, "humanize", kind)["off"].backward()
+            opt.step()
+        fitted[kind] = p.item()
+    assert fitted["mse"] == pytest.approx(0.1, abs=0.01) and abs(fitted["l1"]) < 0.03
+
+
+def test_drumify_at_temperature_0_plays_the_marginal_less_the_thresholds():
+    torch.manual_seed(0)
+    hits, vel, off, g = batch()
+    cond = taps_of(hits, vel, off)
+    plain = GrooveModel(GrooveConfig(task="drumify", n_genres=3, channels=16, z=4, hit_samples=0))
+    marg = GrooveModel(GrooveConfig(task="drumify", n_genres=3, channels=16, z=4, hit_samples=16))
+    marg.load_state_dict(plain.state_dict())
+    z0 = plain.decode(cond, g, torch.zeros(8, 4))[0]
+    assert torch.allclose(plain.generate(cond, g, 0.0)[0], z0)
+    a = marg.generate(cond, g, 0.0, torch.Generator().manual_seed(1))[0]
+    assert torch.equal(a, marg.generate(cond, g, 0.0, torch.Generator().manual_seed(2))[0])
+    assert not torch.allclose(a, z0)
+    mean_p = torch.stack([torch.sigmoid(marg.decode(cond, g, z.expand(8, 4))[0])
+                          for z in torch.randn((16, 4), generator=torch.Generator().manual_seed(0))]).mean(0)
+    assert torch.allclose(torch.sigmoid(a), mean_p, atol=1e-5)
+    th = tuple(float(k) / 4 for k in range(9))
+    marg.cfg.hit_thresholds = th
+    assert torch.allclose(marg.generate(cond, g, 0.0)[0], a - torch.tensor(th), atol=1e-6)
+
+
+class _FixedLogits:
+    """A stand-in model whose temperature-0 logits are given."""
+
+    def __init__(self, logits):
+        self.logits = logits
+        self.cfg = GrooveConfig(task="drumify")
+
+    def generate(self, cond, genre, temperature):
+        return self.logits, None, None
+
+    def eval(self):
+        pass
+
+    def train(self):
+        pass
+
+
+class _FixedDecoder:
+    """A stand-in model whose decoder gives fixed velocities and offsets whatever z is."""
+
+    def __init__(self, vel, off):
+        self.vel, self.off = vel, off
+        self.cfg = GrooveConfig(task="humanize", z=2)
+
+    def decode(self, cond, genre, z):
+        return None, self.vel, self.off
+
+    def eval(self):
+        pass
+
+    def train(self):
+        pass
+
+
+def test_residuals_make_up_the_spread_the_decoder_lacks_per_voice():
+    from trainers.train_groove import fit_residuals
+
+    hits, vel, off, g = batch(16)
+    data = (hits, vel, off, g, torch.zeros(16))
+    flat = fit_residuals(_FixedDecoder(torch.full_like(vel, 0.5), torch.zeros_like(off)), data, "humanize")
+    for k in range(9):
+        m = hits[..., k] > 0
+        assert flat.residual_off[k] == pytest.approx(float(off[..., k][m].var()) ** 0.5, rel=1e-4)
+        assert flat.residual_vel[k] == pytest.approx(float(vel[..., k][m].var()) ** 0.5, rel=1e-4)
+    exact = fit_residuals(_FixedDecoder(vel, off), data, "humanize")
+    assert max(exact.residual_off) == pytest.approx(0.0, abs=1e-6)
+    wider = fit_residuals(_FixedDecoder(vel, 2 * off), data, "humanize")
+    assert wider.residual_off == (0.0,) * 9
+
+
+def test_fit_thresholds_finds_each_voices_cut_for_hit_f1():
+    from trainers.train_groove import fit_thresholds
+
+    hits = torch.zeros((4, 16, 9))
+    hits[:, ::4, KICK] = 1
+    hits[:, 2::4, SNARE] = 1
+    hits[:, ::2, CLOSED_HAT] = 1
+    logits = torch.full((4, 16, 9), -5.0)
+    logits[..., KICK] = torch.where(hits[..., KICK] > 0, -1.2, -2.0)      # real kicks: -1.2, others -2
+    logits[..., SNARE] = torch.where(hits[..., SNARE] > 0, 0.5, 0.2)      # real snares: 0.5, others 0.2
+    logits[..., CLOSED_HAT] = torch.where(hits[..., CLOSED_HAT] > 0, 2.0, -3.0)
+    th, f1 = fit_thresholds(_FixedLogits(logits), (hits, hits, hits * 0, torch.zeros(4), torch.zeros(4)),
+                            "drumify")
+    assert -2.0 <= th[KICK] < -1.2 and 0.2 <= th[SNARE] < 0.5 and f1 == 1.0
+
+
+def test_tempo_comes_from_groove_midi_file_names_and_feeds_one_channel():
+    from trainers.train_groove import condition, file_tempo
+
+    assert file_tempo("drummer1/session1/1_funk_80_beat_4-4.mid") == 80.0
+    assert file_tempo("drummer7/eval_session/10_soul-groove10_102_beat_4-4.mid") == 102.0
+    assert file_tempo("rules:rock") == 120.0
+    hits, vel, off, _ = batch()
+    c = condition("humanize", hits, vel, off, torch.full((8,), 0.5))
+    assert c.shape == (8, 16, 10) and torch.equal(c[..., :9], hits) and (c[..., 9] == 0.5).all()
+    model = GrooveModel(GrooveConfig(task="humanize", n_genres=3, channels=8, z=2, tempo=True))
+    assert model.generate(c, torch.zeros(8, dtype=torch.long), 0.0)[2].shape == (8, 16, 9)
+
+
+def test_holdout_keeps_whole_played_files_apart(tmp_path):
+    from trainers.train_groove import holdout_rows, split_rows
+
+    ds = DrumDataset.load(tiny_dataset(tmp_path / "t.npz"))
+    rows = split_rows(ds, 0, "drumify")
+    kept, held = holdout_rows(ds, rows, 0.25, 0)
+    files = lambda rs: {ds.sources[r][0] for r in rs}  # noqa: E731
+    assert len(held) and not files(kept) & files(held) and sorted([*kept, *held]) == sorted(rows)
+    assert not any(f.startswith("rules:") for f in files(held))
+    assert holdout_rows(ds, rows, 0.0, 0)[0].tolist() == rows.tolist()
+
+
 def test_taps_merge_voices_and_keep_the_loudest_hits_timing():
     p = Pattern.from_hits(BEAT.hits, np.where(BEAT.hits, 60, 0), offsets=np.full((16, 9), 0.1))
     v = p.velocities.copy()
@@ -157,6 +297,8 @@ def test_rules_baseline_puts_snares_on_backbeats():
 def test_checkpoints_carry_their_config_and_genres(models):
     blob = load_checkpoint(models["drumify"], "drumify")
     assert blob["config"]["model"]["task"] == "drumify" and blob["extras"]["genres"] == ["rock", "funk"]
+    assert len(blob["config"]["model"]["hit_thresholds"]) == 9
+    assert load_checkpoint(models["humanize"], "humanize")["config"]["model"]["hit_thresholds"] == []
     with pytest.raises(DrumfontError, match="expected humanize"):
         groove.load("humanize", models["drumify"])
 
@@ -173,15 +315,17 @@ def test_humanize_trains_only_on_bars_with_real_timing(tmp_path):
 def test_trainer_refuses_to_overwrite(models, capsys):
     rc = train_main(["--task", "humanize", "--data", "x.npz", "--out", str(models["humanize"])])
     assert rc == 2 and "exists" in capsys.readouterr().err
+    rc = train_main(["--task", "drumify", "--data", "x.npz", "--out", "x.pt", "--threshold-holdout", "1"])
+    assert rc == 2 and "threshold-holdout" in capsys.readouterr().err
 
 
 # --- MIDI: rewrite the drums, keep the rest ---------------------------------------------------
 
-def song(bars=4, drum_velocity=100) -> bytes:
+def song(bars=4, drum_velocity=100, bpm=96) -> bytes:
     """A type-1 file: a conductor, a bass line on channel 1, flat drums on channel 10 (with an
     unknown percussion note), and a lyric event."""
     mid = mido.MidiFile(type=1, ticks_per_beat=96)
-    cond = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(96), time=0)])
+    cond = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0)])
     bass = mido.MidiTrack()
     for i in range(bars * 4):
         bass.append(mido.Message("note_on", channel=0, note=40 + i % 5, velocity=70, time=0 if i == 0 else 24))
@@ -265,6 +409,43 @@ def test_humanize_command(models, tmp_path, capsys):
     assert any(p.timed for p in read_patterns(out))
     rc, _, err = run(capsys, "humanize", src, "-o", out, "--preset", models["humanize"])
     assert rc == 2 and "exists" in err
+
+
+@pytest.fixture(scope="module")
+def tempo_model(tmp_path_factory):
+    """An untrained humanize checkpoint that reads the tempo (its offsets depend on it)."""
+    from drumfont.checkpoint import save_checkpoint
+
+    torch.manual_seed(0)
+    model = GrooveModel(GrooveConfig(task="humanize", n_genres=2, channels=8, z=2, tempo=True))
+    path = tmp_path_factory.mktemp("tempo") / "humanize_tempo.pt"
+    save_checkpoint(path, "humanize", {"model": model.cfg.to_dict()}, model.state_dict(),
+                    extras={"genres": ["rock", "funk"]})
+    return path
+
+
+def test_humanize_plays_at_the_tempo_it_is_given(models, tempo_model):
+    tool, plain = groove.load("humanize", tempo_model), groove.load("humanize", models["humanize"])
+    at = lambda t, bpm: groove.humanize([BEAT], None, 1.0, t, 1, tool, bpm)[0].offsets  # noqa: E731
+    assert not np.allclose(at(0.0, 60), at(0.0, 180))
+    np.testing.assert_array_equal(at(0.0, None), at(0.0, 120))
+    assert groove.humanize([BEAT], None, 1.0, 1.0, 1, plain, 60) == groove.humanize([BEAT], None, 1.0, 1.0, 1, plain)
+    with pytest.raises(DrumfontError, match="tempo"):
+        at(0.0, 0)
+
+
+def test_humanize_command_reads_the_files_tempo(models, tempo_model, tmp_path, capsys):
+    offsets = {}
+    for preset in (tempo_model, models["humanize"]):
+        for bpm in (80, 160):
+            src, out = tmp_path / f"in{bpm}.mid", tmp_path / f"out{bpm}.mid"
+            src.write_bytes(song(bpm=bpm))
+            rc, _, _ = run(capsys, "humanize", src, "-o", out, "--temperature", "0", "--seed", "1",
+                           "--preset", preset, "--force")
+            assert rc == 0
+            offsets[preset, bpm] = np.stack([p.offsets for p in read_patterns(out)])
+    assert not np.allclose(offsets[tempo_model, 80], offsets[tempo_model, 160])
+    np.testing.assert_allclose(offsets[models["humanize"], 80], offsets[models["humanize"], 160], atol=0.05)
 
 
 def test_drumify_command_writes_variations(models, tmp_path, capsys):

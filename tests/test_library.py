@@ -14,7 +14,7 @@ import pytest
 from drumfont.cli import main
 from drumfont.corpus import grooves, library
 from drumfont.corpus.dataset import DrumDataset
-from drumfont.drums.midifile import ExportOptions, to_midi_bytes
+from drumfont.drums.midifile import to_midi_bytes
 from drumfont.drums.pattern import Pattern
 from drumfont.errors import DrumfontError, FileExistsNoForce, MidiFileError
 

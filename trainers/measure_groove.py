@@ -12,7 +12,8 @@ outputs against the real bars'; hits changed, counted after a round trip through
 (flat export -> `retime_drums` -> import), the path the command takes. Drumify gets each bar's
 tap line and is scored by hit F1 against the bar the taps came from, beside two rule baselines,
 and by the share of tap steps that hold a hit (before and after the fill-in rule).
-Temperatures 0 and the default are both reported; the style is each bar's own genre.
+Temperatures 0 and the default are both reported; the style is each bar's own genre and the
+tempo its file's (the Groove MIDI file name's BPM, what the file's own tempo event says).
 """
 
 from __future__ import annotations
@@ -42,20 +43,21 @@ def humanize_figures(tool, ds, tr, va, temperature: float, seed: int) -> tuple[d
     from drumfont.drums.pattern import VOICES, Pattern
     from drumfont.metrics.vae import sixteenth_ms
 
+    from trainers.train_groove import file_tempo
+
     vel, off = ds.velocities[va].astype(np.float64), ds.timing[va].astype(np.float64)
     hit = vel > 0
     flat = [Pattern(np.where(h, 100, 0).astype(np.uint8)) for h in hit]
-    out_v, out_o = [], []
-    for i in range(0, len(flat), 512):  # per genre in the batch: each bar played in its own style
-        for g in np.unique(ds.genre[va][i:i + 512]):
-            rows = [j for j in range(i, min(i + 512, len(flat))) if ds.genre[va][j] == g]
+    bpm = np.array([file_tempo(ds.sources[r][0]) for r in va])
+    hv, ho = np.zeros(vel.shape), np.zeros(off.shape)
+    for i in range(0, len(flat), 512):  # each bar in its own style, at its own file's tempo
+        block = np.arange(i, min(i + 512, len(flat)))
+        for g, t in sorted({(int(ds.genre[va][j]), float(bpm[j])) for j in block}):
+            rows = [j for j in block if ds.genre[va][j] == g and bpm[j] == t]
             style = ds.genres[g] if g >= 0 and ds.genres[g] in tool.genres else None
-            res = groove.humanize([flat[j] for j in rows], style, 1.0, temperature, seed + i, tool)
-            for j, p in zip(rows, res):
-                out_v.append((j, p.velocities.astype(np.float64)))
-                out_o.append((j, p.offsets.astype(np.float64)))
-    hv = np.stack([v for _, v in sorted(out_v, key=lambda x: x[0])])
-    ho = np.stack([o for _, o in sorted(out_o, key=lambda x: x[0])])
+            res = groove.humanize([flat[j] for j in rows], style, 1.0, temperature, seed + i, tool, t)
+            hv[rows] = [p.velocities for p in res]
+            ho[rows] = [p.offsets for p in res]
     ms = sixteenth_ms(BPM)
     spread = {}
     for k, name in enumerate(VOICES):
@@ -82,7 +84,7 @@ def hits_changed_through_midi(tool, ds, va, temperature: float, seed: int, n_bar
     rows = va[:n_bars]
     bars = [Pattern(np.where(ds.velocities[r] > 0, 100, 0).astype(np.uint8)) for r in rows]
     data = to_midi_bytes(bars, ExportOptions(bpm=BPM))
-    out, _ = retime_drums(data, lambda ps: groove.humanize(ps, None, 1.0, temperature, seed, tool))
+    out, _ = retime_drums(data, lambda ps: groove.humanize(ps, None, 1.0, temperature, seed, tool, BPM))
     before = import_bytes(data).patterns
     after = import_bytes(out).patterns
     changed = sum(int((a.hits != b.hits).sum()) for a, b in zip(before, after)) + abs(len(before) - len(after)) * 144
@@ -93,7 +95,7 @@ def drumify_figures(tool, ds, va, temperature: float, seed: int) -> dict:
     """Hit F1 of drumified taps against the real bars, tap coverage, and the rule baselines."""
     from drumfont.drums import groove
 
-    vel, off = ds.velocities[va], ds.timing[va]
+    vel = ds.velocities[va]
     real = vel > 0
     taps = np.stack([groove.taps_of(ds.pattern(r)) for r in va])
     pred = np.zeros(real.shape, bool)

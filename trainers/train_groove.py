@@ -8,8 +8,14 @@ Pairs are made on the fly from the dataset's played bars (GrooVAE's inverse tran
 humanize learns (hits of a bar, velocities flattened, offsets zeroed -> the bar as played);
 drumify learns (the bar's tap line: every voice merged, the loudest hit's velocity and offset ->
 the bar). Loss: vel_weight * MSE(velocities) + offset_weight * MSE(offsets) on the real hit cells
-(+ BCE of the hits for drumify) + beta * KL(q(z) || N(0, I)) with free bits. Genre is dropped
-(set to "none") for a share of bars, so the model also plays with no style given.
+(`--loss l1`: absolute errors; measured no better, README) (+ BCE of the hits for drumify) +
+beta * KL(q(z) || N(0, I)) with free bits. Genre is dropped (set to "none") for a share of bars,
+so the model also plays with no style given. `--model-tempo` adds the file's tempo (from the
+Groove MIDI file name) as a condition channel.
+
+Drumify holds a share of the training files out of training (`--threshold-holdout`) and, after
+training, fits per-voice hit thresholds for F1 on them: bars the model has not seen, as the
+validation bars are not, without looking at validation.
 
 Humanize trains only on bars with real timing: bars whose source file starts with "rules:" (the
 rule corpus's straight clap bars added by `data gmd --rule-claps`) are left out. Drumify keeps
@@ -19,6 +25,7 @@ them, so a tapped line can still become a bar with claps.
 from __future__ import annotations
 
 import argparse
+import re
 import dataclasses
 import sys
 import time
@@ -45,7 +52,13 @@ class TrainConfig:
     free_bits: float = field(default=0.1, metadata={"help": "minimum KL per latent dimension in nats"})
     vel_weight: float = field(default=25.0, metadata={"help": "weight of the velocity MSE"})
     offset_weight: float = field(default=25.0, metadata={"help": "weight of the offset MSE"})
+    loss: str = field(default="mse", metadata={
+        "help": "error of velocities and offsets: mse (Gaussian: the mean) or l1 (Laplace: the median)",
+        "choices": ("mse", "l1")})
     genre_dropout: float = field(default=0.2, metadata={"help": "share of bars trained with no genre"})
+    threshold_holdout: float = field(default=0.1, metadata={
+        "help": "drumify: share of the training files held out of training to fit the per-voice hit "
+                "thresholds on (0: fit them on the training bars)"})
     threads: int = field(default=1, metadata={"help": "torch CPU threads"})
 
 
@@ -65,21 +78,80 @@ def split_rows(ds, which: int, task: str) -> np.ndarray:
     return np.flatnonzero(keep & (np.asarray(ds.velocities).reshape(len(ds), -1).max(1) > 0))
 
 
+def holdout_rows(ds, rows: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(kept, held out): a share of the rows' played source files (never a rule-corpus file) set
+    aside whole, so the held-out bars are as new to the model as validation bars are."""
+    if share <= 0 or not len(ds.sources):
+        return rows, rows[:0]
+    fidx = np.asarray(ds.sources.file_index)[rows]
+    played = np.unique(fidx[real_timing_rows(ds)[rows]])
+    rng = np.random.default_rng(seed)
+    out = rng.choice(played, size=int(round(share * len(played))), replace=False)
+    held = np.isin(fidx, out)
+    return rows[~held], rows[held]
+
+
+def fit_thresholds(model, data, task: str, grid: np.ndarray = np.linspace(-3, 3, 61), rounds: int = 2):
+    """Drumify's per-voice logit thresholds that maximise the hit F1 (over all cells, after the
+    fill-in rule of groove.drumify) of the bars in `data`, by coordinate ascent from 0."""
+    import torch
+
+    hits, vel, off, g, t = data
+    model.eval()
+    with torch.no_grad():
+        logits = model.generate(condition(task, hits, vel, off, t if model.cfg.tempo else None), g, 0.0)[0].numpy()
+    model.train()
+    real, on = hits.numpy() > 0, hits.numpy().max(-1) > 0
+    best = logits.argmax(-1)
+
+    def f1_at(th):
+        pred = (logits > th) & on[..., None]
+        b, s = np.nonzero(on & ~pred.any(-1))
+        pred[b, s, best[b, s]] = True
+        return 2 * (pred & real).sum() / max(1, pred.sum() + real.sum())
+
+    th = np.zeros(logits.shape[-1])
+    for _ in range(rounds):
+        for k in range(len(th)):
+            scores = [f1_at(np.where(np.arange(len(th)) == k, t, th)) for t in grid]
+            th[k] = grid[int(np.argmax(scores))]
+    return tuple(float(t) for t in th), float(f1_at(th))
+
+
+def file_tempo(name: str) -> float:
+    """A Groove MIDI file's tempo from its name (`<n>_<style>_<bpm>_<beat|fill>_<sig>.mid`, the
+    dataset's naming), or 120 where the name carries none (the rule corpus)."""
+    m = re.search(r"_(\d+)_(?:beat|fill)_", name)
+    return float(m.group(1)) if m else 120.0
+
+
 def tensors(ds, rows: np.ndarray):
-    """(hits, velocities / 127, offsets, genre) tensors of some bars."""
+    """(hits, velocities / 127, offsets, genre, log2(tempo / 120)) tensors of some bars."""
     import torch
 
     v = torch.from_numpy(np.asarray(ds.velocities[rows], np.float32))
     o = torch.from_numpy(np.asarray(ds.timing[rows], np.float32))
     g = torch.from_numpy(np.asarray(ds.genre[rows], np.int64))
-    return (v > 0).float(), v / 127.0, o, g
+    bpm = np.array([file_tempo(f) for f in ds.sources.files] or [120.0])
+    fi = np.asarray(ds.sources.file_index)[rows] if len(ds.sources) else np.zeros(len(rows), int)
+    t = torch.from_numpy(np.log2(bpm[fi] / 120.0).astype(np.float32))
+    return (v > 0).float(), v / 127.0, o, g, t
 
 
-def condition(task: str, hits, vel, off):
-    """The model's condition for the task: the hit grid, or the tap line."""
+def condition(task: str, hits, vel, off, tempo=None):
+    """The model's condition for the task: the hit grid, or the tap line; with `tempo` (B,), a
+    channel of log2(BPM / 120) beside it."""
     from drumfont.models.groove import taps_of
 
-    return hits if task == "humanize" else taps_of(hits, vel, off)
+    c = hits if task == "humanize" else taps_of(hits, vel, off)
+    return c if tempo is None else with_tempo(c, tempo)
+
+
+def with_tempo(cond, tempo):
+    """cond (B, 16, C) with tempo (B,) as one more channel."""
+    import torch
+
+    return torch.cat([cond, tempo.view(-1, 1, 1).expand(-1, cond.shape[1], 1)], dim=-1)
 
 
 def evaluate(model, data, task: str) -> dict:
@@ -89,11 +161,12 @@ def evaluate(model, data, task: str) -> dict:
 
     from drumfont.models.groove import bar_channels
 
-    hits, vel, off, g = data
+    hits, vel, off, g, t = data
+    cond = condition(task, hits, vel, off, t if model.cfg.tempo else None)
     model.eval()
     with torch.no_grad():
-        logits, pv, po = model.generate(condition(task, hits, vel, off), g, 0.0)
-        mu, logvar = model.encode(bar_channels(hits, vel, off), condition(task, hits, vel, off), g)
+        logits, pv, po = model.generate(cond, g, 0.0)
+        mu, logvar = model.encode(bar_channels(hits, vel, off), cond, g)
     m = hits > 0
     scores = {"velocity_mae": float((pv - vel)[m].abs().mean() * 127),
               "offset_mae": float((po - off)[m].abs().mean()),
@@ -107,29 +180,38 @@ def evaluate(model, data, task: str) -> dict:
 
 
 def fit_residuals(model, data, task: str):
-    """The model's config with the per-voice spread its decoder leaves unexplained: the std of
-    (real - decoded) velocities and offsets on hit cells, decoding each training bar from its
-    posterior mean z. Sampling adds it back (models/groove.py)."""
+    """The model's config with the per-voice spread its decoder leaves unexplained: for each voice,
+    the variance of the real velocities and offsets on hit cells less that of the decoder's, with
+    each training bar decoded from a z drawn from the prior (as at use, T = 1), as an sd. Sampling
+    adds it back (models/groove.py), so at T = 1 each voice spreads as widely as the drummers do
+    on the training bars. (The std of real - decoded from the posterior mean, used before, left
+    the open hat at 0.75 of its real spread once the model read the tempo.)"""
     import torch
 
-    from drumfont.models.groove import bar_channels
-
-    hits, vel, off, g = data
-    res_v, res_o = [], []
+    hits, vel, off, g, t = data
+    dec_v, dec_o = [], []
+    gen = torch.Generator().manual_seed(0)
     model.eval()
     with torch.no_grad():
         for idx in torch.arange(len(hits)).split(4096):
             h, v, o, gg = hits[idx], vel[idx], off[idx], g[idx]
-            cond = condition(task, h, v, o)
-            mu, _ = model.encode(bar_channels(h, v, o), cond, gg)
-            _, pv, po = model.decode(cond, gg, mu)
-            res_v.append((v - pv) * h)
-            res_o.append((o - po) * h)
-    rv, ro, h = torch.cat(res_v), torch.cat(res_o), hits > 0
-    sd = lambda r: [float(r[..., k][h[..., k]].std()) if h[..., k].sum() > 1 else 0.0  # noqa: E731
-                    for k in range(hits.shape[-1])]
+            cond = condition(task, h, v, o, t[idx] if model.cfg.tempo else None)
+            z = torch.randn((len(idx), model.cfg.z), generator=gen)
+            _, pv, po = model.decode(cond, gg, z)
+            dec_v.append(pv)
+            dec_o.append(po)
+    pv, po, h = torch.cat(dec_v), torch.cat(dec_o), hits > 0
+
+    def sd(real, dec):
+        out = []
+        for k in range(hits.shape[-1]):
+            m = h[..., k]
+            gap = float(real[..., k][m].var() - dec[..., k][m].var()) if m.sum() > 1 else 0.0
+            out.append(max(gap, 0.0) ** 0.5)
+        return out
+
     model.train()
-    model.cfg = dataclasses.replace(model.cfg, residual_vel=tuple(sd(rv)), residual_off=tuple(sd(ro)))
+    model.cfg = dataclasses.replace(model.cfg, residual_vel=tuple(sd(vel, pv)), residual_off=tuple(sd(off, po)))
     return model.cfg
 
 
@@ -160,12 +242,16 @@ def train(model_cfg, cfg: TrainConfig, data_path: str, out: Path, force: bool = 
                             "(import them with `drumfont data gmd` or `data import`)")
     if len(va_rows) == 0:
         va_rows = tr_rows
+    held_rows = tr_rows[:0]
+    if task == "drumify":
+        tr_rows, held_rows = holdout_rows(ds, tr_rows, cfg.threshold_holdout, cfg.seed)
     genres = list(ds.genres)
     model_cfg = dataclasses.replace(model_cfg, n_genres=len(genres))
     train_t = tensors(ds, tr_rows)
     val_t = tensors(ds, va_rows)
     n = len(tr_rows)
-    log(f"{task}: {n} training bars, {len(va_rows)} validation bars")
+    log(f"{task}: {n} training bars, {len(va_rows)} validation bars"
+        + (f", {len(held_rows)} held out for the hit thresholds" if len(held_rows) else ""))
 
     # --- model, optimiser ------------------------------------------------------------------------
     model = GrooveModel(model_cfg)
@@ -183,12 +269,12 @@ def train(model_cfg, cfg: TrainConfig, data_path: str, out: Path, force: bool = 
         sums = {"loss": 0.0, "vel": 0.0, "off": 0.0, "bce": 0.0, "kl": 0.0}
         order = torch.randperm(n, generator=gen)
         for idx in order.split(cfg.batch_size):
-            hits, vel, off, g = (t[idx] for t in train_t)
+            hits, vel, off, g, tempo = (t[idx] for t in train_t)
             drop = torch.rand(len(idx), generator=gen) < cfg.genre_dropout
             g = torch.where(drop, torch.full_like(g, -1), g)
-            cond = condition(task, hits, vel, off)
+            cond = condition(task, hits, vel, off, tempo if model_cfg.tempo else None)
             out_ = model(bar_channels(hits, vel, off), cond, g, generator=gen)
-            parts = losses(out_, hits, vel, off, task)
+            parts = losses(out_, hits, vel, off, task, cfg.loss)
             kl = torch.clamp(out_["kl"].mean(0), min=cfg.free_bits).sum()
             loss = (cfg.vel_weight * parts["vel"] + cfg.offset_weight * parts["off"]
                     + parts.get("bce", torch.zeros(())) + cfg.beta * kl)
@@ -208,6 +294,12 @@ def train(model_cfg, cfg: TrainConfig, data_path: str, out: Path, force: bool = 
             + (f" f1 {val['hit_f1']:.3f}" if "hit_f1" in val else ""))
 
     model_cfg = fit_residuals(model, train_t, task)
+    if task == "drumify":
+        th, f1_fit = fit_thresholds(model, tensors(ds, held_rows) if len(held_rows) else train_t, task)
+        model.cfg = model_cfg = dataclasses.replace(model_cfg, hit_thresholds=th)
+        val = evaluate(model, val_t, task)
+        log(f"hit thresholds {' '.join(f'{t:+.1f}' for t in th)}: F1 {f1_fit:.3f} on the bars fitted, "
+            f"val F1 {val['hit_f1']:.3f}")
     config["model"] = model_cfg.to_dict()
     save_checkpoint(out, task, config, model.state_dict(),
                     extras={"genres": genres, "complete": True, "train_seconds": time.perf_counter() - t0},
@@ -244,6 +336,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None, task: str |
     try:
         if cfg.epochs < 1 or cfg.batch_size < 1:
             raise DrumfontError("--epochs and --batch-size must be at least 1")
+        if not 0 <= cfg.threshold_holdout < 1:
+            raise DrumfontError(f"--threshold-holdout must lie in 0..1 (not 1), got {cfg.threshold_holdout}")
         train(model_cfg, cfg, args.data, Path(args.out), force=args.force,
               show_progress=not args.no_progress, log=lambda m: print(m, file=sys.stderr))
     except DrumfontError as exc:

@@ -29,6 +29,7 @@ SHIPPED = {"humanize": "humanize.pt", "drumify": "drumify.pt"}
 TAP_FIELDS = 3  # onset, velocity 0..127, offset in sixteenths
 # Defaults of the commands and the studio (the measured table in README uses them).
 DEFAULT_TEMPERATURE = 1.0  # the model's own spread: offsets as wide as a drummer's (README table)
+DEFAULT_BPM = 120.0  # the tempo a tempo-reading model assumes where none is given (MIDI's default)
 
 
 def _seed(seed: int | None) -> int:
@@ -44,6 +45,7 @@ class GrooveTool:
 
         self._model = build_model(blob, GrooveModel, GrooveConfig, source, config_key="model")
         self.task = self._model.cfg.task
+        self.reads_tempo = bool(self._model.cfg.tempo)
         self.source = source
         self.genres = tuple(blob.get("extras", {}).get("genres", ()))
         self.metrics = blob.get("metrics", {})
@@ -58,14 +60,21 @@ class GrooveTool:
             raise DrumfontError(f"unknown genre {style!r}; this model knows: {', '.join(self.genres)}")
         return self.genres.index(g)
 
-    def run(self, cond: np.ndarray, genre: int, temperature: float, seed: int | None
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(logits, velocities in [0, 1], offsets) of a batch of conditions (B, 16, C)."""
+    def run(self, cond: np.ndarray, genre: int, temperature: float, seed: int | None,
+            bpm: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(logits, velocities in [0, 1], offsets) of a batch of conditions (B, 16, C); a model
+        that reads the tempo gets `bpm` (None: 120) as one more channel."""
         import torch
 
         if not 0 <= temperature <= 10:
             raise DrumfontError(f"temperature must lie in 0..10, got {temperature}")
-        c = torch.as_tensor(np.asarray(cond, np.float32))
+        cond = np.asarray(cond, np.float32)
+        if self.reads_tempo:
+            bpm = DEFAULT_BPM if bpm is None else bpm
+            if not 0 < bpm < 10_000:
+                raise DrumfontError(f"tempo must be a positive BPM, got {bpm}")
+            cond = np.concatenate([cond, np.full(cond.shape[:2] + (1,), np.log2(bpm / DEFAULT_BPM), np.float32)], -1)
+        c = torch.as_tensor(cond)
         g = torch.full((len(c),), genre, dtype=torch.long)
         gen = torch.Generator().manual_seed(_seed(seed))
         with self._lock, torch.inference_mode():
@@ -94,9 +103,10 @@ def load(task: str, preset: str | os.PathLike | None = None) -> GrooveTool:
 
 def humanize(patterns: Sequence[Pattern], style: str | None = None, amount: float = 1.0,
              temperature: float = DEFAULT_TEMPERATURE, seed: int | None = None,
-             model: GrooveTool | None = None) -> list[Pattern]:
+             model: GrooveTool | None = None, bpm: float | None = None) -> list[Pattern]:
     """Each bar with a drummer's velocities and offsets on exactly its own hits; `amount` in 0..1
-    moves from the input (0) to the model's playing (1)."""
+    moves from the input (0) to the model's playing (1). `bpm` is the tempo the bars play at
+    (the shipped model's timing depends on it; None: 120)."""
     if not 0 <= amount <= 1:
         raise DrumfontError(f"amount must lie in 0..1, got {amount}")
     if not patterns:
@@ -105,7 +115,7 @@ def humanize(patterns: Sequence[Pattern], style: str | None = None, amount: floa
     hits = np.stack([p.hits for p in patterns]).astype(np.float32)
     vel_in = np.stack([p.velocities for p in patterns]).astype(np.float64)
     off_in = np.stack([p.offsets for p in patterns]).astype(np.float64)
-    _, vel, off = model.run(hits, model.genre_index(style), temperature, seed)
+    _, vel, off = model.run(hits, model.genre_index(style), temperature, seed, bpm)
     v = vel_in + amount * (vel.astype(np.float64) * 127.0 - vel_in)
     o = off_in + amount * (off.astype(np.float64) - off_in)
     v = np.where(hits > 0, np.clip(np.rint(v), 1, 127), 0).astype(np.uint8)

@@ -6,7 +6,9 @@
 - drumify: a one-line tap rhythm (B, 16, 3: onset, velocity, offset; all voices merged) -> a
   9-voice bar: hit logits, velocities and offsets.
 
-Both read a genre (one-hot, plus a "none" slot used for genre dropout) and a latent z. The
+Both read a genre (one-hot, plus a "none" slot used for genre dropout), optionally the tempo (one
+more condition channel, log2 of BPM / 120: offsets in sixteenths spread wider at faster tempos)
+and a latent z. The
 encoder q(z | played bar, condition) sees the real bar in training; at use z ~ N(0, T^2 I), so
 `temperature` scales how far a result strays from the model's typical playing of those hits.
 Why a latent and not a deterministic net: the deterministic net regresses to the conditional
@@ -46,11 +48,20 @@ class GrooveConfig:
     # spread matches a drummer's (without it offsets came out at 0.6-0.8 of the real spread).
     residual_vel: tuple[float, ...] = field(default=(), metadata={"help": "fitted; leave empty"})
     residual_off: tuple[float, ...] = field(default=(), metadata={"help": "fitted; leave empty"})
+    # Drumify's decision rule. At temperature 0 a cell's hit probability is averaged over
+    # `hit_samples` fixed draws of z from its prior (the model's marginal, not the one bar z = 0
+    # decodes), and each voice is played where its logit clears its threshold, fitted by the
+    # trainer for hit F1 on training bars, () = 0 for every voice. generate() returns logits less
+    # the thresholds, so "hit" is logit > 0 everywhere downstream.
+    tempo: bool = field(default=False, metadata={
+        "help": "also condition on the tempo (log2 of BPM / 120, one more condition channel)"})
+    hit_samples: int = field(default=32, metadata={"help": "latent draws averaged at temperature 0 (drumify)"})
+    hit_thresholds: tuple[float, ...] = field(default=(), metadata={"help": "fitted; leave empty"})
 
     def to_dict(self) -> dict:
         """Plain values, for the checkpoint."""
         d = asdict(self)
-        for k in ("dilations", "residual_vel", "residual_off"):
+        for k in ("dilations", "residual_vel", "residual_off", "hit_thresholds"):
             d[k] = [float(x) for x in d[k]] if k != "dilations" else list(d[k])
         return d
 
@@ -59,11 +70,13 @@ class GrooveConfig:
             raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
         self.dilations = tuple(self.dilations)
         self.residual_vel, self.residual_off = tuple(self.residual_vel), tuple(self.residual_off)
+        self.hit_thresholds = tuple(self.hit_thresholds)
 
 
 def cond_channels(cfg: GrooveConfig) -> int:
-    """Channels of the condition: the hit grid (humanize) or the tap line (drumify)."""
-    return cfg.voices if cfg.task == "humanize" else TAP_CHANNELS
+    """Channels of the condition: the hit grid (humanize) or the tap line (drumify), and the
+    tempo where the model reads it."""
+    return (cfg.voices if cfg.task == "humanize" else TAP_CHANNELS) + int(cfg.tempo)
 
 
 def bar_channels(hits: torch.Tensor, vel: torch.Tensor, off: torch.Tensor) -> torch.Tensor:
@@ -113,8 +126,9 @@ class GrooveModel(nn.Module):
 
     def _genre(self, genre: torch.Tensor, n: int) -> torch.Tensor:
         # genre: (B,) long, -1 (or out of range) = none -> the last slot
-        g = torch.where((genre < 0) | (genre >= self.cfg.n_genres), self.cfg.n_genres, genre)
-        return F.one_hot(g, self.cfg.n_genres + 1).float().unsqueeze(1).expand(-1, n, -1)
+        k = self.cfg.n_genres
+        g = genre.masked_fill((genre < 0) | (genre >= k), k)
+        return torch.eye(k + 1, device=genre.device)[g].unsqueeze(1).expand(-1, n, -1)
 
     def encode(self, bar: torch.Tensor, cond: torch.Tensor, genre: torch.Tensor
                ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -146,9 +160,14 @@ class GrooveModel(nn.Module):
                  generator: torch.Generator | None = None
                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Decode with z ~ N(0, T^2 I) and the fitted residual noise scaled by T (T = 0: the
-        model's typical playing, its conditional mean)."""
+        model's typical playing, its conditional mean). Hit logits come less the fitted
+        thresholds; at T = 0 (with hit_samples) they are the marginal over z's prior."""
         eps = torch.randn((cond.shape[0], self.cfg.z), generator=generator, device=cond.device)
         logits, vel, off = self.decode(cond, genre, temperature * eps)
+        if temperature == 0 and self.cfg.task == "drumify" and self.cfg.hit_samples > 0:
+            logits = self.marginal_logits(cond, genre)
+        if self.cfg.hit_thresholds:
+            logits = logits - torch.tensor(self.cfg.hit_thresholds, device=cond.device)
         if temperature > 0 and self.cfg.residual_off:
             sd_v = torch.tensor(self.cfg.residual_vel, device=cond.device)
             sd_o = torch.tensor(self.cfg.residual_off, device=cond.device)
@@ -157,15 +176,31 @@ class GrooveModel(nn.Module):
             off = (off + temperature * sd_o * noise[1]).clamp(-0.5, 0.499)
         return logits, vel, off
 
+    def marginal_logits(self, cond: torch.Tensor, genre: torch.Tensor) -> torch.Tensor:
+        """Logits of p(hit | condition) = E_z p(hit | condition, z), z ~ N(0, I), averaged over
+        hit_samples draws that are the same for every call (so temperature 0 stays deterministic)."""
+        k, b = self.cfg.hit_samples, cond.shape[0]
+        z = torch.randn((k, self.cfg.z), generator=torch.Generator().manual_seed(0)).to(cond.device)
+        logits, _, _ = self.decode(cond.repeat(k, 1, 1), genre.repeat(k), z.repeat_interleave(b, 0))
+        p = torch.sigmoid(logits).view(k, b, *logits.shape[1:]).mean(0).clamp(1e-6, 1 - 1e-6)
+        return torch.log(p) - torch.log1p(-p)
+
+
+LOSSES = ("mse", "l1")
+
 
 def losses(out: dict[str, torch.Tensor], hits: torch.Tensor, vel: torch.Tensor, off: torch.Tensor,
-           task: str) -> dict[str, torch.Tensor]:
-    """Per-batch losses: MSE of velocities and offsets on the real bar's hit cells, and (drumify)
-    BCE of the hits, summed over cells and averaged over bars."""
+           task: str, kind: str = "mse") -> dict[str, torch.Tensor]:
+    """Per-batch losses: the error of velocities and offsets on the real bar's hit cells, squared
+    ("mse": a Gaussian likelihood, its optimum the conditional mean) or absolute ("l1": a Laplace
+    likelihood, its optimum the conditional median, which is what a timing MAE rewards), and
+    (drumify) BCE of the hits; summed over cells and averaged over bars."""
+    if kind not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {kind!r}")
     n = max(1, hits.shape[0])
-    mask = hits
-    parts = {"vel": ((out["vel"] - vel).pow(2) * mask).sum() / n,
-             "off": ((out["off"] - off).pow(2) * mask).sum() / n}
+    err = (lambda d: d.pow(2)) if kind == "mse" else (lambda d: d.abs())
+    parts = {"vel": (err(out["vel"] - vel) * hits).sum() / n,
+             "off": (err(out["off"] - off) * hits).sum() / n}
     if task == "drumify":
         parts["bce"] = F.binary_cross_entropy_with_logits(out["logits"], hits, reduction="sum") / n
     return parts

@@ -67,7 +67,8 @@ class GrooveMixin:
         try:
             tool = groove.load("humanize")
             style = genre if genre in tool.genres else None
-            out = groove.humanize(list(bars.values()), style, 1.0, temperature, seed, tool)
+            out = groove.humanize(list(bars.values()), style, 1.0, temperature, seed, tool,
+                                  self.studio.transport.bpm)
         except DrumfontError as exc:
             self.post_message(WorkFailed("humanize", str(exc)))
             return
