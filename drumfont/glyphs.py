@@ -132,7 +132,9 @@ def level_for(char: str, image: np.ndarray, big: np.ndarray | None = None) -> fl
     """The ink level to trace `char` at: LEVEL, unless its design has counters (DESIGN_COUNTERS)
     that the LEVEL contour leaves open; then the first of COUNTER_LEVELS at which exactly that
     many close, else the one closing the most without exceeding it (LEVEL if none closes more).
-    Only glyphs with bowls go lower, so C, E or K cannot gain a counter from grey noise."""
+    A level counts only where the traced outline keeps the holes too: a bowl closed by a
+    hairline can lose its counter when the curves smooth the neck away. Only glyphs with bowls
+    go lower, so C, E or K cannot gain a counter from grey noise."""
     want = DESIGN_COUNTERS.get(char, 0)
     big = upsampled(image) if big is None else big
     best, best_n = LEVEL, bitmap_holes(image, big, LEVEL)
@@ -140,10 +142,10 @@ def level_for(char: str, image: np.ndarray, big: np.ndarray | None = None) -> fl
         return LEVEL
     for level in COUNTER_LEVELS:
         n = bitmap_holes(image, big, level)
-        if n == want:
-            return level
-        if best_n < n < want:
+        if best_n < n <= want and counters(trace(image, big, level)) == n:
             best, best_n = level, n
+            if n == want:
+                break
     return best
 
 

@@ -82,3 +82,12 @@ def test_glyphs_without_counters_and_wide_gaps_stay_at_half_ink():
 
 def test_closed_glyphs_keep_half_ink(images):
     assert all(tracer.level_for(ch, img) == tracer.LEVEL for ch, img in images.items())
+
+
+@pytest.mark.parametrize("gap_ink", [0.31, 0.36, 0.41, 0.46, 0.49])
+def test_the_chosen_level_keeps_its_counters_in_the_outline(gap_ink):
+    # a gap just at a tried level closes the bitmap by a hairline the curves may smooth away;
+    # the level chosen must leave the counter in the outline too (what FreeType fills by)
+    img = _ring(gap_ink)
+    level = tracer.level_for("O", img)
+    assert tracer.counters(tracer.trace(img, level=level)) == tracer.bitmap_holes(img, level=level) == 1
