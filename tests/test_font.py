@@ -35,6 +35,18 @@ def test_typeface_has_every_glyph_from_one_style(face, preset):
     assert all(g.advance > 0 for g in face.glyphs.values())
 
 
+def test_every_glyph_has_the_counters_of_its_image_at_the_level_traced(face, preset):
+    from drumfont.letters import draw_glyphs, style_latent
+
+    images = draw_glyphs(GLYPHS, style_latent(3, preset, font.TRUNCATION), preset)
+    for ch, img in zip(GLYPHS, images):
+        g = face.glyphs[ch]
+        level = tracer.level_for(ch, img)
+        assert g.counters == g.image_holes == tracer.bitmap_holes(img, level=level), ch
+        if ch not in tracer.DESIGN_COUNTERS:
+            assert level == tracer.LEVEL, ch  # only glyphs with bowls are traced lower
+
+
 @pytest.mark.parametrize("ttf", [False, True])
 def test_font_file_loads_maps_lower_case_and_records_the_gan(face, ttf):
     import ots

@@ -53,3 +53,41 @@ def test_blank_image_and_specks():
     speck[5, 5] = 1.0
     speck[10:20, 10:20] = 1.0
     assert len(tracer.trace(speck).contours) == 1            # the lone pixel is dropped
+
+
+def _ring(gap_ink: float) -> np.ndarray:
+    """A 28×28 'O': a ring of full ink whose top-left eighth is drawn with `gap_ink`."""
+    y, x = np.mgrid[:28, :28]
+    r = np.hypot(x - 13.5, y - 13.5)
+    img = ((r > 6.5) & (r < 10)).astype(np.float32)
+    img[(r > 6.5) & (r < 10) & (x < 11) & (y < 11)] = gap_ink
+    return img
+
+
+def test_a_bowl_drawn_with_a_faint_stroke_is_traced_closed():
+    img = _ring(0.45)
+    assert tracer.bitmap_holes(img) == 0                     # at half ink the bowl is open
+    level = tracer.level_for("O", img)
+    assert level < tracer.LEVEL
+    outline = tracer.trace(img, level=level)
+    assert tracer.counters(outline) == tracer.bitmap_holes(img, level=level) == 1
+
+
+def test_glyphs_without_counters_and_wide_gaps_stay_at_half_ink():
+    faint = _ring(0.45)
+    assert tracer.level_for("C", faint) == tracer.LEVEL      # a C has no bowl: no counter from a faint stroke
+    assert tracer.counters(tracer.trace(faint)) == 0
+    assert tracer.level_for("O", _ring(0.1)) == tracer.LEVEL  # a real gap is left open, not invented over
+
+
+def test_closed_glyphs_keep_half_ink(images):
+    assert all(tracer.level_for(ch, img) == tracer.LEVEL for ch, img in images.items())
+
+
+@pytest.mark.parametrize("gap_ink", [0.31, 0.36, 0.41, 0.46, 0.49])
+def test_the_chosen_level_keeps_its_counters_in_the_outline(gap_ink):
+    # a gap just at a tried level closes the bitmap by a hairline the curves may smooth away;
+    # the level chosen must leave the counter in the outline too (what FreeType fills by)
+    img = _ring(gap_ink)
+    level = tracer.level_for("O", img)
+    assert tracer.counters(tracer.trace(img, level=level)) == tracer.bitmap_holes(img, level=level) == 1

@@ -125,9 +125,10 @@ def trace_style(latent, chars: str, gan: dict, preset=None) -> dict[str, Glyph]:
     out = {}
     for ch, img in zip(chars, images):
         big = tracer.upsampled(img)
-        outline = tracer.trace(img, big)
+        level = tracer.level_for(ch, img, big)
+        outline = tracer.trace(img, big, level)
         contours, advance = place(outline, layout[ch])
-        out[ch] = Glyph(ch, contours, advance, tracer.counters(outline), tracer.bitmap_holes(img, big))
+        out[ch] = Glyph(ch, contours, advance, tracer.counters(outline), tracer.bitmap_holes(img, big, level))
     return out
 
 

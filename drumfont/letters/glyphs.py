@@ -1,7 +1,8 @@
 """Glyph images -> smooth closed outlines: the vectoriser behind `drumfont font`.
 
 A 28×28 GAN glyph is smoothed with a Gaussian and upsampled (cubic spline, ×UPSAMPLE), then traced
-with marching squares (scikit-image's find_contours) at half ink. Each contour is thinned by
+with marching squares (scikit-image's find_contours) at half ink (down to 0.3 for a bowl the GAN
+drew with a faint stroke: level_for). Each contour is thinned by
 Douglas–Peucker (approximate_polygon), and the kept points become cubic Bézier curves through a
 Catmull-Rom fit, except at corners (a turn sharper than CORNER_DEG), where the curve stops and
 the next segment starts, so the stems of E or the apex of A stay sharp. skia-pathops then
@@ -20,6 +21,15 @@ import numpy as np
 UPSAMPLE = 6          # 28 px -> 168 px before tracing
 SMOOTH_SIGMA = 0.7    # Gaussian sigma in original pixels: rounds the GAN's pixel steps
 LEVEL = 0.5           # the ink threshold the contour follows
+# Lower levels tried, in turn, for a glyph whose design has counters the LEVEL contour leaves
+# open (level_for). At 28 px the thin fonts of the training set draw hairlines below half ink,
+# and the GAN copies them: of the 20 training fonts' 240 glyphs with bowls, 40 (STIX, Computer
+# Modern) lose a counter at 0.5, 5 at a floor of 0.35, none at 0.3, the floor chosen (0.25 closes
+# no more). A lowered glyph's ink grows by 24 % on average there. Figures:
+# benchmarks/measure_counter_levels.py (README, "GAN typeface").
+COUNTER_LEVELS = (0.45, 0.4, 0.35, 0.3)
+# counters by design: the glyphs whose bowls are closed in all 20 training fonts
+DESIGN_COUNTERS = {"A": 1, "B": 2, "D": 1, "O": 1, "P": 1, "Q": 1, "R": 1, "0": 1, "4": 1, "6": 1, "8": 2, "9": 1}
 TOLERANCE = 0.12      # Douglas-Peucker tolerance, original pixels
 MIN_AREA = 1.5        # contours smaller than this (px², original) are specks, dropped,
 MIN_SHARE = 0.03      # and so are those under this share of the glyph's largest contour
@@ -66,14 +76,14 @@ def upsampled(image: np.ndarray) -> np.ndarray:
     return ndimage.zoom(img, UPSAMPLE, order=3, grid_mode=True, mode="grid-constant")
 
 
-def polygons(image: np.ndarray, big: np.ndarray | None = None) -> list[np.ndarray]:
-    """The glyph's closed contours as simplified polygons (K, 2) of (x, y) in original pixels
-    (`big`: the image's `upsampled`, when the caller has it already)."""
+def polygons(image: np.ndarray, big: np.ndarray | None = None, level: float = LEVEL) -> list[np.ndarray]:
+    """The glyph's closed contours at ink `level` as simplified polygons (K, 2) of (x, y) in
+    original pixels (`big`: the image's `upsampled`, when the caller has it already)."""
     from skimage import measure
 
     big = upsampled(image) if big is None else big
     found = []
-    for c in measure.find_contours(big, LEVEL):
+    for c in measure.find_contours(big, level):
         if len(c) < 4 or not np.allclose(c[0], c[-1]):
             continue
         # (row, col) at the upsampled scale -> (x, y) in original pixels, padding removed;
@@ -119,13 +129,35 @@ def fit_curves(poly: np.ndarray) -> tuple[Point, Contour]:
     return (float(poly[0][0]), float(poly[0][1])), [tuple(tuple(map(float, q)) for q in s) for s in segs]
 
 
-def trace(image: np.ndarray, big: np.ndarray | None = None) -> Outline:
-    """A glyph image (28×28, ink in [0, 1]) -> its outline, overlaps removed and wound for CFF."""
+def level_for(char: str, image: np.ndarray, big: np.ndarray | None = None) -> float:
+    """The ink level to trace `char` at: LEVEL, unless its design has counters (DESIGN_COUNTERS)
+    that the LEVEL contour leaves open; then the first of COUNTER_LEVELS at which exactly that
+    many close, else the one closing the most without exceeding it (LEVEL if none closes more).
+    A level counts only where the traced outline keeps the holes too: a bowl closed by a
+    hairline can lose its counter when the curves smooth the neck away. Only glyphs with bowls
+    go lower, so C, E or K cannot gain a counter from grey noise."""
+    want = DESIGN_COUNTERS.get(char, 0)
+    big = upsampled(image) if big is None else big
+    best, best_n = LEVEL, bitmap_holes(image, big, LEVEL)
+    if best_n >= want:
+        return LEVEL
+    for level in COUNTER_LEVELS:
+        n = bitmap_holes(image, big, level)
+        if best_n < n <= want and counters(trace(image, big, level)) == n:
+            best, best_n = level, n
+            if n == want:
+                break
+    return best
+
+
+def trace(image: np.ndarray, big: np.ndarray | None = None, level: float = LEVEL) -> Outline:
+    """A glyph image (28×28, ink in [0, 1]) -> its outline at ink `level`, overlaps removed
+    and wound for CFF."""
     import pathops
 
     path = pathops.Path()
     path.fillType = pathops.FillType.EVEN_ODD  # nesting decides what is a counter
-    for poly in polygons(image, big):
+    for poly in polygons(image, big, level):
         start, segs = fit_curves(poly)
         path.moveTo(*start)
         for c1, c2, end in segs:
@@ -191,12 +223,12 @@ def counters(outline: Outline) -> int:
     return n
 
 
-def bitmap_holes(image: np.ndarray, big: np.ndarray | None = None) -> int:
-    """Holes in the thresholded, smoothed glyph image: enclosed background regions (the truth
-    the outline's counters are checked against)."""
+def bitmap_holes(image: np.ndarray, big: np.ndarray | None = None, level: float = LEVEL) -> int:
+    """Holes in the smoothed glyph image thresholded at `level`: enclosed background regions
+    (the truth the outline's counters are checked against)."""
     from scipy import ndimage
 
-    ink = (upsampled(image) if big is None else big) >= LEVEL
+    ink = (upsampled(image) if big is None else big) >= level
     background, n = ndimage.label(~ink)
     edge = set(np.unique(np.r_[background[0], background[-1], background[:, 0], background[:, -1]]))
     sizes = ndimage.sum(np.ones_like(background), background, range(1, n + 1))
