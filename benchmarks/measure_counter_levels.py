@@ -21,10 +21,11 @@ def main() -> None:
     import torch
     from PIL import ImageFont
 
-    from drumfont import glyphs as tracer
     from drumfont.corpus.fonts import NO_AUGMENT, RENDER_PX, default_fonts, render_letter
-    from drumfont.font import TRUNCATION
-    from drumfont.letters import draw_glyphs, style_latent
+    from drumfont.letters import draw_glyphs
+    from drumfont.letters import glyphs as tracer
+    from drumfont.letters import style_latent
+    from drumfont.letters.font import TRUNCATION
 
     torch.set_num_threads(1)
     chars = "".join(tracer.DESIGN_COUNTERS)
