@@ -82,3 +82,16 @@ def test_grouped_split_one_file_trains_and_share_zero():
     labels = groups % 2
     assert (grouped_split(labels, groups, 0.0, np.random.default_rng(0)) == TRAIN).all()
     assert TEST not in (TRAIN, VAL)
+
+
+def test_test_bars_are_held_out_of_train_and_validation(tmp_path):
+    from trainers.batches import DrumRows
+
+    d = make(30)
+    d.split[:6] = TEST
+    e = DrumDataset.load(d.save(tmp_path / "t.npz"))
+    assert (e.split == TEST).sum() == 6
+    for which in (TRAIN, VAL):
+        assert len(e.subset(which)) == (e.split == which).sum() and not (e.subset(which).split == TEST).any()
+        assert not set(DrumRows.of(e, which).rows) & set(range(6))
+    assert len(e.subset(TRAIN)) + len(e.subset(VAL)) + len(e.subset(TEST)) == 30

@@ -1,4 +1,5 @@
-"""`drumfont data import`: a folder of the user's MIDI files -> a drums dataset file.
+"""`drumfont data import`: a folder of the user's MIDI files (or a manifest's) -> a drums dataset
+file. The reading pool here serves every import path (`data gmd` too); the split is by file.
 
 Files are read in a process pool (the importer is pure Python, so processes, not threads, use
 the cores); results come back in the order of the sorted file list, so the same inputs give the
