@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -17,6 +18,12 @@ def test_counts_and_coverage():
     c[:3] = [10, 25, 26]  # a quarter of the uniform share is about 23
     assert M.letters_covered(c) == 26
     assert M.letters_covered(c, 0.25) == 25
+
+
+def test_kl_uniform_of_no_samples_is_nan_without_a_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert math.isnan(M.kl_uniform(np.zeros(26)))
 
 
 def test_kl_uniform_known_values():

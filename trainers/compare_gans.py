@@ -51,7 +51,9 @@ def final_quality(gen_path: Path, clf, real_feats: np.ndarray, n: int, seed: int
     with torch.no_grad():
         labels = torch.arange(n) % 26 if g.cfg.conditional else None
         x = g.sample(n, gen, labels)[:, 0]
-    pred, conf, feats = classify(clf, x)
+    # read as letters, as train_gan's evaluations are: a 46-glyph classifier's digit or punctuation
+    # reading would otherwise drop out of the counts (and an all-digit run divided 0 by 0)
+    pred, conf, feats = classify(clf, x, classes=M.K_LETTERS)
     counts = M.letter_counts(pred.numpy())
     return {"final_covered": M.letters_covered(counts), "final_covered_strict": M.letters_covered(counts, 0.25),
             "final_kl": M.kl_uniform(counts), "fd": M.frechet_distance(real_feats, feats.numpy())}

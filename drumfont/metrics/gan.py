@@ -32,6 +32,8 @@ def letters_covered(counts: np.ndarray, strict_share: float = 0.0) -> int:
 def kl_uniform(counts: np.ndarray) -> float:
     """KL(p̂ || U_k) = ln k − H(p̂) in nats; 0 for exactly uniform counts, ln k for one letter."""
     counts = np.asarray(counts, dtype=np.float64)
+    if counts.sum() <= 0:
+        return float("nan")  # no sample: no distribution to compare
     p = counts / counts.sum()
     nz = p[p > 0]
     return float(math.log(len(counts)) + (nz * np.log(nz)).sum())
