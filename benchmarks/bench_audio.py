@@ -34,12 +34,12 @@ sys.path.insert(0, str(ROOT / "tests"))
 from drumfont.audio import onsets as ons  # noqa: E402
 from drumfont.audio import render as r  # noqa: E402
 from drumfont.audio.synth import Kit  # noqa: E402
-from drumfont.corpus import grooves  # noqa: E402
-from drumfont.drums.midifile import ExportOptions  # noqa: E402
-from drumfont.drums.notemap import GM  # noqa: E402
-from drumfont.drums.pattern import N_VOICES, VOICES, Pattern, to_text  # noqa: E402
+from drumfont.drums import rules as grooves  # noqa: E402
+from drumfont.score.midifile import ExportOptions  # noqa: E402
+from drumfont.score.notemap import GM  # noqa: E402
+from drumfont.score.pattern import N_VOICES, VOICES, Pattern, to_text  # noqa: E402
 
-GENRES = ("rock", "jazz", "hiphop", "electronic", "latin")
+from drumfont.score.genres import RULE_GENRES as GENRES  # the rule corpus plays these
 
 
 def _wall(cmd: list[str], env: dict | None = None) -> float:
@@ -246,7 +246,7 @@ def main() -> None:
         proc, log, mode = _start_jack(name)
     os.environ["JACK_DEFAULT_SERVER"] = name
     try:
-        from drumfont import studio as st
+        from drumfont.tui import session as st
 
         try:
             from drumfont import drums

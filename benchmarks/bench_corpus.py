@@ -14,7 +14,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=5)
     args = ap.parse_args()
-    from drumfont.corpus import grooves
+    from drumfont.drums import rules as grooves
 
     times = []
     for seed in range(args.reps):

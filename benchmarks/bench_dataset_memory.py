@@ -23,12 +23,12 @@ import numpy as np
 PROBE = r"""
 import sys, time
 import numpy as np
-from drumfont.corpus.dataset import DrumDataset
+from drumfont.drums.dataset import DrumDataset
 mode, path = sys.argv[1], sys.argv[2]
 t = time.perf_counter()
 if mode == "torch-baseline":
     import torch  # what the trainers' loader imports, before any data
-    from trainers.batches import DrumRows
+    from drumfont.trainers.batches import DrumRows
 elif mode != "baseline":
     d = DrumDataset.load(path, mmap=(mode != "eager"))
     if mode == "mmap+epoch":
@@ -37,8 +37,8 @@ elif mode != "baseline":
             total += int((np.asarray(d.velocities[start:start + 1024]) > 0).astype(np.float32).sum())
     elif mode == "mmap+shuffled":
         # what the trainers do: a seeded shuffle of the training rows, 256-bar float batches
-        from trainers.batches import DrumRows
-        from trainers.distributed import Dist, epoch_batches
+        from drumfont.trainers.batches import DrumRows
+        from drumfont.trainers.distributed import Dist, epoch_batches
         rows = DrumRows.of(d, 0)
         total = 0.0
         for idx in epoch_batches(len(rows), 256, epoch=0, seed=0, d=Dist()):
@@ -59,7 +59,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--bars", type=int, default=1_000_000)
     args = ap.parse_args()
-    from drumfont.corpus.dataset import DrumDataset, stratified_split
+    from drumfont.drums.dataset import DrumDataset, stratified_split
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "big.npz"

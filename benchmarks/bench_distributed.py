@@ -1,7 +1,7 @@
 """Training throughput with 1 and 2 processes: the drum VAE on a synthetic 100,000-bar set
 (patterns/s) and the letter GAN on the font set (images/s).
 
-Each configuration is a real run of the trainer: one plain process (`python -m trainers.X`) and
+Each configuration is a real run of the trainer: one plain process (`python -m drumfont.trainers.X`) and
 `torchrun --nproc_per_node 2` (gloo on CPU), each rank with one torch thread, one epoch. The
 figure is the epoch's training time from the run's own history (data loading, start-up and
 evaluation excluded), so it is the loop's throughput. The configurations take turns in every
@@ -51,7 +51,7 @@ def launch(module: str, nproc: int, flags: list[str]) -> float:
 
 def synthetic_drums(path: Path, bars: int) -> None:
     """Random sparse bars in five labelled genres, 10% validation."""
-    from drumfont.corpus.dataset import DrumDataset, stratified_split
+    from drumfont.drums.dataset import DrumDataset, stratified_split
 
     rng = np.random.default_rng(0)
     vel = np.where(rng.random((bars, 16, 9)) < 0.15, rng.integers(40, 128, (bars, 16, 9)), 0).astype(np.uint8)
@@ -68,7 +68,7 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", default=["vae", "gan"], choices=["vae", "gan"], help="what to time")
     args = ap.parse_args()
 
-    from drumfont.corpus.fonts import TRAIN, build_fonts
+    from drumfont.letters.data import TRAIN, build_fonts
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -83,7 +83,7 @@ def main() -> None:
 
         def vae(nproc: int, rep: int) -> float:
             out = tmp / f"vae{nproc}-{rep}.pt"
-            launch("trainers.train_vae", nproc,
+            launch("drumfont.trainers.train_vae", nproc,
                    ["--data", str(drums), "--out", str(out), "--epochs", "1", "--val-every", "1",
                     "--batch-size", str(args.vae_batch), "--no-progress", "--device", "cpu", "--threads", "1"])
             first = json.loads(out.with_suffix(".jsonl").read_text().splitlines()[0])
@@ -91,7 +91,7 @@ def main() -> None:
 
         def gan(nproc: int, rep: int) -> float:
             run = tmp / f"gan{nproc}-{rep}"
-            launch("trainers.train_gan", nproc,
+            launch("drumfont.trainers.train_gan", nproc,
                    ["--run-dir", str(run), "--data", str(fonts), "--epochs", "1", "--eval-every", "1",
                     "--eval-samples", "260", "--batch-size", str(args.gan_batch), "--no-log-steps",
                     "--no-progress", "--device", "cpu", "--threads", "1"])

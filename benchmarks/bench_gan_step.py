@@ -15,9 +15,9 @@ from dataclasses import replace
 
 import torch
 
-from drumfont.models.gan import Discriminator, GanConfig, Generator, d_loss, g_loss, unrolled_g_loss
-from trainers.compare_gans import SINGLES, TRAIN_FIELDS
-from trainers.train_gan import ema_update
+from drumfont.letters.gan import Discriminator, GanConfig, Generator, d_loss, g_loss, unrolled_g_loss
+from drumfont.trainers.compare_gans import SINGLES, TRAIN_FIELDS
+from drumfont.trainers.train_gan import ema_update
 
 
 def main() -> None:

@@ -48,9 +48,9 @@ def main() -> int:
     args = p.parse_args()
     import torch
 
-    from drumfont.corpus import grooves
+    from drumfont.drums import rules as grooves
     from drumfont.drums import groove
-    from drumfont.drums.midifile import ExportOptions, to_midi_bytes
+    from drumfont.score.midifile import ExportOptions, to_midi_bytes
 
     torch.set_num_threads(1)
     bar = grooves.generate("rock", 1, np.random.default_rng(0))[0]

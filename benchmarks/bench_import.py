@@ -22,8 +22,8 @@ import numpy as np
 
 
 def write_files(folder: Path, n_files: int, bars: int) -> int:
-    from drumfont.corpus import grooves
-    from drumfont.drums.midifile import ExportOptions, to_midi_bytes
+    from drumfont.drums import rules as grooves
+    from drumfont.score.midifile import ExportOptions, to_midi_bytes
 
     data = grooves.build_corpus(seed=0)
     rng = np.random.default_rng(0)
@@ -58,8 +58,8 @@ def main() -> None:
 
     import pretty_midi
 
-    from drumfont.corpus import library
-    from drumfont.drums.midifile import read_midi
+    from drumfont.drums import library
+    from drumfont.score.midifile import read_midi
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "lib"

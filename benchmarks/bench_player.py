@@ -229,7 +229,7 @@ def start_receiver(source: str) -> tuple[subprocess.Popen, str]:
 
 def groove(kind: str):
     """The benchmark's groove, straight or with seeded micro-timing on every hit."""
-    from drumfont.drums.pattern import from_text
+    from drumfont.score.pattern import from_text
 
     bar = from_text(GROOVE)
     if kind == "timed":

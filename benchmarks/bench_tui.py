@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from drumfont import studio as st  # noqa: E402
+from drumfont.tui import session as st  # noqa: E402
 from drumfont.tui.app import make_app, open_live_player  # noqa: E402
 from drumfont.tui.widgets import StepGrid  # noqa: E402
 

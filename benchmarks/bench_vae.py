@@ -39,7 +39,7 @@ def main() -> None:
     import torch
 
     from drumfont import drums
-    from drumfont.models.hvae import HVAEConfig
+    from drumfont.drums.hvae import HVAEConfig
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}")
     model = drums.load(args.preset)
@@ -62,11 +62,11 @@ def main() -> None:
 
     if args.skip_train:
         return
-    from trainers.train_vae import TrainConfig, train
+    from drumfont.trainers.train_vae import TrainConfig, train
 
     blob_cfg = model.config
     from drumfont.checkpoint import load_checkpoint
-    from drumfont.shipped import preset_path
+    from drumfont.paths import preset_path
 
     saved = load_checkpoint(args.preset or preset_path(drums.PRESET_NAME), "vae")["config"]["train"]
     for threads in args.threads:

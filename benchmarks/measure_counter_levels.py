@@ -21,9 +21,9 @@ def main() -> None:
     import torch
     from PIL import ImageFont
 
-    from drumfont.corpus.fonts import NO_AUGMENT, RENDER_PX, default_fonts, render_letter
+    from drumfont.letters.data import NO_AUGMENT, RENDER_PX, default_fonts, render_letter
     from drumfont.letters import draw_glyphs
-    from drumfont.letters import glyphs as tracer
+    from drumfont.letters import trace as tracer
     from drumfont.letters import style_latent
     from drumfont.letters.font import TRUNCATION
 

@@ -47,7 +47,7 @@ def main() -> None:
     if not shutil.which("jackd") or not shutil.which("jack_midi_dump"):
         raise SystemExit("needs jackd and jack_midi_dump (apt install jackd2)")
 
-    from drumfont.corpus import grooves
+    from drumfont.drums import rules as grooves
     from drumfont.live import Player, PortSpec
 
     jack, env = start_jack(args.period, realtime=False)

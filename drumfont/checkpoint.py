@@ -15,9 +15,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from drumfont.doors import MAX_CHECKPOINT_BYTES, TRAINER_RANGES, read_capped
+from drumfont.validate import MAX_CHECKPOINT_BYTES, TRAINER_RANGES, read_capped
 from drumfont.errors import CheckpointError, DrumfontError
-from drumfont.writes import write_atomic
+from drumfont.atomic import write_atomic
 
 FORMAT = 1
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import torch
 
 from drumfont.checkpoint import save_checkpoint
-from drumfont.corpus.fonts import GLYPHS, default_fonts, glyph_layout
-from drumfont.models.gan import GanConfig, Generator
+from drumfont.letters.data import GLYPHS, default_fonts, glyph_layout
+from drumfont.letters.gan import GanConfig, Generator
 
 
 def dejavu():

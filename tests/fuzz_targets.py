@@ -64,8 +64,8 @@ def mutated(draw, seeds: list[bytes], max_ops: int = 8) -> bytes:
 @lru_cache(maxsize=1)
 def midi_seeds() -> list[bytes]:
     """Valid files drumfont writes (one bar, a swung chain, a custom note map) plus the corpus."""
-    from drumfont.drums.midifile import ExportOptions, to_midi_bytes
-    from drumfont.drums.pattern import from_text
+    from drumfont.score.midifile import ExportOptions, to_midi_bytes
+    from drumfont.score.pattern import from_text
 
     groove = from_text("KK x.......x.x.....\nSN ....x.......x...\nCH x.x.x.x.x.x.x.x.")
     fill = from_text("SN ....x...X.o.x.xx\nT1 ........x.x.x...\nCR x...............")
@@ -127,7 +127,7 @@ def midi_bytes():
 
 
 def midi_target(data: bytes) -> None:
-    from drumfont.drums.midifile import import_bytes
+    from drumfont.score.midifile import import_bytes
 
     for all_channels in (False, True):
         import_bytes(data, "fuzz.mid", all_channels=all_channels)
@@ -150,7 +150,7 @@ def pattern_text():
 
 
 def pattern_target(text: str) -> None:
-    from drumfont.drums.pattern import from_text, to_text
+    from drumfont.score.pattern import from_text, to_text
 
     p = from_text(text)
     assert from_text(to_text(p)) == p  # what parses also round-trips
@@ -168,7 +168,7 @@ json_values = st.recursive(_scalars, lambda c: st.one_of(st.lists(c, max_size=5)
 @st.composite
 def session_dict(draw) -> Any:
     """A saved session with fields replaced, removed or added; or any JSON value at all."""
-    from drumfont import studio
+    from drumfont.tui import session as studio
 
     if draw(st.integers(0, 9)) == 0:
         return draw(json_values)
@@ -188,7 +188,7 @@ def session_dict(draw) -> Any:
 
 
 def session_target(d: Any) -> None:
-    from drumfont import studio
+    from drumfont.tui import session as studio
 
     s = studio.Studio.from_dict(d, "fuzz-session.json")
     studio.Studio.from_dict(json.loads(json.dumps(s.to_dict())))  # what loads, saves and loads back
@@ -197,7 +197,7 @@ def session_target(d: Any) -> None:
 def session_file_target(data: bytes) -> None:
     """The bytes as session.json in a data folder: open_session never raises; a bad file is set
     aside, never deleted."""
-    from drumfont import studio
+    from drumfont.tui import session as studio
 
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / studio.SESSION_FILE
@@ -214,14 +214,14 @@ def session_bytes():
 
 
 def studio_default() -> dict:
-    from drumfont import studio
+    from drumfont.tui import session as studio
 
     return studio.Studio().to_dict()
 
 
 @st.composite
 def notemap_doc(draw) -> Any:
-    from drumfont.drums.pattern import VOICES
+    from drumfont.score.pattern import VOICES
 
     if draw(st.integers(0, 4)) == 0:
         return draw(json_values)
@@ -237,14 +237,14 @@ def notemap_doc(draw) -> Any:
 
 
 def notemap_target(doc: Any) -> None:
-    from drumfont.drums.notemap import parse_notemap
+    from drumfont.score.notemap import parse_notemap
 
     m = parse_notemap(doc, "fuzz")
     assert len(m.notes) == 9 and all(0 <= n <= 127 for n in m.notes)
 
 
 def notemap_file_target(data: bytes) -> None:
-    from drumfont.drums.notemap import load_notemap
+    from drumfont.score.notemap import load_notemap
 
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "map.json"
@@ -264,7 +264,7 @@ def tiny_vae_blob() -> dict:
     """A complete VAE checkpoint dict of a tiny model (a few kB: mutations stay fast)."""
     import torch
 
-    from drumfont.models.hvae import HierarchicalVAE, HVAEConfig
+    from drumfont.drums.hvae import HierarchicalVAE, HVAEConfig
 
     cfg = HVAEConfig(z_low=3, z_high=2, channels=4, hidden=4, n_genres=2)
     model = HierarchicalVAE(cfg)

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from drumfont.drums.pattern import CLOSED_HAT, KICK, SNARE, Pattern
+from drumfont.score.pattern import CLOSED_HAT, KICK, SNARE, Pattern
 from drumfont.errors import DrumfontError
 
 pytest.importorskip("fluidsynth", reason="pyfluidsynth or libfluidsynth3 is not installed")

@@ -9,8 +9,8 @@ import pytest
 
 from drumfont.audio import onsets as ons
 from drumfont.audio import render as r
-from drumfont.drums.midifile import ExportOptions
-from drumfont.drums.pattern import KICK, N_VOICES, VOICES, Pattern, from_text
+from drumfont.score.midifile import ExportOptions
+from drumfont.score.pattern import KICK, N_VOICES, VOICES, Pattern, from_text
 from drumfont.errors import AudioError, FileExistsNoForce
 
 pytest.importorskip("fluidsynth", reason="pyfluidsynth or libfluidsynth3 is not installed")
@@ -125,7 +125,7 @@ def test_bad_requests_are_clear_errors(tmp_path):
 
 def test_render_and_export_audio_commands(tmp_path, capsys):
     from drumfont.cli import main
-    from drumfont.drums.pattern import to_text
+    from drumfont.score.pattern import to_text
 
     bar = tmp_path / "bar.txt"
     bar.write_text(to_text(GROOVE))

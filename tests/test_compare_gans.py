@@ -8,8 +8,8 @@ import json
 import pytest
 
 from drumfont.checkpoint import load_checkpoint
-from drumfont.corpus.fonts import build_fonts
-from trainers import compare_gans
+from drumfont.letters.data import build_fonts
+from drumfont.trainers import compare_gans
 
 
 # a 0/0 in the final KL (samples read as digits dropped out of the letter counts) warned here

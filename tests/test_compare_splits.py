@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from drumfont.corpus.dataset import TRAIN, VAL, DrumDataset
-from trainers.compare_splits import leak, resplit
+from drumfont.drums.dataset import TRAIN, VAL, DrumDataset
+from drumfont.trainers.compare_splits import leak, resplit
 
 
 def _performances(n_files: int = 40, bars: int = 10) -> DrumDataset:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from drumfont.corpus.dataset import (TEST, TRAIN, VAL, DrumDataset, grouped_split, npz_bytes, read_npz,
+from drumfont.drums.dataset import (TEST, TRAIN, VAL, DrumDataset, grouped_split, npz_bytes, read_npz,
                                      stratified_split)
 from drumfont.errors import DatasetError
 
@@ -85,7 +85,7 @@ def test_grouped_split_one_file_trains_and_share_zero():
 
 
 def test_test_bars_are_held_out_of_train_and_validation(tmp_path):
-    from trainers.batches import DrumRows
+    from drumfont.trainers.batches import DrumRows
 
     d = make(30)
     d.split[:6] = TEST

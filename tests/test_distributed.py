@@ -2,7 +2,7 @@
 
 import torch
 
-from trainers.distributed import Dist, epoch_batches, reduce_mean, setup
+from drumfont.trainers.distributed import Dist, epoch_batches, reduce_mean, setup
 
 
 def test_shards_union_equals_single_process_batches():
@@ -33,7 +33,7 @@ def test_single_process_setup(monkeypatch):
 
 
 def test_epoch_noise_differs_by_rank_and_epoch_and_replays():
-    from trainers.distributed import epoch_generator
+    from drumfont.trainers.distributed import epoch_generator
 
     def draw(rank, epoch):
         return torch.randn(4, generator=epoch_generator(5, epoch, Dist(rank, 2)))
@@ -46,7 +46,7 @@ def test_epoch_noise_differs_by_rank_and_epoch_and_replays():
 
 def test_on_main_runs_and_raises_in_one_process():
     from drumfont.errors import DrumfontError
-    from trainers.distributed import on_main
+    from drumfont.trainers.distributed import on_main
 
     assert on_main(lambda: 41 + 1, Dist()) == 42
 
@@ -64,8 +64,8 @@ def test_on_main_runs_and_raises_in_one_process():
 def test_drum_rows_read_only_their_rows_from_a_memory_map(tmp_path):
     import numpy as np
 
-    from drumfont.corpus.dataset import DrumDataset
-    from trainers.batches import DrumRows
+    from drumfont.drums.dataset import DrumDataset
+    from drumfont.trainers.batches import DrumRows
 
     rng = np.random.default_rng(0)
     vel = np.where(rng.random((50, 16, 9)) < 0.2, 100, 0).astype(np.uint8)

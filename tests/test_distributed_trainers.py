@@ -84,8 +84,8 @@ def _history(path: Path) -> list[dict]:
 def data(tmp_path_factory) -> dict[str, Path]:
     """A tiny labelled drum set (120 bars of five genres, 100 for training) and a tiny letter set
     (4 + 2 per letter)."""
-    from drumfont.corpus.dataset import DrumDataset, stratified_split
-    from drumfont.corpus.fonts import build_fonts
+    from drumfont.drums.dataset import DrumDataset, stratified_split
+    from drumfont.letters.data import build_fonts
 
     folder = tmp_path_factory.mktemp("dist-data")
     rng = np.random.default_rng(0)
@@ -115,7 +115,7 @@ def vae_runs(data, tmp_path_factory) -> dict[int, Path]:
     """The same tiny VAE config trained with 1 and with 2 processes."""
     folder = tmp_path_factory.mktemp("vae")
     for n in (1, 2):
-        _run("trainers.train_vae", _vae_flags(data, folder / f"vae{n}.pt"), nproc=n)
+        _run("drumfont.trainers.train_vae", _vae_flags(data, folder / f"vae{n}.pt"), nproc=n)
     return {n: folder / f"vae{n}.pt" for n in (1, 2)}
 
 
@@ -141,7 +141,7 @@ def test_vae_one_and_two_processes_agree(vae_runs):
 def test_vae_killed_two_process_run_resumes_to_the_same_end(vae_runs, data, tmp_path):
     out = tmp_path / "vae.pt"
     epochs = 6
-    proc = subprocess.Popen(_cmd("trainers.train_vae", 2) + _vae_flags(data, out, epochs), cwd=ROOT, env=_env(),
+    proc = subprocess.Popen(_cmd("drumfont.trainers.train_vae", 2) + _vae_flags(data, out, epochs), cwd=ROOT, env=_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # As soon as the first checkpoint appears, freeze the launcher and its workers (SIGSTOP), then
     # kill them all (SIGKILL), like a lost machine: nothing gets to finish or clean up.
@@ -161,7 +161,7 @@ def test_vae_killed_two_process_run_resumes_to_the_same_end(vae_runs, data, tmp_
 
     blob = load_checkpoint(out, "vae")
     assert not blob["extras"]["complete"] and 1 <= blob["extras"]["epoch"] < epochs
-    _run("trainers.train_vae", _vae_flags(data, out, epochs) + ["--resume"])
+    _run("drumfont.trainers.train_vae", _vae_flags(data, out, epochs) + ["--resume"])
     resumed = _history(out.with_suffix(".jsonl"))
     unbroken = _history(vae_runs[2].with_suffix(".jsonl"))
     assert [r["epoch"] for r in resumed] == list(range(epochs))
@@ -179,7 +179,7 @@ def test_style_classifier_one_and_two_processes_agree_exactly(data, tmp_path):
     flags = ["--data", str(data["drums"]), "--epochs", "4", "--batch-size", "20", "--seed", "1",
              "--no-progress", "--device", "cpu", "--model-dropout", "0"]
     for n in (1, 2):
-        _run("trainers.train_style_classifier", flags + ["--out", str(tmp_path / f"s{n}.pt")], nproc=n)
+        _run("drumfont.trainers.train_style_classifier", flags + ["--out", str(tmp_path / f"s{n}.pt")], nproc=n)
     one, two = (_history(tmp_path / f"s{n}.jsonl") for n in (1, 2))
     assert np.allclose([r["loss"] for r in one], [r["loss"] for r in two], rtol=1e-4, atol=1e-6)
     judge = GenreJudge(tmp_path / "s2.pt")
@@ -194,7 +194,7 @@ def test_gan_two_processes_with_batch_extras_write_a_generator(data, tmp_path):
     run = tmp_path / "gan"
     # Minibatch discrimination, minibatch stddev, an unrolled D and R1 together: the extras that
     # read a whole batch (see train_gan's docstring for what each does across ranks).
-    _run("trainers.train_gan", ["--run-dir", str(run), "--data", str(data["fonts"]), "--epochs", "2",
+    _run("drumfont.trainers.train_gan", ["--run-dir", str(run), "--data", str(data["fonts"]), "--epochs", "2",
                                 "--batch-size", "16", "--eval-every", "2", "--eval-samples", "52",
                                 "--no-progress", "--device", "cpu", "--mbd", "--mbstd", "--unrolled", "1",
                                 "--r1", "1.0", "--g-width", "8", "--d-width", "8"])
@@ -209,7 +209,7 @@ def test_letter_classifier_two_processes_write_a_classifier(data, tmp_path):
     from drumfont.letters import load_classifier
 
     out = tmp_path / "letters.pt"
-    _run("trainers.train_letter_classifier", ["--data", str(data["fonts"]), "--out", str(out), "--epochs", "2",
+    _run("drumfont.trainers.train_letter_classifier", ["--data", str(data["fonts"]), "--out", str(out), "--epochs", "2",
                                               "--batch-size", "32", "--device", "cpu", "--model_width", "8",
                                               "--model_features", "32"])
     clf, blob = load_classifier(out)
@@ -220,7 +220,7 @@ def test_a_refusal_on_rank_0_stops_every_rank_with_one_message(data, tmp_path):
     # rank 0 finds the output exists; the other rank must not wait for it in a collective
     out = tmp_path / "s.pt"
     out.write_bytes(b"the user's file")
-    res = subprocess.run(_cmd("trainers.train_style_classifier", 2)
+    res = subprocess.run(_cmd("drumfont.trainers.train_style_classifier", 2)
                          + ["--data", str(data["drums"]), "--out", str(out), "--epochs", "1", "--device", "cpu"],
                          cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=TIMEOUT)
     assert res.returncode != 0

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from drumfont import doors
+from drumfont import validate as doors
 from drumfont.cli import main
-from drumfont.drums.midifile import write_midi
-from drumfont.drums.pattern import from_text
+from drumfont.score.midifile import write_midi
+from drumfont.score.pattern import from_text
 from drumfont.errors import DrumfontError, MidiFileError
 
 GROOVE = from_text("KK x.......x.x.....\nSN ....x.......x...\nCH x.x.x.x.x.x.x.x.")
@@ -64,7 +64,7 @@ def midi_with_system_byte(path: Path) -> Path:
 # --- the MIDI reader -------------------------------------------------------------------------
 
 def test_system_status_byte_in_a_track_is_skipped(tmp_path, capsys):
-    from drumfont.drums.midifile import read_midi
+    from drumfont.score.midifile import read_midi
 
     f = midi_with_system_byte(tmp_path / "sys.mid")
     with pytest.raises(MidiFileError, match="running status"):  # system common cancels it: not a KeyError
@@ -138,7 +138,7 @@ def test_a_dangling_symlink_is_not_replaced_without_force(tmp_path, capsys):
 
 
 def test_the_next_write_removes_temp_files_a_killed_run_left(tmp_path):
-    from drumfont.writes import write_atomic
+    from drumfont.atomic import write_atomic
 
     dead = tmp_path / ".drumfont-999999999-0123abcd.tmp"   # no such process
     live = tmp_path / f".drumfont-{os.getppid()}-0123abcd.tmp"  # a live process's: kept
@@ -221,7 +221,7 @@ def test_presets_that_are_text_or_of_the_wrong_types(tmp_path, capsys):
                 message=name)
     # A real model whose genre Gaussians are damaged: a covariance that is not positive definite.
     from drumfont.checkpoint import load_checkpoint
-    from drumfont.shipped import preset_path
+    from drumfont.paths import preset_path
 
     blob = load_checkpoint(preset_path("drums_vae.pt"), "vae")
     for field, value in [("genre_cov", -torch.ones_like(blob["extras"]["genre_cov"])),
@@ -239,7 +239,7 @@ def test_a_binary_pattern_file(tmp_path, capsys):
 
 
 def test_history_with_a_torn_last_line(tmp_path):
-    from trainers.common import History
+    from drumfont.trainers.common import History
 
     h = History(tmp_path / "h.jsonl")
     h.write({"epoch": 0})
@@ -257,7 +257,7 @@ def test_history_with_a_torn_last_line(tmp_path):
 def test_report_vae_on_data_lacking_some_genres_and_on_one_bar(tmp_path, capsys):
     import numpy as np
 
-    from drumfont.corpus.dataset import DrumDataset
+    from drumfont.drums.dataset import DrumDataset
 
     rows = np.stack([GROOVE.velocities] * 6)
     DrumDataset(rows, np.array([0, 0, 0, 1, 1, 1], np.int16), np.array([0, 1, 0, 0, 1, 0], np.uint8),

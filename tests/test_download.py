@@ -7,7 +7,7 @@ import hashlib
 import pytest
 from http_helpers import serve
 
-from drumfont.corpus.download import fetch
+from drumfont.drums.download import fetch
 from drumfont.errors import DrumfontError
 
 PAYLOAD = bytes(range(256)) * 400  # 100 kB, more than one read chunk

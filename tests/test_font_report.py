@@ -6,7 +6,7 @@ import json
 
 
 from drumfont.letters import font_report
-from drumfont.corpus.fonts import GLYPHS, default_fonts
+from drumfont.letters.data import GLYPHS, default_fonts
 from drumfont.letters import load_classifier
 from tests.font_helpers import tiny_preset
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from drumfont.cli import main
-from drumfont.corpus import fonts as F
-from drumfont.corpus.dataset import TRAIN, VAL
+from drumfont.letters import data as fonts as F
+from drumfont.drums.dataset import TRAIN, VAL
 from drumfont.errors import DatasetError
 
 

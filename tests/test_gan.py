@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from drumfont.models.gan import (Discriminator, GanConfig, Generator, MinibatchDiscrimination, d_loss,
+from drumfont.letters.gan import (Discriminator, GanConfig, Generator, MinibatchDiscrimination, d_loss,
                                  diff_augment, g_loss, info_loss, minibatch_stddev, recalibrate_batchnorm,
                                  unrolled_g_loss)
 

@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from drumfont.metrics import gan as M
+from drumfont.letters import metrics as M
 
 
 def test_counts_and_coverage():

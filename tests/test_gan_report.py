@@ -9,10 +9,10 @@ import torch
 
 from drumfont.checkpoint import save_checkpoint
 from drumfont.cli import main
-from drumfont.corpus.fonts import build_fonts
-from drumfont.models.gan import GanConfig
-from drumfont.models.letter_classifier import ClassifierConfig, LetterClassifier
-from trainers.train_gan import TrainConfig, train
+from drumfont.letters.data import build_fonts
+from drumfont.letters.gan import GanConfig
+from drumfont.letters.classifier import ClassifierConfig, LetterClassifier
+from drumfont.trainers.train_gan import TrainConfig, train
 
 KEYS = ("letters_covered", "letters_covered_strict", "kl_uniform", "mean_confidence", "fd", "fd_real", "kid",
         "precision", "recall", "density", "coverage", "cond_accuracy", "classifier_val_acc")

@@ -12,13 +12,13 @@ import torch
 
 from drumfont.checkpoint import load_checkpoint
 from drumfont.cli import main
-from drumfont.corpus.dataset import DrumDataset
+from drumfont.drums.dataset import DrumDataset
 from drumfont.drums import groove
-from drumfont.drums.midifile import import_bytes, read_patterns, read_taps, retime_drums
-from drumfont.drums.pattern import CLOSED_HAT, KICK, SNARE, Pattern, from_text
+from drumfont.score.midifile import import_bytes, read_patterns, read_taps, retime_drums
+from drumfont.score.pattern import CLOSED_HAT, KICK, SNARE, Pattern, from_text
 from drumfont.errors import DrumfontError, MidiFileError
-from drumfont.models.groove import GrooveConfig, GrooveModel, bar_channels, losses, taps_of
-from trainers.train_groove import main as train_main
+from drumfont.drums.groove_model import GrooveConfig, GrooveModel, bar_channels, losses, taps_of
+from drumfont.trainers.train_groove import main as train_main
 
 BEAT = from_text("KK x.......x.x.....\nSN ....x.......x...\nCH x.x.x.x.x.x.x.x.")
 
@@ -180,7 +180,7 @@ class _FixedDecoder:
 
 
 def test_residuals_make_up_the_spread_the_decoder_lacks_per_voice():
-    from trainers.train_groove import fit_residuals
+    from drumfont.trainers.train_groove import fit_residuals
 
     hits, vel, off, g = batch(16)
     data = (hits, vel, off, g, torch.zeros(16))
@@ -196,7 +196,7 @@ def test_residuals_make_up_the_spread_the_decoder_lacks_per_voice():
 
 
 def test_fit_thresholds_finds_each_voices_cut_for_hit_f1():
-    from trainers.train_groove import fit_thresholds
+    from drumfont.trainers.train_groove import fit_thresholds
 
     hits = torch.zeros((4, 16, 9))
     hits[:, ::4, KICK] = 1
@@ -212,7 +212,7 @@ def test_fit_thresholds_finds_each_voices_cut_for_hit_f1():
 
 
 def test_tempo_comes_from_groove_midi_file_names_and_feeds_one_channel():
-    from trainers.train_groove import condition, file_tempo
+    from drumfont.trainers.train_groove import condition, file_tempo
 
     assert file_tempo("drummer1/session1/1_funk_80_beat_4-4.mid") == 80.0
     assert file_tempo("drummer7/eval_session/10_soul-groove10_102_beat_4-4.mid") == 102.0
@@ -225,7 +225,7 @@ def test_tempo_comes_from_groove_midi_file_names_and_feeds_one_channel():
 
 
 def test_holdout_keeps_whole_played_files_apart(tmp_path):
-    from trainers.train_groove import holdout_rows, split_rows
+    from drumfont.trainers.train_groove import holdout_rows, split_rows
 
     ds = DrumDataset.load(tiny_dataset(tmp_path / "t.npz"))
     rows = split_rows(ds, 0, "drumify")
@@ -304,7 +304,7 @@ def test_checkpoints_carry_their_config_and_genres(models):
 
 
 def test_humanize_trains_only_on_bars_with_real_timing(tmp_path):
-    from trainers.train_groove import split_rows
+    from drumfont.trainers.train_groove import split_rows
 
     ds = DrumDataset.load(tiny_dataset(tmp_path / "t.npz"))
     rows = split_rows(ds, 0, "humanize")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drumfont.corpus import grooves
-from drumfont.corpus.dataset import GENRES, TRAIN, VAL, DrumDataset
+from drumfont.drums import rules as grooves
+from drumfont.drums.dataset import TRAIN, VAL, DrumDataset
+from drumfont.score.genres import RULE_GENRES as GENRES
 from drumfont.errors import DrumfontError
-from drumfont.drums.pattern import (CLAP, CLOSED_HAT, KICK, OPEN_HAT, RIDE, SNARE, TOM_HIGH, TOM_LOW,
+from drumfont.score.pattern import (CLAP, CLOSED_HAT, KICK, OPEN_HAT, RIDE, SNARE, TOM_HIGH, TOM_LOW,
                               batch_validity)
 
 
@@ -157,8 +158,8 @@ def test_density_table(corpus):
 
 
 def test_rule_claps_join_the_training_split_of_shared_genres():
-    from drumfont.corpus.dataset import DrumDataset
-    from drumfont.drums.pattern import CLAP
+    from drumfont.drums.dataset import DrumDataset
+    from drumfont.score.pattern import CLAP
 
     rng = np.random.default_rng(0)
     vel = (rng.random((10, 16, 9)) < 0.2).astype(np.uint8) * 90

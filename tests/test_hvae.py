@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from drumfont.models.hvae import HierarchicalVAE, HVAEConfig, gaussian_kl, model_input, reconstruction_losses
+from drumfont.drums.hvae import HierarchicalVAE, HVAEConfig, gaussian_kl, model_input, reconstruction_losses
 
 TINY = HVAEConfig(channels=8, hidden=8, z_low=6, z_high=2, n_genres=3)
 
@@ -109,7 +109,7 @@ def test_steps_must_divide_by_four():
 
 
 def test_transposed_conv_equals_the_module():
-    from drumfont.models.hvae import transposed_conv
+    from drumfont.drums.hvae import transposed_conv
 
     torch.manual_seed(0)
     layer = torch.nn.ConvTranspose1d(5, 3, 4, stride=2, padding=1)

@@ -59,7 +59,7 @@ def run_ok(*argv: str) -> float:
 
 
 def test_killed_exports_leave_whole_files_and_the_next_run_no_temp(tmp_path):
-    from drumfont.drums.midifile import read_patterns
+    from drumfont.score.midifile import read_patterns
 
     rng = random.Random(15)
     out = tmp_path / "bars"
@@ -96,7 +96,7 @@ def test_killed_letters_leave_no_partial_png_and_the_next_run_no_temp(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory) -> str:
-    from drumfont.corpus.dataset import DrumDataset
+    from drumfont.drums.dataset import DrumDataset
 
     # 1,200 bars: an epoch takes ~0.3 s on a quiet core, so a kill 0.05-0.6 s after a checkpoint lands
     # inside the run (with 60 bars the whole run took 0.6 s and finished before the kill on a quiet machine)
@@ -143,8 +143,8 @@ def test_killed_training_resumes_to_the_same_weights(tiny_data, tmp_path):
 
 AUTOSAVE = """
 import sys
-from drumfont import studio as st
-from drumfont.drums.pattern import Pattern
+from drumfont.tui import session as st
+from drumfont.score.pattern import Pattern
 folder = sys.argv[1]
 s, _ = st.open_session(__import__('pathlib').Path(folder))
 eng = st.RulesEngine()
@@ -155,7 +155,7 @@ while True:  # the studio autosaves after every change; change and save as fast 
 
 
 def test_killed_autosave_restores_the_last_session_and_leaves_no_temp(tmp_path):
-    from drumfont import studio as st
+    from drumfont.tui import session as st
 
     rng = random.Random(18)
     last_seed = -1

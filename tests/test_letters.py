@@ -11,8 +11,8 @@ from drumfont import letters
 from drumfont.checkpoint import save_checkpoint
 from drumfont.cli import main
 from drumfont.errors import DrumfontError
-from drumfont.models.gan import GanConfig, Generator
-from drumfont.shipped import preset_path
+from drumfont.letters.gan import GanConfig, Generator
+from drumfont.paths import preset_path
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def test_cli_writes_png_and_refuses_overwrite(presets, tmp_path, capsys):
 
 @pytest.mark.skipif(not preset_path(letters.CGAN_PRESET).is_file(), reason="letters_cgan.pt not shipped yet")
 def test_shipped_presets_draw_the_letters_asked_for():
-    from drumfont.models.letter_classifier import classify
+    from drumfont.letters.classifier import classify
 
     word = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     hits = 0

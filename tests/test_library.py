@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from drumfont.cli import main
-from drumfont.corpus import grooves, library
-from drumfont.corpus.dataset import DrumDataset
-from drumfont.drums.midifile import to_midi_bytes
-from drumfont.drums.pattern import Pattern
+from drumfont.drums import rules as grooves, library
+from drumfont.drums.dataset import DrumDataset
+from drumfont.score.midifile import to_midi_bytes
+from drumfont.score.pattern import Pattern
 from drumfont.errors import DrumfontError, FileExistsNoForce, MidiFileError
 
 

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from drumfont.drums.pattern import from_text
+from drumfont.score.pattern import from_text
 from drumfont.live import Player, PortSpec
 from drumfont.live import schedule as sch
 
@@ -238,7 +238,7 @@ def test_cli_ports_and_play(jack_monitor, capsys, tmp_path):
 def _leaning():
     import numpy as np
 
-    from drumfont.drums.pattern import CLOSED_HAT, KICK, SNARE
+    from drumfont.score.pattern import CLOSED_HAT, KICK, SNARE
 
     p = from_text("KK x.......x.......\nSN ....x.......x...\nCH ..x...x.........")
     off = np.zeros((16, 9), np.float32)

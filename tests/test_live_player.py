@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from drumfont.drums.pattern import CLAP, KICK, SNARE, Pattern, from_text
+from drumfont.score.pattern import CLAP, KICK, SNARE, Pattern, from_text
 from drumfont.errors import DrumfontError
 from drumfont.live import Player, RecordingPort
 from drumfont.live import schedule as sch

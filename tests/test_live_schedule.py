@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drumfont.drums.midifile import ExportOptions, note_events
-from drumfont.drums.notemap import GM
-from drumfont.drums.pattern import CLOSED_HAT, KICK, SNARE, Pattern, from_text
+from drumfont.score.midifile import ExportOptions, note_events
+from drumfont.score.notemap import GM
+from drumfont.score.pattern import CLOSED_HAT, KICK, SNARE, Pattern, from_text
 from drumfont.live import schedule as sch
 
 A = from_text("KK x.......x.......\nSN ....X.......X...\nCH x.x.x.x.x.x.x.x.")
@@ -195,7 +195,7 @@ def test_song_position_pointer_bytes():
 
 
 def test_notemap_changes_the_notes():
-    from drumfont.drums.notemap import NoteMap
+    from drumfont.score.notemap import NoteMap
 
     nm = NoteMap("x", tuple(range(60, 69)))
     out = sch.render(sch.Sequencer(pattern=A, notemap=nm), 1)

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from drumfont.drums.notemap import FOLD_TABLE, GM, available_notemaps, fold, load_notemap, parse_notemap
-from drumfont.drums.pattern import CLAP, KICK, OPEN_HAT, SNARE, TOM_HIGH, TOM_LOW, VOICES
+from drumfont.score.notemap import FOLD_TABLE, GM, available_notemaps, fold, load_notemap, parse_notemap
+from drumfont.score.pattern import CLAP, KICK, OPEN_HAT, SNARE, TOM_HIGH, TOM_LOW, VOICES
 from drumfont.errors import DrumfontError
 
 

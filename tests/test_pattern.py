@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from drumfont.drums.pattern import (CLAP, CLOSED_HAT, CRASH, KICK, N_VOICES, OPEN_HAT, RIDE, RULES, SNARE, STEPS,
+from drumfont.score.pattern import (CLAP, CLOSED_HAT, CRASH, KICK, N_VOICES, OPEN_HAT, RIDE, RULES, SNARE, STEPS,
                                     Pattern, from_text, level_char, to_text, validity, validity_report)
 from drumfont.errors import PatternError
 

@@ -7,23 +7,25 @@ import json
 import numpy as np
 import pytest
 
-from drumfont import studio as st
-from drumfont.drums.midifile import read_patterns
-from drumfont.drums.pattern import KICK, SNARE, Pattern
+from drumfont.tui import session as st
+from drumfont.drums import engine as eng
+from drumfont import paths
+from drumfont.score.midifile import read_patterns
+from drumfont.score.pattern import KICK, SNARE, Pattern
 from drumfont.errors import DrumfontError
 
 
 def _bar(seed: int = 0, genre: str = "rock") -> Pattern:
-    return st.RulesEngine().sample(genre, 1.0, seed)
+    return eng.RulesEngine().sample(genre, 1.0, seed)
 
 
 def test_data_dir_env_override_and_xdg(monkeypatch, tmp_path):
     monkeypatch.setenv("DRUMFONT_DATA_DIR", str(tmp_path / "x"))
-    assert st.data_dir() == tmp_path / "x"
+    assert paths.data_dir() == tmp_path / "x"
     monkeypatch.delenv("DRUMFONT_DATA_DIR")
     monkeypatch.setattr(st.sys, "platform", "linux")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-    assert st.data_dir() == tmp_path / "xdg" / "drumfont"
+    assert paths.data_dir() == tmp_path / "xdg" / "drumfont"
 
 
 def test_toggle_velocity_clear_and_undo_redo():
@@ -153,7 +155,7 @@ def test_from_dict_rejects_other_files():
 
 
 def test_rules_engine_is_seeded_and_cannot_morph():
-    e = st.RulesEngine()
+    e = eng.RulesEngine()
     assert e.sample("jazz", 1.0, 3) == e.sample("jazz", 1.0, 3)
     assert e.sample("jazz", 1.0, 3) != e.sample("jazz", 1.0, 4)
     assert not e.can_morph
@@ -164,9 +166,9 @@ def test_rules_engine_is_seeded_and_cannot_morph():
 
 
 def test_load_engine_falls_back_to_rules_with_reason(tmp_path):
-    e = st.load_engine(preset=str(tmp_path / "missing.pt"))
+    e = eng.load_engine(preset=str(tmp_path / "missing.pt"))
     assert e.name == "rules" and e.reason
-    assert st.load_engine(rules=True).reason == "started with --rules"
+    assert eng.load_engine(rules=True).reason == "started with --rules"
 
 
 def test_export_patterns_writes_and_refuses_overwrite(tmp_path):

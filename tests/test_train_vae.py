@@ -9,9 +9,10 @@ import pytest
 import torch
 
 from drumfont.checkpoint import load_checkpoint
-from drumfont.corpus.dataset import GENRES, DrumDataset, stratified_split
-from trainers import train_style_classifier, train_vae
-from trainers.train_vae import TrainConfig, kl_beta, output_temperature
+from drumfont.drums.dataset import DrumDataset, stratified_split
+from drumfont.score.genres import RULE_GENRES as GENRES
+from drumfont.trainers import train_style_classifier, train_vae
+from drumfont.trainers.train_vae import TrainConfig, kl_beta, output_temperature
 
 TINY_FLAGS = ["--model-channels", "8", "--model-hidden", "8", "--batch-size", "16", "--no-progress"]
 
@@ -109,7 +110,7 @@ def test_style_classifier_trainer(tiny_data, tmp_path):
 def test_typical_bar_is_a_full_timed_groove_nearest_the_genre_mean():
     import torch
 
-    from trainers.train_vae import fit_genre_gaussians, typical_bars
+    from drumfont.trainers.train_vae import fit_genre_gaussians, typical_bars
 
     rng = np.random.default_rng(0)
     z_high = torch.tensor(rng.normal(size=(40, 2)), dtype=torch.float32)

@@ -10,10 +10,11 @@ import pytest
 from PIL import Image
 from textual.widgets import Input, OptionList, Static
 
-from drumfont import studio as st
+from drumfont.tui import session as st
+from drumfont.drums import engine as eng
 from drumfont.errors import LiveMidiError
-from drumfont.drums.midifile import read_patterns
-from drumfont.drums.pattern import CLOSED_HAT, KICK, LABELS, SNARE
+from drumfont.score.midifile import read_patterns
+from drumfont.score.pattern import CLOSED_HAT, KICK, LABELS, SNARE
 from drumfont.tui.app import KEYS, VIRTUAL_PORT, open_live_player
 from drumfont.tui.keys import GRID_LEGEND
 from drumfont.tui.widgets import ChoiceScreen, ConfirmScreen, HalfBlockImage, HelpScreen, PathPrompt, StepGrid
@@ -66,7 +67,7 @@ async def test_sample_draws_the_seeded_bar_of_the_genre(tmp_path):
         await pilot.press("g", "s")  # jazz
         await settle(pilot)
         assert app.studio.genre == "jazz"
-        assert app.studio.current == st.RulesEngine().sample("jazz", 1.0, seed)
+        assert app.studio.current == eng.RulesEngine().sample("jazz", 1.0, seed)
         assert app.query_one(StepGrid).pattern == app.studio.current
         assert app.last_latency_ms is not None and app.last_latency_ms > 0
 
@@ -145,7 +146,7 @@ async def test_reroll_with_rules_draws_a_fresh_bar_and_says_so(tmp_path):
         before, seed = app.studio.current, app.studio.seed
         await pilot.press("r")
         await settle(pilot)
-        assert app.studio.current == st.RulesEngine().sample("rock", 1.0, seed) != before
+        assert app.studio.current == eng.RulesEngine().sample("rock", 1.0, seed) != before
         assert "rules" in str(app.query_one("#status", Static).render())
 
 
@@ -491,7 +492,7 @@ async def test_command_palette_offers_and_runs_every_action(tmp_path):
         await pilot.pause(0.3)
         await pilot.press("enter")
         await settle(pilot)
-        assert app.studio.current == st.RulesEngine().sample("rock", 1.0, seed) != before
+        assert app.studio.current == eng.RulesEngine().sample("rock", 1.0, seed) != before
 
 
 def _fake_typeface(text: str, seed: int, scale: int) -> Image.Image:
@@ -571,7 +572,7 @@ async def test_letters_colours_svg_and_save_font(tmp_path):
 
 async def test_letters_with_the_real_gan(tmp_path):
     from drumfont import letters
-    from drumfont.shipped import preset_path
+    from drumfont.paths import preset_path
 
     if not preset_path(letters.CGAN_PRESET).is_file():
         pytest.skip(f"the letter GAN preset {letters.CGAN_PRESET} is not in presets/ yet")
@@ -675,7 +676,7 @@ async def test_error_text_with_brackets_is_shown_plain(tmp_path):
 
 
 async def test_note_map_key_reaches_the_player(tmp_path):
-    from drumfont.drums.notemap import GM, available_notemaps, load_notemap
+    from drumfont.score.notemap import GM, available_notemaps, load_notemap
 
     factory, ports = recording_player()
     app = build_app(tmp_path, player_factory=factory)

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from textual.widgets import Static
 
-from drumfont import studio as st
-from drumfont.drums.pattern import CLOSED_HAT
+from drumfont.tui import session as st
+from drumfont.drums import engine as eng
+from drumfont.score.pattern import CLOSED_HAT
 from drumfont.tui.app import open_live_player
 from tui_helpers import build_app, settle, wait_until
 
@@ -25,7 +26,7 @@ async def test_humanize_bar_then_bank_and_undo(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         s = app.studio
-        s.doc.bank[1] = st.RulesEngine().sample("jazz", 1.0, 7)
+        s.doc.bank[1] = eng.RulesEngine().sample("jazz", 1.0, 7)
         flat = s.current
         await pilot.press("H")
         await settle(pilot)

@@ -10,7 +10,7 @@ import numpy as np
 
 import pytest
 
-from drumfont.drums.notemap import GM
+from drumfont.score.notemap import GM
 from tui_helpers import build_app, settle, wait_until
 
 pytestmark = pytest.mark.usefixtures("jack_server")

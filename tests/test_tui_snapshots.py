@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from drumfont import studio as st
-from drumfont.drums.pattern import Pattern
+from drumfont.tui import session as st
+from drumfont.drums import engine as eng
+from drumfont.score.pattern import Pattern
 from drumfont.tui.app import make_app
 from tui_helpers import TimedRulesEngine, settle
 
@@ -23,7 +24,7 @@ SIZE = (80, 24)
 
 def _app(monkeypatch, tmp_path, **kw):
     monkeypatch.chdir(tmp_path)
-    return make_app(Path("data"), engine=st.RulesEngine(), midi=False, audio=False, export_dir=Path("."), **kw)
+    return make_app(Path("data"), engine=eng.RulesEngine(), midi=False, audio=False, export_dir=Path("."), **kw)
 
 
 def test_main_screen(snap_compare, monkeypatch, tmp_path):
@@ -47,7 +48,7 @@ def test_main_screen_with_timing(snap_compare, monkeypatch, tmp_path):
     assert snap_compare(app, run_before=run_before, terminal_size=SIZE)
 
 
-class CrossfadeEngine(st.RulesEngine):
+class CrossfadeEngine(eng.RulesEngine):
     """The rules plus a fixed, seeded crossfade as the morph, so the picture does not depend on
     a trained model (the VAE's morph is tested in test_tui_app.py)."""
 

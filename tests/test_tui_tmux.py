@@ -14,9 +14,10 @@ import time
 import numpy as np
 import pytest
 
-from drumfont import studio as st
-from drumfont.drums.midifile import read_patterns
-from drumfont.drums.pattern import KICK, LABELS, N_VOICES, STEPS
+from drumfont.tui import session as st
+from drumfont.drums import engine as eng
+from drumfont.score.midifile import read_patterns
+from drumfont.score.pattern import KICK, LABELS, N_VOICES, STEPS
 
 TMUX = shutil.which("tmux")
 pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux is not installed (CI installs it: apt-get install tmux)")
@@ -122,7 +123,7 @@ def test_lean_marks_and_straighten_in_tmux(tmp_path):
     from drumfont.tui.widgets.grid import lean_mark
 
     data = tmp_path / "data"
-    bar = st.RulesEngine().sample("rock", 1.0, 3)
+    bar = eng.RulesEngine().sample("rock", 1.0, 3)
     bar = bar.with_offsets(np.random.default_rng(3).uniform(-0.45, 0.45, bar.velocities.shape))
     session = st.Studio()
     session.doc.bank[0] = bar

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from drumfont.cli import main
-from drumfont.drums.midifile import read_patterns, write_midi
-from drumfont.drums.pattern import from_text
+from drumfont.score.midifile import read_patterns, write_midi
+from drumfont.score.pattern import from_text
 
 GROOVE = from_text("KK x.......x.x.....\nSN ....x.......x...\nCH x.x.x.x.x.x.x.x.")
 
@@ -60,7 +60,7 @@ def test_export_samples_the_vae(tmp_path, capsys):
 ])
 def test_bad_input_one_line_exit_2(tmp_path, capsys, argv, message):
     from drumfont.checkpoint import save_checkpoint
-    from drumfont.drums.pattern import Pattern
+    from drumfont.score.pattern import Pattern
 
     write_midi(tmp_path / "g.mid", [GROOVE])
     write_midi(tmp_path / "empty.mid", [Pattern.empty()])
@@ -91,7 +91,8 @@ def test_export_falls_back_to_the_rules_without_a_shipped_model(tmp_path, capsys
 
 def test_train_vae_resume_through_the_cli(tmp_path, capsys):
     from drumfont.checkpoint import load_checkpoint
-    from drumfont.corpus.dataset import GENRES, DrumDataset
+    from drumfont.drums.dataset import DrumDataset
+from drumfont.score.genres import RULE_GENRES as GENRES
 
     rng = np.random.default_rng(0)
     vel = (rng.random((40, 16, 9)) < 0.2) * 100

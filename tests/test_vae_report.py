@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from drumfont.cli import main
-from drumfont.corpus.dataset import DrumDataset
-from drumfont.metrics import vae as mv
+from drumfont.drums.dataset import DrumDataset
+from drumfont.drums import metrics as mv
 
 KEYS = ["active_units_high", "active_units_low", "collapsed_dims_high", "collapsed_dims_low", "probe_acc_high",
         "probe_acc_low", "silhouette_high", "hit_f1", "cell_accuracy", "gen_genre_agreement_min", "gen_validity",
@@ -20,7 +20,7 @@ KEYS = ["active_units_high", "active_units_low", "collapsed_dims_high", "collaps
 @pytest.fixture(scope="module")
 def small(tmp_path_factory) -> tuple[str, str]:
     """A labelled slice of the corpus (12 bars per genre per split) and an unlabelled copy."""
-    from drumfont.corpus import grooves
+    from drumfont.drums import rules as grooves
 
     ds = grooves.build_corpus(seed=0)
     keep = np.zeros(len(ds), bool)

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from drumfont.errors import DrumfontError, FileExistsNoForce
-from drumfont.writes import check_writable, write_atomic
+from drumfont.atomic import check_writable, write_atomic
 
 
 def test_write_and_refuse(tmp_path):

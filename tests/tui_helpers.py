@@ -6,16 +6,17 @@ import asyncio
 import time
 from pathlib import Path
 
-from drumfont import studio as st
+from drumfont.tui import session as st
+from drumfont.drums import engine as eng
 
 
-def build_app(tmp_path: Path, engine: st.Engine | None = None, player_factory=None, **kw):
+def build_app(tmp_path: Path, engine: eng.Engine | None = None, player_factory=None, **kw):
     """The studio on a temporary data folder, drawing from the rules unless told otherwise."""
     from drumfont.tui.app import make_app
 
     kw.setdefault("midi", player_factory is not None)
     kw.setdefault("audio", False)  # no test plays to a sound card unless it asks to
-    return make_app(tmp_path / "data", engine=engine or st.RulesEngine(), player_factory=player_factory,
+    return make_app(tmp_path / "data", engine=engine or eng.RulesEngine(), player_factory=player_factory,
                     export_dir=tmp_path, **kw)
 
 
@@ -38,14 +39,14 @@ async def wait_until(pilot, cond, timeout: float = 5.0) -> bool:
     return bool(cond())
 
 
-def tiny_vae_engine() -> st.VaeEngine:
+def tiny_vae_engine() -> eng.VaeEngine:
     """The real drum API (`drums.DrumModel`) on a small untrained VAE: the studio's wiring of
     sample / re-roll / morph / transfer is tested without the shipped preset."""
     import torch
 
-    from drumfont.corpus.dataset import GENRES
+    from drumfont.score.genres import RULE_GENRES as GENRES
     from drumfont.drums import DrumModel
-    from drumfont.models.hvae import HierarchicalVAE, HVAEConfig
+    from drumfont.drums.hvae import HierarchicalVAE, HVAEConfig
 
     torch.manual_seed(0)
     cfg = HVAEConfig(channels=8, hidden=16)
@@ -57,10 +58,10 @@ def tiny_vae_engine() -> st.VaeEngine:
                    "genre_mean": 2.0 * torch.randn(g, cfg.z_high, generator=torch.Generator().manual_seed(1)),
                    "genre_cov": torch.eye(cfg.z_high).repeat(g, 1, 1)},
     }
-    return st.VaeEngine(DrumModel(blob, "tiny test VAE"))
+    return eng.VaeEngine(DrumModel(blob, "tiny test VAE"))
 
 
-class TimedRulesEngine(st.RulesEngine):
+class TimedRulesEngine(eng.RulesEngine):
     """The genre rules with seeded micro-timing on every hit (as a model trained on real drumming
     gives), so that the studio's lean marks can be tested and pictured without a model."""
 
@@ -74,7 +75,7 @@ class TimedRulesEngine(st.RulesEngine):
 
 def as_exported(patterns) -> list:
     """What a .mid of these bars reads back as: offsets on the file's ticks, and a hit played
-    before the file's first downbeat on it (drumfont.drums.midifile's rules)."""
-    from drumfont.drums.midifile import import_bytes, to_midi_bytes
+    before the file's first downbeat on it (drumfont.score.midifile's rules)."""
+    from drumfont.score.midifile import import_bytes, to_midi_bytes
 
     return import_bytes(to_midi_bytes(list(patterns))).patterns

@@ -1,7 +1,7 @@
 """Ablation of the VAE's collapse-prevention switches, 3 seeds each; writes
 reports/vae_ablation_table.md (pasted into reports/vae_ablation.md) and a JSON of every run.
 
-    python -m trainers.ablate_vae [--epochs 100] [--seeds 0 1 2] [--beta-max 0.2]
+    python -m drumfont.trainers.ablate_vae [--epochs 100] [--seeds 0 1 2] [--beta-max 0.2]
 
 Each run is the real trainer (trainers/train_vae.train) followed by the report's own measures
 (drumfont.drums.report.compute_metrics) with the shipped style classifier as the judge.
@@ -55,8 +55,8 @@ def main(argv=None) -> int:
 
     from drumfont import drums
     from drumfont.drums.report import GenreJudge, compute_metrics, load_dataset
-    from drumfont.models.hvae import HVAEConfig
-    from trainers.train_vae import TrainConfig, train
+    from drumfont.drums.hvae import HVAEConfig
+    from drumfont.trainers.train_vae import TrainConfig, train
 
     torch.set_num_threads(1)
     data = load_dataset(None)

@@ -15,7 +15,7 @@ from typing import Any, Iterable, TypeVar
 
 import numpy as np
 
-from drumfont.doors import trainer_arg
+from drumfont.validate import trainer_arg
 
 T = TypeVar("T")
 
@@ -68,7 +68,7 @@ class History:
     run keeps everything up to its last line; `truncate_after` drops lines past a resumed epoch."""
 
     def __init__(self, path: str | os.PathLike, enabled: bool = True) -> None:
-        from drumfont.doors import explain_os_error
+        from drumfont.validate import explain_os_error
 
         self.path = Path(path)
         self.enabled = enabled
@@ -80,7 +80,7 @@ class History:
 
     def write(self, record: dict[str, Any]) -> None:
         """Append one record."""
-        from drumfont.doors import explain_os_error
+        from drumfont.validate import explain_os_error
 
         if not self.enabled:
             return
@@ -93,7 +93,7 @@ class History:
     def read(self) -> list[dict[str, Any]]:
         """All records so far. A torn last line (the run was killed mid-write) is dropped; a
         damaged line before it is a DrumfontError naming the file and the line."""
-        from drumfont.doors import read_text
+        from drumfont.validate import read_text
         from drumfont.errors import DrumfontError
 
         if not os.path.lexists(self.path):
@@ -115,7 +115,7 @@ class History:
 
     def truncate_after(self, key: str, value: float) -> None:
         """Keep only records whose `key` is <= value (records without it are kept); atomic."""
-        from drumfont.writes import write_atomic
+        from drumfont.atomic import write_atomic
 
         if not self.enabled or not self.path.exists():
             return

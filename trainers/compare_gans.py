@@ -1,6 +1,6 @@
 """Vanilla GAN against each stabiliser and their best combination, several seeds each.
 
-    python -m trainers.compare_gans --out runs/compare --epochs 12 --seeds 0 1 2
+    python -m drumfont.trainers.compare_gans --out runs/compare --epochs 12 --seeds 0 1 2
 
 Each run is trainers/train_gan.py with the same loop settings; only the stabiliser switches differ
 (GanConfig fields, and the generator EMA, the one loop setting among them).
@@ -23,12 +23,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from drumfont.corpus.fonts import TRAIN, VAL, FontDataset, build_fonts
-from drumfont.letters import load_classifier, load_generator
-from drumfont.metrics import gan as M
-from drumfont.models.gan import GanConfig
-from drumfont.models.letter_classifier import classify
-from trainers.train_gan import TrainConfig, train
+from drumfont.letters.data import TRAIN, VAL, FontDataset, build_fonts
+from drumfont.letters.engine import load_classifier, load_generator
+from drumfont.letters import metrics as M
+from drumfont.letters.gan import GanConfig
+from drumfont.letters.classifier import classify
+from drumfont.trainers.train_gan import TrainConfig, train
 
 SINGLES: dict[str, dict] = {
     "vanilla": {},
@@ -122,7 +122,7 @@ def _figures(args, summary: dict, results: list[dict]) -> None:
     """Coverage, strict coverage and KL over epochs per configuration (mean and range over seeds)."""
     if not args.figures:
         return
-    from drumfont.plots import gan as P
+    from drumfont.letters import plots as P
 
     curves = {name: [r["curve"] for r in results if r["name"] == name] for name in summary}
     fig_dir = Path(args.figures)

@@ -1,6 +1,6 @@
 """How much a random-by-bar validation split flatters the drum VAE, against a split by file.
 
-    python -m trainers.compare_splits --data gmd.npz --out runs/splits --epochs 20 --seeds 0 1
+    python -m drumfont.trainers.compare_splits --data gmd.npz --out runs/splits --epochs 20 --seeds 0 1
 
 From one dataset, two copies that differ only in `split`: the old rule (each genre's bars drawn
 at random, `stratified_split`) and the new one (whole files, `grouped_split`), both at
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from drumfont.corpus.dataset import TRAIN, VAL, DrumDataset, grouped_split, stratified_split
+from drumfont.drums.dataset import TRAIN, VAL, DrumDataset, grouped_split, stratified_split
 
 KEYS = ("hit_f1", "cell_accuracy", "zeros_baseline_accuracy", "velocity_mae", "bce")
 
@@ -48,7 +48,7 @@ def last_val(history: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from trainers import train_vae
+    from drumfont.trainers import train_vae
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", required=True, help="a dataset with sources (e.g. from `drumfont data gmd`)")

@@ -2,7 +2,7 @@
 every figure of the issue's table, printed, written as JSON and markdown, with the timing
 histograms (real, quantised, humanised).
 
-    python -m trainers.measure_groove --data gmd.npz --out reports/groove [--humanize P] [--drumify P]
+    python -m drumfont.trainers.measure_groove --data gmd.npz --out reports/groove [--humanize P] [--drumify P]
 
 Humanize gets each validation bar's hits only (quantised: offsets 0, velocities flattened) and
 is scored against the bar as played: timing MAE (ms at 120 BPM) and velocity MAE on hit cells,
@@ -40,10 +40,10 @@ def f1(real: np.ndarray, pred: np.ndarray) -> float:
 def humanize_figures(tool, ds, tr, va, temperature: float, seed: int) -> tuple[dict, np.ndarray, np.ndarray]:
     """Scores of humanize on the validation bars at one temperature, and its (velocities, offsets)."""
     from drumfont.drums import groove
-    from drumfont.drums.pattern import VOICES, Pattern
-    from drumfont.metrics.vae import sixteenth_ms
+    from drumfont.score.pattern import VOICES, Pattern
+    from drumfont.drums.metrics import sixteenth_ms
 
-    from trainers.train_groove import file_tempo
+    from drumfont.trainers.train_groove import file_tempo
 
     vel, off = ds.velocities[va].astype(np.float64), ds.timing[va].astype(np.float64)
     hit = vel > 0
@@ -78,8 +78,8 @@ def hits_changed_through_midi(tool, ds, va, temperature: float, seed: int, n_bar
     """Export validation bars flat (velocity 100, on the grid) as one file, humanize it the way
     the command does, import both: how many hit cells differ."""
     from drumfont.drums import groove
-    from drumfont.drums.midifile import ExportOptions, import_bytes, retime_drums, to_midi_bytes
-    from drumfont.drums.pattern import Pattern
+    from drumfont.score.midifile import ExportOptions, import_bytes, retime_drums, to_midi_bytes
+    from drumfont.score.pattern import Pattern
 
     rows = va[:n_bars]
     bars = [Pattern(np.where(ds.velocities[r] > 0, 100, 0).astype(np.uint8)) for r in rows]
@@ -120,11 +120,11 @@ def drumify_figures(tool, ds, va, temperature: float, seed: int) -> dict:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Print and write every figure."""
-    from drumfont.corpus.dataset import TRAIN, VAL, DrumDataset
+    from drumfont.drums.dataset import TRAIN, VAL, DrumDataset
     from drumfont.drums import groove
-    from drumfont.metrics.vae import groove_baselines
-    from drumfont.plots.groove import timing_histograms
-    from trainers.train_groove import real_timing_rows
+    from drumfont.drums.metrics import groove_baselines
+    from drumfont.drums.plots import timing_histograms
+    from drumfont.trainers.train_groove import real_timing_rows
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", required=True)

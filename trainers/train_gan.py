@@ -1,6 +1,6 @@
 """Train the letter GAN (unconditional or conditional) with any mix of stabilisers.
 
-    python -m trainers.train_gan --run runs/gan --epochs 60 --preset-out presets/letters_gan.pt
+    python -m drumfont.trainers.train_gan --run runs/gan --epochs 60 --preset-out presets/letters_gan.pt
     drumfont train gan --conditional --run runs/cgan
 
 Every step logs D/G loss, their ratio and gradient norms; every --eval-every epochs it samples
@@ -47,18 +47,18 @@ import numpy as np
 import torch
 
 from drumfont.checkpoint import load_checkpoint, save_checkpoint
-from drumfont.corpus.fonts import TRAIN, FontDataset, build_fonts
+from drumfont.letters.data import TRAIN, FontDataset, build_fonts
 from drumfont.errors import DrumfontError
-from drumfont.letters import load_classifier
-from drumfont.metrics import gan as M
-from drumfont.models.gan import (Discriminator, GanConfig, Generator, d_loss, g_loss, recalibrate_batchnorm,
+from drumfont.letters.engine import load_classifier
+from drumfont.letters import metrics as M
+from drumfont.letters.gan import (Discriminator, GanConfig, Generator, d_loss, g_loss, recalibrate_batchnorm,
                                  unrolled_g_loss)
-from drumfont.models.letter_classifier import classify
-from drumfont.writes import check_writable
-from drumfont.doors import OneLineParser, check_output
-from trainers.batches import ImageRows
-from trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
-from trainers.distributed import (barrier, epoch_batches, epoch_generator, log, on_main, reduce_mean,
+from drumfont.letters.classifier import classify
+from drumfont.atomic import check_writable
+from drumfont.validate import OneLineParser, check_output
+from drumfont.trainers.batches import ImageRows
+from drumfont.trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
+from drumfont.trainers.distributed import (barrier, epoch_batches, epoch_generator, log, on_main, reduce_mean,
                                   reduce_tensor_mean, seed_epoch, run_main, setup, unwrap, wrap)
 
 

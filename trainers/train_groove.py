@@ -2,7 +2,7 @@
 
     drumfont train humanize --data gmd.npz --out presets/humanize.pt
     drumfont train drumify  --data gmd.npz --out presets/drumify.pt
-    python -m trainers.train_groove --task humanize ...   (the same flags)
+    python -m drumfont.trainers.train_groove --task humanize ...   (the same flags)
 
 Pairs are made on the fly from the dataset's played bars (GrooVAE's inverse transformations):
 humanize learns (hits of a bar, velocities flattened, offsets zeroed -> the bar as played);
@@ -35,7 +35,7 @@ from typing import Sequence
 
 import numpy as np
 
-from trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
+from drumfont.trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
 
 RULE_PREFIX = "rules:"
 
@@ -141,7 +141,7 @@ def tensors(ds, rows: np.ndarray):
 def condition(task: str, hits, vel, off, tempo=None):
     """The model's condition for the task: the hit grid, or the tap line; with `tempo` (B,), a
     channel of log2(BPM / 120) beside it."""
-    from drumfont.models.groove import taps_of
+    from drumfont.drums.groove_model import taps_of
 
     c = hits if task == "humanize" else taps_of(hits, vel, off)
     return c if tempo is None else with_tempo(c, tempo)
@@ -159,7 +159,7 @@ def evaluate(model, data, task: str) -> dict:
     and for drumify the hit F1."""
     import torch
 
-    from drumfont.models.groove import bar_channels
+    from drumfont.drums.groove_model import bar_channels
 
     hits, vel, off, g, t = data
     cond = condition(task, hits, vel, off, t if model.cfg.tempo else None)
@@ -221,9 +221,9 @@ def train(model_cfg, cfg: TrainConfig, data_path: str, out: Path, force: bool = 
     import torch
 
     from drumfont.checkpoint import save_checkpoint
-    from drumfont.corpus.dataset import TRAIN, VAL, DrumDataset
+    from drumfont.drums.dataset import TRAIN, VAL, DrumDataset
     from drumfont.errors import DrumfontError
-    from drumfont.models.groove import GrooveModel, bar_channels, losses
+    from drumfont.drums.groove_model import GrooveModel, bar_channels, losses
 
     out = Path(out)
     if out.exists() and not force:
@@ -310,7 +310,7 @@ def train(model_cfg, cfg: TrainConfig, data_path: str, out: Path, force: bool = 
 
 def build_parser(prog: str | None = None, task: str | None = None) -> argparse.ArgumentParser:
     """Flags: one per config field (model and training), plus the run options."""
-    from drumfont.models.groove import TASKS, GrooveConfig
+    from drumfont.drums.groove_model import TASKS, GrooveConfig
 
     p = argparse.ArgumentParser(prog=prog, description=f"Train a {task or 'Groove/Drumify'} model.")
     p.add_argument("--data", required=True, help="dataset file with played bars (.npz, e.g. from `data gmd`)")
@@ -327,7 +327,7 @@ def build_parser(prog: str | None = None, task: str | None = None) -> argparse.A
 def main(argv: Sequence[str] | None = None, prog: str | None = None, task: str | None = None) -> int:
     """Parse flags and train; user errors become one line and exit code 2."""
     from drumfont.errors import DrumfontError
-    from drumfont.models.groove import GrooveConfig
+    from drumfont.drums.groove_model import GrooveConfig
 
     args = build_parser(prog, task).parse_args(argv)
     cfg = dataclass_from_args(TrainConfig, args)

@@ -1,6 +1,6 @@
 """Train the letter classifier that judges the GAN (mode coverage, FD, precision/recall).
 
-    python -m trainers.train_letter_classifier --out presets/letter_classifier.pt
+    python -m drumfont.trainers.train_letter_classifier --out presets/letter_classifier.pt
     drumfont train letter-classifier --unseen-fonts /usr/share/fonts/truetype/liberation
 
 Reports validation accuracy on the training fonts and, with --unseen-fonts, on typefaces the
@@ -26,14 +26,14 @@ import torch
 import torch.nn.functional as F
 
 from drumfont.checkpoint import save_checkpoint
-from drumfont.corpus.fonts import GLYPHS, TRAIN, VAL, FontDataset, build_fonts, find_fonts
+from drumfont.letters.data import GLYPHS, TRAIN, VAL, FontDataset, build_fonts, find_fonts
 from drumfont.errors import DrumfontError
-from drumfont.models.letter_classifier import ClassifierConfig, LetterClassifier, classify
-from drumfont.writes import check_writable
-from drumfont.doors import OneLineParser
-from trainers.batches import ImageRows
-from trainers.common import add_dataclass_args, dataclass_from_args, progress, seed_everything
-from trainers.distributed import (Dist, barrier, epoch_batches, epoch_generator, log, on_main, reduce_mean,
+from drumfont.letters.classifier import ClassifierConfig, LetterClassifier, classify
+from drumfont.atomic import check_writable
+from drumfont.validate import OneLineParser
+from drumfont.trainers.batches import ImageRows
+from drumfont.trainers.common import add_dataclass_args, dataclass_from_args, progress, seed_everything
+from drumfont.trainers.distributed import (Dist, barrier, epoch_batches, epoch_generator, log, on_main, reduce_mean,
                                   reduce_sum, seed_epoch, run_main, setup, unwrap, wrap)
 
 

@@ -1,6 +1,6 @@
 """Train the evaluation-only genre classifier on drum bars, top to bottom.
 
-    python -m trainers.train_style_classifier [--data corpus.npz] [--out presets/style_classifier.pt]
+    python -m drumfont.trainers.train_style_classifier [--data corpus.npz] [--out presets/style_classifier.pt]
 
 Its validation accuracy is the ceiling for the VAE's classifier-agreement and transfer measures.
 
@@ -22,9 +22,9 @@ from typing import Sequence
 
 import numpy as np
 
-from drumfont.doors import OneLineParser
-from trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
-from trainers.distributed import (Dist, barrier, epoch_batches, on_main, reduce_mean, reduce_sum, seed_epoch,
+from drumfont.validate import OneLineParser
+from drumfont.trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
+from drumfont.trainers.distributed import (Dist, barrier, epoch_batches, on_main, reduce_mean, reduce_sum, seed_epoch,
                                   run_main, setup, unwrap, wrap)
 
 
@@ -65,12 +65,12 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, force: 
     import torch
 
     from drumfont.checkpoint import save_checkpoint
-    from drumfont.corpus.dataset import TRAIN, VAL
+    from drumfont.drums.dataset import TRAIN, VAL
     from drumfont.errors import DrumfontError
-    from drumfont.models.style_classifier import StyleClassifier
-    from drumfont.writes import check_writable
-    from trainers.batches import DrumRows
-    from trainers.train_vae import load_data
+    from drumfont.drums.style_classifier import StyleClassifier
+    from drumfont.atomic import check_writable
+    from drumfont.trainers.batches import DrumRows
+    from drumfont.trainers.train_vae import load_data
 
     d = setup(device)
     if not d.is_main:
@@ -124,7 +124,7 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, force: 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Parse flags and train; user errors become one line and exit code 2."""
-    from drumfont.models.style_classifier import StyleClassifierConfig
+    from drumfont.drums.style_classifier import StyleClassifierConfig
 
     p = OneLineParser(prog=prog, description="Train the evaluation-only drum genre classifier.")
     p.add_argument("--data", default=None, help="dataset file (.npz); default: the built-in genre corpus")

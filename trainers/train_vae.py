@@ -1,6 +1,6 @@
 """Train the hierarchical drum VAE, top to bottom.
 
-    python -m trainers.train_vae [--data corpus.npz] [--out runs/vae.pt] [--epochs N] [--seed S] [--resume]
+    python -m drumfont.trainers.train_vae [--data corpus.npz] [--out runs/vae.pt] [--epochs N] [--seed S] [--resume]
     drumfont train vae ...            (the same flags)
     torchrun --nproc_per_node 2 -m trainers.train_vae ...    (DistributedDataParallel, same flags)
 
@@ -33,9 +33,9 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from drumfont.doors import OneLineParser, check_output, trainer_arg
-from trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
-from trainers.distributed import (barrier, epoch_batches, epoch_generator, on_main, reduce_mean,
+from drumfont.validate import OneLineParser, check_output, trainer_arg
+from drumfont.trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
+from drumfont.trainers.distributed import (barrier, epoch_batches, epoch_generator, on_main, reduce_mean,
                                   reduce_tensor_mean, run_main, setup, unwrap, wrap)
 
 if TYPE_CHECKING:
@@ -101,11 +101,11 @@ def free_bits_kl(kl: "torch.Tensor", free_bits: float) -> "torch.Tensor":
 
 def load_data(path: str | None):
     """The dataset file, or the built-in genre corpus when no path is given."""
-    from drumfont.corpus.dataset import DrumDataset
+    from drumfont.drums.dataset import DrumDataset
 
     if path:
         return DrumDataset.load(path, mmap=True)  # batches read their rows; the file stays on disk
-    from drumfont.corpus import grooves
+    from drumfont.drums import rules as grooves
 
     return grooves.build_corpus(seed=0)
 
@@ -127,7 +127,7 @@ class Tensors:
 
     def input(self) -> "torch.Tensor":
         """The encoder's (N, 16, 27) input."""
-        from drumfont.models.hvae import model_input
+        from drumfont.drums.hvae import model_input
 
         return model_input(self.hits, self.vel, self.off)
 
@@ -137,7 +137,7 @@ def evaluate(model, data: Tensors) -> dict:
     timing error on hit cells) and KL per dimension."""
     import torch
 
-    from drumfont.metrics.vae import reconstruction_scores
+    from drumfont.drums.metrics import reconstruction_scores
 
     model.eval()
     with torch.no_grad():
@@ -223,10 +223,10 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, resume:
     import torch
 
     from drumfont.checkpoint import load_checkpoint, save_checkpoint
-    from drumfont.corpus.dataset import TRAIN, VAL
+    from drumfont.drums.dataset import TRAIN, VAL
     from drumfont.errors import DrumfontError
-    from drumfont.models.hvae import HierarchicalVAE, HVAEConfig, model_input, reconstruction_losses
-    from trainers.batches import DrumRows
+    from drumfont.drums.hvae import HierarchicalVAE, HVAEConfig, model_input, reconstruction_losses
+    from drumfont.trainers.batches import DrumRows
 
     out = Path(out)
     d = setup(device)
@@ -388,7 +388,7 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, resume:
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     """Flags: one per config field (model and training), plus the run options."""
-    from drumfont.models.hvae import HVAEConfig
+    from drumfont.drums.hvae import HVAEConfig
 
     p = OneLineParser(prog=prog, description="Train the hierarchical drum VAE.")
     p.add_argument("--data", default=None, help="dataset file (.npz); default: the built-in genre corpus")
@@ -407,7 +407,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Parse flags and train; user errors become one line and exit code 2."""
     from drumfont.errors import DrumfontError
-    from drumfont.models.hvae import HVAEConfig
+    from drumfont.drums.hvae import HVAEConfig
 
     args = build_parser(prog).parse_args(argv)
     cfg = dataclass_from_args(TrainConfig, args)

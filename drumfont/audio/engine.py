@@ -33,7 +33,7 @@ import numpy as np
 
 from drumfont.audio.synth import Kit, check_rate
 from drumfont.errors import AudioError
-from drumfont.live.ports import quiet_stderr
+from drumfont.quiet import quiet_stderr
 
 MARGIN_NS = 3_000_000          # room for a callback that wakes late
 ANCHOR_WINDOW_NS = 2_000_000_000
@@ -149,7 +149,7 @@ class AudioEngine:
     def set_notes(self, notes: tuple[int, ...]) -> None:
         """The note the clock sends for each voice (its note map): the kit plays each voice's GM
         note whatever map the MIDI output uses."""
-        from drumfont.drums.notemap import GM
+        from drumfont.score.notemap import GM
 
         self.to_gm = {int(n): GM.note(v) for v, n in reversed(list(enumerate(notes)))}
 

@@ -21,10 +21,10 @@ import numpy as np
 
 from drumfont.audio.synth import Kit, check_rate
 from drumfont.errors import AudioError
-from drumfont.drums.notemap import GM
-from drumfont.drums.midifile import TICKS_PER_BEAT, ExportOptions, note_events
-from drumfont.drums.pattern import Pattern
-from drumfont.writes import check_writable, write_atomic
+from drumfont.score.notemap import GM
+from drumfont.score.midifile import TICKS_PER_BEAT, ExportOptions, note_events
+from drumfont.score.pattern import Pattern
+from drumfont.atomic import check_writable, write_atomic
 
 FORMATS = {".wav": "WAV", ".flac": "FLAC"}
 SUBTYPE = "PCM_24"       # 24-bit: no dither needed after normalising, and both formats take it

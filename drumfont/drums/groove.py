@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from drumfont.drums.pattern import KICK, N_VOICES, SNARE, STEPS, Pattern, clip_offsets
+from drumfont.score.pattern import KICK, N_VOICES, SNARE, STEPS, Pattern, clip_offsets
 from drumfont.errors import CheckpointError, DrumfontError
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ class GrooveTool:
 
     def __init__(self, blob: dict, source: str = "") -> None:
         from drumfont.checkpoint import build_model
-        from drumfont.models.groove import GrooveConfig, GrooveModel
+        from drumfont.drums.groove_model import GrooveConfig, GrooveModel
 
         self._model = build_model(blob, GrooveModel, GrooveConfig, source, config_key="model")
         self.task = self._model.cfg.task
@@ -88,7 +88,7 @@ _CACHE: dict[str, GrooveTool] = {}
 def load(task: str, preset: str | os.PathLike | None = None) -> GrooveTool:
     """The shipped model of a task ("humanize" or "drumify"), or a checkpoint of one; cached."""
     from drumfont.checkpoint import load_checkpoint
-    from drumfont.shipped import preset_path
+    from drumfont.paths import preset_path
 
     path = preset_path(SHIPPED[task]) if preset is None else Path(preset)
     key = f"{task}:{path}"
@@ -190,7 +190,7 @@ def raw_tap_coverage(taps: np.ndarray, logits: np.ndarray) -> float:
 def rules_drumify(taps: np.ndarray, hats: bool = False) -> list[Pattern]:
     """The rules baseline: a tap on a backbeat (steps 4, 12) is a snare, any other a kick; with
     `hats`, every tap also gets a closed hat. Velocities and offsets are the taps'."""
-    from drumfont.drums.pattern import CLOSED_HAT
+    from drumfont.score.pattern import CLOSED_HAT
 
     t = check_taps(taps)
     on = t[..., 0] > 0

@@ -14,11 +14,11 @@ from typing import Callable
 
 import numpy as np
 
-from drumfont.corpus.dataset import TRAIN, VAL, DrumDataset
-from drumfont.drums import DrumModel
-from drumfont.drums.pattern import VOICES, batch_validity
+from drumfont.drums.dataset import TRAIN, VAL, DrumDataset
+from drumfont.drums.model import DrumModel
+from drumfont.score.pattern import VOICES, batch_validity
 from drumfont.errors import DrumfontError
-from drumfont.metrics import vae as mv
+from drumfont.drums import metrics as mv
 
 CLASSIFIER_NAME = "style_classifier.pt"
 # Shipped judges by name: trained on real validation-split-free Groove MIDI bars, or on the rules.
@@ -33,8 +33,8 @@ class GenreJudge:
         import torch
 
         from drumfont.checkpoint import build_model, load_checkpoint
-        from drumfont.models.style_classifier import StyleClassifier, StyleClassifierConfig
-        from drumfont.shipped import preset_path
+        from drumfont.drums.style_classifier import StyleClassifier, StyleClassifierConfig
+        from drumfont.paths import preset_path
 
         path = preset_path(CLASSIFIERS[str(path or "real")]) if not path or str(path) in CLASSIFIERS else Path(path)
         blob = load_checkpoint(path, "style_classifier")
@@ -53,7 +53,7 @@ def load_dataset(path: str | os.PathLike | None) -> DrumDataset:
     """A dataset file, or the built-in corpus."""
     if path:
         return DrumDataset.load(path)
-    from drumfont.corpus import grooves
+    from drumfont.drums import rules as grooves
 
     return grooves.build_corpus(seed=0)
 
@@ -226,8 +226,8 @@ def report(preset: str | None, data: str | None, classifier: str | None, out: Pa
            log: Callable[[str], None] = print) -> dict:
     """Measure, draw the figures into `out`, write out/metrics.json; return the metrics."""
     from drumfont import drums
-    from drumfont.plots import vae as plots
-    from drumfont.writes import check_writable, write_atomic
+    from drumfont.drums import plots as plots
+    from drumfont.atomic import check_writable, write_atomic
 
     if samples < 1:
         raise DrumfontError(f"--samples must be at least 1, got {samples}")

@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from drumfont.errors import DrumfontError
-from drumfont.letters import draw_glyphs, generator_info
-from drumfont.letters import glyphs as tracer
-from drumfont.letters import style_from_image, style_latent
-from drumfont.writes import check_writable, write_atomic
+from drumfont.letters.engine import draw_glyphs, generator_info
+from drumfont.letters import trace as tracer
+from drumfont.letters.engine import style_from_image, style_latent
+from drumfont.atomic import check_writable, write_atomic
 
 UPM = 1000
 CAP = 700                  # cap height in font units

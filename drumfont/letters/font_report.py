@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from drumfont.errors import DrumfontError
-from drumfont.writes import write_atomic
+from drumfont.atomic import write_atomic
 
 READ_SIZES = (28, 64)
 SPECIMEN_SIZES = (28, 64)
@@ -36,8 +36,8 @@ def read_back(font: bytes, glyphs: str, size: int, clf) -> np.ndarray:
     import torch
     from PIL import ImageFont
 
-    from drumfont.corpus.fonts import render_letter
-    from drumfont.models.letter_classifier import classify
+    from drumfont.letters.data import render_letter
+    from drumfont.letters.classifier import classify
 
     ft = ImageFont.truetype(io.BytesIO(font), size)
     x = torch.from_numpy(np.stack([render_letter(ft, ch) for ch in glyphs]).astype(np.float32) / 255)
@@ -135,7 +135,7 @@ def specimen(faces: list[tuple[str, bytes]], glyphs: str, path: Path, force: boo
 
 
 def _training_font(name: str) -> Path:
-    from drumfont.corpus.fonts import matplotlib_font_dir
+    from drumfont.letters.data import matplotlib_font_dir
 
     return matplotlib_font_dir() / name
 
@@ -143,7 +143,7 @@ def _training_font(name: str) -> Path:
 def report_font(seeds: list[int], out: Path, preset: str | None = None, force: bool = False,
                 fontbakery_check: bool = True, truncation: float | None = None) -> dict:
     """Build a font per seed, measure it, write metrics.json, report.md and specimen.png."""
-    from drumfont.letters import load_classifier
+    from drumfont.letters.engine import load_classifier
     from drumfont.letters.font import TRUNCATION, build_typeface, font_bytes
 
     if not seeds:

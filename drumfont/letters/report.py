@@ -16,12 +16,12 @@ from typing import Callable
 import numpy as np
 
 from drumfont.checkpoint import build_model, load_checkpoint
-from drumfont.corpus.fonts import GLYPHS, TRAIN, VAL, FontDataset, build_fonts
+from drumfont.letters.data import GLYPHS, TRAIN, VAL, FontDataset, build_fonts
 from drumfont.errors import DrumfontError
-from drumfont.letters import CGAN_PRESET, GAN_PRESET, LETTERS, load_classifier, load_generator
-from drumfont.metrics import gan as M
-from drumfont.shipped import preset_path
-from drumfont.writes import check_writable, write_atomic
+from drumfont.letters.engine import CGAN_PRESET, GAN_PRESET, LETTERS, load_classifier, load_generator
+from drumfont.letters import metrics as M
+from drumfont.paths import preset_path
+from drumfont.atomic import check_writable, write_atomic
 
 FIGURES = ("coverage.png", "dynamics.png", "alphabet.png", "interpolation.png", "style_consistency.png", "codes.png",
            "survival.png")
@@ -34,7 +34,7 @@ def _load_run_generator(run: Path):
     if (run / "checkpoint.pt").is_file():
         import torch
 
-        from drumfont.models.gan import GanConfig, Generator, recalibrate_batchnorm
+        from drumfont.letters.gan import GanConfig, Generator, recalibrate_batchnorm
 
         blob = load_checkpoint(run / "checkpoint.pt", "gan_run")
         # an --ema run ships its average: measure that one, batch norm fitted to it as the trainer does
@@ -100,8 +100,8 @@ def report(preset: str | os.PathLike | None = None, run: str | os.PathLike | Non
     """Measure a generator, write figures and metrics.json to `out`; return the metrics."""
     import torch
 
-    from drumfont.models.letter_classifier import classify
-    from drumfont.plots import gan as P
+    from drumfont.letters.classifier import classify
+    from drumfont.letters import plots as P
 
     if samples < 26:
         raise DrumfontError("--samples must be at least 26")

@@ -14,9 +14,9 @@ import os
 from pathlib import Path
 
 from drumfont.errors import DrumfontError
-from drumfont.letters import check_text
+from drumfont.letters.engine import check_text
 from drumfont.letters.font import ASCENT, DESCENT, GLYPH_NAMES, SPACE, UPM, Typeface, font_bytes
-from drumfont.writes import check_writable, write_atomic
+from drumfont.atomic import check_writable, write_atomic
 
 MIN_SIZE, MAX_SIZE = 4, 1024      # pixels per em
 MAX_PIXELS = 40_000_000           # a PNG larger than this is refused (about 6000 × 6000)
@@ -132,7 +132,7 @@ def _escape(text: str) -> str:
 def write_text(face: Typeface, text: str, path: str | os.PathLike, size: int = 96, fg: str = "white",
                bg: str = "black", svg: bool | None = None, force: bool = False) -> Path:
     """Render and write atomically: SVG when `svg` (default: by the suffix), else PNG."""
-    from drumfont.letters import png_bytes
+    from drumfont.letters.engine import png_bytes
 
     path = Path(path)
     check_writable(path, force)

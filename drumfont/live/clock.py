@@ -57,8 +57,8 @@ from typing import Any
 
 import numpy as np
 
-from drumfont.drums.notemap import GM, NoteMap
-from drumfont.drums.pattern import STEPS, Pattern
+from drumfont.score.notemap import GM, NoteMap
+from drumfont.score.pattern import STEPS, Pattern
 from drumfont.errors import DrumfontError
 from drumfont.live import schedule as sch
 from drumfont.live.ports import PortSpec, open_input, open_output, wrap_port

@@ -7,34 +7,15 @@ import sys
 import time
 from typing import Any, Callable, TextIO
 
-import numpy as np
-
-from drumfont.drums.pattern import STEPS, Pattern, from_text
+from drumfont.score.pattern import STEPS, Pattern, from_text
 from drumfont.errors import DrumfontError
 from drumfont.live.player import Player
 from drumfont.live.ports import PortSpec, list_ports
 
 
-def patterns_from_style(genre: str, n: int, seed: int | None, rules: bool = False) -> list[Pattern]:
-    """n bars of a genre: sampled from the drum VAE where its preset is installed, else (or with
-    `rules`) drawn from the genre rules that built the training corpus."""
-    if n < 1:
-        raise DrumfontError("--count must be at least 1")
-    if not rules:
-        try:
-            from drumfont import drums
-        except ImportError:
-            drums = None
-        if drums is not None and drums.preset_available():
-            return drums.load().sample(genre, n, seed=seed)
-    from drumfont.corpus import grooves
-
-    return grooves.generate(genre, n, np.random.default_rng(seed))
-
-
 def patterns_from_text_file(path: str) -> list[Pattern]:
     """One pattern in the text form (`KK x...x...`), from a file."""
-    from drumfont.doors import read_text
+    from drumfont.validate import read_text
     from drumfont.errors import PatternError
 
     text = read_text(path, what="pattern text file")  # regular, capped, UTF-8
@@ -46,7 +27,7 @@ def patterns_from_text_file(path: str) -> list[Pattern]:
 
 def patterns_from_midi(path: str, all_channels: bool = False) -> list[Pattern]:
     """The 4/4 drum bars of a .mid file."""
-    from drumfont.drums.midifile import read_patterns
+    from drumfont.score.midifile import read_patterns
 
     return read_patterns(path, all_channels)
 

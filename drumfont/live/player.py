@@ -49,8 +49,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from drumfont.drums.notemap import GM, NoteMap, load_notemap
-from drumfont.drums.pattern import STEPS, Pattern
+from drumfont.score.notemap import GM, NoteMap, load_notemap
+from drumfont.score.pattern import STEPS, Pattern
 from drumfont.errors import DrumfontError, LiveMidiError
 from drumfont.live import clock
 from drumfont.live import schedule as sch

@@ -29,9 +29,9 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from drumfont.drums.midifile import DRUM_CHANNEL, applied_swing, swing_offset
-from drumfont.drums.notemap import GM, NoteMap
-from drumfont.drums.pattern import N_VOICES, OFFSET_MIN, STEPS, Pattern
+from drumfont.score.midifile import DRUM_CHANNEL, applied_swing, swing_offset
+from drumfont.score.notemap import GM, NoteMap
+from drumfont.score.pattern import N_VOICES, OFFSET_MIN, STEPS, Pattern
 
 PULSES_PER_STEP = 6          # MIDI clock: 24 pulses per quarter note = 6 per sixteenth
 MIN_BPM, MAX_BPM = 20.0, 300.0

@@ -23,9 +23,11 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Input, Static
 
-from drumfont import studio as st
-from drumfont.drums.pattern import LABELS, VOICES, Pattern
+from drumfont.tui import session as st
+from drumfont.score.pattern import LABELS, VOICES, Pattern
+from drumfont.drums.engine import Engine, RulesEngine, load_engine
 from drumfont.errors import DrumfontError
+from drumfont.paths import data_dir
 from drumfont.tui.groove import GrooveMixin
 from drumfont.tui.keys import KEYS, PALETTE_EXTRA, bindings, help_groups
 from drumfont.tui.letters import LettersMixin
@@ -48,7 +50,7 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
     BINDINGS = bindings()
     ENABLE_COMMAND_PALETTE = True
 
-    def __init__(self, data_dir: Path, engine: st.Engine | None = None,
+    def __init__(self, data_dir: Path, engine: Engine | None = None,
                  player_factory: Callable[[st.Transport], Any] | None = None,
                  letters_renderer: Callable[[str, int, int], Any] | None = None,
                  export_dir: Path | None = None, preset: str | None = None, rules: bool = False,
@@ -59,11 +61,11 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
         self.export_dir = Path(export_dir) if export_dir else Path.cwd()
         self.studio, self._session_note = st.open_session(self.data_dir)
         if notemap is not None:
-            from drumfont.drums.notemap import load_notemap
+            from drumfont.score.notemap import load_notemap
 
             load_notemap(notemap)  # a DrumfontError (exit 2 on the CLI) before the screen opens
             self.studio.transport.notemap = notemap
-        self.engine: st.Engine = engine or st.RulesEngine("the drum model is loading")
+        self.engine: Engine = engine or RulesEngine("the drum model is loading")
         self._engine_ready = threading.Event()
         self._preset, self._rules = preset, rules
         if engine is not None:
@@ -110,7 +112,7 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
         s = self.studio
         if not any(p is not None for p in s.doc.bank):
             # A first start shows a groove at once, from the rules (no model load to wait for).
-            rules = st.RulesEngine()
+            rules = RulesEngine()
             genre = s.genre if s.genre in rules.genres else rules.genres[0]  # a user model's genre
             s.doc.bank[0] = rules.sample(genre, s.temperature, s.next_seed())
         self.refresh_all(save=True)
@@ -234,7 +236,7 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
     # --- engine and drawing bars (workers) ---------------------------------------------------
     @work(thread=True, exclusive=True, group="engine")
     def load_engine(self) -> None:
-        engine = st.load_engine(self._preset, self._rules)
+        engine = load_engine(self._preset, self._rules, fallback=True)
         self.post_message(EngineReady(engine))
 
     def _adopt_genres(self) -> None:
@@ -569,4 +571,4 @@ def _short(reason: str, limit: int = 48, cut: str = ":") -> str:
 
 def make_app(data_dir: str | os.PathLike | None = None, **kwargs: Any) -> StudioApp:
     """The studio app, for the CLI and the tests: `data_dir` defaults to the user's data folder."""
-    return StudioApp(Path(data_dir) if data_dir else st.data_dir(), **kwargs)
+    return StudioApp(Path(data_dir) if data_dir else data_dir(), **kwargs)

@@ -15,8 +15,8 @@ from typing import Any, Callable
 from textual import work
 from textual.message import Message
 
-from drumfont import studio as st
-from drumfont.drums.pattern import Pattern
+from drumfont.tui import session as st
+from drumfont.score.pattern import Pattern
 from drumfont.errors import DrumfontError
 from drumfont.tui.messages import Drawn, WorkFailed
 from drumfont.tui.widgets import ChoiceScreen

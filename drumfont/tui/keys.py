@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 
-from drumfont.studio import BANK_SLOTS
+from drumfont.tui.session import BANK_SLOTS
 
 
 @dataclass(frozen=True)

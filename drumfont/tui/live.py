@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drumfont import studio as st
+from drumfont.tui import session as st
 
 
 def open_live_player(transport: st.Transport, port: Any = None, audio_device: str | None = None,

@@ -8,7 +8,7 @@ from typing import Any
 
 from textual.message import Message
 
-from drumfont.drums.pattern import Pattern
+from drumfont.score.pattern import Pattern
 
 
 @dataclass

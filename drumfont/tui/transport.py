@@ -13,9 +13,9 @@ from typing import Any
 
 from textual import work
 
-from drumfont.drums.pattern import Pattern
+from drumfont.score.pattern import Pattern
 from drumfont.errors import DrumfontError
-from drumfont.studio import OUTPUTS
+from drumfont.tui.session import OUTPUTS
 from drumfont.tui.widgets import ChoiceScreen, StepGrid
 
 VIRTUAL_PORT = "drumfont (virtual)"
@@ -195,7 +195,7 @@ class TransportMixin:
 
     def action_notemap(self) -> None:
         """Cycle the output note map (player and export alike)."""
-        from drumfont.drums.notemap import available_notemaps
+        from drumfont.score.notemap import available_notemaps
 
         names = available_notemaps()
         tr = self.studio.transport

@@ -13,7 +13,7 @@ from typing import Sequence
 from rich.text import Text
 from textual.widget import Widget
 
-from drumfont.drums.pattern import LABELS, N_VOICES, STEPS, Pattern, level_char
+from drumfont.score.pattern import LABELS, N_VOICES, STEPS, Pattern, level_char
 
 # One character per level, as in the text form, so a screen capture reads like `to_text`.
 CELL_CHAR = {".": "·", "o": "o", "x": "x", "X": "X"}

@@ -37,10 +37,11 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from drumfont.corpus import library
-from drumfont.corpus.dataset import SPLITS
+from drumfont.drums import library
+from drumfont.npzfile import SPLITS
+from drumfont.score.genres import GENRES
 from drumfont.errors import DrumfontError
-from drumfont.writes import check_writable
+from drumfont.atomic import check_writable
 
 STYLE_GENRES: dict[str, str | None] = {
     "rock": "rock", "punk": "rock", "pop": "rock", "country": "rock",
@@ -53,7 +54,6 @@ STYLE_GENRES: dict[str, str | None] = {
     "reggae": None, "middleeastern": None, "blues": None,
 }
 # The study's five first, in the study's order, so their indices match the rule corpus's.
-GENRES: tuple[str, ...] = ("rock", "jazz", "hiphop", "electronic", "latin", "funk", "afrobeat")
 INFO_COLUMNS = ("style", "beat_type", "time_signature", "midi_filename", "split")
 FOUR_FOUR = "4-4"
 
@@ -153,7 +153,7 @@ def import_gmd(root: str | os.PathLike, out: str | os.PathLike, force: bool = Fa
                             genres=[g for g in GENRES if any(STYLE_GENRES[r.style] == g for r in info)],
                             fills=[r.fill for r in info], names=[r.file for r in info])
     if rule_claps:
-        from drumfont.corpus.grooves import with_rule_claps
+        from drumfont.drums.rules import with_rule_claps
 
         before = len(data)
         data = with_rule_claps(data, seed=seed)
@@ -173,7 +173,7 @@ def import_gmd(root: str | os.PathLike, out: str | os.PathLike, force: bool = Fa
 
 def cache_dir() -> Path:
     """Where downloaded datasets are kept: the user data folder's datasets/."""
-    from drumfont.studio import data_dir
+    from drumfont.paths import data_dir
 
     return data_dir() / "datasets"
 
@@ -183,7 +183,7 @@ def download(cache: str | os.PathLike | None = None, url: str | None = None, sha
     """The extracted Groove MIDI folder (the one holding info.csv), downloaded and unpacked
     into the cache on first use. URL and checksum: the arguments, else $DRUMFONT_GMD_URL and
     $DRUMFONT_GMD_SHA256, else the official archive."""
-    from drumfont.corpus.download import fetch
+    from drumfont.drums.download import fetch
 
     url = url or os.environ.get(URL_ENV) or URL
     sha256 = sha256 or os.environ.get(SHA256_ENV) or (SHA256 if url == URL else None)

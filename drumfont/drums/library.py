@@ -21,11 +21,11 @@ from typing import Sequence
 
 import numpy as np
 
-from drumfont.corpus.dataset import SPLITS, TEST, TRAIN, VAL, DrumDataset, SourceTable, grouped_split
-from drumfont.drums.midifile import read_midi
-from drumfont.drums.pattern import N_VOICES, STEPS, stack, stack_offsets
+from drumfont.drums.dataset import SPLITS, TEST, TRAIN, VAL, DrumDataset, SourceTable, grouped_split
+from drumfont.score.midifile import read_midi
+from drumfont.score.pattern import N_VOICES, STEPS, stack, stack_offsets
 from drumfont.errors import DrumfontError, MidiFileError
-from drumfont.writes import check_writable
+from drumfont.atomic import check_writable
 
 MIDI_SUFFIXES = (".mid", ".midi")
 # Below this many files a pool costs more to start than it saves.

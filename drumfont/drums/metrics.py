@@ -204,7 +204,7 @@ def syncopation(hits: np.ndarray) -> np.ndarray:
 def pattern_features(hits: np.ndarray) -> dict[str, np.ndarray]:
     """Per-bar statistics compared between real and generated sets: density of each voice
     (hits / 16) and syncopation."""
-    from drumfont.drums.pattern import VOICES
+    from drumfont.score.pattern import VOICES
 
     h = np.asarray(hits, bool)
     feats = {f"density_{v}": h[:, :, i].mean(1).astype(np.float64) for i, v in enumerate(VOICES)}
@@ -242,7 +242,7 @@ def overlapping_area(real: np.ndarray, generated: np.ndarray, grid: int = 256, m
 def rhythm_preservation(source: np.ndarray, transferred: np.ndarray) -> dict[str, float]:
     """How much of the source's kick and snare placement survives a transfer: recall (share of
     source kick/snare hits still there) and Jaccard overlap of the two kick/snare grids."""
-    from drumfont.drums.pattern import KICK, SNARE
+    from drumfont.score.pattern import KICK, SNARE
 
     s = np.asarray(source, bool)[:, :, [KICK, SNARE]]
     t = np.asarray(transferred, bool)[:, :, [KICK, SNARE]]

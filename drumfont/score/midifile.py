@@ -21,11 +21,11 @@ from typing import Sequence
 
 import numpy as np
 
-from drumfont.doors import MAX_MIDI_BYTES, read_capped, total_bars
-from drumfont.drums.notemap import FOLD, GM, NoteMap
-from drumfont.drums.pattern import N_VOICES, STEPS, Pattern, clip_offsets
+from drumfont.validate import MAX_MIDI_BYTES, read_capped, total_bars
+from drumfont.score.notemap import FOLD, GM, NoteMap
+from drumfont.score.pattern import N_VOICES, STEPS, Pattern, clip_offsets
 from drumfont.errors import DrumfontError, MidiFileError
-from drumfont.writes import write_atomic
+from drumfont.atomic import write_atomic
 
 TICKS_PER_BEAT = 480
 DRUM_CHANNEL = 9  # "channel 10" to a musician

@@ -14,7 +14,7 @@ import re
 import secrets
 from pathlib import Path
 
-from drumfont.doors import check_output, explain_os_error
+from drumfont.validate import check_output, explain_os_error
 from drumfont.errors import FileExistsNoForce
 
 TEMP_PREFIX = ".drumfont-"

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from drumfont.corpus.dataset import FORMAT, TRAIN, VAL, npz_bytes, read_npz
+from drumfont.npzfile import FORMAT, TRAIN, VAL, npz_bytes, read_npz
 from drumfont.errors import DatasetError
-from drumfont.writes import write_atomic
+from drumfont.atomic import write_atomic
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 DIGITS = "0123456789"

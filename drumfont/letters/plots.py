@@ -24,7 +24,7 @@ def _figure(w: float, h: float, rows: int = 1, cols: int = 1):
 
 
 def _save(fig, path: Path, force: bool) -> Path:
-    from drumfont.writes import write_atomic
+    from drumfont.atomic import write_atomic
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")

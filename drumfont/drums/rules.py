@@ -36,9 +36,10 @@ from typing import Callable
 
 import numpy as np
 
-from drumfont.corpus.dataset import GENRES, DrumDataset, stratified_split
+from drumfont.drums.dataset import DrumDataset, stratified_split
+from drumfont.score.genres import RULE_GENRES, check_genre
 from drumfont.errors import DrumfontError
-from drumfont.drums.pattern import (CLAP, CLOSED_HAT, CRASH, KICK, N_VOICES, OPEN_HAT, RIDE, SNARE, STEPS,
+from drumfont.score.pattern import (CLAP, CLOSED_HAT, CRASH, KICK, N_VOICES, OPEN_HAT, RIDE, SNARE, STEPS,
                               TOM_HIGH, TOM_LOW, VOICES, Pattern, validity)
 
 # Velocity ranges (inclusive).
@@ -55,12 +56,6 @@ RENDER: dict[str, tuple[float, float]] = {
 VAL_SHARE = 0.2
 
 
-def check_genre(genre: str) -> str:
-    """The genre, lower-cased, or a DrumfontError listing the genres."""
-    g = genre.strip().lower()
-    if g not in GENRES:
-        raise DrumfontError(f"unknown genre {genre!r}; choose from {', '.join(GENRES)}")
-    return g
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -321,7 +316,7 @@ def _generate(genre: str, n: int, rng: np.random.Generator, seen: set[bytes]) ->
 
 def generate(genre: str, n: int, rng: np.random.Generator) -> list[Pattern]:
     """n unique bars of a genre from its rules, each with validity 1.0."""
-    genre = check_genre(genre)
+    genre = check_genre(genre, RULE_GENRES)
     if n < 0:
         raise DrumfontError(f"cannot generate {n} bars")
     return _generate(genre, n, rng, set())
@@ -330,14 +325,14 @@ def generate(genre: str, n: int, rng: np.random.Generator) -> list[Pattern]:
 def build_corpus(seed: int = 0, per_genre: int = 200) -> DrumDataset:
     """The built-in corpus: per_genre unique bars of each genre, written to MIDI and read back
     through the importer, with a stratified 80/20 train/validation split. Same seed, same bytes."""
-    from drumfont.drums.midifile import ExportOptions, import_bytes, to_midi_bytes
+    from drumfont.score.midifile import ExportOptions, import_bytes, to_midi_bytes
 
     if per_genre < 1:
         raise DrumfontError(f"--per-genre must be at least 1, got {per_genre}")
     rng = np.random.default_rng(seed)
     seen: set[bytes] = set()  # unique across genres too
     velocities, labels, sources = [], [], []
-    for label, genre in enumerate(GENRES):
+    for label, genre in enumerate(RULE_GENRES):
         made = _generate(genre, per_genre, rng, seen)
         bpm, swing = RENDER[genre]
         data = to_midi_bytes(made, ExportOptions(bpm=bpm, swing=swing, name=f"drumfont {genre}"))
@@ -354,7 +349,7 @@ def build_corpus(seed: int = 0, per_genre: int = 200) -> DrumDataset:
     # genre's .mid is only the round trip's carrier) and no hit grid occurs twice in the corpus,
     # so no pattern is on both sides. A file-grouped split would put whole genres on one side.
     split = stratified_split(genre, VAL_SHARE, np.random.default_rng([seed, 1]))
-    return DrumDataset(np.stack(velocities).astype(np.uint8), genre, split, GENRES, sources)
+    return DrumDataset(np.stack(velocities).astype(np.uint8), genre, split, RULE_GENRES, sources)
 
 
 def syncopation(hits: np.ndarray) -> float:

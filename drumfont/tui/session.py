@@ -18,9 +18,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from drumfont.drums.pattern import LEVELS, N_VOICES, STEPS, Pattern, from_text, to_text
+from drumfont.score.pattern import LEVELS, N_VOICES, STEPS, Pattern, from_text, to_text
 from drumfont.errors import DrumfontError
-from drumfont.writes import write_atomic
+from drumfont.atomic import write_atomic
 
 FORMAT = 1
 BANK_SLOTS = 8
@@ -33,108 +33,9 @@ MIN_TEMP, MAX_TEMP = 0.1, 2.0
 BARS_CHOICES = (1, 2, 4, 8)
 OUTPUTS = ("both", "audio", "midi", "none")   # where play sounds: MIDI port, built-in kit, both
 DEFAULT_VELOCITY = 90   # a typed 'x'
-ANY_GENRE = "any"
 VELOCITY_STEP = 12      # one press of +/-: ghost 40 -> ... -> accent 118 in a handful of presses
 
 
-def data_dir() -> Path:
-    """Where the studio keeps its session and letter images: $DRUMFONT_DATA_DIR, else the
-    platform's user data folder ($XDG_DATA_HOME/drumfont on Linux)."""
-    override = os.environ.get("DRUMFONT_DATA_DIR")
-    if override:
-        return Path(override).expanduser()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "drumfont"
-
-
-# --- the engine: VAE when the preset loads, genre rules otherwise ----------------------------
-
-class Engine:
-    """What the studio asks of a drum generator. `RulesEngine` and `VaeEngine` implement it."""
-
-    name = "engine"
-    genres: tuple[str, ...] = ()
-    can_morph = False
-    reason: str | None = None  # why morph/transfer/re-roll-by-level are unavailable
-
-    def sample(self, genre: str, temperature: float, seed: int) -> Pattern:
-        raise NotImplementedError
-
-    def reroll(self, pattern: Pattern, keep: str, genre: str, temperature: float, seed: int) -> Pattern:
-        raise NotImplementedError
-
-    def interpolate(self, a: Pattern, b: Pattern, steps: int, level: str) -> list[Pattern]:
-        raise DrumfontError(f"morph is not available: {self.reason}")
-
-    def transfer(self, pattern: Pattern, genre: str) -> Pattern:
-        raise DrumfontError(f"style transfer is not available: {self.reason}")
-
-
-class RulesEngine(Engine):
-    """The seeded genre rules of the built-in corpus: always there, no torch needed."""
-
-    name = "rules"
-
-    def __init__(self, reason: str = "no trained drum model") -> None:
-        from drumfont.corpus.dataset import GENRES
-
-        self.genres = tuple(GENRES)
-        self.reason = reason
-
-    def sample(self, genre: str, temperature: float, seed: int) -> Pattern:
-        from drumfont.corpus import grooves
-
-        return grooves.generate(genre, 1, np.random.default_rng(seed))[0]
-
-    def reroll(self, pattern: Pattern, keep: str, genre: str, temperature: float, seed: int) -> Pattern:
-        # The rules have no latent levels to hold fixed: a re-roll is a fresh bar of the genre.
-        return self.sample(genre, temperature, seed)
-
-
-class VaeEngine(Engine):
-    """The drum API (`drumfont.drums`) on a loaded hierarchical VAE."""
-
-    name = "vae"
-    can_morph = True
-
-    def __init__(self, model: Any) -> None:
-        self.model = model
-        # A model trained without genre labels samples from its prior: one pseudo-genre, "any".
-        self.genres = tuple(model.genres) or (ANY_GENRE,)
-
-    def sample(self, genre: str, temperature: float, seed: int) -> Pattern:
-        g = None if genre == ANY_GENRE else genre
-        return self.model.sample(g, 1, temperature=temperature, seed=seed)[0]
-
-    def reroll(self, pattern: Pattern, keep: str, genre: str, temperature: float, seed: int) -> Pattern:
-        return self.model.reroll(pattern, keep=keep, seed=seed)
-
-    def interpolate(self, a: Pattern, b: Pattern, steps: int, level: str) -> list[Pattern]:
-        return list(self.model.interpolate(a, b, steps, level=level))
-
-    def transfer(self, pattern: Pattern, genre: str) -> Pattern:
-        return self.model.transfer(pattern, genre)
-
-
-def load_engine(preset: str | None = None, rules: bool = False) -> Engine:
-    """The VAE engine when the drum API and its preset load; else the rules, with the reason."""
-    if rules:
-        return RulesEngine("started with --rules")
-    try:
-        from drumfont import drums
-    except ImportError as exc:
-        return RulesEngine(f"the drum model code is not installed ({exc.name})")
-    try:
-        return VaeEngine(drums.load(preset))
-    except DrumfontError as exc:
-        return RulesEngine(str(exc))
-    except (OSError, RuntimeError, KeyError, ValueError) as exc:
-        return RulesEngine(f"the drum model did not load: {exc}")
 
 
 # --- session state ---------------------------------------------------------------------------
@@ -472,7 +373,7 @@ class Studio:
     def load(cls, path: str | os.PathLike) -> Studio:
         """Read a saved session (a regular file of at most doors.MAX_TEXT_BYTES, valid JSON,
         every field in range)."""
-        from drumfont.doors import read_text
+        from drumfont.validate import read_text
 
         text = read_text(path, what="studio session")
         try:
@@ -489,7 +390,7 @@ class _Fields:
         self.d, self.where, self.prefix = d, where, prefix
 
     def bad(self, key: str, want: str) -> DrumfontError:
-        from drumfont.doors import short
+        from drumfont.validate import short
 
         return DrumfontError(f"{self.where}: field {self.prefix}{key} must be {want}, got {short(self.d.get(key))}")
 
@@ -521,7 +422,7 @@ class _Fields:
         return v
 
     def ranged(self, range_key: str):
-        from drumfont.doors import RANGES
+        from drumfont.validate import RANGES
 
         return lambda key, v: RANGES[range_key].check(v, f"field {self.prefix}{key}", self.where)
 
@@ -596,8 +497,8 @@ def default_export_name(kind: str, studio: Studio) -> str:
 def export_patterns(path: str | os.PathLike, patterns: Sequence[Pattern], transport: Transport,
                     force: bool = False, name: str = "drumfont") -> Path:
     """Write bars as one .mid chain with the transport's tempo, swing, gate and bars per pattern."""
-    from drumfont.drums.midifile import ExportOptions, write_midi
-    from drumfont.drums.notemap import load_notemap
+    from drumfont.score.midifile import ExportOptions, write_midi
+    from drumfont.score.notemap import load_notemap
 
     path = Path(path).expanduser()
     if path.suffix.lower() not in (".mid", ".midi"):
@@ -668,7 +569,7 @@ class TapTake:
 
 def click_pattern() -> Pattern:
     """What the MIDI click plays during a take: a closed hat on every beat, the downbeat accented."""
-    from drumfont.drums.pattern import CLOSED_HAT
+    from drumfont.score.pattern import CLOSED_HAT
 
     v = np.zeros((STEPS, N_VOICES), np.uint8)
     v[[0, 4, 8, 12], CLOSED_HAT] = (127, 80, 80, 80)

@@ -1,0 +1,35 @@
+"""What several subcommands share: the one-line stderr message and the .mid output options."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from drumfont.score.midifile import ExportOptions
+from drumfont.score.notemap import load_notemap
+from drumfont.validate import arg
+
+PRESET_HELP = ("drum model: real (default, learned from real drummers), rules (the rule corpus) or a VAE "
+               "checkpoint of your own")
+
+
+def say(msg: str) -> None:
+    """A line on stderr (stdout stays for paths and JSON)."""
+    print(msg, file=sys.stderr)
+
+
+def add_midi_out(p: argparse.ArgumentParser, bars_default: int = 1) -> None:
+    p.add_argument("--bpm", type=arg("bpm"), default=120.0, help="tempo written to the file (20-300)")
+    p.add_argument("--swing", type=arg("swing"), default=50.0,
+                   help="MPC swing %% (50 straight .. 75); applies to bars on the grid only, unless --swing-timed")
+    p.add_argument("--swing-timed", action="store_true",
+                   help="add swing to bars that carry a drummer's own timing too (default: leave their timing)")
+    p.add_argument("--gate", type=arg("gate"), default=0.5, help="note length as a share of a sixteenth (0-1]")
+    p.add_argument("--bars", type=arg("bars"), default=bars_default, help="bars to repeat each pattern (1-1024)")
+    p.add_argument("--notemap", default="gm", help="output note map: gm, tr8s, drumrack or a .json file")
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+
+
+def export_options(args: argparse.Namespace, name: str = "drumfont"):
+    return ExportOptions(bpm=args.bpm, swing=args.swing, gate=args.gate, bars_per_pattern=args.bars,
+                         notemap=load_notemap(args.notemap), name=name, swing_timed=args.swing_timed)

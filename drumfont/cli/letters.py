@@ -1,0 +1,147 @@
+"""`drumfont letters | font` and `report gan | font`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from drumfont.cli.common import add_midi_out, export_options, say
+from drumfont.errors import DrumfontError
+from drumfont.score.genres import GENRES, RULE_GENRES, check_genre
+from drumfont.validate import arg
+from drumfont import letters
+from drumfont.atomic import check_writable
+from drumfont.letters import font
+from drumfont.letters import font, typeset
+from drumfont.letters import report as gan_report
+from drumfont.letters.font import TRUNCATION
+from drumfont.letters.font_report import report_font
+
+
+def _add_letters(sub) -> None:
+    p = sub.add_parser("letters", help="set text in the GAN's typeface as a PNG or SVG")
+    p.add_argument("text", nargs="?", default=None,
+                   help="A-Z, 0-9, . , ! ? - ' & : ( ), spaces and line breaks (\\n); lower case is upper-cased")
+    p.add_argument("-o", "--out", required=True, help="PNG (or .svg) file to write")
+    _add_style(p)
+    p.add_argument("--size", type=int, default=96, help="font size in pixels per em (4-1024)")
+    p.add_argument("--fg", default="white", help="text colour: a name, #rrggbb or #rrggbbaa")
+    p.add_argument("--bg", default="black", help="background colour, or 'transparent'")
+    p.add_argument("--svg", action="store_true", help="write SVG (vector paths); also chosen by a .svg suffix")
+    p.add_argument("--scale", type=arg("scale"), default=None,
+                   help="the GAN's raw 28-pixel cells instead, upscaled this many times (1-64), no outlines")
+    p.add_argument("--grid", action="store_true", help="a sample sheet of the unconditional model instead")
+    p.add_argument("--force", action="store_true", help="overwrite --out")
+    p.set_defaults(run=_run_letters)
+
+
+def _add_style(p: argparse.ArgumentParser) -> None:
+    style = p.add_mutually_exclusive_group()
+    style.add_argument("--seed", type=arg("seed"), default=0, help="style seed: one z for every glyph (default 0)")
+    style.add_argument("--style-from", default=None, metavar="PNG",
+                       help="take the style of the glyphs in this image (fitted z)")
+    p.add_argument("--truncation", type=float, default=None,
+                   help="pull the seed's z towards the mean, in (0, 2] (default 0.7, which read best; "
+                        "1 = the raw sample)")
+    p.add_argument("--preset", default=None, help="a generator checkpoint of your own")
+
+
+def _run_letters(args: argparse.Namespace) -> int:
+    if args.grid:
+        if args.text:
+            raise DrumfontError("--grid draws a sample sheet; give no text with it")
+
+        check_writable(args.out, args.force)
+        path = letters.write_png(letters.render_grid(seed=args.seed, scale=args.scale or 2, preset=args.preset),
+                                 args.out, force=args.force)
+    elif args.text is None:
+        raise DrumfontError("give the TEXT to draw, or --grid for a sample sheet")
+    elif args.scale is not None:
+        path = letters.write_text_png(args.text, args.out, seed=args.seed, scale=args.scale,
+                                      force=args.force, preset=args.preset)
+    else:
+        text = args.text.replace("\\n", "\n")
+        # everything the user typed is checked before the minute of tracing
+        letters.check_text(text, letters.drawable(args.preset), newlines=True)
+        typeset.parse_colour(args.fg), typeset.parse_colour(args.bg, allow_transparent=True)
+        font.check_target(args.out, args.force)
+        face = font.build_typeface(args.seed, args.style_from, preset=args.preset, truncation=_truncation(args))
+        path = typeset.write_text(face, text, args.out, size=args.size, fg=args.fg, bg=args.bg,
+                                  svg=args.svg or None, force=args.force)
+    print(path)
+    return 0
+
+
+def _truncation(args: argparse.Namespace) -> float:
+    if args.truncation is not None and args.style_from:
+        raise DrumfontError("--truncation applies to --seed; a --style-from style is fitted as it is")
+    return TRUNCATION if args.truncation is None else args.truncation
+
+
+def _add_font(sub) -> None:
+    p = sub.add_parser("font", help="build an installable OpenType font from the GAN's glyphs")
+    p.add_argument("-o", "--out", required=True, help="font file to write (.otf, or .ttf with --ttf)")
+    _add_style(p)
+    p.add_argument("--name", default="Drumfont GAN", help="family name (1-31 ASCII letters, digits, spaces)")
+    p.add_argument("--ttf", action="store_true", help="TrueType outlines (default: CFF, or by a .ttf suffix)")
+    p.add_argument("--force", action="store_true", help="overwrite --out")
+    p.set_defaults(run=_run_font)
+
+
+def _run_font(args: argparse.Namespace) -> int:
+    path, face = font.write_font(args.out, seed=args.seed, style_from=args.style_from, name=args.name,
+                                 ttf=args.ttf or None, force=args.force, preset=args.preset,
+                                 truncation=_truncation(args))
+    say(f"{face.name} ({face.source}): {len(face.glyphs)} glyphs, {len(face.kerning)} kerning pairs")
+    print(path)
+    return 0
+
+
+def _add_report_gan(rsub) -> None:
+    p = rsub.add_parser("gan", help="mode-collapse and quality report of a letter GAN")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--preset", default=None, help="a generator checkpoint (default: the shipped ones)")
+    src.add_argument("--run", dest="run_dir", default=None, help="a run folder of `drumfont train gan`")
+    p.add_argument("--data", default=None, help="fonts .npz (from `drumfont data fonts`) for the real side")
+    p.add_argument("--classifier", default=None, help="letter classifier checkpoint (default: shipped)")
+    p.add_argument("--out", required=True, help="folder for the figures and metrics.json")
+    p.add_argument("--samples", type=arg("samples"), default=26000, help="generated samples to measure")
+    p.add_argument("--seed", type=arg("seed"), default=0)
+    p.add_argument("--json", action="store_true", help="print exactly the metrics JSON on stdout")
+    p.add_argument("--force", action="store_true", help="overwrite files in --out")
+    p.set_defaults(run=_run_report_gan)
+
+
+def _run_report_gan(args: argparse.Namespace) -> int:
+    import json
+
+    metrics = gan_report.report(preset=args.preset, run=args.run_dir, data=args.data, classifier=args.classifier,
+                                out=Path(args.out), samples=args.samples, seed=args.seed, force=args.force,
+                                log=_say if args.json else print)
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+    return 0
+
+
+def _add_report_font(rsub) -> None:
+    p = rsub.add_parser("font", help="does a GAN font work: FreeType read-back, OTS, FontBakery, counters, specimen")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="one font per seed")
+    p.add_argument("--preset", default=None, help="a conditional generator checkpoint (default: shipped)")
+    p.add_argument("--out", required=True, help="folder for specimen.png, report.md and metrics.json")
+    p.add_argument("--no-fontbakery", action="store_true", help="skip FontBakery (about 10 s per font)")
+    p.add_argument("--truncation", type=float, default=None, help="as `drumfont font --truncation` (default 0.7)")
+    p.add_argument("--force", action="store_true", help="overwrite files in --out")
+    p.set_defaults(run=_run_report_font)
+
+
+def _run_report_font(args: argparse.Namespace) -> int:
+    m = report_font(args.seeds, Path(args.out), args.preset, args.force, not args.no_fontbakery, args.truncation)
+    say(f"read back @28 px >= {m['read_28px_min']:.3f}, @64 px >= {m['read_64px_min']:.3f}; OTS passed "
+         f"{m['ots_pass']}/{len(args.seeds)}; FontBakery {m['fontbakery'].get('counts')}; "
+         f"counters all match: {m['holes_all_match']}")
+    print(Path(args.out) / "report.md")
+    return 0
+
+
+SUBCOMMANDS = [_add_letters, _add_font]
+REPORTS = [_add_report_gan, _add_report_font]

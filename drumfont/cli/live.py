@@ -1,0 +1,116 @@
+"""`drumfont play | ports | tui`: the live player and the studio."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from drumfont.cli.common import add_midi_out, export_options, say
+from drumfont.errors import DrumfontError
+from drumfont.score.genres import GENRES, RULE_GENRES, check_genre
+from drumfont.validate import arg
+from drumfont.audio.engine import AudioSpec
+from drumfont.live import play
+from drumfont.live.ports import PortSpec
+
+
+def _add_play(sub) -> None:
+    p = sub.add_parser("play", help="stream patterns live into a DAW over MIDI (clock out, follow)")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--style", default=None, help=f"genre to sample (default rock): {', '.join(GENRES)}")
+    src.add_argument("--file", default=None, help="play the drum bars of a .mid file")
+    src.add_argument("--pattern", default=None, help="play a pattern in the text form (KK x...x...) from a file")
+    p.add_argument("--count", type=arg("count"), default=4, help="bars to sample with --style")
+    p.add_argument("--seed", type=arg("seed"), default=None, help="seed for --style")
+    p.add_argument("--temperature", type=arg("temperature"), default=1.0, help="sampling temperature (VAE, 0-5)")
+    p.add_argument("--preset", default=None, help=PRESET_HELP)
+    p.add_argument("--rules", action="store_true", help="with --style: draw from the genre rules, not the VAE")
+    p.add_argument("--repeat", type=arg("bars"), default=1, help="bars each pattern plays before the next")
+    dest = p.add_mutually_exclusive_group()
+    dest.add_argument("--virtual", default=None, metavar="NAME", help="create a virtual output (default 'drumfont')")
+    dest.add_argument("--port", default=None, metavar="NAME", help="open an existing output (substring of its name)")
+    p.add_argument("--backend", default=None, choices=("alsa", "jack", "coremidi", "windows"),
+                   help="MIDI system (default: MIDO_BACKEND, else the first that starts)")
+    p.add_argument("--bpm", type=arg("bpm"), default=120.0, help="tempo 20-300, changeable by --follow's leader")
+    p.add_argument("--swing", type=arg("swing"), default=50.0,
+                   help="MPC swing %% (50 straight .. 75); applies to bars on the grid only, unless --swing-timed")
+    p.add_argument("--swing-timed", action="store_true",
+                   help="add swing to bars that carry a drummer's own timing too (default: leave their timing)")
+    p.add_argument("--gate", type=arg("gate"), default=0.5, help="note length as a share of a sixteenth (0-1]")
+    p.add_argument("--notemap", default="gm", help="output note map: gm, a preset name or a .json file")
+    length = p.add_mutually_exclusive_group()
+    length.add_argument("--bars", type=arg("play_bars"), default=None, help="stop after N bars")
+    length.add_argument("--forever", action="store_true", help="play until Ctrl-C (the default)")
+    p.add_argument("--clock-out", action="store_true", help="send MIDI clock and Start/Stop as leader")
+    p.add_argument("--follow", default=None, metavar="PORT", help="lock to the MIDI clock arriving on an input")
+    p.add_argument("--audio", action="store_true", help="play the built-in drum kit (with --port/--virtual: "
+                   "beside MIDI; alone: no MIDI port is opened)")
+    p.add_argument("--audio-device", default=None, metavar="NAME",
+                   help="with --audio: an audio output (part of its name, or of its host API's: 'JACK')")
+    p.add_argument("--soundfont", default=None, help="with --audio: a SoundFont .sf2 (default: the GM kit)")
+    p.set_defaults(run=_run_play)
+
+
+def _run_play(args: argparse.Namespace) -> int:
+    if args.file:
+        patterns = play.patterns_from_midi(args.file)
+    elif args.pattern:
+        patterns = play.patterns_from_text_file(args.pattern)
+    else:
+        style = (args.style or "rock").lower()
+        eng = load_engine(args.preset, args.rules)
+        if eng.name == "rules" and not args.rules:
+            say(f"drumfont: note: {eng.reason}")
+        # the engine checks the genre against the rules or the model it samples from
+        patterns = eng.bars(style, args.count, args.temperature, args.seed)
+    if args.bars is not None and args.bars < 1:
+        raise DrumfontError("--bars must be at least 1")
+    spec = PortSpec(name=args.port, virtual=args.virtual or "drumfont", backend=args.backend)
+    audio = None
+    if args.audio:
+        audio = AudioSpec(device=args.audio_device, soundfont=args.soundfont)
+    play.play(patterns, spec, bpm=args.bpm, swing=args.swing, gate=args.gate, notemap=args.notemap,
+              bars=args.bars, repeat=args.repeat, clock_out=args.clock_out, follow=args.follow,
+              swing_timed=args.swing_timed, audio=audio,
+              midi=not args.audio or bool(args.port or args.virtual))
+    return 0
+
+
+def _add_ports(sub) -> None:
+    p = sub.add_parser("ports", help="list MIDI outputs and inputs per backend")
+    p.add_argument("--backend", default=None, choices=("alsa", "jack", "coremidi", "windows"))
+    p.set_defaults(run=_run_ports)
+
+
+def _run_ports(args: argparse.Namespace) -> int:
+    print(play.show_ports(args.backend))
+    return 0
+
+
+def _add_tui(sub) -> None:
+    p = sub.add_parser("tui", help="the studio: sample, edit, morph, play and export in the terminal")
+    p.add_argument("--data-dir", default=None,
+                   help="where the session autosaves (default: $DRUMFONT_DATA_DIR, else the user data folder)")
+    p.add_argument("--export-dir", default=None, help="folder the export prompt starts in (default: here)")
+    p.add_argument("--preset", default=None, help=PRESET_HELP)
+    p.add_argument("--rules", action="store_true", help="draw from the genre rules, not the VAE")
+    p.add_argument("--no-midi", action="store_true", help="do not open a MIDI port")
+    p.add_argument("--no-audio", action="store_true", help="do not play the built-in kit on an audio output")
+    p.add_argument("--audio-device", default=None, metavar="NAME",
+                   help="audio output for the kit: part of its name or of its host API's ('JACK')")
+    p.add_argument("--notemap", default=None, help="output note map: gm, tr8s, drumrack or a .json file "
+                   "(default: the session's, gm at first)")
+    p.set_defaults(run=_run_tui)
+
+
+def _run_tui(args: argparse.Namespace) -> int:
+    from drumfont.tui.app import make_app
+
+    app = make_app(args.data_dir, export_dir=Path(args.export_dir) if args.export_dir else None,
+                   preset=args.preset, rules=args.rules, midi=not args.no_midi, notemap=args.notemap,
+                   audio=not args.no_audio, audio_device=args.audio_device)
+    app.run()
+    return 0
+
+
+SUBCOMMANDS = [_add_play, _add_ports, _add_tui]
