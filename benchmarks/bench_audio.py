@@ -35,11 +35,10 @@ from drumfont.audio import onsets as ons  # noqa: E402
 from drumfont.audio import render as r  # noqa: E402
 from drumfont.audio.synth import Kit  # noqa: E402
 from drumfont.drums import rules as grooves  # noqa: E402
+from drumfont.score.genres import RULE_GENRES as GENRES  # the rule corpus plays these
 from drumfont.score.midifile import ExportOptions  # noqa: E402
 from drumfont.score.notemap import GM  # noqa: E402
 from drumfont.score.pattern import N_VOICES, VOICES, Pattern, to_text  # noqa: E402
-
-from drumfont.score.genres import RULE_GENRES as GENRES  # the rule corpus plays these
 
 
 def _wall(cmd: list[str], env: dict | None = None) -> float:

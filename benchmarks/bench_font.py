@@ -52,9 +52,8 @@ def main() -> None:
 
 def stages(preset: str | None) -> None:
     """CPU seconds per stage of one build, after a warm-up build (imports and model load)."""
-    from drumfont.letters import font
+    from drumfont.letters import draw_glyphs, font, generator_info, style_latent
     from drumfont.letters import trace as tracer
-    from drumfont.letters import draw_glyphs, generator_info, style_latent
 
     font.build_typeface(0, preset=preset)
     gan = generator_info(preset)

@@ -48,8 +48,8 @@ def main() -> int:
     args = p.parse_args()
     import torch
 
-    from drumfont.drums import rules as grooves
     from drumfont.drums import groove
+    from drumfont.drums import rules as grooves
     from drumfont.score.midifile import ExportOptions, to_midi_bytes
 
     torch.set_num_threads(1)

@@ -21,10 +21,9 @@ def main() -> None:
     import torch
     from PIL import ImageFont
 
-    from drumfont.letters.data import NO_AUGMENT, RENDER_PX, default_fonts, render_letter
-    from drumfont.letters import draw_glyphs
+    from drumfont.letters import draw_glyphs, style_latent
     from drumfont.letters import trace as tracer
-    from drumfont.letters import style_latent
+    from drumfont.letters.data import NO_AUGMENT, RENDER_PX, default_fonts, render_letter
     from drumfont.letters.font import TRUNCATION
 
     torch.set_num_threads(1)

@@ -22,8 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_player import (Load, parse_dump, record_monitor, start_jack,  # noqa: E402  (same JACK rig and load)
-                          stop_proc)
+from bench_player import Load, parse_dump, record_monitor, start_jack, stop_proc  # noqa: E402  (same JACK rig and load)
 
 ALL_NOTES_OFF = (0xB9, 123, 0)
 

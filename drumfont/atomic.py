@@ -14,8 +14,8 @@ import re
 import secrets
 from pathlib import Path
 
-from drumfont.validate import check_output, explain_os_error
 from drumfont.errors import FileExistsNoForce
+from drumfont.validate import check_output, explain_os_error
 
 TEMP_PREFIX = ".drumfont-"
 _TEMP_RE = re.compile(r"^\.drumfont-(\d+)-[0-9a-f]{8}\.tmp$")

@@ -15,9 +15,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from drumfont.validate import MAX_CHECKPOINT_BYTES, TRAINER_RANGES, read_capped
-from drumfont.errors import CheckpointError, DrumfontError
 from drumfont.atomic import write_atomic
+from drumfont.errors import CheckpointError, DrumfontError
+from drumfont.validate import MAX_CHECKPOINT_BYTES, TRAINER_RANGES, read_capped
 
 FORMAT = 1
 
@@ -26,7 +26,7 @@ def save_checkpoint(path: str | os.PathLike, kind: str, config: dict, state_dict
                     extras: dict | None = None, metrics: dict | None = None,
                     force: bool = True) -> Path:
     """Write a checkpoint atomically (a killed run never leaves half a file)."""
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     blob = {"format": FORMAT, "kind": kind, "config": dict(config), "state_dict": state_dict,
             "extras": extras or {}, "metrics": metrics or {}}
@@ -37,7 +37,7 @@ def save_checkpoint(path: str | os.PathLike, kind: str, config: dict, state_dict
 
 def load_checkpoint(path: str | os.PathLike, kind: str | tuple[str, ...]) -> dict[str, Any]:
     """Load a checkpoint of the expected kind(s); a CheckpointError names what is wrong."""
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     path = Path(path)
     kinds = (kind,) if isinstance(kind, str) else kind

@@ -9,8 +9,8 @@ import time
 import numpy as np
 import pytest
 
-from drumfont.score.pattern import CLOSED_HAT, KICK, SNARE, Pattern
 from drumfont.errors import DrumfontError
+from drumfont.score.pattern import CLOSED_HAT, KICK, SNARE, Pattern
 
 pytest.importorskip("fluidsynth", reason="pyfluidsynth or libfluidsynth3 is not installed")
 

@@ -9,9 +9,9 @@ import pytest
 
 from drumfont.audio import onsets as ons
 from drumfont.audio import render as r
+from drumfont.errors import AudioError, FileExistsNoForce
 from drumfont.score.midifile import ExportOptions
 from drumfont.score.pattern import KICK, N_VOICES, VOICES, Pattern, from_text
-from drumfont.errors import AudioError, FileExistsNoForce
 
 pytest.importorskip("fluidsynth", reason="pyfluidsynth or libfluidsynth3 is not installed")
 soundfile = pytest.importorskip("soundfile")

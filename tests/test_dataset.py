@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from drumfont.drums.dataset import (TEST, TRAIN, VAL, DrumDataset, grouped_split, npz_bytes, read_npz,
-                                     stratified_split)
+from drumfont.drums.dataset import TEST, TRAIN, VAL, DrumDataset, grouped_split, npz_bytes, read_npz, stratified_split
 from drumfont.errors import DatasetError
 
 

@@ -13,9 +13,9 @@ import pytest
 
 from drumfont import validate as doors
 from drumfont.cli import main
+from drumfont.errors import DrumfontError, MidiFileError
 from drumfont.score.midifile import write_midi
 from drumfont.score.pattern import from_text
-from drumfont.errors import DrumfontError, MidiFileError
 
 GROOVE = from_text("KK x.......x.x.....\nSN ....x.......x...\nCH x.x.x.x.x.x.x.x.")
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from drumfont import drums
+from drumfont.errors import CheckpointError, DrumfontError
 from drumfont.score.genres import RULE_GENRES as GENRES
 from drumfont.score.pattern import N_VOICES, STEPS, Pattern, from_text
-from drumfont.errors import CheckpointError, DrumfontError
 
 GROOVE = from_text("""
 KK x.......x.x.....

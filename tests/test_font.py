@@ -9,10 +9,10 @@ import pytest
 from fontTools.ttLib import TTFont
 
 from drumfont.cli import main
-from drumfont.letters.data import GLYPHS, glyph_layout, render_letter
 from drumfont.errors import DrumfontError
 from drumfont.letters import font
 from drumfont.letters import trace as tracer
+from drumfont.letters.data import GLYPHS, glyph_layout, render_letter
 from tests.font_helpers import dejavu, tiny_preset
 
 

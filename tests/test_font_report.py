@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 
-
-from drumfont.letters import font_report
+from drumfont.letters import font_report, load_classifier
 from drumfont.letters.data import GLYPHS, default_fonts
-from drumfont.letters import load_classifier
 from tests.font_helpers import tiny_preset
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from drumfont.cli import main
-from drumfont.letters import data as fonts as F
 from drumfont.drums.dataset import TRAIN, VAL
 from drumfont.errors import DatasetError
+from drumfont.letters import data as F
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
+import fuzz_targets as ft
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import fuzz_targets as ft
 from drumfont.errors import DrumfontError
 
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True,

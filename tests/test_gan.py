@@ -5,9 +5,19 @@ from __future__ import annotations
 import pytest
 import torch
 
-from drumfont.letters.gan import (Discriminator, GanConfig, Generator, MinibatchDiscrimination, d_loss,
-                                 diff_augment, g_loss, info_loss, minibatch_stddev, recalibrate_batchnorm,
-                                 unrolled_g_loss)
+from drumfont.letters.gan import (
+    Discriminator,
+    GanConfig,
+    Generator,
+    MinibatchDiscrimination,
+    d_loss,
+    diff_augment,
+    g_loss,
+    info_loss,
+    minibatch_stddev,
+    recalibrate_batchnorm,
+    unrolled_g_loss,
+)
 
 TINY = dict(z_dim=8, g_width=8, d_width=4, dropout=0.0)
 STABILISERS = {

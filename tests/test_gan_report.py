@@ -9,9 +9,9 @@ import torch
 
 from drumfont.checkpoint import save_checkpoint
 from drumfont.cli import main
+from drumfont.letters.classifier import ClassifierConfig, LetterClassifier
 from drumfont.letters.data import build_fonts
 from drumfont.letters.gan import GanConfig
-from drumfont.letters.classifier import ClassifierConfig, LetterClassifier
 from drumfont.trainers.train_gan import TrainConfig, train
 
 KEYS = ("letters_covered", "letters_covered_strict", "kl_uniform", "mean_confidence", "fd", "fd_real", "kid",

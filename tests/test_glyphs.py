@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drumfont.letters.data import GLYPHS, render_letter
 from drumfont.letters import trace as tracer
+from drumfont.letters.data import GLYPHS, render_letter
 from tests.font_helpers import dejavu
 
 COUNTERS = {"A": 1, "B": 2, "D": 1, "O": 1, "P": 1, "Q": 1, "R": 1, "0": 1, "4": 1, "6": 1, "8": 2, "9": 1}

@@ -14,9 +14,9 @@ from http_helpers import serve
 from drumfont.cli import main
 from drumfont.drums import gmd, grooves
 from drumfont.drums.dataset import TEST, TRAIN, VAL, DrumDataset
+from drumfont.errors import DrumfontError
 from drumfont.score.midifile import ExportOptions, write_midi
 from drumfont.score.pattern import Pattern
-from drumfont.errors import DrumfontError
 
 # (drummer, session/id, style, beat_type, time_signature, split, rule genre, bars)
 ROWS = [

@@ -7,10 +7,9 @@ import pytest
 
 from drumfont.drums import rules as grooves
 from drumfont.drums.dataset import TRAIN, VAL, DrumDataset
-from drumfont.score.genres import RULE_GENRES as GENRES
 from drumfont.errors import DrumfontError
-from drumfont.score.pattern import (CLAP, CLOSED_HAT, KICK, OPEN_HAT, RIDE, SNARE, TOM_HIGH, TOM_LOW,
-                              batch_validity)
+from drumfont.score.genres import RULE_GENRES as GENRES
+from drumfont.score.pattern import CLAP, CLOSED_HAT, KICK, OPEN_HAT, RIDE, SNARE, TOM_HIGH, TOM_LOW, batch_validity
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 
 from drumfont.cli import main
-from drumfont.drums import rules as grooves, library
+from drumfont.drums import library
+from drumfont.drums import rules as grooves
 from drumfont.drums.dataset import DrumDataset
+from drumfont.errors import DrumfontError, FileExistsNoForce, MidiFileError
 from drumfont.score.midifile import to_midi_bytes
 from drumfont.score.pattern import Pattern
-from drumfont.errors import DrumfontError, FileExistsNoForce, MidiFileError
 
 
 def _bars(genre: str, n: int, seed: int = 0) -> list[Pattern]:

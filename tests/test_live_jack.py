@@ -12,9 +12,9 @@ import uuid
 
 import pytest
 
-from drumfont.score.pattern import from_text
 from drumfont.live import Player, PortSpec
 from drumfont.live import schedule as sch
+from drumfont.score.pattern import from_text
 
 GROOVE = from_text("""
 KK X.......x.x.....

@@ -9,10 +9,10 @@ import time
 import numpy as np
 import pytest
 
-from drumfont.score.pattern import CLAP, KICK, SNARE, Pattern, from_text
 from drumfont.errors import DrumfontError
 from drumfont.live import Player, RecordingPort
 from drumfont.live import schedule as sch
+from drumfont.score.pattern import CLAP, KICK, SNARE, Pattern, from_text
 
 KICKS = from_text("KK " + "x" * 16)
 SNARES = from_text("SN " + "x" * 16)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from drumfont.live import schedule as sch
 from drumfont.score.midifile import ExportOptions, note_events
 from drumfont.score.notemap import GM
 from drumfont.score.pattern import CLOSED_HAT, KICK, SNARE, Pattern, from_text
-from drumfont.live import schedule as sch
 
 A = from_text("KK x.......x.......\nSN ....X.......X...\nCH x.x.x.x.x.x.x.x.")
 B = from_text("KK x.x.x.x.x.x.x.x.\nCR X...............")

@@ -7,8 +7,17 @@ import numpy as np
 import pytest
 
 from drumfont.errors import FileExistsNoForce, MidiFileError
-from drumfont.score.midifile import (DRUM_CHANNEL, ExportOptions, import_bytes, note_events, read_midi,
-                               read_patterns, swing_offset, to_midi_bytes, write_midi)
+from drumfont.score.midifile import (
+    DRUM_CHANNEL,
+    ExportOptions,
+    import_bytes,
+    note_events,
+    read_midi,
+    read_patterns,
+    swing_offset,
+    to_midi_bytes,
+    write_midi,
+)
 from drumfont.score.notemap import load_notemap
 from drumfont.score.pattern import N_VOICES, STEPS, Pattern
 

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
+from drumfont.errors import DrumfontError
 from drumfont.score.notemap import FOLD_TABLE, GM, available_notemaps, fold, load_notemap, parse_notemap
 from drumfont.score.pattern import CLAP, KICK, OPEN_HAT, SNARE, TOM_HIGH, TOM_LOW, VOICES
-from drumfont.errors import DrumfontError
 
 
 def test_fold_covers_gm_and_roland_notes():

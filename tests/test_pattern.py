@@ -3,9 +3,20 @@
 import numpy as np
 import pytest
 
-from drumfont.score.pattern import (CLAP, CLOSED_HAT, CRASH, KICK, N_VOICES, OPEN_HAT, RIDE, RULES, SNARE, STEPS,
-                                    Pattern, from_text, level_char, to_text, validity, validity_report)
 from drumfont.errors import PatternError
+from drumfont.score.pattern import (
+    KICK,
+    N_VOICES,
+    RULES,
+    SNARE,
+    STEPS,
+    Pattern,
+    from_text,
+    level_char,
+    to_text,
+    validity,
+    validity_report,
+)
 
 
 def random_pattern(rng, density=0.3):

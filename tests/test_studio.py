@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pytest
 
-from drumfont.tui import session as st
-from drumfont.drums import engine as eng
 from drumfont import paths
+from drumfont.drums import engine as eng
+from drumfont.errors import DrumfontError
 from drumfont.score.midifile import read_patterns
 from drumfont.score.pattern import KICK, SNARE, Pattern
-from drumfont.errors import DrumfontError
+from drumfont.tui import session as st
 
 
 def _bar(seed: int = 0, genre: str = "rock") -> Pattern:

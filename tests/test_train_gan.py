@@ -9,10 +9,10 @@ import torch
 
 from drumfont.checkpoint import load_checkpoint, save_checkpoint
 from drumfont.cli import main
-from drumfont.letters.data import build_fonts
 from drumfont.errors import DrumfontError
-from drumfont.letters.gan import GanConfig
 from drumfont.letters.classifier import ClassifierConfig, LetterClassifier
+from drumfont.letters.data import build_fonts
+from drumfont.letters.gan import GanConfig
 from drumfont.trainers.train_gan import TrainConfig, train
 
 TINY = dict(z_dim=8, g_width=4, d_width=4)

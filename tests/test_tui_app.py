@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 from PIL import Image
 from textual.widgets import Input, OptionList, Static
+from tui_helpers import as_exported, build_app, settle, tiny_vae_engine, wait_until
 
-from drumfont.tui import session as st
 from drumfont.drums import engine as eng
 from drumfont.errors import LiveMidiError
 from drumfont.score.midifile import read_patterns
 from drumfont.score.pattern import CLOSED_HAT, KICK, LABELS, SNARE
+from drumfont.tui import session as st
 from drumfont.tui.app import KEYS, VIRTUAL_PORT, open_live_player
 from drumfont.tui.keys import GRID_LEGEND
 from drumfont.tui.widgets import ChoiceScreen, ConfirmScreen, HalfBlockImage, HelpScreen, PathPrompt, StepGrid
-from tui_helpers import as_exported, build_app, settle, tiny_vae_engine, wait_until
 
 NOTE_ON = 0x99
 
@@ -737,8 +737,9 @@ def _row(app, voice: int) -> str:
 
 
 async def test_grid_shows_where_hits_lean_and_Q_straightens(tmp_path):
-    from drumfont.tui.widgets.grid import lean_mark
     from tui_helpers import TimedRulesEngine
+
+    from drumfont.tui.widgets.grid import lean_mark
 
     app = build_app(tmp_path, engine=TimedRulesEngine())
     async with app.run_test(size=(80, 24)) as pilot:
@@ -778,9 +779,10 @@ async def test_grid_shows_where_hits_lean_and_Q_straightens(tmp_path):
 
 
 async def test_a_timed_bar_plays_at_its_offsets_and_swing_leaves_it_alone(tmp_path):
+    from tui_helpers import TimedRulesEngine
+
     from drumfont.live import RecordingPort
     from drumfont.live import schedule as sch
-    from tui_helpers import TimedRulesEngine
 
     ports: list = []
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from textual.widgets import Static
+from tui_helpers import build_app, settle, wait_until
 
-from drumfont.tui import session as st
 from drumfont.drums import engine as eng
 from drumfont.score.pattern import CLOSED_HAT
+from drumfont.tui import session as st
 from drumfont.tui.app import open_live_player
-from tui_helpers import build_app, settle, wait_until
 
 pytest.importorskip("torch")
 

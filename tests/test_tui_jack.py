@@ -7,11 +7,10 @@ from __future__ import annotations
 import time
 
 import numpy as np
-
 import pytest
+from tui_helpers import build_app, settle, wait_until
 
 from drumfont.score.notemap import GM
-from tui_helpers import build_app, settle, wait_until
 
 pytestmark = pytest.mark.usefixtures("jack_server")
 
@@ -49,8 +48,9 @@ async def test_space_plays_the_built_in_kit_and_v_auditions(tmp_path, jack_audio
     """The studio with no MIDI at all: the kit plays from the player's process into JACK."""
     from functools import partial
 
-    from drumfont.tui.app import open_live_player
     from jack_audio import JackRecorder, kit_ports
+
+    from drumfont.tui.app import open_live_player
 
     app = build_app(tmp_path, player_factory=partial(open_live_player, audio_device="JACK"),
                     midi=False, audio=True)

@@ -12,12 +12,11 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from tui_helpers import TimedRulesEngine, settle
 
-from drumfont.tui import session as st
 from drumfont.drums import engine as eng
 from drumfont.score.pattern import Pattern
 from drumfont.tui.app import make_app
-from tui_helpers import TimedRulesEngine, settle
 
 SIZE = (80, 24)
 

@@ -14,10 +14,10 @@ import time
 import numpy as np
 import pytest
 
-from drumfont.tui import session as st
 from drumfont.drums import engine as eng
 from drumfont.score.midifile import read_patterns
 from drumfont.score.pattern import KICK, LABELS, N_VOICES, STEPS
+from drumfont.tui import session as st
 
 TMUX = shutil.which("tmux")
 pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux is not installed (CI installs it: apt-get install tmux)")

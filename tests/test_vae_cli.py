@@ -92,7 +92,7 @@ def test_export_falls_back_to_the_rules_without_a_shipped_model(tmp_path, capsys
 def test_train_vae_resume_through_the_cli(tmp_path, capsys):
     from drumfont.checkpoint import load_checkpoint
     from drumfont.drums.dataset import DrumDataset
-from drumfont.score.genres import RULE_GENRES as GENRES
+    from drumfont.score.genres import RULE_GENRES as GENRES
 
     rng = np.random.default_rng(0)
     vel = (rng.random((40, 16, 9)) < 0.2) * 100

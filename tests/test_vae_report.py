@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from drumfont.cli import main
-from drumfont.drums.dataset import DrumDataset
 from drumfont.drums import metrics as mv
+from drumfont.drums.dataset import DrumDataset
 
 KEYS = ["active_units_high", "active_units_low", "collapsed_dims_high", "collapsed_dims_low", "probe_acc_high",
         "probe_acc_low", "silhouette_high", "hit_f1", "cell_accuracy", "gen_genre_agreement_min", "gen_validity",

@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from drumfont.errors import DrumfontError, FileExistsNoForce
 from drumfont.atomic import check_writable, write_atomic
+from drumfont.errors import DrumfontError, FileExistsNoForce
 
 
 def test_write_and_refuse(tmp_path):

@@ -6,7 +6,6 @@ import asyncio
 import time
 from pathlib import Path
 
-from drumfont.tui import session as st
 from drumfont.drums import engine as eng
 
 
@@ -44,9 +43,9 @@ def tiny_vae_engine() -> eng.VaeEngine:
     sample / re-roll / morph / transfer is tested without the shipped preset."""
     import torch
 
-    from drumfont.score.genres import RULE_GENRES as GENRES
     from drumfont.drums import DrumModel
     from drumfont.drums.hvae import HierarchicalVAE, HVAEConfig
+    from drumfont.score.genres import RULE_GENRES as GENRES
 
     torch.manual_seed(0)
     cfg = HVAEConfig(channels=8, hidden=16)

@@ -19,6 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from drumfont import drums
+from drumfont.drums.report import GenreJudge, compute_metrics, load_dataset
+
 # name -> overrides of TrainConfig. Every run uses the same beta_max, epochs and data.
 VARIANTS: dict[str, dict] = {
     "none": {"kl_schedule": "none", "free_bits": 0.0, "genre_weight": 0.0},
@@ -51,12 +54,10 @@ def main(argv=None) -> int:
                    help="markdown table to write (the runs go beside it as .json)")
     args = p.parse_args(argv)
 
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
-    from drumfont import drums
-    from drumfont.drums.report import GenreJudge, compute_metrics, load_dataset
-    from drumfont.drums.hvae import HVAEConfig
-    from drumfont.trainers.train_vae import TrainConfig, train
+    from drumfont.drums.hvae import HVAEConfig  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
+    from drumfont.trainers.train_vae import TrainConfig, train  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     torch.set_num_threads(1)
     data = load_dataset(None)

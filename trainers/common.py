@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import Any, Iterable, TypeVar
 
 import numpy as np
+from tqdm import tqdm
 
-from drumfont.validate import trainer_arg
+from drumfont.atomic import write_atomic
+from drumfont.errors import DrumfontError
+from drumfont.validate import explain_os_error, read_text, trainer_arg
 
 T = TypeVar("T")
 
@@ -56,7 +59,7 @@ def dataclass_from_args(cls: type[T], args: argparse.Namespace, prefix: str = ""
 def seed_everything(seed: int) -> None:
     """Seed Python, numpy and torch global state. Trainers still pass explicit generators where
     they sample; this covers layers that draw from the global stream (init, dropout)."""
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -68,8 +71,6 @@ class History:
     run keeps everything up to its last line; `truncate_after` drops lines past a resumed epoch."""
 
     def __init__(self, path: str | os.PathLike, enabled: bool = True) -> None:
-        from drumfont.validate import explain_os_error
-
         self.path = Path(path)
         self.enabled = enabled
         if enabled:
@@ -80,8 +81,6 @@ class History:
 
     def write(self, record: dict[str, Any]) -> None:
         """Append one record."""
-        from drumfont.validate import explain_os_error
-
         if not self.enabled:
             return
         try:
@@ -93,9 +92,6 @@ class History:
     def read(self) -> list[dict[str, Any]]:
         """All records so far. A torn last line (the run was killed mid-write) is dropped; a
         damaged line before it is a DrumfontError naming the file and the line."""
-        from drumfont.validate import read_text
-        from drumfont.errors import DrumfontError
-
         if not os.path.lexists(self.path):
             return []
         lines = [(i, line) for i, line in enumerate(read_text(self.path, 2**30, "history file").splitlines(), 1)
@@ -115,8 +111,6 @@ class History:
 
     def truncate_after(self, key: str, value: float) -> None:
         """Keep only records whose `key` is <= value (records without it are kept); atomic."""
-        from drumfont.atomic import write_atomic
-
         if not self.enabled or not self.path.exists():
             return
         kept = [r for r in self.read() if not isinstance(r.get(key, value), (int, float)) or r.get(key, value) <= value]
@@ -135,6 +129,5 @@ def progress(iterable: Iterable[T], total: int | None = None, desc: str = "", en
     """A tqdm bar on stderr when enabled and stderr is a terminal; the plain iterable otherwise."""
     if not enabled or not sys.stderr.isatty():
         return iterable
-    from tqdm import tqdm
 
     return tqdm(iterable, total=total, desc=desc, leave=False, dynamic_ncols=True)

@@ -23,11 +23,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from drumfont.letters import metrics as M
+from drumfont.letters import plots as P
+from drumfont.letters.classifier import classify
 from drumfont.letters.data import TRAIN, VAL, FontDataset, build_fonts
 from drumfont.letters.engine import load_classifier, load_generator
-from drumfont.letters import metrics as M
 from drumfont.letters.gan import GanConfig
-from drumfont.letters.classifier import classify
 from drumfont.trainers.train_gan import TrainConfig, train
 
 SINGLES: dict[str, dict] = {
@@ -122,7 +123,6 @@ def _figures(args, summary: dict, results: list[dict]) -> None:
     """Coverage, strict coverage and KL over epochs per configuration (mean and range over seeds)."""
     if not args.figures:
         return
-    from drumfont.letters import plots as P
 
     curves = {name: [r["curve"] for r in results if r["name"] == name] for name in summary}
     fig_dir = Path(args.figures)

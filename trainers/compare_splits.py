@@ -48,7 +48,7 @@ def last_val(history: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from drumfont.trainers import train_vae
+    from drumfont.trainers import train_vae  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", required=True, help="a dataset with sources (e.g. from `drumfont data gmd`)")

@@ -17,6 +17,7 @@ to every rank, so a bad flag stops the whole job with one message instead of a h
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from typing import Any, Callable, Iterator, TypeVar
 
 import torch
 import torch.distributed as dist
+
+from drumfont.errors import DrumfontError
 
 T = TypeVar("T")
 
@@ -50,8 +53,6 @@ class Dist:
 
 def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:
     """'auto' -> this rank's GPU when CUDA is present, else the CPU; or an explicit device."""
-    from drumfont.errors import DrumfontError
-
     if name == "auto":
         return torch.device(f"cuda:{local_rank}") if torch.cuda.is_available() else torch.device("cpu")
     try:
@@ -87,7 +88,6 @@ def teardown() -> None:
         # than at interpreter exit. A mitigation, not a proven cure: 2 of some 50 gloo runs here
         # ended in an abort at exit ("terminate called without an active exception") after all
         # their work was done and written.
-        import gc
 
         gc.collect()
         dist.destroy_process_group()
@@ -104,7 +104,7 @@ def wrap(model: torch.nn.Module, d: Dist) -> torch.nn.Module:
     model.to(d.device)
     if not d.distributed:
         return model
-    from torch.nn.parallel import DistributedDataParallel as DDP
+    from torch.nn.parallel import DistributedDataParallel as DDP  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     if d.device.type == "cuda":
         model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
@@ -166,7 +166,6 @@ def on_main(fn: Callable[[], T], d: Dist) -> T:
     a collective that rank 0 never reaches."""
     if not d.distributed:
         return fn()
-    from drumfont.errors import DrumfontError
 
     box: list[Any] = [None]
     if d.is_main:
@@ -223,8 +222,6 @@ def barrier(d: Dist) -> None:
 def run_main(body: Callable[[], object]) -> int:
     """Run a trainer's body as a command: a DrumfontError becomes one line on stderr and exit
     code 2, and the process group is always left (after an error on any rank too)."""
-    from drumfont.errors import DrumfontError
-
     try:
         body()
     except DrumfontError as exc:

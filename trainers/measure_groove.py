@@ -26,6 +26,13 @@ from typing import Sequence
 
 import numpy as np
 
+from drumfont.drums import groove
+from drumfont.drums.dataset import TRAIN, VAL, DrumDataset
+from drumfont.drums.metrics import groove_baselines, sixteenth_ms
+from drumfont.drums.plots import timing_histograms
+from drumfont.score.midifile import ExportOptions, import_bytes, retime_drums, to_midi_bytes
+from drumfont.score.pattern import VOICES, Pattern
+
 BPM = 120.0
 MIN_VOICE_HITS = 100
 
@@ -39,11 +46,7 @@ def f1(real: np.ndarray, pred: np.ndarray) -> float:
 
 def humanize_figures(tool, ds, tr, va, temperature: float, seed: int) -> tuple[dict, np.ndarray, np.ndarray]:
     """Scores of humanize on the validation bars at one temperature, and its (velocities, offsets)."""
-    from drumfont.drums import groove
-    from drumfont.score.pattern import VOICES, Pattern
-    from drumfont.drums.metrics import sixteenth_ms
-
-    from drumfont.trainers.train_groove import file_tempo
+    from drumfont.trainers.train_groove import file_tempo  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     vel, off = ds.velocities[va].astype(np.float64), ds.timing[va].astype(np.float64)
     hit = vel > 0
@@ -77,10 +80,6 @@ def humanize_figures(tool, ds, tr, va, temperature: float, seed: int) -> tuple[d
 def hits_changed_through_midi(tool, ds, va, temperature: float, seed: int, n_bars: int = 256) -> dict:
     """Export validation bars flat (velocity 100, on the grid) as one file, humanize it the way
     the command does, import both: how many hit cells differ."""
-    from drumfont.drums import groove
-    from drumfont.score.midifile import ExportOptions, import_bytes, retime_drums, to_midi_bytes
-    from drumfont.score.pattern import Pattern
-
     rows = va[:n_bars]
     bars = [Pattern(np.where(ds.velocities[r] > 0, 100, 0).astype(np.uint8)) for r in rows]
     data = to_midi_bytes(bars, ExportOptions(bpm=BPM))
@@ -93,8 +92,6 @@ def hits_changed_through_midi(tool, ds, va, temperature: float, seed: int, n_bar
 
 def drumify_figures(tool, ds, va, temperature: float, seed: int) -> dict:
     """Hit F1 of drumified taps against the real bars, tap coverage, and the rule baselines."""
-    from drumfont.drums import groove
-
     vel = ds.velocities[va]
     real = vel > 0
     taps = np.stack([groove.taps_of(ds.pattern(r)) for r in va])
@@ -120,11 +117,7 @@ def drumify_figures(tool, ds, va, temperature: float, seed: int) -> dict:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Print and write every figure."""
-    from drumfont.drums.dataset import TRAIN, VAL, DrumDataset
-    from drumfont.drums import groove
-    from drumfont.drums.metrics import groove_baselines
-    from drumfont.drums.plots import timing_histograms
-    from drumfont.trainers.train_groove import real_timing_rows
+    from drumfont.trainers.train_groove import real_timing_rows  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", required=True)
@@ -134,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--force", action="store_true")
     args = p.parse_args(argv)
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     torch.set_num_threads(1)
     out = Path(args.out)

@@ -46,20 +46,39 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from drumfont.checkpoint import load_checkpoint, save_checkpoint
-from drumfont.letters.data import TRAIN, FontDataset, build_fonts
-from drumfont.errors import DrumfontError
-from drumfont.letters.engine import load_classifier
-from drumfont.letters import metrics as M
-from drumfont.letters.gan import (Discriminator, GanConfig, Generator, d_loss, g_loss, recalibrate_batchnorm,
-                                 unrolled_g_loss)
-from drumfont.letters.classifier import classify
 from drumfont.atomic import check_writable
-from drumfont.validate import OneLineParser, check_output
+from drumfont.checkpoint import load_checkpoint, save_checkpoint
+from drumfont.errors import DrumfontError
+from drumfont.letters import metrics as M
+from drumfont.letters.classifier import classify
+from drumfont.letters.data import TRAIN, FontDataset, build_fonts
+from drumfont.letters.engine import load_classifier
+from drumfont.letters.gan import (
+    Discriminator,
+    GanConfig,
+    Generator,
+    d_loss,
+    g_loss,
+    recalibrate_batchnorm,
+    unrolled_g_loss,
+)
 from drumfont.trainers.batches import ImageRows
 from drumfont.trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
-from drumfont.trainers.distributed import (barrier, epoch_batches, epoch_generator, log, on_main, reduce_mean,
-                                  reduce_tensor_mean, seed_epoch, run_main, setup, unwrap, wrap)
+from drumfont.trainers.distributed import (
+    barrier,
+    epoch_batches,
+    epoch_generator,
+    log,
+    on_main,
+    reduce_mean,
+    reduce_tensor_mean,
+    run_main,
+    seed_epoch,
+    setup,
+    unwrap,
+    wrap,
+)
+from drumfont.validate import OneLineParser, check_output
 
 
 @dataclass

@@ -25,8 +25,8 @@ them, so a tapped line can still become a bar with claps.
 from __future__ import annotations
 
 import argparse
-import re
 import dataclasses
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -35,6 +35,9 @@ from typing import Sequence
 
 import numpy as np
 
+from drumfont.checkpoint import save_checkpoint
+from drumfont.drums.dataset import TRAIN, VAL, DrumDataset
+from drumfont.errors import DrumfontError
 from drumfont.trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
 
 RULE_PREFIX = "rules:"
@@ -94,7 +97,7 @@ def holdout_rows(ds, rows: np.ndarray, share: float, seed: int) -> tuple[np.ndar
 def fit_thresholds(model, data, task: str, grid: np.ndarray = np.linspace(-3, 3, 61), rounds: int = 2):
     """Drumify's per-voice logit thresholds that maximise the hit F1 (over all cells, after the
     fill-in rule of groove.drumify) of the bars in `data`, by coordinate ascent from 0."""
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     hits, vel, off, g, t = data
     model.eval()
@@ -127,7 +130,7 @@ def file_tempo(name: str) -> float:
 
 def tensors(ds, rows: np.ndarray):
     """(hits, velocities / 127, offsets, genre, log2(tempo / 120)) tensors of some bars."""
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     v = torch.from_numpy(np.asarray(ds.velocities[rows], np.float32))
     o = torch.from_numpy(np.asarray(ds.timing[rows], np.float32))
@@ -141,7 +144,7 @@ def tensors(ds, rows: np.ndarray):
 def condition(task: str, hits, vel, off, tempo=None):
     """The model's condition for the task: the hit grid, or the tap line; with `tempo` (B,), a
     channel of log2(BPM / 120) beside it."""
-    from drumfont.drums.groove_model import taps_of
+    from drumfont.drums.groove_model import taps_of  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     c = hits if task == "humanize" else taps_of(hits, vel, off)
     return c if tempo is None else with_tempo(c, tempo)
@@ -149,7 +152,7 @@ def condition(task: str, hits, vel, off, tempo=None):
 
 def with_tempo(cond, tempo):
     """cond (B, 16, C) with tempo (B,) as one more channel."""
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     return torch.cat([cond, tempo.view(-1, 1, 1).expand(-1, cond.shape[1], 1)], dim=-1)
 
@@ -157,9 +160,9 @@ def with_tempo(cond, tempo):
 def evaluate(model, data, task: str) -> dict:
     """Validation at z = 0: velocity MAE (of 127) and timing MAE (sixteenths) on hit cells, KL,
     and for drumify the hit F1."""
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
-    from drumfont.drums.groove_model import bar_channels
+    from drumfont.drums.groove_model import bar_channels  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     hits, vel, off, g, t = data
     cond = condition(task, hits, vel, off, t if model.cfg.tempo else None)
@@ -186,7 +189,7 @@ def fit_residuals(model, data, task: str):
     adds it back (models/groove.py), so at T = 1 each voice spreads as widely as the drummers do
     on the training bars. (The std of real - decoded from the posterior mean, used before, left
     the open hat at 0.75 of its real spread once the model read the tempo.)"""
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     hits, vel, off, g, t = data
     dec_v, dec_o = [], []
@@ -218,12 +221,9 @@ def fit_residuals(model, data, task: str):
 def train(model_cfg, cfg: TrainConfig, data_path: str, out: Path, force: bool = False,
           show_progress: bool = True, log=print) -> Path:
     """The whole run; returns the checkpoint path."""
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
-    from drumfont.checkpoint import save_checkpoint
-    from drumfont.drums.dataset import TRAIN, VAL, DrumDataset
-    from drumfont.errors import DrumfontError
-    from drumfont.drums.groove_model import GrooveModel, bar_channels, losses
+    from drumfont.drums.groove_model import GrooveModel, bar_channels, losses  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     out = Path(out)
     if out.exists() and not force:
@@ -310,7 +310,7 @@ def train(model_cfg, cfg: TrainConfig, data_path: str, out: Path, force: bool = 
 
 def build_parser(prog: str | None = None, task: str | None = None) -> argparse.ArgumentParser:
     """Flags: one per config field (model and training), plus the run options."""
-    from drumfont.drums.groove_model import TASKS, GrooveConfig
+    from drumfont.drums.groove_model import TASKS, GrooveConfig  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     p = argparse.ArgumentParser(prog=prog, description=f"Train a {task or 'Groove/Drumify'} model.")
     p.add_argument("--data", required=True, help="dataset file with played bars (.npz, e.g. from `data gmd`)")
@@ -326,8 +326,7 @@ def build_parser(prog: str | None = None, task: str | None = None) -> argparse.A
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None, task: str | None = None) -> int:
     """Parse flags and train; user errors become one line and exit code 2."""
-    from drumfont.errors import DrumfontError
-    from drumfont.drums.groove_model import GrooveConfig
+    from drumfont.drums.groove_model import GrooveConfig  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     args = build_parser(prog, task).parse_args(argv)
     cfg = dataclass_from_args(TrainConfig, args)

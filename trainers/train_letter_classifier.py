@@ -25,16 +25,29 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from drumfont.atomic import check_writable
 from drumfont.checkpoint import save_checkpoint
-from drumfont.letters.data import GLYPHS, TRAIN, VAL, FontDataset, build_fonts, find_fonts
 from drumfont.errors import DrumfontError
 from drumfont.letters.classifier import ClassifierConfig, LetterClassifier, classify
-from drumfont.atomic import check_writable
-from drumfont.validate import OneLineParser
+from drumfont.letters.data import GLYPHS, TRAIN, VAL, FontDataset, build_fonts, find_fonts
 from drumfont.trainers.batches import ImageRows
 from drumfont.trainers.common import add_dataclass_args, dataclass_from_args, progress, seed_everything
-from drumfont.trainers.distributed import (Dist, barrier, epoch_batches, epoch_generator, log, on_main, reduce_mean,
-                                  reduce_sum, seed_epoch, run_main, setup, unwrap, wrap)
+from drumfont.trainers.distributed import (
+    Dist,
+    barrier,
+    epoch_batches,
+    epoch_generator,
+    log,
+    on_main,
+    reduce_mean,
+    reduce_sum,
+    run_main,
+    seed_epoch,
+    setup,
+    unwrap,
+    wrap,
+)
+from drumfont.validate import OneLineParser
 
 
 @dataclass

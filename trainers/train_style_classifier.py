@@ -22,10 +22,26 @@ from typing import Sequence
 
 import numpy as np
 
-from drumfont.validate import OneLineParser
+from drumfont.atomic import check_writable
+from drumfont.checkpoint import save_checkpoint
+from drumfont.drums.dataset import TRAIN, VAL
+from drumfont.errors import DrumfontError
+from drumfont.trainers.batches import DrumRows
 from drumfont.trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
-from drumfont.trainers.distributed import (Dist, barrier, epoch_batches, on_main, reduce_mean, reduce_sum, seed_epoch,
-                                  run_main, setup, unwrap, wrap)
+from drumfont.trainers.distributed import (
+    Dist,
+    barrier,
+    epoch_batches,
+    on_main,
+    reduce_mean,
+    reduce_sum,
+    run_main,
+    seed_epoch,
+    setup,
+    unwrap,
+    wrap,
+)
+from drumfont.validate import OneLineParser
 
 
 @dataclass
@@ -45,7 +61,7 @@ class TrainConfig:
 def accuracy(model, rows, d: Dist, chunk: int = 8192) -> float:
     """Share of a split's bars (a trainers.batches.DrumRows) whose arg-max genre is the label;
     each rank counts every world_size-th bar, in chunks, and the counts are summed."""
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     model.eval()
     right = torch.zeros(2, dtype=torch.float64)
@@ -62,15 +78,10 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, force: 
           show_progress: bool = True, log=print, history_path: Path | None = None, device: str = "auto") -> float:
     """Train (one process, or one rank under torchrun), write the checkpoint, return the
     validation accuracy."""
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
-    from drumfont.checkpoint import save_checkpoint
-    from drumfont.drums.dataset import TRAIN, VAL
-    from drumfont.errors import DrumfontError
-    from drumfont.drums.style_classifier import StyleClassifier
-    from drumfont.atomic import check_writable
-    from drumfont.trainers.batches import DrumRows
-    from drumfont.trainers.train_vae import load_data
+    from drumfont.drums.style_classifier import StyleClassifier  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
+    from drumfont.trainers.train_vae import load_data  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     d = setup(device)
     if not d.is_main:
@@ -124,7 +135,7 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, force: 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Parse flags and train; user errors become one line and exit code 2."""
-    from drumfont.drums.style_classifier import StyleClassifierConfig
+    from drumfont.drums.style_classifier import StyleClassifierConfig  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     p = OneLineParser(prog=prog, description="Train the evaluation-only drum genre classifier.")
     p.add_argument("--data", default=None, help="dataset file (.npz); default: the built-in genre corpus")

@@ -33,10 +33,26 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from drumfont.validate import OneLineParser, check_output, trainer_arg
+from drumfont.checkpoint import load_checkpoint, save_checkpoint
+from drumfont.drums import rules as grooves
+from drumfont.drums.dataset import TRAIN, VAL, DrumDataset
+from drumfont.drums.metrics import reconstruction_scores
+from drumfont.errors import DrumfontError
+from drumfont.trainers.batches import DrumRows
 from drumfont.trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
-from drumfont.trainers.distributed import (barrier, epoch_batches, epoch_generator, on_main, reduce_mean,
-                                  reduce_tensor_mean, run_main, setup, unwrap, wrap)
+from drumfont.trainers.distributed import (
+    barrier,
+    epoch_batches,
+    epoch_generator,
+    on_main,
+    reduce_mean,
+    reduce_tensor_mean,
+    run_main,
+    setup,
+    unwrap,
+    wrap,
+)
+from drumfont.validate import OneLineParser, check_output, trainer_arg
 
 if TYPE_CHECKING:
     import torch
@@ -93,7 +109,7 @@ def output_temperature(epoch: int, cfg: TrainConfig) -> float:
 def free_bits_kl(kl: "torch.Tensor", free_bits: float) -> "torch.Tensor":
     """Batch-mean KL per dimension, floored at `free_bits` nats (Kingma et al. 2016): below the
     floor a dimension feels no pull towards the prior, so it is free to carry information."""
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     per_dim = kl.mean(0)
     return torch.clamp(per_dim, min=free_bits).sum() if free_bits > 0 else per_dim.sum()
@@ -101,11 +117,8 @@ def free_bits_kl(kl: "torch.Tensor", free_bits: float) -> "torch.Tensor":
 
 def load_data(path: str | None):
     """The dataset file, or the built-in genre corpus when no path is given."""
-    from drumfont.drums.dataset import DrumDataset
-
     if path:
         return DrumDataset.load(path, mmap=True)  # batches read their rows; the file stays on disk
-    from drumfont.drums import rules as grooves
 
     return grooves.build_corpus(seed=0)
 
@@ -127,7 +140,7 @@ class Tensors:
 
     def input(self) -> "torch.Tensor":
         """The encoder's (N, 16, 27) input."""
-        from drumfont.drums.hvae import model_input
+        from drumfont.drums.hvae import model_input  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
         return model_input(self.hits, self.vel, self.off)
 
@@ -135,9 +148,7 @@ class Tensors:
 def evaluate(model, data: Tensors) -> dict:
     """Validation: reconstruction from posterior means (hit F1, cell accuracy, velocity and
     timing error on hit cells) and KL per dimension."""
-    import torch
-
-    from drumfont.drums.metrics import reconstruction_scores
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     model.eval()
     with torch.no_grad():
@@ -158,7 +169,7 @@ def evaluate(model, data: Tensors) -> dict:
 
 def encode_rows(model, data, device="cpu") -> tuple["torch.Tensor", "torch.Tensor"]:
     """Posterior means (z_high, z_low) of every row of a trainers.batches.DrumRows."""
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     model.eval()
     highs, lows = [], []
@@ -174,7 +185,7 @@ def fit_genre_gaussians(z_high: "torch.Tensor", genre: np.ndarray, n_genres: int
                         ) -> tuple["torch.Tensor", "torch.Tensor", list[int]]:
     """Mean and covariance of the z_high posterior means of each genre's training bars; genres
     with fewer than 2 bars are left out (their index is not in the returned list)."""
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     genre = torch.from_numpy(np.asarray(genre, np.int64))
     d = z_high.shape[1]
@@ -200,7 +211,7 @@ def typical_bars(z_high: "torch.Tensor", z_low: "torch.Tensor", hits: np.ndarray
     time on a different cymbal); a real bar's codes keep a whole groove. Where a genre has bars
     with a player's timing (`timed`), the typical bar is one of them, not a straight bar mixed
     in (the rule corpus's claps). (G, z_high), (G, z_low)."""
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     genre = np.asarray(genre)
     out_h, out_l = torch.zeros(means.shape), torch.zeros(len(means), z_low.shape[1])
@@ -220,13 +231,9 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, resume:
           stop_after: int | None = None, show_progress: bool = True, force: bool = False,
           log=print, history_path: Path | None = None, device: str = "auto") -> Path:
     """The whole run (one process, or one rank under torchrun); returns the checkpoint path."""
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
-    from drumfont.checkpoint import load_checkpoint, save_checkpoint
-    from drumfont.drums.dataset import TRAIN, VAL
-    from drumfont.errors import DrumfontError
-    from drumfont.drums.hvae import HierarchicalVAE, HVAEConfig, model_input, reconstruction_losses
-    from drumfont.trainers.batches import DrumRows
+    from drumfont.drums.hvae import HierarchicalVAE, HVAEConfig, model_input, reconstruction_losses  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     out = Path(out)
     d = setup(device)
@@ -388,7 +395,7 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, resume:
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     """Flags: one per config field (model and training), plus the run options."""
-    from drumfont.drums.hvae import HVAEConfig
+    from drumfont.drums.hvae import HVAEConfig  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     p = OneLineParser(prog=prog, description="Train the hierarchical drum VAE.")
     p.add_argument("--data", default=None, help="dataset file (.npz); default: the built-in genre corpus")
@@ -406,8 +413,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Parse flags and train; user errors become one line and exit code 2."""
-    from drumfont.errors import DrumfontError
-    from drumfont.drums.hvae import HVAEConfig
+    from drumfont.drums.hvae import HVAEConfig  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     args = build_parser(prog).parse_args(argv)
     cfg = dataclass_from_args(TrainConfig, args)

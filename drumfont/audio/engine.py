@@ -34,6 +34,7 @@ import numpy as np
 from drumfont.audio.synth import Kit, check_rate
 from drumfont.errors import AudioError
 from drumfont.quiet import quiet_stderr
+from drumfont.score.notemap import GM
 
 MARGIN_NS = 3_000_000          # room for a callback that wakes late
 ANCHOR_WINDOW_NS = 2_000_000_000
@@ -66,7 +67,7 @@ def _sounddevice():
     os.environ.setdefault("JACK_NO_START_SERVER", "1")
     with quiet_stderr():
         try:
-            import sounddevice
+            import sounddevice  # noqa: PLC0415 (optional system library: a missing one is reported when it is used)
         except (ImportError, OSError) as exc:
             raise AudioError(f"audio output needs PortAudio: install libportaudio2 (apt) / portaudio "
                              f"(brew) and pip install sounddevice ({exc})") from None
@@ -149,8 +150,6 @@ class AudioEngine:
     def set_notes(self, notes: tuple[int, ...]) -> None:
         """The note the clock sends for each voice (its note map): the kit plays each voice's GM
         note whatever map the MIDI output uses."""
-        from drumfont.score.notemap import GM
-
         self.to_gm = {int(n): GM.note(v) for v, n in reversed(list(enumerate(notes)))}
 
     def send(self, data: tuple[int, ...] | list[int], deadline_ns: int = 0) -> None:

@@ -19,12 +19,12 @@ from typing import Sequence
 
 import numpy as np
 
+from drumfont.atomic import check_writable, write_atomic
 from drumfont.audio.synth import Kit, check_rate
 from drumfont.errors import AudioError
-from drumfont.score.notemap import GM
 from drumfont.score.midifile import TICKS_PER_BEAT, ExportOptions, note_events
+from drumfont.score.notemap import GM
 from drumfont.score.pattern import Pattern
-from drumfont.atomic import check_writable, write_atomic
 
 FORMATS = {".wav": "WAV", ".flac": "FLAC"}
 SUBTYPE = "PCM_24"       # 24-bit: no dither needed after normalising, and both formats take it
@@ -147,7 +147,7 @@ def audio_format(path: str | os.PathLike) -> str:
 
 def encode(audio: np.ndarray, rate: int, fmt: str) -> bytes:
     """The bytes of a WAV or FLAC file (24-bit) holding `audio`."""
-    import soundfile
+    import soundfile  # noqa: PLC0415 (optional system library: a missing one is reported when it is used)
 
     buf = io.BytesIO()
     soundfile.write(buf, audio, rate, format=fmt, subtype=SUBTYPE)

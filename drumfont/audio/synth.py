@@ -68,7 +68,7 @@ def check_rate(rate: int) -> int:
 def _fluidsynth():
     """The pyfluidsynth module; AudioError saying what to install when it or its library is missing."""
     try:
-        import fluidsynth
+        import fluidsynth  # noqa: PLC0415 (optional system library: a missing one is reported when it is used)
     except ImportError as exc:  # the package, or the C library it looks for at import
         what = "the FluidSynth library" if "FluidSynth" in str(exc) or "fluidsynth" in str(exc) else "pyfluidsynth"
         raise AudioError(f"audio needs {what}: install libfluidsynth3 (apt) / fluid-synth (brew) and "

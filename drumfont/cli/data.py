@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from drumfont.cli.common import add_midi_out, export_options, say
-from drumfont.errors import DrumfontError
-from drumfont.score.genres import GENRES, RULE_GENRES, check_genre
-from drumfont.validate import arg
-from drumfont.atomic import check_writable
 from drumfont.atomic import check_writable, write_atomic
-from drumfont.drums import gmd
-from drumfont.drums import library
+from drumfont.cli.common import say
+from drumfont.drums import gmd, library
 from drumfont.drums import rules as grooves
+from drumfont.errors import DrumfontError
 from drumfont.letters import data as fonts
+from drumfont.validate import arg
 
 
 def _add_data(sub) -> None:

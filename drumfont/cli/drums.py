@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
-from drumfont.cli.common import add_midi_out, export_options, say
-from drumfont.errors import DrumfontError
-from drumfont.score.genres import GENRES, RULE_GENRES, check_genre
-from drumfont.validate import arg
-from drumfont import drums
-from drumfont.atomic import check_writable
 from drumfont.atomic import check_writable, write_atomic
 from drumfont.audio import render
-from drumfont.drums import groove
+from drumfont.cli.common import PRESET_HELP, add_midi_out, export_options, say
+from drumfont.drums import export, groove
 from drumfont.drums import report as vae_report
+from drumfont.drums.engine import Engine, load_engine
+from drumfont.errors import DrumfontError
 from drumfont.live.play import patterns_from_text_file
-from drumfont.score.midifile import ExportOptions
-from drumfont.score.midifile import ExportOptions, file_bpm, read_midi_bytes, read_taps, to_midi_bytes
-from drumfont.score.midifile import file_bpm, read_midi_bytes, retime_drums
-from drumfont.score.midifile import read_patterns
-from drumfont.score.midifile import read_patterns, write_midi
-from drumfont.score.midifile import write_midi
+from drumfont.score.genres import GENRES
+from drumfont.score.midifile import (
+    ExportOptions,
+    file_bpm,
+    read_midi_bytes,
+    read_patterns,
+    read_taps,
+    retime_drums,
+    to_midi_bytes,
+    write_midi,
+)
+from drumfont.validate import arg
 
 
 def _add_export(sub) -> None:
@@ -244,11 +248,10 @@ def _add_report_vae(rsub) -> None:
 
 
 def _run_report_vae(args: argparse.Namespace) -> int:
-    import json
 
     metrics = vae_report.report(preset=args.preset, data=args.data, classifier=args.classifier,
                                 out=Path(args.out), samples=args.samples, temperature=args.temperature,
-                                seed=args.seed, force=args.force, log=_say if args.json else print)
+                                seed=args.seed, force=args.force, log=say if args.json else print)
     if args.json:
         print(json.dumps(metrics, indent=2))
     return 0

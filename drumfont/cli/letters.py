@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
-from drumfont.cli.common import add_midi_out, export_options, say
-from drumfont.errors import DrumfontError
-from drumfont.score.genres import GENRES, RULE_GENRES, check_genre
-from drumfont.validate import arg
 from drumfont import letters
 from drumfont.atomic import check_writable
-from drumfont.letters import font
+from drumfont.cli.common import say
+from drumfont.errors import DrumfontError
 from drumfont.letters import font, typeset
 from drumfont.letters import report as gan_report
 from drumfont.letters.font import TRUNCATION
 from drumfont.letters.font_report import report_font
+from drumfont.validate import arg
 
 
 def _add_letters(sub) -> None:
@@ -113,11 +112,10 @@ def _add_report_gan(rsub) -> None:
 
 
 def _run_report_gan(args: argparse.Namespace) -> int:
-    import json
 
     metrics = gan_report.report(preset=args.preset, run=args.run_dir, data=args.data, classifier=args.classifier,
                                 out=Path(args.out), samples=args.samples, seed=args.seed, force=args.force,
-                                log=_say if args.json else print)
+                                log=say if args.json else print)
     if args.json:
         print(json.dumps(metrics, indent=2))
     return 0

@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-
-from drumfont.cli.common import add_midi_out, export_options, say
-from drumfont.errors import DrumfontError
-from drumfont.score.genres import GENRES, RULE_GENRES, check_genre
-from drumfont.validate import arg
-
+import importlib
 
 TRAINERS: dict[str, tuple[str, str]] = {
     "vae": ("drumfont.trainers.train_vae", "train the hierarchical drum VAE (--help lists the flags)"),
@@ -35,7 +29,6 @@ def _add_train(sub) -> None:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    import importlib
 
     module, _, entry = TRAINERS[args.train_cmd][0].partition(":")
     trainer = importlib.import_module(module)

@@ -3,7 +3,6 @@ command and the studio use (`engine.load_engine`: the VAE, or the genre rules wi
 
 This package only hands names on; the code lives in its named modules."""
 
-from drumfont.drums.model import (LEVELS, PRESET_NAME, SHIPPED, DrumModel, endpoint, load, preset_available,
-                                  to_grid)
+from drumfont.drums.model import LEVELS, PRESET_NAME, SHIPPED, DrumModel, endpoint, load, preset_available, to_grid
 
 __all__ = ["LEVELS", "PRESET_NAME", "SHIPPED", "DrumModel", "endpoint", "load", "preset_available", "to_grid"]

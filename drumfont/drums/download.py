@@ -15,6 +15,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from tqdm import tqdm
+
 from drumfont.errors import DrumfontError
 
 CHUNK = 1 << 16
@@ -89,7 +91,6 @@ def _download(url: str, part: Path, have: int, size: int | None, progress: bool)
             total = have + int(length)
         bar = None
         if progress:
-            from tqdm import tqdm
 
             bar = tqdm(total=total, initial=have, unit="B", unit_scale=True, file=sys.stderr,
                        desc=part.name.removesuffix(".part"))

@@ -37,11 +37,14 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from drumfont.drums import library
-from drumfont.npzfile import SPLITS
-from drumfont.score.genres import GENRES
-from drumfont.errors import DrumfontError
 from drumfont.atomic import check_writable
+from drumfont.drums import library
+from drumfont.drums.download import fetch
+from drumfont.drums.rules import with_rule_claps
+from drumfont.errors import DrumfontError
+from drumfont.npzfile import SPLITS
+from drumfont.paths import data_dir
+from drumfont.score.genres import GENRES
 
 STYLE_GENRES: dict[str, str | None] = {
     "rock": "rock", "punk": "rock", "pop": "rock", "country": "rock",
@@ -153,8 +156,6 @@ def import_gmd(root: str | os.PathLike, out: str | os.PathLike, force: bool = Fa
                             genres=[g for g in GENRES if any(STYLE_GENRES[r.style] == g for r in info)],
                             fills=[r.fill for r in info], names=[r.file for r in info])
     if rule_claps:
-        from drumfont.drums.rules import with_rule_claps
-
         before = len(data)
         data = with_rule_claps(data, seed=seed)
         report.notes.append(f"added {len(data) - before} rule-corpus bars with a hand clap to the training "
@@ -173,8 +174,6 @@ def import_gmd(root: str | os.PathLike, out: str | os.PathLike, force: bool = Fa
 
 def cache_dir() -> Path:
     """Where downloaded datasets are kept: the user data folder's datasets/."""
-    from drumfont.paths import data_dir
-
     return data_dir() / "datasets"
 
 
@@ -183,8 +182,6 @@ def download(cache: str | os.PathLike | None = None, url: str | None = None, sha
     """The extracted Groove MIDI folder (the one holding info.csv), downloaded and unpacked
     into the cache on first use. URL and checksum: the arguments, else $DRUMFONT_GMD_URL and
     $DRUMFONT_GMD_SHA256, else the official archive."""
-    from drumfont.drums.download import fetch
-
     url = url or os.environ.get(URL_ENV) or URL
     sha256 = sha256 or os.environ.get(SHA256_ENV) or (SHA256 if url == URL else None)
     if not sha256:

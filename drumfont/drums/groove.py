@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from drumfont.score.pattern import KICK, N_VOICES, SNARE, STEPS, Pattern, clip_offsets
+from drumfont.checkpoint import build_model, load_checkpoint
 from drumfont.errors import CheckpointError, DrumfontError
+from drumfont.paths import preset_path
+from drumfont.score.pattern import CLOSED_HAT, KICK, N_VOICES, SNARE, STEPS, Pattern, clip_offsets
 
 if TYPE_CHECKING:
-    import torch
+    pass
 
 SHIPPED = {"humanize": "humanize.pt", "drumify": "drumify.pt"}
 TAP_FIELDS = 3  # onset, velocity 0..127, offset in sixteenths
@@ -40,8 +42,7 @@ class GrooveTool:
     """A loaded Groove (humanize) or Drumify model with its genre list."""
 
     def __init__(self, blob: dict, source: str = "") -> None:
-        from drumfont.checkpoint import build_model
-        from drumfont.drums.groove_model import GrooveConfig, GrooveModel
+        from drumfont.drums.groove_model import GrooveConfig, GrooveModel  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
         self._model = build_model(blob, GrooveModel, GrooveConfig, source, config_key="model")
         self.task = self._model.cfg.task
@@ -64,7 +65,7 @@ class GrooveTool:
             bpm: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(logits, velocities in [0, 1], offsets) of a batch of conditions (B, 16, C); a model
         that reads the tempo gets `bpm` (None: 120) as one more channel."""
-        import torch
+        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
         if not 0 <= temperature <= 10:
             raise DrumfontError(f"temperature must lie in 0..10, got {temperature}")
@@ -87,9 +88,6 @@ _CACHE: dict[str, GrooveTool] = {}
 
 def load(task: str, preset: str | os.PathLike | None = None) -> GrooveTool:
     """The shipped model of a task ("humanize" or "drumify"), or a checkpoint of one; cached."""
-    from drumfont.checkpoint import load_checkpoint
-    from drumfont.paths import preset_path
-
     path = preset_path(SHIPPED[task]) if preset is None else Path(preset)
     key = f"{task}:{path}"
     if key not in _CACHE:
@@ -190,8 +188,6 @@ def raw_tap_coverage(taps: np.ndarray, logits: np.ndarray) -> float:
 def rules_drumify(taps: np.ndarray, hats: bool = False) -> list[Pattern]:
     """The rules baseline: a tap on a backbeat (steps 4, 12) is a snare, any other a kick; with
     `hats`, every tap also gets a closed hat. Velocities and offsets are the taps'."""
-    from drumfont.score.pattern import CLOSED_HAT
-
     t = check_taps(taps)
     on = t[..., 0] > 0
     v = np.zeros(t.shape[:2] + (N_VOICES,), np.uint8)

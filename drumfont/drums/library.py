@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import multiprocessing as mp
 import os
 import re
 import sys
@@ -20,12 +21,13 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+from tqdm import tqdm
 
+from drumfont.atomic import check_writable
 from drumfont.drums.dataset import SPLITS, TEST, TRAIN, VAL, DrumDataset, SourceTable, grouped_split
+from drumfont.errors import DrumfontError, MidiFileError
 from drumfont.score.midifile import read_midi
 from drumfont.score.pattern import N_VOICES, STEPS, stack, stack_offsets
-from drumfont.errors import DrumfontError, MidiFileError
-from drumfont.atomic import check_writable
 
 MIDI_SUFFIXES = (".mid", ".midi")
 # Below this many files a pool costs more to start than it saves.
@@ -161,7 +163,6 @@ def _read_all(files: list[Path], all_channels: bool, workers: int, progress: boo
     jobs = [(str(f), all_channels) for f in files]
     bar = None
     if progress:
-        from tqdm import tqdm
 
         bar = tqdm(total=len(jobs), unit="file", file=sys.stderr, desc="import")
     try:
@@ -171,7 +172,6 @@ def _read_all(files: list[Path], all_channels: bool, workers: int, progress: boo
                 if bar:
                     bar.update()
             return
-        import multiprocessing as mp
 
         # Chunks big enough to amortise the pickling, small enough to keep both cores busy to the end.
         chunk = max(1, min(64, len(jobs) // (workers * 8)))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from drumfont.score.pattern import KICK, SNARE, VOICES
+
 COLLAPSED_KL = 0.1      # nats; a dimension below it carries (almost) nothing (the study's threshold)
 ACTIVE_COV = 0.01       # Burda et al. 2015: Cov_x(E_q[z_u]) above it marks an active unit
 
@@ -46,10 +48,10 @@ def mutual_information(mu: np.ndarray, logvar: np.ndarray, rng: np.random.Genera
 
 def linear_probe(z: np.ndarray, labels: np.ndarray, folds: int = 5, seed: int = 0) -> float:
     """Mean 5-fold accuracy of a logistic-regression genre probe on the codes."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415 (analysis/plot library (0.2-0.8 s to import), paid only by reports)
+    from sklearn.model_selection import StratifiedKFold, cross_val_score  # noqa: PLC0415 (analysis/plot library (0.2-0.8 s to import), paid only by reports)
+    from sklearn.pipeline import make_pipeline  # noqa: PLC0415 (analysis/plot library (0.2-0.8 s to import), paid only by reports)
+    from sklearn.preprocessing import StandardScaler  # noqa: PLC0415 (analysis/plot library (0.2-0.8 s to import), paid only by reports)
 
     labels = np.asarray(labels)
     k = min(folds, int(np.bincount(labels).min()) if len(labels) else 0)
@@ -62,7 +64,7 @@ def linear_probe(z: np.ndarray, labels: np.ndarray, folds: int = 5, seed: int = 
 
 def silhouette(z: np.ndarray, labels: np.ndarray) -> float:
     """Silhouette coefficient of the codes grouped by genre (Euclidean)."""
-    from sklearn.metrics import silhouette_score
+    from sklearn.metrics import silhouette_score  # noqa: PLC0415 (analysis/plot library (0.2-0.8 s to import), paid only by reports)
 
     if len(np.unique(labels)) < 2:
         return float("nan")
@@ -204,8 +206,6 @@ def syncopation(hits: np.ndarray) -> np.ndarray:
 def pattern_features(hits: np.ndarray) -> dict[str, np.ndarray]:
     """Per-bar statistics compared between real and generated sets: density of each voice
     (hits / 16) and syncopation."""
-    from drumfont.score.pattern import VOICES
-
     h = np.asarray(hits, bool)
     feats = {f"density_{v}": h[:, :, i].mean(1).astype(np.float64) for i, v in enumerate(VOICES)}
     feats["syncopation"] = syncopation(h)
@@ -216,7 +216,7 @@ def overlapping_area(real: np.ndarray, generated: np.ndarray, grid: int = 256, m
     """Yang & Lerch 2020: the overlapping area of the intra-set distance distribution of the real
     set and the inter-set distance distribution (real vs generated), each smoothed by a Gaussian
     KDE; 1 means the generated set sits inside the real one's spread exactly."""
-    from scipy.stats import gaussian_kde
+    from scipy.stats import gaussian_kde  # noqa: PLC0415 (analysis/plot library (0.2-0.8 s to import), paid only by reports)
 
     real, generated = np.asarray(real, np.float64), np.asarray(generated, np.float64)
     intra = np.abs(real[:, None] - real[None, :])[~np.eye(len(real), dtype=bool)]
@@ -242,8 +242,6 @@ def overlapping_area(real: np.ndarray, generated: np.ndarray, grid: int = 256, m
 def rhythm_preservation(source: np.ndarray, transferred: np.ndarray) -> dict[str, float]:
     """How much of the source's kick and snare placement survives a transfer: recall (share of
     source kick/snare hits still there) and Jaccard overlap of the two kick/snare grids."""
-    from drumfont.score.pattern import KICK, SNARE
-
     s = np.asarray(source, bool)[:, :, [KICK, SNARE]]
     t = np.asarray(transferred, bool)[:, :, [KICK, SNARE]]
     inter = (s & t).sum()

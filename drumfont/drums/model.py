@@ -18,8 +18,11 @@ from typing import TYPE_CHECKING, Sequence, Union
 
 import numpy as np
 
-from drumfont.score.pattern import N_VOICES, STEPS, Pattern, stack, stack_offsets
+from drumfont.checkpoint import build_model, load_checkpoint
 from drumfont.errors import CheckpointError, DrumfontError
+from drumfont.paths import preset_path
+from drumfont.score.midifile import read_patterns
+from drumfont.score.pattern import N_VOICES, STEPS, Pattern, stack, stack_offsets
 
 if TYPE_CHECKING:
     import torch
@@ -40,9 +43,9 @@ def _patterns(hits: np.ndarray, vel: np.ndarray, off: np.ndarray | None = None) 
 
 def _input(hits: np.ndarray, velocities: np.ndarray | None, offsets: np.ndarray | None) -> "torch.Tensor":
     """The encoder's input for (N, 16, 9) hits with optional velocities (0..127) and offsets."""
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
-    from drumfont.drums.hvae import model_input
+    from drumfont.drums.hvae import model_input  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     h = torch.as_tensor(np.asarray(hits, np.float32) > 0, dtype=torch.float32)
     v = None if velocities is None else torch.from_numpy(np.array(velocities, np.float32) / 127.0)
@@ -53,7 +56,7 @@ def _input(hits: np.ndarray, velocities: np.ndarray | None, offsets: np.ndarray 
 def _genre_extras(extras: dict, z_high: int, source: str):
     """The genre table of a VAE checkpoint, checked field by field: (genres, present indices,
     means (G, z_high), covariances (G, z_high, z_high))."""
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     def bad(field: str, want: str) -> CheckpointError:
         return CheckpointError(f"{source}: field extras.{field} must be {want}")
@@ -79,7 +82,7 @@ def _genre_extras(extras: dict, z_high: int, source: str):
 def _typical_extras(extras: dict, n: int, cfg, source: str):
     """(z_high (G, z_high), z_low (G, z_low)) of each genre's typical bar, checked, or None
     where the checkpoint has none."""
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     high, low = extras.get("genre_typical_high"), extras.get("genre_typical_low")
     if high is None and low is None:
@@ -94,10 +97,9 @@ class DrumModel:
     """A loaded drum VAE with its per-genre Gaussians in z_high."""
 
     def __init__(self, blob: dict, source: str = "") -> None:
-        import torch
+        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
-        from drumfont.checkpoint import build_model
-        from drumfont.drums.hvae import HierarchicalVAE, HVAEConfig
+        from drumfont.drums.hvae import HierarchicalVAE, HVAEConfig  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
         extras = blob.get("extras", {})
         self._model = build_model(blob, HierarchicalVAE, HVAEConfig, source, config_key="model")
@@ -136,13 +138,13 @@ class DrumModel:
         return self._genre_index[g]
 
     def _run(self, fn, *args):
-        import torch
+        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
         with self._lock, torch.inference_mode():
             return fn(*args)
 
     def _z_high_of(self, genres: np.ndarray, temperature: float, gen) -> "torch.Tensor":
-        import torch
+        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
         eps = torch.randn((len(genres), self.config.z_high), generator=gen)
         g = torch.as_tensor(genres, dtype=torch.long)
@@ -156,7 +158,7 @@ class DrumModel:
                       seed: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """n bars as arrays: hits (n, 16, 9) bool, velocities in [0, 1] and offsets in sixteenths.
         genre=None samples z_high from the prior N(0, I) instead of a genre's Gaussian."""
-        import torch
+        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
         if n < 1:
             raise DrumfontError(f"the number of bars must be at least 1, got {n}")
@@ -200,7 +202,7 @@ class DrumModel:
                       seed: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Hits, velocities and offsets of (N, 4) and (N, 12) codes; temperature 0 decodes greedily,
         T > 0 draws each cell from Bernoulli(sigmoid(logits / T))."""
-        import torch
+        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
         zh = torch.as_tensor(np.atleast_2d(np.asarray(z_high, np.float32)))
         zl = torch.as_tensor(np.atleast_2d(np.asarray(z_low, np.float32)))
@@ -236,14 +238,14 @@ class DrumModel:
 
     def variation(self, z_high: np.ndarray, z_low: np.ndarray) -> np.ndarray:
         """z_low standardised under its conditional prior: (z_low - mu_p(z_high)) / sigma_p(z_high)."""
-        import torch
+        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
         mu, logvar = self._run(self._model.prior, torch.as_tensor(np.atleast_2d(z_high), dtype=torch.float32))
         return ((np.atleast_2d(z_low) - mu.numpy()) / np.exp(0.5 * logvar.numpy())).reshape(np.shape(z_low))
 
     def from_variation(self, z_high: np.ndarray, eps: np.ndarray) -> np.ndarray:
         """Inverse of `variation`: z_low = mu_p(z_high) + sigma_p(z_high) * eps."""
-        import torch
+        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
         mu, logvar = self._run(self._model.prior, torch.as_tensor(np.atleast_2d(z_high), dtype=torch.float32))
         return (mu.numpy() + np.exp(0.5 * logvar.numpy()) * np.atleast_2d(eps)).reshape(np.shape(eps))
@@ -252,7 +254,7 @@ class DrumModel:
     def reroll(self, pattern: Pattern, keep: str = "style", seed: int | None = None) -> Pattern:
         """keep="style": same z_high, a new z_low from p(z_low | z_high);
         keep="variation": same z_low variation, a new z_high drawn from the genres' Gaussians."""
-        import torch
+        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
         zh, zl = self.encode(pattern)
         gen = torch.Generator().manual_seed(int(np.random.SeedSequence(seed).generate_state(1)[0])
@@ -323,7 +325,7 @@ class DrumModel:
         """Posterior parameters and KL per dimension of (N, 16, 9) grids (with velocities and
         offsets where known), for diagnostics: mu/logvar of both levels (z_high from z_low's
         mean) and the KL terms of the loss."""
-        from drumfont.drums.hvae import gaussian_kl
+        from drumfont.drums.hvae import gaussian_kl  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
         def go():
             x = _input(hits, velocities, offsets)
@@ -337,8 +339,6 @@ class DrumModel:
 
 def endpoint(model: DrumModel, spec: str) -> Endpoint:
     """A morph endpoint from the command line: a genre name, or a .mid file (its first bar)."""
-    from drumfont.score.midifile import read_patterns
-
     if spec.lower().endswith((".mid", ".midi")) or Path(spec).is_file():
         return read_patterns(spec)[0]
     model._genre(spec)  # raises with the list of known genres
@@ -347,17 +347,12 @@ def endpoint(model: DrumModel, spec: str) -> Endpoint:
 
 def preset_available() -> bool:
     """True when the shipped drum VAE is installed."""
-    from drumfont.paths import preset_path
-
     return preset_path(PRESET_NAME).is_file()
 
 
 def load(preset: str | os.PathLike | None = None) -> DrumModel:
     """A DrumModel from a VAE checkpoint: None or "real" for the shipped default (learned from
     real drumming), "rules" for the shipped rule-corpus model, or a path."""
-    from drumfont.checkpoint import load_checkpoint
-    from drumfont.paths import preset_path
-
     shipped = preset is None or str(preset) in SHIPPED
     path = preset_path(SHIPPED[str(preset or "real")]) if shipped else Path(preset)
     if shipped and not path.is_file():

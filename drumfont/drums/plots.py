@@ -10,21 +10,20 @@ from typing import Sequence
 
 import numpy as np
 
+from drumfont.atomic import write_atomic
 from drumfont.score.pattern import LABELS, VOICES
 
 
 def _plt():
-    import matplotlib
+    import matplotlib  # noqa: PLC0415 (analysis/plot library (0.2-0.8 s to import), paid only by reports)
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # noqa: PLC0415 (analysis/plot library (0.2-0.8 s to import), paid only by reports)
 
     return plt
 
 
 def _save(fig, path: Path, force: bool) -> Path:
-    from drumfont.atomic import write_atomic
-
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     _plt().close(fig)
@@ -55,7 +54,7 @@ def tsne(z: np.ndarray, labels: np.ndarray | None, names: Sequence[str], title: 
          seed: int = 0, force: bool = False) -> Path:
     """2-D t-SNE of codes, coloured by genre (one colour if unlabelled). Past TSNE_MAX codes, a
     seeded random subset of that many is drawn (t-SNE of 19,000 real bars took 6 min here)."""
-    from sklearn.manifold import TSNE
+    from sklearn.manifold import TSNE  # noqa: PLC0415 (analysis/plot library (0.2-0.8 s to import), paid only by reports)
 
     plt = _plt()
     if len(z) > TSNE_MAX:

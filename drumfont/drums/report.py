@@ -14,11 +14,17 @@ from typing import Callable
 
 import numpy as np
 
+from drumfont import drums
+from drumfont.atomic import check_writable, write_atomic
+from drumfont.checkpoint import build_model, load_checkpoint
+from drumfont.drums import metrics as mv
+from drumfont.drums import plots as plots
+from drumfont.drums import rules as grooves
 from drumfont.drums.dataset import TRAIN, VAL, DrumDataset
 from drumfont.drums.model import DrumModel
-from drumfont.score.pattern import VOICES, batch_validity
 from drumfont.errors import DrumfontError
-from drumfont.drums import metrics as mv
+from drumfont.paths import preset_path
+from drumfont.score.pattern import VOICES, batch_validity
 
 CLASSIFIER_NAME = "style_classifier.pt"
 # Shipped judges by name: trained on real validation-split-free Groove MIDI bars, or on the rules.
@@ -30,11 +36,9 @@ class GenreJudge:
     """The evaluation-only style classifier, as a numpy function."""
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:
-        import torch
+        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
-        from drumfont.checkpoint import build_model, load_checkpoint
-        from drumfont.drums.style_classifier import StyleClassifier, StyleClassifierConfig
-        from drumfont.paths import preset_path
+        from drumfont.drums.style_classifier import StyleClassifier, StyleClassifierConfig  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
         path = preset_path(CLASSIFIERS[str(path or "real")]) if not path or str(path) in CLASSIFIERS else Path(path)
         blob = load_checkpoint(path, "style_classifier")
@@ -53,7 +57,6 @@ def load_dataset(path: str | os.PathLike | None) -> DrumDataset:
     """A dataset file, or the built-in corpus."""
     if path:
         return DrumDataset.load(path)
-    from drumfont.drums import rules as grooves
 
     return grooves.build_corpus(seed=0)
 
@@ -225,10 +228,6 @@ def report(preset: str | None, data: str | None, classifier: str | None, out: Pa
            temperature: float = 1.0, seed: int = 0, force: bool = False,
            log: Callable[[str], None] = print) -> dict:
     """Measure, draw the figures into `out`, write out/metrics.json; return the metrics."""
-    from drumfont import drums
-    from drumfont.drums import plots as plots
-    from drumfont.atomic import check_writable, write_atomic
-
     if samples < 1:
         raise DrumfontError(f"--samples must be at least 1, got {samples}")
     out = Path(out)

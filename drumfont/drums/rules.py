@@ -37,10 +37,25 @@ from typing import Callable
 import numpy as np
 
 from drumfont.drums.dataset import DrumDataset, stratified_split
-from drumfont.score.genres import RULE_GENRES, check_genre
 from drumfont.errors import DrumfontError
-from drumfont.score.pattern import (CLAP, CLOSED_HAT, CRASH, KICK, N_VOICES, OPEN_HAT, RIDE, SNARE, STEPS,
-                              TOM_HIGH, TOM_LOW, VOICES, Pattern, validity)
+from drumfont.score.genres import RULE_GENRES, check_genre
+from drumfont.score.midifile import ExportOptions, import_bytes, to_midi_bytes
+from drumfont.score.pattern import (
+    CLAP,
+    CLOSED_HAT,
+    CRASH,
+    KICK,
+    N_VOICES,
+    OPEN_HAT,
+    RIDE,
+    SNARE,
+    STEPS,
+    TOM_HIGH,
+    TOM_LOW,
+    VOICES,
+    Pattern,
+    validity,
+)
 
 # Velocity ranges (inclusive).
 ACCENT = (106, 124)
@@ -325,8 +340,6 @@ def generate(genre: str, n: int, rng: np.random.Generator) -> list[Pattern]:
 def build_corpus(seed: int = 0, per_genre: int = 200) -> DrumDataset:
     """The built-in corpus: per_genre unique bars of each genre, written to MIDI and read back
     through the importer, with a stratified 80/20 train/validation split. Same seed, same bytes."""
-    from drumfont.score.midifile import ExportOptions, import_bytes, to_midi_bytes
-
     if per_genre < 1:
         raise DrumfontError(f"--per-genre must be at least 1, got {per_genre}")
     rng = np.random.default_rng(seed)

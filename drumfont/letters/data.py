@@ -17,15 +17,16 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from drumfont.npzfile import FORMAT, TRAIN, VAL, npz_bytes, read_npz
-from drumfont.errors import DatasetError
 from drumfont.atomic import write_atomic
+from drumfont.errors import DatasetError
+from drumfont.npzfile import FORMAT, TRAIN, VAL, npz_bytes, read_npz
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 DIGITS = "0123456789"
@@ -169,7 +170,6 @@ LATIN_MIN = 11
 
 def _draws_alphabet(path: Path) -> bool:
     """True when the font has visible, pairwise distinct glyphs for A–Z (not a symbol font)."""
-    from PIL import ImageFont
 
     try:
         font = ImageFont.truetype(str(path), 32)
@@ -193,7 +193,6 @@ def _draws_alphabet(path: Path) -> bool:
 @lru_cache(maxsize=1)
 def _templates() -> np.ndarray:
     """DejaVu Sans A-Z, centred and normalised: the reference shapes of latin_score."""
-    from PIL import ImageFont
 
     font = ImageFont.truetype(str(matplotlib_font_dir() / "DejaVuSans.ttf"), RENDER_PX)
     return _normalise(np.stack([render_letter(font, ch) for ch in LETTERS]))
@@ -215,7 +214,6 @@ def latin_score(font) -> int:
 
 def _render_glyph(font, ch: str, stroke: int):
     """The glyph's ink, cropped, as an 'L' image; None when it draws nothing."""
-    from PIL import Image, ImageDraw, ImageFilter
 
     pad = 8 + 2 * max(stroke, 0)
     l, t, r, b = font.getbbox(ch, stroke_width=max(stroke, 0))
@@ -232,7 +230,6 @@ def _render_glyph(font, ch: str, stroke: int):
 def render_letter(font, ch: str, rng: np.random.Generator | None = None,
                   aug: Augment = NO_AUGMENT) -> np.ndarray:
     """One 28×28 uint8 image of `ch` in `font` (a Pillow FreeTypeFont), augmented by `aug`."""
-    from PIL import Image
 
     rng = rng or np.random.default_rng(0)
     stroke = int(aug.strokes[rng.integers(len(aug.strokes))])
@@ -269,7 +266,6 @@ def glyph_layout(font, glyphs: str = GLYPHS) -> np.ndarray:
     """(len(glyphs), 5) float32: each glyph's ink box x0, y0, x1, y1 and its advance, in cap
     heights (the ink height of 'H'), y up from the baseline, x from the pen position. Measured on
     the rendered ink: Pillow's getbbox keeps the origin inside the box ('.' would reach the cap)."""
-    from PIL import Image, ImageDraw
 
     size = int(font.size)
     out = np.zeros((len(glyphs) + 1, 5), np.float32)
@@ -287,7 +283,6 @@ def build_fonts(fonts: list[Path] | None = None, seed: int = 0, train_per_letter
                 glyphs: str = GLYPHS) -> FontDataset:
     """Render the dataset: per glyph, `train_per_letter` + `val_per_letter` images that cycle
     through the fonts in a seeded order, so every font appears about equally in both splits."""
-    from PIL import ImageFont
 
     fonts = list(fonts) if fonts is not None else default_fonts()
     if len(fonts) < min_fonts:

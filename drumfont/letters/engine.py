@@ -10,18 +10,20 @@ atomic file writer the CLI uses.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
-from drumfont.checkpoint import build_model, load_checkpoint
-from drumfont.letters.data import GLYPHS
-from drumfont.errors import DrumfontError
-from drumfont.paths import preset_path
 from drumfont.atomic import check_writable, write_atomic
+from drumfont.checkpoint import build_model, load_checkpoint
+from drumfont.errors import DrumfontError
+from drumfont.letters.data import BOX, GLYPHS, SIZE
+from drumfont.paths import preset_path
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 GAN_PRESET = "letters_gan.pt"
@@ -34,7 +36,7 @@ INVERT_STEPS = 200   # Adam steps of style_from_image
 
 def load_generator(path: str | os.PathLike):
     """(Generator in eval mode, checkpoint dict) from a 'letters_gan' checkpoint."""
-    from drumfont.letters.gan import GanConfig, Generator
+    from drumfont.letters.gan import GanConfig, Generator  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     blob = load_checkpoint(path, "letters_gan")
     return build_model(blob, Generator, GanConfig, path), blob
@@ -42,7 +44,7 @@ def load_generator(path: str | os.PathLike):
 
 def load_classifier(path: str | os.PathLike | None = None):
     """(LetterClassifier in eval mode, checkpoint dict); the shipped preset by default."""
-    from drumfont.letters.classifier import ClassifierConfig, LetterClassifier
+    from drumfont.letters.classifier import ClassifierConfig, LetterClassifier  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     path = path or preset_path(CLASSIFIER_PRESET)
     blob = load_checkpoint(path, "letter_classifier")
@@ -104,7 +106,7 @@ def style_latent(seed: int, preset: str | os.PathLike | None = None, truncation:
     """The style of `seed`: one latent (1, latent_dim) for every glyph. `truncation` < 1 pulls z
     towards the mean (the truncation trick of BigGAN, Brock et al. 2019), trading variety between
     seeds for typical glyphs; how far pays is measured in README (too far reads worse)."""
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     if not 0.0 < truncation <= 2.0:
         raise DrumfontError(f"truncation must be in (0, 2], got {truncation}")
@@ -114,7 +116,7 @@ def style_latent(seed: int, preset: str | os.PathLike | None = None, truncation:
 
 def draw_glyphs(glyphs: str, latent, preset: str | os.PathLike | None = None) -> np.ndarray:
     """(len(glyphs), 28, 28) float32 ink in [0, 1]: every glyph drawn from the one latent."""
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     g, _ = conditional_generator(preset)
     known = GLYPHS[:g.cfg.classes]
@@ -129,7 +131,6 @@ def draw_glyphs(glyphs: str, latent, preset: str | os.PathLike | None = None) ->
 def generator_info(preset: str | os.PathLike | None = None) -> dict:
     """What a font records about its model: file name, SHA-256 prefix, glyphs, and the median
     glyph layout of the training fonts (None for presets trained before it was recorded)."""
-    import hashlib
 
     path = Path(preset or preset_path(CGAN_PRESET))
     g, extras = conditional_generator(path)
@@ -145,9 +146,6 @@ def glyph_cells(image) -> list[np.ndarray]:
     """A text image (dark ink on light or light on dark, any size) -> one 28×28 float cell per
     glyph, split at blank columns and normalised as the training set is (longer side 20 px,
     centre of mass in the middle)."""
-    from PIL import Image
-
-    from drumfont.letters.data import BOX, SIZE
 
     a = np.asarray(image.convert("L"), np.float32) / 255.0
     if a.mean() > 0.5:  # dark letters on a light page
@@ -191,10 +189,9 @@ def style_from_image(path: str | os.PathLike, preset: str | os.PathLike | None =
     """The latent whose glyphs look most like the glyphs of a PNG (a word drawn by `drumfont
     letters`, a scan, a glyph of a font): each glyph is read by the letter classifier, then one
     z shared by all is fitted by Adam on the pixel error (GAN inversion)."""
-    import torch
-    from PIL import Image, UnidentifiedImageError
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
-    from drumfont.letters.classifier import classify
+    from drumfont.letters.classifier import classify  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     try:
         with Image.open(path) as im:
@@ -222,7 +219,6 @@ def style_from_image(path: str | os.PathLike, preset: str | os.PathLike | None =
 
 
 def _to_image(pixels: np.ndarray, scale: int):
-    from PIL import Image
 
     if not 1 <= scale <= MAX_SCALE:
         raise DrumfontError(f"scale must be between 1 and {MAX_SCALE}, got {scale}")
@@ -244,7 +240,7 @@ def render_text(text: str, seed: int = 0, scale: int = 4, preset: str | os.PathL
 def render_grid(rows: int = 8, cols: int = 13, seed: int = 0, scale: int = 2,
                 preset: str | os.PathLike | None = None):
     """A rows×cols sheet of samples from the unconditional generator, as a Pillow image."""
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     if not (1 <= rows <= 64 and 1 <= cols <= 64):
         raise DrumfontError("grid rows and columns must be between 1 and 64")

@@ -17,16 +17,23 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from fontTools.fontBuilder import FontBuilder
+from fontTools.pens.boundsPen import BoundsPen
+from fontTools.pens.cu2quPen import Cu2QuPen
+from fontTools.pens.t2CharStringPen import T2CharStringPen
+from fontTools.pens.ttGlyphPen import TTGlyphPen
+from PIL import Image, ImageDraw
 
-from drumfont.errors import DrumfontError
-from drumfont.letters.engine import draw_glyphs, generator_info
-from drumfont.letters import trace as tracer
-from drumfont.letters.engine import style_from_image, style_latent
+from drumfont import __version__
 from drumfont.atomic import check_writable, write_atomic
+from drumfont.errors import DrumfontError
+from drumfont.letters import trace as tracer
+from drumfont.letters.engine import draw_glyphs, generator_info, style_from_image, style_latent
 
 UPM = 1000
 CAP = 700                  # cap height in font units
@@ -153,7 +160,6 @@ def build_typeface(seed: int | None = 0, style_from: str | os.PathLike | None = 
 def _profiles(g: Glyph) -> tuple[np.ndarray, np.ndarray]:
     """Per KERN_BAND row from DESCENT to ASCENT: the leftmost and rightmost ink x (nan where
     the row holds no ink), from the outline rasterised at KERN_BAND / 4 units per pixel."""
-    from PIL import Image, ImageDraw
 
     px = KERN_BAND / 4
     h = int((ASCENT - DESCENT) / px)
@@ -173,7 +179,6 @@ def _profiles(g: Glyph) -> tuple[np.ndarray, np.ndarray]:
 
 def _reach(profile: np.ndarray, fn) -> np.ndarray:
     """Each row's extreme over its KERN_REACH neighbours, so a diagonal is met where it nears."""
-    import warnings
 
     padded = np.pad(profile, KERN_REACH, constant_values=np.nan)
     stack = np.stack([padded[i:i + len(profile)] for i in range(2 * KERN_REACH + 1)])
@@ -209,13 +214,6 @@ def kern_pairs(glyph_map: dict[str, Glyph]) -> dict[tuple[str, str], int]:
 
 def font_bytes(face: Typeface, ttf: bool = False) -> bytes:
     """The typeface as an OpenType file: CFF outlines (.otf) or TrueType (.ttf)."""
-    from fontTools.fontBuilder import FontBuilder
-    from fontTools.pens.boundsPen import BoundsPen
-    from fontTools.pens.cu2quPen import Cu2QuPen
-    from fontTools.pens.t2CharStringPen import T2CharStringPen
-    from fontTools.pens.ttGlyphPen import TTGlyphPen
-
-    from drumfont import __version__
 
     chars = [c for c in face.glyphs]
     order = [".notdef", "space", "uni00A0"] + [GLYPH_NAMES[c] for c in chars]

@@ -21,9 +21,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 
-from drumfont.errors import DrumfontError
 from drumfont.atomic import write_atomic
+from drumfont.errors import DrumfontError
+from drumfont.letters.data import matplotlib_font_dir, render_letter
+from drumfont.letters.engine import load_classifier
+from drumfont.letters.font import TRUNCATION, build_typeface, font_bytes
 
 READ_SIZES = (28, 64)
 SPECIMEN_SIZES = (28, 64)
@@ -33,11 +37,9 @@ SPECIMEN_FONTS = ("DejaVuSans.ttf", "DejaVuSerif-Bold.ttf", "STIXGeneral.ttf", "
 def read_back(font: bytes, glyphs: str, size: int, clf) -> np.ndarray:
     """(len(glyphs),) bool: each glyph of the font file, rendered by FreeType at `size` px and
     normalised like the training images, read as itself by the classifier."""
-    import torch
-    from PIL import ImageFont
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
-    from drumfont.letters.data import render_letter
-    from drumfont.letters.classifier import classify
+    from drumfont.letters.classifier import classify  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     ft = ImageFont.truetype(io.BytesIO(font), size)
     x = torch.from_numpy(np.stack([render_letter(ft, ch) for ch in glyphs]).astype(np.float32) / 255)
@@ -47,8 +49,7 @@ def read_back(font: bytes, glyphs: str, size: int, clf) -> np.ndarray:
 
 def rendered_holes(font: bytes, ch: str, size: int = 256) -> int:
     """Enclosed background regions of the glyph as FreeType fills it (nonzero winding)."""
-    from PIL import Image, ImageDraw, ImageFont
-    from scipy import ndimage
+    from scipy import ndimage  # noqa: PLC0415 (analysis/plot library (0.2-0.8 s to import), paid only by reports)
 
     ft = ImageFont.truetype(io.BytesIO(font), size)
     img = Image.new("L", (3 * size, 3 * size), 0)
@@ -63,7 +64,7 @@ def rendered_holes(font: bytes, ch: str, size: int = 256) -> int:
 def ots_check(data: bytes, suffix: str) -> tuple[bool | None, str]:
     """(passed, message) of the OpenType Sanitizer; (None, why) when it is not installed."""
     try:
-        import ots
+        import ots  # noqa: PLC0415 (optional system library: a missing one is reported when it is used)
     except ImportError:
         return None, "opentype-sanitizer not installed (pip install '.[test]')"
     with tempfile.TemporaryDirectory() as d:
@@ -104,7 +105,6 @@ def fontbakery(paths: list[Path]) -> dict:
 def specimen(faces: list[tuple[str, bytes]], glyphs: str, path: Path, force: bool = False) -> Path:
     """Every glyph at each of SPECIMEN_SIZES, one band per font (a label, the small size on one
     line, the large one on two: letters, then digits and punctuation)."""
-    from PIL import Image, ImageDraw, ImageFont
 
     small, large = SPECIMEN_SIZES
     rows = [(small, glyphs), (large, glyphs[:26]), (large, glyphs[26:])]
@@ -135,17 +135,12 @@ def specimen(faces: list[tuple[str, bytes]], glyphs: str, path: Path, force: boo
 
 
 def _training_font(name: str) -> Path:
-    from drumfont.letters.data import matplotlib_font_dir
-
     return matplotlib_font_dir() / name
 
 
 def report_font(seeds: list[int], out: Path, preset: str | None = None, force: bool = False,
                 fontbakery_check: bool = True, truncation: float | None = None) -> dict:
     """Build a font per seed, measure it, write metrics.json, report.md and specimen.png."""
-    from drumfont.letters.engine import load_classifier
-    from drumfont.letters.font import TRUNCATION, build_typeface, font_bytes
-
     if not seeds:
         raise DrumfontError("give at least one --seeds value")
     out = Path(out)

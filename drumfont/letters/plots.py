@@ -9,14 +9,16 @@ from typing import Sequence
 
 import numpy as np
 
+from drumfont.atomic import write_atomic
+
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def _figure(w: float, h: float, rows: int = 1, cols: int = 1):
-    import matplotlib
+    import matplotlib  # noqa: PLC0415 (analysis/plot library (0.2-0.8 s to import), paid only by reports)
 
     matplotlib.use("Agg")
-    from matplotlib.figure import Figure  # no pyplot: no global state, safe off the main thread
+    from matplotlib.figure import Figure  # noqa: PLC0415 (analysis/plot library (0.2-0.8 s to import), paid only by reports)
 
     fig = Figure(figsize=(w, h))
     axes = fig.subplots(rows, cols)
@@ -24,8 +26,6 @@ def _figure(w: float, h: float, rows: int = 1, cols: int = 1):
 
 
 def _save(fig, path: Path, force: bool) -> Path:
-    from drumfont.atomic import write_atomic
-
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     return write_atomic(path, buf.getvalue(), force=force)

@@ -15,13 +15,14 @@ from typing import Callable
 
 import numpy as np
 
-from drumfont.checkpoint import build_model, load_checkpoint
-from drumfont.letters.data import GLYPHS, TRAIN, VAL, FontDataset, build_fonts
-from drumfont.errors import DrumfontError
-from drumfont.letters.engine import CGAN_PRESET, GAN_PRESET, LETTERS, load_classifier, load_generator
-from drumfont.letters import metrics as M
-from drumfont.paths import preset_path
 from drumfont.atomic import check_writable, write_atomic
+from drumfont.checkpoint import build_model, load_checkpoint
+from drumfont.errors import DrumfontError
+from drumfont.letters import metrics as M
+from drumfont.letters import plots as P
+from drumfont.letters.data import GLYPHS, TRAIN, VAL, FontDataset, build_fonts
+from drumfont.letters.engine import CGAN_PRESET, GAN_PRESET, LETTERS, load_classifier, load_generator
+from drumfont.paths import preset_path
 
 FIGURES = ("coverage.png", "dynamics.png", "alphabet.png", "interpolation.png", "style_consistency.png", "codes.png",
            "survival.png")
@@ -32,9 +33,9 @@ def _load_run_generator(run: Path):
     if (run / "generator.pt").is_file():
         return load_generator(run / "generator.pt")
     if (run / "checkpoint.pt").is_file():
-        import torch
+        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
-        from drumfont.letters.gan import GanConfig, Generator, recalibrate_batchnorm
+        from drumfont.letters.gan import GanConfig, Generator, recalibrate_batchnorm  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
         blob = load_checkpoint(run / "checkpoint.pt", "gan_run")
         # an --ema run ships its average: measure that one, batch norm fitted to it as the trainer does
@@ -70,7 +71,7 @@ def _real_sets(data: str | os.PathLike | None, classes: int = 26) -> tuple[FontD
 
 def _sample(g, n: int, seed: int, labels=None):
     """(n images, their InfoGAN codes or None) from seeded latents."""
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     gen = torch.Generator().manual_seed(seed)
     out, codes = [], []
@@ -98,10 +99,9 @@ def report(preset: str | os.PathLike | None = None, run: str | os.PathLike | Non
            out: Path = Path("gan-report"), samples: int = 26000, seed: int = 0, force: bool = False,
            log: Callable[[str], None] = print) -> dict:
     """Measure a generator, write figures and metrics.json to `out`; return the metrics."""
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
-    from drumfont.letters.classifier import classify
-    from drumfont.letters import plots as P
+    from drumfont.letters.classifier import classify  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     if samples < 26:
         raise DrumfontError("--samples must be at least 26")
@@ -192,7 +192,7 @@ def report(preset: str | os.PathLike | None = None, run: str | os.PathLike | Non
 
 def _interpolation(g, seed: int, rows: int = 6, steps: int = 10) -> np.ndarray:
     """(rows, steps, 28, 28): straight lines between pairs of z (same letter for conditional)."""
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     gen = torch.Generator().manual_seed(seed + 3)
     za, zb = g.latent(rows, gen), g.latent(rows, gen)
@@ -205,7 +205,7 @@ def _interpolation(g, seed: int, rows: int = 6, steps: int = 10) -> np.ndarray:
 
 def _code_sheet(g, seed: int, cols: int = 10) -> np.ndarray:
     """(codes, cols, 28, 28): each InfoGAN code with the same `cols` z's."""
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     k = g.cfg.info_codes
     z = torch.randn(cols, g.cfg.z_dim, generator=torch.Generator().manual_seed(seed + 4))

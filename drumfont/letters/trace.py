@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pathops
+from skimage import measure
 
 UPSAMPLE = 6          # 28 px -> 168 px before tracing
 SMOOTH_SIGMA = 0.7    # Gaussian sigma in original pixels: rounds the GAN's pixel steps
@@ -69,7 +71,7 @@ class Outline:
 def upsampled(image: np.ndarray) -> np.ndarray:
     """(28, 28) ink in [0, 1] -> (H, W) smoothed ink, padded by one blank pixel so every
     contour closes, upsampled ×UPSAMPLE (bicubic)."""
-    from scipy import ndimage
+    from scipy import ndimage  # noqa: PLC0415 (analysis/plot library (0.2-0.8 s to import), paid only by reports)
 
     img = ndimage.gaussian_filter(np.pad(np.asarray(image, np.float64), 2), SMOOTH_SIGMA)
     # a cubic spline of the smoothed image is smooth itself: no blur at the large scale needed
@@ -79,7 +81,6 @@ def upsampled(image: np.ndarray) -> np.ndarray:
 def polygons(image: np.ndarray, big: np.ndarray | None = None, level: float = LEVEL) -> list[np.ndarray]:
     """The glyph's closed contours at ink `level` as simplified polygons (K, 2) of (x, y) in
     original pixels (`big`: the image's `upsampled`, when the caller has it already)."""
-    from skimage import measure
 
     big = upsampled(image) if big is None else big
     found = []
@@ -153,7 +154,6 @@ def level_for(char: str, image: np.ndarray, big: np.ndarray | None = None) -> fl
 def trace(image: np.ndarray, big: np.ndarray | None = None, level: float = LEVEL) -> Outline:
     """A glyph image (28×28, ink in [0, 1]) -> its outline at ink `level`, overlaps removed
     and wound for CFF."""
-    import pathops
 
     path = pathops.Path()
     path.fillType = pathops.FillType.EVEN_ODD  # nesting decides what is a counter
@@ -226,7 +226,7 @@ def counters(outline: Outline) -> int:
 def bitmap_holes(image: np.ndarray, big: np.ndarray | None = None, level: float = LEVEL) -> int:
     """Holes in the smoothed glyph image thresholded at `level`: enclosed background regions
     (the truth the outline's counters are checked against)."""
-    from scipy import ndimage
+    from scipy import ndimage  # noqa: PLC0415 (analysis/plot library (0.2-0.8 s to import), paid only by reports)
 
     ink = (upsampled(image) if big is None else big) >= level
     background, n = ndimage.label(~ink)

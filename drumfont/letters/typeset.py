@@ -13,10 +13,13 @@ import io
 import os
 from pathlib import Path
 
-from drumfont.errors import DrumfontError
-from drumfont.letters.engine import check_text
-from drumfont.letters.font import ASCENT, DESCENT, GLYPH_NAMES, SPACE, UPM, Typeface, font_bytes
+from fontTools.pens.svgPathPen import SVGPathPen
+from PIL import Image, ImageColor, ImageDraw, ImageFont
+
 from drumfont.atomic import check_writable, write_atomic
+from drumfont.errors import DrumfontError
+from drumfont.letters.engine import check_text, png_bytes
+from drumfont.letters.font import ASCENT, DESCENT, GLYPH_NAMES, SPACE, UPM, Typeface, font_bytes
 
 MIN_SIZE, MAX_SIZE = 4, 1024      # pixels per em
 MAX_PIXELS = 40_000_000           # a PNG larger than this is refused (about 6000 × 6000)
@@ -27,7 +30,6 @@ Colour = tuple[int, int, int, int]
 
 def parse_colour(text: str, allow_transparent: bool = False) -> Colour | None:
     """'#ff8800', '#ff880080', 'white', 'rgb(0,0,0)' -> RGBA; 'transparent'/'none' -> None."""
-    from PIL import ImageColor
 
     t = text.strip().lower()
     if t in ("transparent", "none"):
@@ -78,7 +80,6 @@ def _canvas(face: Typeface, text: str, size: int) -> tuple[list, float, int, int
 def render_png(face: Typeface, text: str, size: int = 96, fg: Colour = (255, 255, 255, 255),
                bg: Colour | None = (0, 0, 0, 255), font: bytes | None = None):
     """The text as a Pillow RGBA image, each glyph rasterised by FreeType from the font file."""
-    from PIL import Image, ImageDraw, ImageFont
 
     lines, scale, width, height = _canvas(face, text, size)
     ft = ImageFont.truetype(io.BytesIO(font or font_bytes(face)), size, layout_engine=ImageFont.Layout.BASIC)
@@ -98,7 +99,6 @@ def render_png(face: Typeface, text: str, size: int = 96, fg: Colour = (255, 255
 def render_svg(face: Typeface, text: str, size: int = 96, fg: Colour = (255, 255, 255, 255),
                bg: Colour | None = (0, 0, 0, 255)) -> str:
     """The text as an SVG document: one path per glyph from the outlines, the same layout."""
-    from fontTools.pens.svgPathPen import SVGPathPen
 
     lines, scale, width, height = _canvas(face, text, size)
     margin = round(MARGIN * size)
@@ -132,8 +132,6 @@ def _escape(text: str) -> str:
 def write_text(face: Typeface, text: str, path: str | os.PathLike, size: int = 96, fg: str = "white",
                bg: str = "black", svg: bool | None = None, force: bool = False) -> Path:
     """Render and write atomically: SVG when `svg` (default: by the suffix), else PNG."""
-    from drumfont.letters.engine import png_bytes
-
     path = Path(path)
     check_writable(path, force)
     fg_c, bg_c = parse_colour(fg), parse_colour(bg, allow_transparent=True)

@@ -57,12 +57,13 @@ from typing import Any
 
 import numpy as np
 
-from drumfont.score.notemap import GM, NoteMap
-from drumfont.score.pattern import STEPS, Pattern
+from drumfont.audio.engine import open_engine
 from drumfont.errors import DrumfontError
 from drumfont.live import schedule as sch
 from drumfont.live.ports import PortSpec, open_input, open_output, wrap_port
 from drumfont.live.sync import ClockFollower
+from drumfont.score.notemap import GM, NoteMap
+from drumfont.score.pattern import STEPS, Pattern
 
 # Shared-memory slots the clock writes and the parent reads without a lock: each is one aligned
 # 8-byte double, written whole.
@@ -530,8 +531,6 @@ def _open_outputs(spec: PortSpec | None, port_obj: Any, cfg: ClockConfig) -> tup
                 raise
             off["MIDI"] = str(exc)
     if cfg.audio is not None:
-        from drumfont.audio.engine import open_engine
-
         try:
             audio = open_engine(cfg.audio)
             audio.set_notes(cfg.notes)

@@ -7,17 +7,16 @@ import sys
 import time
 from typing import Any, Callable, TextIO
 
-from drumfont.score.pattern import STEPS, Pattern, from_text
-from drumfont.errors import DrumfontError
+from drumfont.errors import DrumfontError, PatternError
 from drumfont.live.player import Player
 from drumfont.live.ports import PortSpec, list_ports
+from drumfont.score.midifile import read_patterns
+from drumfont.score.pattern import STEPS, Pattern, from_text
+from drumfont.validate import read_text
 
 
 def patterns_from_text_file(path: str) -> list[Pattern]:
     """One pattern in the text form (`KK x...x...`), from a file."""
-    from drumfont.validate import read_text
-    from drumfont.errors import PatternError
-
     text = read_text(path, what="pattern text file")  # regular, capped, UTF-8
     try:
         return [from_text(text)]
@@ -27,8 +26,6 @@ def patterns_from_text_file(path: str) -> list[Pattern]:
 
 def patterns_from_midi(path: str, all_channels: bool = False) -> list[Pattern]:
     """The 4/4 drum bars of a .mid file."""
-    from drumfont.score.midifile import read_patterns
-
     return read_patterns(path, all_channels)
 
 

@@ -49,14 +49,24 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from drumfont.score.notemap import GM, NoteMap, load_notemap
-from drumfont.score.pattern import STEPS, Pattern
 from drumfont.errors import DrumfontError, LiveMidiError
 from drumfont.live import clock
 from drumfont.live import schedule as sch
-from drumfont.live.clock import (SLOT_BPM, SLOT_CALLBACK, SLOT_ENTRY, SLOT_LATE, SLOT_STATE, SLOT_STEP,
-                                 SLOT_UNDERRUNS, STATE_PLAYING, STATE_WAITING, ClockConfig)
+from drumfont.live.clock import (
+    SLOT_BPM,
+    SLOT_CALLBACK,
+    SLOT_ENTRY,
+    SLOT_LATE,
+    SLOT_STATE,
+    SLOT_STEP,
+    SLOT_UNDERRUNS,
+    STATE_PLAYING,
+    STATE_WAITING,
+    ClockConfig,
+)
 from drumfont.live.ports import PortSpec
+from drumfont.score.notemap import GM, NoteMap, load_notemap
+from drumfont.score.pattern import STEPS, Pattern
 
 
 def _user_value(check, value):

@@ -15,7 +15,9 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
+
+import mido
 
 from drumfont.errors import LiveMidiError
 from drumfont.quiet import quiet_stderr
@@ -36,7 +38,7 @@ NO_RTMIDI = ("python-rtmidi is not installed, so live MIDI is off (the rest of d
 def rtmidi_module():
     """The rtmidi module, or a LiveMidiError saying how to get it."""
     try:
-        import rtmidi
+        import rtmidi  # noqa: PLC0415 (optional system library: a missing one is reported when it is used)
     except ImportError:
         raise LiveMidiError(NO_RTMIDI) from None
     return rtmidi
@@ -297,7 +299,6 @@ class _MidoAdapter:
     """Lets the clock send byte lists to a mido-style port (send(Message))."""
 
     def __init__(self, port: Any) -> None:
-        import mido
 
         self._port, self._from_bytes = port, mido.Message.from_bytes
         self.port_name = getattr(port, "name", type(port).__name__)

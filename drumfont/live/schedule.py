@@ -24,6 +24,7 @@ DAW records from the clock matches the exported file). Clock pulses stay on the 
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from typing import NamedTuple, Sequence
 
@@ -322,7 +323,6 @@ def render(sequencer: Sequencer, bars: int, clock_out: bool = False,
     """Offline: the (position, message) list the live clock sends for `bars` bars, with
     mute/solo/ledger applied exactly as the clock applies them. Used by tests and to compare
     the live path with the .mid exporter."""
-    import heapq
 
     heap: list[Event] = []
     ledger = NoteLedger()

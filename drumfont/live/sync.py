@@ -13,8 +13,17 @@ from __future__ import annotations
 import collections
 from typing import NamedTuple
 
-from drumfont.live.schedule import (CLOCK, CONTINUE, MAX_BPM, MIN_BPM, PULSES_PER_STEP, SONG_POSITION,
-                                    START, STOP, step_ns)
+from drumfont.live.schedule import (
+    CLOCK,
+    CONTINUE,
+    MAX_BPM,
+    MIN_BPM,
+    PULSES_PER_STEP,
+    SONG_POSITION,
+    START,
+    STOP,
+    step_ns,
+)
 
 PAUSE_NS = 500_000_000  # a gap between pulses longer than this is a pause, not a tempo (< 5 BPM)
 

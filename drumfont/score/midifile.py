@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+import mido
 import numpy as np
 
-from drumfont.validate import MAX_MIDI_BYTES, read_capped, total_bars
+from drumfont.atomic import write_atomic
+from drumfont.errors import DrumfontError, MidiFileError
 from drumfont.score.notemap import FOLD, GM, NoteMap
 from drumfont.score.pattern import N_VOICES, STEPS, Pattern, clip_offsets
-from drumfont.errors import DrumfontError, MidiFileError
-from drumfont.atomic import write_atomic
+from drumfont.validate import MAX_MIDI_BYTES, read_capped, total_bars
 
 TICKS_PER_BEAT = 480
 DRUM_CHANNEL = 9  # "channel 10" to a musician
@@ -115,7 +116,6 @@ def note_events(patterns: Sequence[Pattern], opts: ExportOptions,
 
 def to_midi_bytes(patterns: Sequence[Pattern], opts: ExportOptions = ExportOptions()) -> bytes:
     """A type-1 Standard MIDI File holding the chain of patterns."""
-    import mido
 
     conductor = mido.MidiTrack([
         mido.MetaMessage("track_name", name=opts.name, time=0),
@@ -390,7 +390,6 @@ def retime_drums(data: bytes, transform, source: str = "<bytes>", all_channels: 
     quieter note folded onto the same cell, a flam, keeps its ratio to the loudest); every note
     stays inside the window its cell is read from, so importing the result gives the same hits.
     Its note-off moves with it (never past the same note's next note-on)."""
-    import mido
 
     result = import_bytes(data, source, all_channels)
     new = list(transform(result.patterns))
@@ -488,7 +487,6 @@ def read_taps(path: str | os.PathLike, channel: int | None = None, note: int | N
 
 def file_bpm(data: bytes) -> float | None:
     """The first tempo of a MIDI file's bytes, in BPM (None if it sets none or cannot be read)."""
-    import mido
 
     try:
         mid = mido.MidiFile(file=io.BytesIO(data), clip=True)

@@ -18,11 +18,22 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from drumfont.validate import short
-from drumfont.score.pattern import (CLAP, CLOSED_HAT, CRASH, KICK, N_VOICES, OPEN_HAT, RIDE, SNARE, TOM_HIGH, TOM_LOW,
-                                    VOICES)
 from drumfont.errors import DrumfontError
 from drumfont.paths import presets_dir
+from drumfont.score.pattern import (
+    CLAP,
+    CLOSED_HAT,
+    CRASH,
+    KICK,
+    N_VOICES,
+    OPEN_HAT,
+    RIDE,
+    SNARE,
+    TOM_HIGH,
+    TOM_LOW,
+    VOICES,
+)
+from drumfont.validate import MAX_TEXT_BYTES, read_text, short
 
 # GM note -> voice, with the instrument name (GM Level 1 percussion, 35-81; GS/XG extras 27-34
 # and 82-87; 22 and 26 are the closed/open hat edge notes Roland V-Drums send).
@@ -158,8 +169,6 @@ def parse_notemap(data: dict, name: str, where: str | None = None) -> NoteMap:
 
 def load_notemap(name_or_path: str | None) -> NoteMap:
     """A note map by name ('gm', a file stem in presets/notemaps/) or by path to a JSON file."""
-    from drumfont.validate import MAX_TEXT_BYTES, read_text
-
     if name_or_path is None or name_or_path.lower() == "gm":
         return GM
     if not isinstance(name_or_path, str) or "\0" in name_or_path:

@@ -23,19 +23,26 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Input, Static
 
-from drumfont.tui import session as st
-from drumfont.score.pattern import LABELS, VOICES, Pattern
 from drumfont.drums.engine import Engine, RulesEngine, load_engine
 from drumfont.errors import DrumfontError
-from drumfont.paths import data_dir
+from drumfont.score.notemap import load_notemap
+from drumfont.score.pattern import LABELS, VOICES, Pattern
+from drumfont.tui import session as st
 from drumfont.tui.groove import GrooveMixin
 from drumfont.tui.keys import KEYS, PALETTE_EXTRA, bindings, help_groups
 from drumfont.tui.letters import LettersMixin
 from drumfont.tui.live import open_live_player
 from drumfont.tui.messages import Drawn, EngineReady, Morphed, WorkFailed
 from drumfont.tui.transport import VIRTUAL_PORT, TransportMixin
-from drumfont.tui.widgets import (ChoiceScreen, ConfirmScreen, HalfBlockImage, HelpScreen, MorphStrip, PathPrompt,
-                                  StepGrid)
+from drumfont.tui.widgets import (
+    ChoiceScreen,
+    ConfirmScreen,
+    HalfBlockImage,
+    HelpScreen,
+    MorphStrip,
+    PathPrompt,
+    StepGrid,
+)
 
 VIEWS = ("grid-view", "morph-view", "letters-view")
 _STUDIO_ACTIONS = ({k.action.split("(")[0] for k in KEYS} | {a.split("(")[0] for a, _ in PALETTE_EXTRA}
@@ -61,8 +68,6 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
         self.export_dir = Path(export_dir) if export_dir else Path.cwd()
         self.studio, self._session_note = st.open_session(self.data_dir)
         if notemap is not None:
-            from drumfont.score.notemap import load_notemap
-
             load_notemap(notemap)  # a DrumfontError (exit 2 on the CLI) before the screen opens
             self.studio.transport.notemap = notemap
         self.engine: Engine = engine or RulesEngine("the drum model is loading")

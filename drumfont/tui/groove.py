@@ -15,9 +15,11 @@ from typing import Any, Callable
 from textual import work
 from textual.message import Message
 
-from drumfont.tui import session as st
-from drumfont.score.pattern import Pattern
+from drumfont.drums import groove
 from drumfont.errors import DrumfontError
+from drumfont.live.ports import open_tap_input
+from drumfont.score.pattern import Pattern
+from drumfont.tui import session as st
 from drumfont.tui.messages import Drawn, WorkFailed
 from drumfont.tui.widgets import ChoiceScreen
 
@@ -62,8 +64,6 @@ class GrooveMixin:
 
     @work(thread=True, group="groove")
     def _humanize(self, bars: dict[int, Pattern], genre: str, temperature: float, seed: int) -> None:
-        from drumfont.drums import groove
-
         try:
             tool = groove.load("humanize")
             style = genre if genre in tool.genres else None
@@ -118,8 +118,6 @@ class GrooveMixin:
                 self.say("taps: the keyboard only")
                 return
             try:
-                from drumfont.live.ports import open_tap_input
-
                 self._tap_input = open_tap_input(name, self.pad_note)
             except (ImportError, DrumfontError) as exc:
                 self.fail(f"tap input: {exc}")
@@ -169,8 +167,6 @@ class GrooveMixin:
 
     @work(thread=True, group="groove")
     def _drumify(self, taps, slot: int, genre: str, temperature: float, seed: int, started_ns: int) -> None:
-        from drumfont.drums import groove
-
         try:
             tool = groove.load("drumify")
             style = genre if genre in tool.genres else None

@@ -14,7 +14,10 @@ from pathlib import Path
 from textual import work
 from textual.widgets import Input
 
+from drumfont.atomic import write_atomic
 from drumfont.errors import DrumfontError
+from drumfont.letters import font, typeset
+from drumfont.letters.engine import check_text, drawable, write_png
 from drumfont.tui.messages import FontSaved, LettersRendered, WorkFailed
 from drumfont.tui.widgets import HalfBlockImage
 
@@ -62,7 +65,6 @@ class LettersMixin:
     def _typeface(self, seed: int):
         """The traced typeface of a seed, built once per seed (the worker thread calls this)."""
         if seed not in self._typefaces:
-            from drumfont.letters import font
             self._typefaces = {seed: font.build_typeface(seed, preset=self.letters_preset)}
         return self._typefaces[seed]
 
@@ -74,8 +76,6 @@ class LettersMixin:
             if self.letters_renderer is not None:
                 image = self.letters_renderer(text, seed, scale)
             else:
-                from drumfont.letters import typeset
-                from drumfont.letters.engine import check_text, drawable
                 check_text(text, drawable(self.letters_preset))  # names a bad character before tracing
                 face = self._typeface(seed)
                 fg, bg = typeset.parse_colour(s.letters_fg), typeset.parse_colour(s.letters_bg, allow_transparent=True)
@@ -83,8 +83,6 @@ class LettersMixin:
                 svg = typeset.render_svg(face, text, s.letters_size, fg, bg) if s.letters_svg else None
             slug = re.sub(r"[^A-Za-z0-9]+", "-", text.strip()).strip("-").upper() or "TEXT"
             path = self.data_dir / "letters" / f"{slug[:40]}-{seed}.png"
-            from drumfont.letters.engine import write_png
-            from drumfont.atomic import write_atomic
 
             # Same text and seed draw the same image, so replacing that file loses nothing.
             write_png(image, path, force=True)
@@ -111,8 +109,6 @@ class LettersMixin:
 
     @work(thread=True, exclusive=True, group="font")
     def _write_font(self, target: Path, seed: int, force: bool) -> None:
-        from drumfont.letters import font
-        from drumfont.atomic import write_atomic
         try:
             font.check_target(target, force)
             face = self._typeface(seed)

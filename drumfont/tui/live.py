@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from drumfont.audio.engine import AudioSpec
+from drumfont.live import Player, PortSpec
 from drumfont.tui import session as st
 
 
@@ -12,13 +14,9 @@ def open_live_player(transport: st.Transport, port: Any = None, audio_device: st
     """The live player on the transport's outputs, opened: the MIDI port (a virtual 'drumfont'
     port by default; `port` may be any object with send(msg), e.g. a RecordingPort) and/or the
     built-in kit on an audio output. LiveMidiError when nothing can play."""
-    from drumfont.live import Player, PortSpec
-
     midi = transport.output in ("both", "midi")
     audio = None
     if transport.output in ("both", "audio"):
-        from drumfont.audio.engine import AudioSpec
-
         audio = AudioSpec(device=audio_device)
     target = port if port is not None and midi else PortSpec(name=transport.port, virtual="drumfont")
     player = Player(port=target, notemap=transport.notemap, bpm=transport.bpm, swing=transport.swing,

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from drumfont.score.pattern import LEVELS, N_VOICES, STEPS, Pattern, from_text, to_text
-from drumfont.errors import DrumfontError
 from drumfont.atomic import write_atomic
+from drumfont.errors import DrumfontError
+from drumfont.score.midifile import ExportOptions, write_midi
+from drumfont.score.notemap import load_notemap
+from drumfont.score.pattern import CLOSED_HAT, LEVELS, N_VOICES, STEPS, Pattern, from_text, to_text
+from drumfont.validate import RANGES, read_text, short
 
 FORMAT = 1
 BANK_SLOTS = 8
@@ -373,8 +375,6 @@ class Studio:
     def load(cls, path: str | os.PathLike) -> Studio:
         """Read a saved session (a regular file of at most doors.MAX_TEXT_BYTES, valid JSON,
         every field in range)."""
-        from drumfont.validate import read_text
-
         text = read_text(path, what="studio session")
         try:
             d = json.loads(text)
@@ -390,8 +390,6 @@ class _Fields:
         self.d, self.where, self.prefix = d, where, prefix
 
     def bad(self, key: str, want: str) -> DrumfontError:
-        from drumfont.validate import short
-
         return DrumfontError(f"{self.where}: field {self.prefix}{key} must be {want}, got {short(self.d.get(key))}")
 
     def get(self, key: str, check):
@@ -422,8 +420,6 @@ class _Fields:
         return v
 
     def ranged(self, range_key: str):
-        from drumfont.validate import RANGES
-
         return lambda key, v: RANGES[range_key].check(v, f"field {self.prefix}{key}", self.where)
 
     def int_in(self, lo: int, hi: int):
@@ -497,9 +493,6 @@ def default_export_name(kind: str, studio: Studio) -> str:
 def export_patterns(path: str | os.PathLike, patterns: Sequence[Pattern], transport: Transport,
                     force: bool = False, name: str = "drumfont") -> Path:
     """Write bars as one .mid chain with the transport's tempo, swing, gate and bars per pattern."""
-    from drumfont.score.midifile import ExportOptions, write_midi
-    from drumfont.score.notemap import load_notemap
-
     path = Path(path).expanduser()
     if path.suffix.lower() not in (".mid", ".midi"):
         raise DrumfontError(f"{path}: give a file name ending in .mid")
@@ -569,8 +562,6 @@ class TapTake:
 
 def click_pattern() -> Pattern:
     """What the MIDI click plays during a take: a closed hat on every beat, the downbeat accented."""
-    from drumfont.score.pattern import CLOSED_HAT
-
     v = np.zeros((STEPS, N_VOICES), np.uint8)
     v[[0, 4, 8, 12], CLOSED_HAT] = (127, 80, 80, 80)
     return Pattern(v)

@@ -13,8 +13,10 @@ from typing import Any
 
 from textual import work
 
-from drumfont.score.pattern import Pattern
 from drumfont.errors import DrumfontError
+from drumfont.live import ports
+from drumfont.score.notemap import available_notemaps
+from drumfont.score.pattern import Pattern
 from drumfont.tui.session import OUTPUTS
 from drumfont.tui.widgets import ChoiceScreen, StepGrid
 
@@ -195,8 +197,6 @@ class TransportMixin:
 
     def action_notemap(self) -> None:
         """Cycle the output note map (player and export alike)."""
-        from drumfont.score.notemap import available_notemaps
-
         names = available_notemaps()
         tr = self.studio.transport
         tr.notemap = names[(names.index(tr.notemap) + 1) % len(names)] if tr.notemap in names else names[0]
@@ -213,7 +213,6 @@ class TransportMixin:
 
     def _port_names(self, kind: str) -> tuple[list[str], str]:
         try:
-            from drumfont.live import ports
             listing = ports.list_ports()
         except ImportError:
             return [], "the live MIDI code is not installed"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from PIL import Image
 from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
@@ -13,7 +14,6 @@ from textual.widget import Widget
 def half_block_text(image: Any, width: int, height: int) -> Text:
     """The image (any Pillow mode) scaled to fit width x (2*height) pixels, keeping its aspect,
     as text of '▀' cells whose foreground is the upper pixel and background the lower."""
-    from PIL import Image
 
     gray = image.convert("L")
     w, h = gray.size
