@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from drumfont.audio import onsets as ons  # noqa: E402
 from drumfont.audio import render as r  # noqa: E402
 from drumfont.audio.synth import Kit  # noqa: E402
-from drumfont.drums import rules as grooves  # noqa: E402
+from drumfont.drums import rules  # noqa: E402
 from drumfont.score.genres import RULE_GENRES as GENRES  # the rule corpus plays these
 from drumfont.score.midifile import ExportOptions  # noqa: E402
 from drumfont.score.notemap import GM  # noqa: E402
@@ -50,7 +50,7 @@ def _wall(cmd: list[str], env: dict | None = None) -> float:
 # --- (1) render time -------------------------------------------------------------------------
 
 def render_time(repeats: int = 5) -> None:
-    pats = grooves.generate("rock", 16, np.random.default_rng(0))
+    pats = rules.generate("rock", 16, np.random.default_rng(0))
     opts = ExportOptions(bpm=120.0, swing=54.0)
     tmp = Path(tempfile.mkdtemp())
     inproc, cpu = [], []
@@ -92,7 +92,7 @@ def onset_accuracy(bars: int = 16) -> None:
     mix_n = mix_miss = mix_extra = 0
     mix_err: list[float] = []
     for g in GENRES:
-        pats = grooves.generate(g, bars, np.random.default_rng(0))
+        pats = rules.generate(g, bars, np.random.default_rng(0))
         opts = ExportOptions(bpm=120.0, swing=54.0)
         events, _ = r.timed_notes(pats, opts)
         expected = ons.distinct_times(np.array([t for t, _, v in events if v > 0]))

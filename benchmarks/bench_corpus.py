@@ -14,12 +14,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=5)
     args = ap.parse_args()
-    from drumfont.drums import rules as grooves
+    from drumfont.drums import rules
 
     times = []
     for seed in range(args.reps):
         t = time.perf_counter()
-        data = grooves.build_corpus(seed=seed)
+        data = rules.build_corpus(seed=seed)
         data.to_bytes()
         times.append(time.perf_counter() - t)
     print(f"build_corpus: {len(data)} bars, median {statistics.median(times):.3f} s, "

@@ -48,12 +48,11 @@ def main() -> int:
     args = p.parse_args()
     import torch
 
-    from drumfont.drums import groove
-    from drumfont.drums import rules as grooves
+    from drumfont.drums import groove, rules
     from drumfont.score.midifile import ExportOptions, to_midi_bytes
 
     torch.set_num_threads(1)
-    bar = grooves.generate("rock", 1, np.random.default_rng(0))[0]
+    bar = rules.generate("rock", 1, np.random.default_rng(0))[0]
     h, d = groove.load("humanize"), groove.load("drumify")
     taps = groove.taps_of(bar)
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; torch threads 1")
@@ -64,7 +63,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "in.mid"
-        bars = grooves.generate("rock", 64, np.random.default_rng(1))
+        bars = rules.generate("rock", 64, np.random.default_rng(1))
         src.write_bytes(to_midi_bytes(bars, ExportOptions()))
         py = sys.executable
         runs = {

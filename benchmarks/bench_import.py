@@ -22,10 +22,10 @@ import numpy as np
 
 
 def write_files(folder: Path, n_files: int, bars: int) -> int:
-    from drumfont.drums import rules as grooves
+    from drumfont.drums import rules
     from drumfont.score.midifile import ExportOptions, to_midi_bytes
 
-    data = grooves.build_corpus(seed=0)
+    data = rules.build_corpus(seed=0)
     rng = np.random.default_rng(0)
     total = 0
     for i in range(n_files):

@@ -36,8 +36,13 @@ import tempfile
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import numpy as np
+
+# The jack_midi_dump reader is shared with the live tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+import jack_dump  # noqa: E402
 
 GROOVE = """
 KK X.......x.x.....
@@ -141,24 +146,9 @@ def record_monitor(env: dict, source: str) -> tuple[subprocess.Popen, object]:
 
 
 def parse_dump(out) -> list[tuple[int, tuple[int, ...]]]:
-    """(JACK frame, message bytes) of each line jack_midi_dump wrote to `out`."""
+    """(JACK frame, message bytes) of each line jack_midi_dump wrote to the file `out`."""
     out.seek(0)
-    rows = []
-    for line in out.read().decode(errors="replace").splitlines():
-        head, sep, rest = line.partition(":")
-        if not sep or not head.strip().isdigit():
-            continue
-        data = []
-        for tok in rest.split():  # the bytes, then jack_midi_dump's description of them
-            if len(tok) != 2:
-                break
-            try:
-                data.append(int(tok, 16))
-            except ValueError:
-                break
-        if data:
-            rows.append((int(head), tuple(data)))
-    return rows
+    return jack_dump.parse_dump(out.read())
 
 
 class _MidiEvent(ctypes.Structure):

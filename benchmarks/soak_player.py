@@ -46,7 +46,7 @@ def main() -> None:
     if not shutil.which("jackd") or not shutil.which("jack_midi_dump"):
         raise SystemExit("needs jackd and jack_midi_dump (apt install jackd2)")
 
-    from drumfont.drums import rules as grooves
+    from drumfont.drums import rules
     from drumfont.live import Player, PortSpec
 
     jack, env = start_jack(args.period, realtime=False)
@@ -55,7 +55,7 @@ def main() -> None:
     player = Player(port=spec, bpm=args.bpm, record_timing=True).open()
     mon, out = record_monitor(env, f"{spec.client_name}:{spec.virtual}")
     rng = np.random.default_rng(0)
-    bank = [p for g in ("rock", "jazz", "hiphop", "electronic", "latin") for p in grooves.generate(g, 8, rng)]
+    bank = [p for g in ("rock", "jazz", "hiphop", "electronic", "latin") for p in rules.generate(g, 8, rng)]
     player.set_pattern(bank[0])
     load = None if args.idle else Load().__enter__()
     la0 = os.getloadavg()[0]

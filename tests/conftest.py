@@ -28,6 +28,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from jack_dump import parse_dump
 
 JACK_TOOLS = ("jackd", "jack_lsp", "jack_connect", "jack_midi_dump")
 
@@ -96,26 +97,6 @@ def jack_server():
             os.unlink(log.name)
 
 
-def _parse_dump(raw: bytes) -> list[tuple[int, tuple[int, ...]]]:
-    """(time, message bytes) of each line `jack_midi_dump` wrote."""
-    events = []
-    for line in raw.decode(errors="replace").splitlines():
-        head, sep, rest = line.partition(":")
-        if not sep or not head.strip().isdigit():
-            continue
-        data = []
-        for tok in rest.split():
-            if len(tok) != 2:
-                break
-            try:
-                data.append(int(tok, 16))
-            except ValueError:
-                break
-        if data:
-            events.append((int(head), tuple(data)))
-    return events
-
-
 class JackMonitor:
     """A JACK MIDI input client (jack_midi_dump) connected to one output port; `stop()` returns
     the (frame, message bytes) that arrived, in order."""
@@ -145,7 +126,7 @@ class JackMonitor:
         deadline = time.monotonic() + timeout
         while until is not None and time.monotonic() < deadline:
             fd = self._out.fileno()  # what the dump has written so far, without moving the file
-            if any(m == until for _, m in _parse_dump(os.pread(fd, os.fstat(fd).st_size, 0))):
+            if any(m == until for _, m in parse_dump(os.pread(fd, os.fstat(fd).st_size, 0))):
                 break
             time.sleep(0.05)
         self.proc.send_signal(signal.SIGTERM)
@@ -155,7 +136,7 @@ class JackMonitor:
             self.proc.kill()
             self.proc.wait()
         self._out.seek(0)
-        events = _parse_dump(self._out.read())
+        events = parse_dump(self._out.read())
         self._out.close()
         return events
 

@@ -12,7 +12,8 @@ import pytest
 from http_helpers import serve
 
 from drumfont.cli import main
-from drumfont.drums import gmd, grooves
+from drumfont.drums import gmd
+from drumfont.drums import rules as grooves
 from drumfont.drums.dataset import TEST, TRAIN, VAL, DrumDataset
 from drumfont.errors import DrumfontError
 from drumfont.score.midifile import ExportOptions, write_midi

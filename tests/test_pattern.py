@@ -4,9 +4,14 @@ import numpy as np
 import pytest
 
 from drumfont.errors import PatternError
-from drumfont.score.pattern import (
+from drumfont.score.pattern import (  # noqa: F401 (voices are looked up by name in _grid)
+    CLAP,
+    CLOSED_HAT,
+    CRASH,
     KICK,
     N_VOICES,
+    OPEN_HAT,
+    RIDE,
     RULES,
     SNARE,
     STEPS,

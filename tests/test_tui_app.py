@@ -16,6 +16,7 @@ from drumfont.errors import LiveMidiError
 from drumfont.score.midifile import read_patterns
 from drumfont.score.pattern import CLOSED_HAT, KICK, LABELS, SNARE
 from drumfont.tui import session as st
+from drumfont.tui import tap
 from drumfont.tui.app import KEYS, VIRTUAL_PORT, open_live_player
 from drumfont.tui.keys import GRID_LEGEND
 from drumfont.tui.widgets import ChoiceScreen, ConfirmScreen, HalfBlockImage, HelpScreen, PathPrompt, StepGrid
@@ -441,7 +442,7 @@ async def test_a_timer_tick_during_shutdown_is_harmless(tmp_path):
         await settle(pilot)
         await pilot.press("space")
         await settle(pilot)
-        app.tap_take = st.TapTake(app.studio.transport.bpm, app.clock())
+        app.tap_take = tap.TapTake(app.studio.transport.bpm, app.clock())
     assert not app.screen_stack
     app.poll_player()
     app._tap_tick()

@@ -11,7 +11,7 @@ from tui_helpers import build_app, settle, wait_until
 
 from drumfont.drums import engine as eng
 from drumfont.score.pattern import CLOSED_HAT
-from drumfont.tui import session as st
+from drumfont.tui import tap
 from drumfont.tui.app import open_live_player
 
 pytest.importorskip("torch")
@@ -108,7 +108,7 @@ async def test_tap_mode_clicks_on_the_midi_port(tmp_path):
 
 
 def test_tap_take_places_taps_on_sixteenths_with_their_timing():
-    take = st.TapTake(bpm=120, start=0.0)
+    take = tap.TapTake(bpm=120, start=0.0)
     six = take.beat / 4
     assert take.bar_start == pytest.approx(2.0)
     take.tap(take.bar_start - 0.25 * six)             # early downbeat
@@ -122,7 +122,7 @@ def test_tap_take_places_taps_on_sixteenths_with_their_timing():
     assert taps[4, 2] == pytest.approx(0.1, abs=1e-5)
     assert take.beat_at(0.6) == ("count-in", 2) and take.beat_at(2.6) == ("take", 2)
     assert take.beat_at(take.end)[0] == "done"
-    assert st.click_pattern().hits[:, CLOSED_HAT].sum() == 4
+    assert tap.click_pattern().hits[:, CLOSED_HAT].sum() == 4
 
 
 async def test_pad_notes_tap_with_their_velocity(tmp_path):

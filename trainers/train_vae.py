@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from drumfont.checkpoint import load_checkpoint, save_checkpoint
-from drumfont.drums import rules as grooves
+from drumfont.drums import rules
 from drumfont.drums.dataset import TRAIN, VAL, DrumDataset
 from drumfont.drums.metrics import reconstruction_scores
 from drumfont.errors import DrumfontError
@@ -120,7 +120,7 @@ def load_data(path: str | None):
     if path:
         return DrumDataset.load(path, mmap=True)  # batches read their rows; the file stays on disk
 
-    return grooves.build_corpus(seed=0)
+    return rules.build_corpus(seed=0)
 
 
 @dataclass

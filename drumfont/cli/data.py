@@ -8,8 +8,7 @@ from pathlib import Path
 
 from drumfont.atomic import check_writable, write_atomic
 from drumfont.cli.common import say
-from drumfont.drums import gmd, library
-from drumfont.drums import rules as grooves
+from drumfont.drums import gmd, library, rules
 from drumfont.errors import DrumfontError
 from drumfont.letters import data as fonts
 from drumfont.validate import arg
@@ -68,10 +67,10 @@ def _add_data(sub) -> None:
 
 def _run_data_drums(args: argparse.Namespace) -> int:
     check_writable(args.out, args.force)  # refuse before the work, not after it
-    data = grooves.build_corpus(seed=args.seed, per_genre=args.per_genre)
+    data = rules.build_corpus(seed=args.seed, per_genre=args.per_genre)
     data.save(args.out, force=args.force)
     say(f"wrote {len(data)} bars ({args.per_genre} per genre) to {args.out}")
-    print(grooves.density_table(data))
+    print(rules.density_table(data))
     return 0
 
 

@@ -19,7 +19,7 @@ from drumfont.atomic import check_writable, write_atomic
 from drumfont.checkpoint import build_model, load_checkpoint
 from drumfont.drums import metrics as mv
 from drumfont.drums import plots as plots
-from drumfont.drums import rules as grooves
+from drumfont.drums import rules
 from drumfont.drums.dataset import TRAIN, VAL, DrumDataset
 from drumfont.drums.model import DrumModel
 from drumfont.errors import DrumfontError
@@ -58,7 +58,7 @@ def load_dataset(path: str | os.PathLike | None) -> DrumDataset:
     if path:
         return DrumDataset.load(path)
 
-    return grooves.build_corpus(seed=0)
+    return rules.build_corpus(seed=0)
 
 
 def compute_metrics(model: DrumModel, data: DrumDataset, judge: GenreJudge | None, samples: int = 200,

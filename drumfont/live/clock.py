@@ -62,6 +62,7 @@ from drumfont.errors import DrumfontError
 from drumfont.live import schedule as sch
 from drumfont.live.ports import PortSpec, open_input, open_output, wrap_port
 from drumfont.live.sync import ClockFollower
+from drumfont.score.midifile import Timing
 from drumfont.score.notemap import GM, NoteMap
 from drumfont.score.pattern import STEPS, Pattern
 
@@ -79,14 +80,11 @@ MAX_TIMING_RECORDS = 2_000_000
 
 
 @dataclass(frozen=True)
-class ClockConfig:
-    """Everything the clock needs at launch; plain data so that it pickles into the child."""
+class ClockConfig(Timing):
+    """Everything the clock needs at launch (the timing a file would get, and more); plain data
+    so that it pickles into the child."""
 
-    bpm: float = 120.0
-    swing: float = 50.0
-    gate: float = 0.5
     notes: tuple[int, ...] = GM.notes
-    swing_timed: bool = False        # swing bars with their own timing too (else straight ones only)
     clock_out: bool = False
     bars: int | None = None          # stop after this many bars (None: until stopped)
     spin_us: int = 1000              # spin this long before each deadline (0: sleep only)

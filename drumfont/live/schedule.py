@@ -33,9 +33,10 @@ import numpy as np
 from drumfont.score.midifile import DRUM_CHANNEL, applied_swing, swing_offset
 from drumfont.score.notemap import GM, NoteMap
 from drumfont.score.pattern import N_VOICES, OFFSET_MIN, STEPS, Pattern
+from drumfont.validate import RANGES
 
 PULSES_PER_STEP = 6          # MIDI clock: 24 pulses per quarter note = 6 per sixteenth
-MIN_BPM, MAX_BPM = 20.0, 300.0
+MIN_BPM, MAX_BPM = RANGES["bpm"].lo, RANGES["bpm"].hi
 NOTE_ON = 0x90 | DRUM_CHANNEL    # 0x99
 NOTE_OFF = 0x80 | DRUM_CHANNEL   # 0x89
 CONTROL = 0xB0 | DRUM_CHANNEL    # 0xB9

@@ -26,7 +26,7 @@ from drumfont.atomic import write_atomic
 from drumfont.errors import DrumfontError, MidiFileError
 from drumfont.score.notemap import FOLD, GM, NoteMap
 from drumfont.score.pattern import N_VOICES, STEPS, Pattern, clip_offsets
-from drumfont.validate import MAX_MIDI_BYTES, read_capped, total_bars
+from drumfont.validate import MAX_MIDI_BYTES, RANGES, read_capped, total_bars
 
 TICKS_PER_BEAT = 480
 DRUM_CHANNEL = 9  # "channel 10" to a musician
@@ -37,26 +37,35 @@ MAX_BARS = 100_000
 # --- export ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class ExportOptions:
-    """How patterns become MIDI: tempo, swing (MPC %), gate (share of a sixteenth), repeats."""
+class Timing:
+    """The timing both a file and the live clock play with: tempo, swing (MPC %), gate (share of a
+    sixteenth) and whether bars with their own timing are swung too. Ranges: validate.RANGES."""
 
     bpm: float = 120.0
     swing: float = 50.0
     gate: float = 0.5
-    bars_per_pattern: int = 1
-    notemap: NoteMap = GM
-    name: str = "drumfont"
     # Swing moves a straight pattern's even sixteenths; a pattern with its own timing (offsets)
     # already swings the way its drummer did, so swing is added to it only when asked.
     swing_timed: bool = False
 
     def __post_init__(self) -> None:
-        if not 20 <= self.bpm <= 300:
-            raise MidiFileError(f"tempo {self.bpm} BPM is outside 20..300")
-        if not 50 <= self.swing <= 75:
-            raise MidiFileError(f"swing {self.swing}% is outside 50..75 (50 = straight, 66 = triplet feel)")
-        if not 0 < self.gate <= 1:
-            raise MidiFileError(f"gate {self.gate} must be in (0, 1] of a sixteenth")
+        for key in ("bpm", "swing", "gate"):
+            value = getattr(self, key)
+            r = RANGES[key]
+            if not ((r.lo < value) if r.open_low else (r.lo <= value)) or value > r.hi:
+                raise MidiFileError(f"{key} {value:g} is outside {r.text()} ({r.what})")
+
+
+@dataclass(frozen=True)
+class ExportOptions(Timing):
+    """How patterns become MIDI: the timing, plus repeats, the note map and the track name."""
+
+    bars_per_pattern: int = 1
+    notemap: NoteMap = GM
+    name: str = "drumfont"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
         if self.bars_per_pattern < 1:
             raise MidiFileError("bars per pattern must be at least 1")
 

@@ -19,7 +19,7 @@ from drumfont.drums import groove
 from drumfont.errors import DrumfontError
 from drumfont.live.ports import open_tap_input
 from drumfont.score.pattern import Pattern
-from drumfont.tui import session as st
+from drumfont.tui import tap
 from drumfont.tui.messages import Drawn, WorkFailed
 from drumfont.tui.widgets import ChoiceScreen
 
@@ -39,7 +39,7 @@ class GrooveMixin:
     _send_pattern, _player, post_message, set_interval)."""
 
     clock: Callable[[], float] = staticmethod(time.monotonic)
-    tap_take: st.TapTake | None = None
+    tap_take: tap.TapTake | None = None
     _tap_timer: Any = None
     _tap_click = False
     _tap_input: Any = None
@@ -87,16 +87,16 @@ class GrooveMixin:
         if self.tap_take is not None:
             self.tap()
             return
-        self.tap_take = st.TapTake(self.studio.transport.bpm, self.clock())
+        self.tap_take = tap.TapTake(self.studio.transport.bpm, self.clock())
         self._tap_click = False
         if self.player is not None and not self.playing:
             # The click: the player loops a bar of hats from now, in step with the count-in.
-            if self._player("set_pattern", st.click_pattern(), "now") and self._player("start"):
+            if self._player("set_pattern", tap.click_pattern(), "now") and self._player("start"):
                 self._tap_click = True
         self._tap_timer = self.set_interval(1 / 30, self._tap_tick)
         self._tap_tick()
 
-    def tap(self, velocity: int = st.TAP_VELOCITY, at: float | None = None) -> None:
+    def tap(self, velocity: int = tap.TAP_VELOCITY, at: float | None = None) -> None:
         """One tap now, or at a time stamped where it arrived (a pad's note-on, with its velocity)."""
         if self.tap_take is not None:
             self.tap_take.tap(self.clock() if at is None else at, velocity)

@@ -1,5 +1,5 @@
-"""The studio's state without a screen: bank, A/B slots, edits, undo/redo, autosave, and the
-engine (VAE or genre rules) behind sample / re-roll / morph / transfer.
+"""The studio's state without a screen: bank, A/B slots, edits, undo/redo and autosave; the drum
+engine behind sample / re-roll / morph / transfer is `drumfont.drums.engine`.
 
 `drumfont/tui/` draws and drives a `Studio`; nothing here imports textual, so every action
 is testable as plain Python. The session is saved as JSON, atomically, after every change; bars are kept in the text form,
@@ -21,8 +21,9 @@ from drumfont.atomic import write_atomic
 from drumfont.errors import DrumfontError
 from drumfont.score.midifile import ExportOptions, write_midi
 from drumfont.score.notemap import load_notemap
-from drumfont.score.pattern import CLOSED_HAT, LEVELS, N_VOICES, STEPS, Pattern, from_text, to_text
-from drumfont.validate import RANGES, read_text, short
+from drumfont.score.pattern import LEVELS, N_VOICES, STEPS, Pattern, from_text, to_text
+from drumfont.tui.session_fields import Fields
+from drumfont.validate import RANGES, read_text
 
 FORMAT = 1
 BANK_SLOTS = 8
@@ -31,7 +32,7 @@ SESSION_FILE = "session.json"
 MORPH_LEVELS = ("high", "low", "both")
 LETTER_COLOURS = ("white", "black", "#ffb000", "#ff4d4d", "#3ec5ff")   # text colours the letters pane cycles
 LETTER_BACKGROUNDS = ("black", "white", "transparent")
-MIN_TEMP, MAX_TEMP = 0.1, 2.0
+MIN_TEMP, MAX_TEMP = RANGES["studio_temperature"].lo, RANGES["studio_temperature"].hi
 BARS_CHOICES = (1, 2, 4, 8)
 OUTPUTS = ("both", "audio", "midi", "none")   # where play sounds: MIDI port, built-in kit, both
 DEFAULT_VELOCITY = 90   # a typed 'x'
@@ -262,7 +263,7 @@ class Studio:
 
     # --- transport -------------------------------------------------------------------------
     def nudge_tempo(self, delta: float) -> float:
-        self.transport.bpm = float(np.clip(round(self.transport.bpm + delta), 20, 300))
+        self.transport.bpm = float(np.clip(round(self.transport.bpm + delta), RANGES["bpm"].lo, RANGES["bpm"].hi))
         return self.transport.bpm
 
     def nudge_swing(self, delta: float) -> float:
@@ -333,12 +334,12 @@ class Studio:
             raise DrumfontError(f"{where}: not a drumfont studio session")
         if d.get("format") != FORMAT:
             raise DrumfontError(f"{where}: session format {d.get('format')!r} is not {FORMAT}")
-        f = _Fields(d, where)
+        f = Fields(d, where)
         bank = f.list("bank", f.pattern, max_len=BANK_SLOTS)
         bank += [None] * (BANK_SLOTS - len(bank))
         tr = f.dict("transport", set(Transport.__dataclass_fields__))
-        t = _Fields(tr, where, "transport.")
-        letters = _Fields(f.dict("letters", {"text", "seed", "scale", "fg", "bg", "size", "svg"}), where, "letters.")
+        t = Fields(tr, where, "transport.")
+        letters = Fields(f.dict("letters", {"text", "seed", "scale", "fg", "bg", "size", "svg"}), where, "letters.")
         cursor = f.list("cursor", f.int_in(0, max(STEPS, N_VOICES) - 1), max_len=2) if "cursor" in d else [0, 0]
         if len(cursor) != 2 or cursor[0] >= STEPS or cursor[1] >= N_VOICES:
             raise DrumfontError(f"{where}: field cursor must be [step 0..{STEPS - 1}, voice 0..{N_VOICES - 1}]")
@@ -383,85 +384,6 @@ class Studio:
         return cls.from_dict(d, str(path))
 
 
-class _Fields:
-    """Typed reads of one JSON object's fields, each failure naming the file and the field."""
-
-    def __init__(self, d: dict, where: str, prefix: str = "") -> None:
-        self.d, self.where, self.prefix = d, where, prefix
-
-    def bad(self, key: str, want: str) -> DrumfontError:
-        return DrumfontError(f"{self.where}: field {self.prefix}{key} must be {want}, got {short(self.d.get(key))}")
-
-    def get(self, key: str, check):
-        if key not in self.d:
-            raise DrumfontError(f"{self.where}: field {self.prefix}{key} is missing")
-        return check(key, self.d[key])
-
-    def opt(self, key: str, default, check):
-        return check(key, self.d[key]) if key in self.d else default
-
-    def str(self, key: str):
-        return self.get(key, self.text)
-
-    def num(self, key: str, range_key: str):
-        return self.get(key, self.ranged(range_key))
-
-    def text(self, key: str, v):
-        if not isinstance(v, str) or len(v) > 1000:
-            raise self.bad(key, "a string (at most 1000 characters)")
-        return v
-
-    def opt_str(self, key: str, v):
-        return None if v is None else self.text(key, v)
-
-    def bool(self, key: str, v):
-        if not isinstance(v, bool):
-            raise self.bad(key, "true or false")
-        return v
-
-    def ranged(self, range_key: str):
-        return lambda key, v: RANGES[range_key].check(v, f"field {self.prefix}{key}", self.where)
-
-    def int_in(self, lo: int, hi: int):
-        def check(key, v):
-            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-                raise self.bad(key, f"a whole number {lo}..{hi}")
-            return v
-        return check
-
-    def choice(self, options):
-        def check(key, v):
-            if isinstance(v, (bool, float)) or v not in options:  # 2.0 is not the bar count 2
-                raise self.bad(key, f"one of {', '.join(map(repr, options))}")
-            return v
-        return check
-
-    def pattern(self, key: str, v):
-        if v is None:
-            return None
-        if not isinstance(v, str):
-            raise self.bad(key, "a bar in the text form, or null")
-        try:
-            return from_text(v)
-        except DrumfontError as exc:
-            raise DrumfontError(f"{self.where}: field {self.prefix}{key}: {exc}") from None
-
-    def list(self, key: str, check, max_len: int):
-        v = self.d.get(key, [])
-        if not isinstance(v, list) or len(v) > max_len:
-            raise self.bad(key, f"a list of at most {max_len}")
-        return [check(f"{key}[{i}]", x) for i, x in enumerate(v)]
-
-    def dict(self, key: str, allowed: set):
-        v = self.d.get(key, {})
-        if not isinstance(v, dict):
-            raise self.bad(key, "an object")
-        unknown = sorted(set(v) - allowed)
-        if unknown:
-            raise DrumfontError(f"{self.where}: unknown field {self.prefix}{key}.{unknown[0]}")
-        return v
-
-
 def open_session(folder: Path) -> tuple[Studio, str | None]:
     """The saved session in `folder`, or a fresh one. A damaged file is kept aside (renamed,
     never deleted) and the reason returned, so nothing the user made is lost."""
@@ -499,69 +421,3 @@ def export_patterns(path: str | os.PathLike, patterns: Sequence[Pattern], transp
     opts = ExportOptions(bpm=transport.bpm, swing=transport.swing, gate=transport.gate,
                          bars_per_pattern=transport.bars, notemap=load_notemap(transport.notemap), name=name)
     return write_midi(path, list(patterns), opts, force=force)
-
-
-# --- tap mode ------------------------------------------------------------------------------------
-
-TAP_VELOCITY = 100  # a key has no velocity; a pad's note-on brings its own
-
-
-@dataclass
-class TapTake:
-    """One bar of tapped rhythm after a count-in, on a clock the caller gives (seconds).
-
-    The count-in runs `count_in` beats from `start`; the take is the bar after it. A tap is kept
-    on its nearest sixteenth with its offset (a tap up to half a sixteenth before the bar's
-    downbeat is step 1, early); of two taps on one step the louder stays. Taps before the count-in
-    ends (earlier than that) or after the bar are ignored."""
-
-    bpm: float
-    start: float
-    count_in: int = 4
-    taps: list[tuple[float, int]] = field(default_factory=list)   # (time, velocity)
-
-    @property
-    def beat(self) -> float:
-        return 60.0 / self.bpm
-
-    @property
-    def bar_start(self) -> float:
-        """When the tapped bar begins (after the count-in)."""
-        return self.start + self.count_in * self.beat
-
-    @property
-    def end(self) -> float:
-        """When the take is over: the bar plus half a sixteenth for a late last tap."""
-        return self.bar_start + 4 * self.beat + self.beat / 8
-
-    def tap(self, t: float, velocity: int = TAP_VELOCITY) -> None:
-        """Record a tap at time t."""
-        self.taps.append((float(t), int(np.clip(velocity, 1, 127))))
-
-    def beat_at(self, t: float) -> tuple[str, int]:
-        """("count-in" | "take" | "done", beat number 1..4) at time t, for the flash and the click."""
-        if t < self.bar_start:
-            return "count-in", int(max(0.0, t - self.start) // self.beat) % 4 + 1
-        if t < self.end:
-            return "take", int((t - self.bar_start) // self.beat) % 4 + 1
-        return "done", 4
-
-    def as_taps(self) -> np.ndarray:
-        """The take as a (16, 3) tap line: onset, velocity, offset in sixteenths."""
-        out = np.zeros((STEPS, 3), np.float32)
-        sixteenth = self.beat / 4
-        for t, vel in self.taps:
-            pos = (t - self.bar_start) / sixteenth
-            step = int(np.ceil(pos - 0.5))
-            if not 0 <= step < STEPS or vel <= out[step, 1]:
-                continue
-            off = min(max(pos - step, -0.5), float(np.nextafter(np.float32(0.5), np.float32(0))))
-            out[step] = (1.0, vel, off)
-        return out
-
-
-def click_pattern() -> Pattern:
-    """What the MIDI click plays during a take: a closed hat on every beat, the downbeat accented."""
-    v = np.zeros((STEPS, N_VOICES), np.uint8)
-    v[[0, 4, 8, 12], CLOSED_HAT] = (127, 80, 80, 80)
-    return Pattern(v)
