@@ -173,3 +173,12 @@ def jack_audio(jack_server):
     if res.stdout.strip() != "True":
         pytest.skip("this PortAudio has no JACK host API (libportaudio2 built without JACK?)")
     return jack_server
+
+
+@pytest.fixture(scope="session")
+def vae():
+    """A tiny drum VAE engine (untrained weights, the real genre table) for the studio's tests."""
+    pytest.importorskip("torch")
+    from tui_helpers import tiny_vae_engine
+
+    return tiny_vae_engine()

@@ -6,6 +6,9 @@ import asyncio
 import time
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
+
 from drumfont.drums import engine as eng
 
 
@@ -78,3 +81,33 @@ def as_exported(patterns) -> list:
     from drumfont.score.midifile import import_bytes, to_midi_bytes
 
     return import_bytes(to_midi_bytes(list(patterns))).patterns
+
+
+NOTE_ON = 0x99
+
+
+
+def recording_player():
+    """A player factory whose port records what it is sent, and the list of its ports."""
+    from drumfont.live import RecordingPort
+    from drumfont.tui.app import open_live_player
+
+    made = []
+
+    def factory(transport):
+        port = RecordingPort()
+        made.append(port)
+        return open_live_player(transport, port=port)
+    return factory, made
+
+
+def note_ons(port, note=None):
+    return [m for m in port.messages() if m[0] == NOTE_ON and m[2] > 0 and (note is None or m[1] == note)]
+
+
+def fake_typeface(text: str, seed: int, scale: int) -> Image.Image:
+    # A stand-in for the GAN: bars whose widths depend on the seed, so re-rolls differ.
+    img = np.zeros((28, 28 * len(text)), np.uint8)
+    for i, _ in enumerate(text):
+        img[4:24, i * 28 + 4: i * 28 + 8 + seed % 10] = 255
+    return Image.fromarray(img).resize((28 * len(text) * scale, 28 * scale))

@@ -1,0 +1,236 @@
+"""Pilot tests of the studio, the transport and the live player: ports, clock, play chains, audio output: every action by its key, asserting on the
+session, on the files written and on what reached a recording MIDI port."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from textual.widgets import OptionList, Static
+from tui_helpers import (  # noqa: F401
+    NOTE_ON,
+    as_exported,
+    build_app,
+    note_ons,
+    recording_player,
+    settle,
+    tiny_vae_engine,
+    wait_until,
+)
+
+from drumfont.errors import LiveMidiError
+from drumfont.score.pattern import CLOSED_HAT, KICK
+from drumfont.tui import session as st
+from drumfont.tui import tap
+from drumfont.tui.app import VIRTUAL_PORT, open_live_player
+from drumfont.tui.widgets import ChoiceScreen, StepGrid
+
+# --- transport and the player --------------------------------------------------------------------
+
+async def test_play_sends_the_bar_to_the_port_and_moves_the_playhead(tmp_path):
+    factory, ports = recording_player()
+    app = build_app(tmp_path, player_factory=factory)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.player is not None, app.player_reason
+        await pilot.press("right_curly_bracket", "right_curly_bracket")  # 140 BPM
+        await pilot.press("space")
+        assert app.playing
+        port = ports[-1]
+        kicks = int(app.studio.current.hits[:, KICK].sum())
+        assert await wait_until(pilot, lambda: len(note_ons(port, 36)) >= kicks)
+        assert await wait_until(pilot, lambda: app.query_one(StepGrid).playhead is not None)
+        await pilot.press("space")
+        assert not app.playing
+        assert app.query_one(StepGrid).playhead is None
+        # All Notes Off on channel 10 once stopped
+        assert await wait_until(pilot, lambda: (0xB9, 123, 0) in port.messages())
+
+
+async def test_mute_reaches_the_player(tmp_path):
+    factory, ports = recording_player()
+    app = build_app(tmp_path, player_factory=factory)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("m", "right_curly_bracket", "right_curly_bracket", "right_curly_bracket")
+        await pilot.press("space")
+        port = ports[-1]
+        hats = int(app.studio.current.hits[:, CLOSED_HAT].sum())
+        assert hats > 0
+        assert await wait_until(pilot, lambda: len(note_ons(port, 42)) >= hats)
+        assert note_ons(port, 36) == []  # the kick stays muted
+
+
+async def test_transport_keys_and_clock_out(tmp_path):
+    factory, ports = recording_player()
+    app = build_app(tmp_path, player_factory=factory)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("right_square_bracket", "left_curly_bracket", "full_stop", "full_stop", "comma", "B")
+        tr = app.studio.transport
+        assert (tr.bpm, tr.swing, tr.bars) == (111.0, 52.0, 2)
+        await pilot.press("C", "space")
+        assert tr.clock_out
+        assert await wait_until(pilot, lambda: 0xF8 in [m[0] for m in ports[-1].messages()])
+        assert await wait_until(pilot, lambda: abs(app.player.bpm() - 111.0) < 1e-6)
+        text = str(app.query_one("#transport", Static).render())
+        assert "111 BPM" in text and "clock out" in text and "▶" in text
+
+
+async def test_play_morph_and_bank_as_chains(tmp_path, vae):
+    factory, ports = recording_player()
+    app = build_app(tmp_path, engine=vae, player_factory=factory)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("a", "2", "s")
+        await settle(pilot)
+        await pilot.press("b", "M")
+        await settle(pilot)
+        await pilot.press(*["right_curly_bracket"] * 18)  # 300 BPM
+        await pilot.press("P")
+        assert app.playing and app._chain_playing
+        port = ports[-1]
+        first = app.studio.morph[0]
+        want = int(first.hits.sum())
+        assert await wait_until(pilot, lambda: len(note_ons(port)) >= want)
+        assert await wait_until(pilot, lambda: app.player.chain_entry() >= 1)
+        await pilot.press("space", "p")  # stop; then the bank as a chain, playing at once
+        assert app.playing
+
+
+async def test_without_midi_play_is_off_with_the_reason_and_export_works(tmp_path):
+    def no_midi(transport):
+        raise LiveMidiError("no MIDI system could start: test")
+    app = build_app(tmp_path, player_factory=no_midi)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.player is None and "no MIDI system" in app.player_reason
+        await pilot.press("space")
+        assert not app.playing and "play is off" in app._last_error
+        assert "play off" in str(app.query_one("#side", Static).render())
+        await pilot.press("e", "enter")
+        await pilot.pause()
+        assert (tmp_path / "drumfont-rock-slot1.mid").exists()
+
+
+async def test_a_vanished_port_is_a_notification(tmp_path):
+    factory, ports = recording_player()
+    app = build_app(tmp_path, player_factory=factory)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        errors = ["port 'X' vanished; retrying"]
+        app.player.error = lambda: errors.pop() if errors else None
+        await pilot.pause(0.1)
+        assert "vanished" in app._last_error
+        assert app.is_running
+
+
+async def test_choose_output_port_and_clock_source(tmp_path, monkeypatch):
+    from drumfont.live import ports as live_ports
+
+    monkeypatch.setattr(live_ports, "list_ports", lambda backend=None: {
+        "alsa": {"outputs": ["Midi Through:0", "drumfont:0"], "inputs": ["Midi Through:0"]}})
+    factory, made = recording_player()
+    app = build_app(tmp_path, player_factory=factory)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("O")
+        assert isinstance(app.screen, ChoiceScreen)
+        options = app.screen.query_one(OptionList)
+        assert [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)] == \
+            [VIRTUAL_PORT, "Midi Through:0"]
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert app.studio.transport.port == "Midi Through:0" and len(made) == 2  # reopened
+        await pilot.press("F", "down", "enter")
+        await pilot.pause()
+        assert app.studio.transport.follow == "Midi Through:0"
+        await pilot.press("F", "up", "enter")
+        await pilot.pause()
+        assert app.studio.transport.follow is None
+
+
+async def test_a_timer_tick_during_shutdown_is_harmless(tmp_path):
+    """The playhead and tap timers can fire once more after the app's screens are gone (seen in CI
+    as an IndexError on an empty screen stack); a late tick must do nothing."""
+    factory, made = recording_player()
+    app = build_app(tmp_path, player_factory=factory)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("space")
+        await settle(pilot)
+        app.tap_take = tap.TapTake(app.studio.transport.bpm, app.clock())
+    assert not app.screen_stack
+    app.poll_player()
+    app._tap_tick()
+
+
+# --- audio output ----------------------------------------------------------------------------
+
+def kit_less_player(monkeypatch):
+    """A factory whose MIDI goes to a recording port and whose audio output cannot open (no such
+    device; PortAudio in this process kept off any JACK server), and the outputs it was asked for."""
+    from drumfont.live import RecordingPort
+
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", "drumfont-no-such-server")
+    asked, ports = [], []
+
+    def factory(transport):
+        asked.append(transport.output)
+        ports.append(RecordingPort())
+        return open_live_player(transport, port=ports[-1], audio_device="no-such-device")
+    return factory, asked, ports
+
+
+async def test_output_key_cycles_and_says_why_audio_is_off(tmp_path, monkeypatch):
+    pytest.importorskip("sounddevice", reason="sounddevice/PortAudio is not installed")
+    factory, asked, ports = kit_less_player(monkeypatch)
+    app = build_app(tmp_path, player_factory=factory, audio=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        side = lambda: str(app.query_one("#side", Static).render())  # noqa: E731
+        assert app.player is not None and "no audio output matches" in app.player.off["audio"]
+        assert "audio off: no audio output matches" in side()
+        await pilot.press("space")               # MIDI plays on beside the missing audio
+        assert await wait_until(pilot, lambda: len(note_ons(ports[-1])) > 0)
+        await pilot.press("space", "A")          # audio only: nothing can play
+        await settle(pilot)
+        assert app.studio.transport.output == "audio" and app.player is None
+        assert "audio off: no audio output" in side() and "out: audio" in side()
+        await pilot.press("space")
+        assert not app.playing and "play is off" in app._last_error
+        await pilot.press("A")                   # MIDI only
+        await settle(pilot)
+        assert app.player is not None and "audio off" not in side()
+        await pilot.press("v")
+        assert "audition needs the built-in kit" in app._last_error
+        await pilot.press("A")                   # none
+        await settle(pilot)
+        assert app.player is None and "output is none" in side()
+        await pilot.press("A")
+        await settle(pilot)
+    assert asked == ["both", "audio", "midi", "both"]
+    assert json.loads((tmp_path / "data" / st.SESSION_FILE).read_text())["transport"]["output"] == "both"
+
+
+async def test_no_audio_switch_leaves_midi_alone(tmp_path, monkeypatch):
+    factory, asked, _ = kit_less_player(monkeypatch)
+    app = build_app(tmp_path, player_factory=factory, audio=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.player is not None and app.player.audio_name == "" and app.player.off == {}
+    assert asked == ["midi"]
+
+
+def test_side_panel_reasons_split_at_clauses_not_inside_parentheses():
+    from drumfont.tui.app import _clauses
+
+    joined = "MIDI off: no port; audio off: no output matches (outputs: none; a JACK server is needed)"
+    assert _clauses(joined) == ["MIDI off: no port",
+                                "audio off: no output matches (outputs: none; a JACK server is needed)"]
+    # a second backend's reason belongs to the MIDI clause, not a line of its own ("play off: jack")
+    joined = "MIDI off: no MIDI system could start: alsa: no sequencer; jack: no server; audio off: none"
+    assert _clauses(joined) == ["MIDI off: no MIDI system could start: alsa: no sequencer; jack: no server",
+                                "audio off: none"]
+    assert _clauses("MIDI is off (--no-midi); audio is off (--no-audio)") == [
+        "MIDI is off (--no-midi)", "audio is off (--no-audio)"]
