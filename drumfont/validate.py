@@ -1,4 +1,4 @@
-"""The doors: every value and file a user hands drumfont is checked here, once, against a range
+"""Every value and file a user hands drumfont is checked here, once, against a range
 written down in `RANGES` (README's "Limits" table is this table), before any work starts.
 
 The CLI uses these as argparse `type=` callables, the studio's session loader and the loaders of
