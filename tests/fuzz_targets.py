@@ -168,12 +168,13 @@ json_values = st.recursive(_scalars, lambda c: st.one_of(st.lists(c, max_size=5)
 @st.composite
 def session_dict(draw) -> Any:
     """A saved session with fields replaced, removed or added; or any JSON value at all."""
+    from drumfont.drums.engine import RulesEngine
     from drumfont.tui import session as studio
 
     if draw(st.integers(0, 9)) == 0:
         return draw(json_values)
     s = studio.Studio()
-    s.doc.bank[0] = studio.RulesEngine().sample("rock", 1.0, 0)
+    s.doc.bank[0] = RulesEngine().sample("rock", 1.0, 0)
     d = s.to_dict()
     for _ in range(draw(st.integers(1, 4))):
         nested = [d[k] for k in ("transport", "letters") if isinstance(d.get(k), dict)]

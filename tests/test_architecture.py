@@ -23,7 +23,7 @@ FLOORS = {
     "main": 6,            # drumfont/__main__.py
 }
 # Third-party packages that only one part may import (DESIGN: "Only tui/ imports textual ...").
-ONLY = {"textual": {"tui"}, "matplotlib": {"drums.plots", "letters.plots", "letters.typeset"}}
+ONLY = {"textual": {"tui"}, "matplotlib": {"drums.plots", "letters.plots"}}
 
 
 def _modules() -> dict[str, Path]:

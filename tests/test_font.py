@@ -135,7 +135,7 @@ def test_style_from_an_image(preset, tmp_path, monkeypatch):
 
     from drumfont import letters
 
-    monkeypatch.setattr(letters, "INVERT_STEPS", 20)  # the fit's length is not what is tested
+    monkeypatch.setattr(letters.engine, "INVERT_STEPS", 20)  # the fit's length is not what is tested
 
     img = Image.new("L", (200, 60), 0)
     ImageDraw.Draw(img).text((10, 5), "AB", font=dejavu(), fill=255)

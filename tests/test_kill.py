@@ -147,7 +147,8 @@ from drumfont.tui import session as st
 from drumfont.score.pattern import Pattern
 folder = sys.argv[1]
 s, _ = st.open_session(__import__('pathlib').Path(folder))
-eng = st.RulesEngine()
+from drumfont.drums.engine import RulesEngine
+eng = RulesEngine()
 while True:  # the studio autosaves after every change; change and save as fast as it can
     s.put(s.seed % st.BANK_SLOTS, eng.sample("rock", 1.0, s.next_seed()))
     s.save(folder + "/session.json")

@@ -23,7 +23,7 @@ def test_data_dir_env_override_and_xdg(monkeypatch, tmp_path):
     monkeypatch.setenv("DRUMFONT_DATA_DIR", str(tmp_path / "x"))
     assert paths.data_dir() == tmp_path / "x"
     monkeypatch.delenv("DRUMFONT_DATA_DIR")
-    monkeypatch.setattr(st.sys, "platform", "linux")
+    monkeypatch.setattr(paths.sys, "platform", "linux")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     assert paths.data_dir() == tmp_path / "xdg" / "drumfont"
 
@@ -166,7 +166,7 @@ def test_rules_engine_is_seeded_and_cannot_morph():
 
 
 def test_load_engine_falls_back_to_rules_with_reason(tmp_path):
-    e = eng.load_engine(preset=str(tmp_path / "missing.pt"))
+    e = eng.load_engine(preset=str(tmp_path / "missing.pt"), fallback=True)
     assert e.name == "rules" and e.reason
     assert eng.load_engine(rules=True).reason == "started with --rules"
 

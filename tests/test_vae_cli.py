@@ -81,9 +81,9 @@ def test_train_vae_passthrough(tmp_path, capsys):
 
 
 def test_export_falls_back_to_the_rules_without_a_shipped_model(tmp_path, capsys, monkeypatch):
-    from drumfont import drums
+    from drumfont.drums import model
 
-    monkeypatch.setattr(drums, "preset_available", lambda: False)
+    monkeypatch.setattr(model, "preset_available", lambda: False)
     rc, stdout, err = run(capsys, "export", "--style", "rock", "-n", "2", "--seed", "1", "--out", str(tmp_path))
     assert rc == 0 and len(stdout.split()) == 2
     assert err.count("\n") == 1 and "genre rules" in err

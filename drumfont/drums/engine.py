@@ -109,13 +109,13 @@ class VaeEngine(Engine):
         return vae.endpoint(self.model, spec)
 
 
-def load_engine(preset: str | None = None, use_rules: bool = False, fallback: bool = False) -> Engine:
+def load_engine(preset: str | None = None, rules: bool = False, fallback: bool = False) -> Engine:
     """The VAE engine on `preset` (default: the shipped model), or the rules with the reason.
 
     A missing shipped preset always falls back to the rules (its `reason` says so, for the caller
     to show). A preset the user named that does not load is an error, unless `fallback` (the
     studio keeps working on the rules and shows why)."""
-    if use_rules:
+    if rules:
         return RulesEngine("started with --rules")
     if preset is None and not vae.preset_available():
         return RulesEngine(f"no shipped drum VAE (presets/{vae.PRESET_NAME}); drawing from the genre rules")

@@ -23,6 +23,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Input, Static
 
+from drumfont import paths
 from drumfont.drums.engine import Engine, RulesEngine, load_engine
 from drumfont.errors import DrumfontError
 from drumfont.score.notemap import load_notemap
@@ -576,4 +577,4 @@ def _short(reason: str, limit: int = 48, cut: str = ":") -> str:
 
 def make_app(data_dir: str | os.PathLike | None = None, **kwargs: Any) -> StudioApp:
     """The studio app, for the CLI and the tests: `data_dir` defaults to the user's data folder."""
-    return StudioApp(Path(data_dir) if data_dir else data_dir(), **kwargs)
+    return StudioApp(Path(data_dir) if data_dir else paths.data_dir(), **kwargs)
