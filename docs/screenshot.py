@@ -15,7 +15,7 @@ from pathlib import Path
 
 import cairosvg
 
-from drumfont import studio
+from drumfont.drums.engine import load_engine
 from drumfont.live.ports import RecordingPort
 from drumfont.tui.app import make_app
 from drumfont.tui.live import open_live_player
@@ -30,7 +30,7 @@ class VirtualPort(RecordingPort):
 
 async def shoot(svg: Path) -> None:
     data = Path(tempfile.mkdtemp(prefix="drumfont-shot-"))
-    engine = studio.load_engine()
+    engine = load_engine()
     if engine.name != "vae":
         sys.exit(f"the drum model did not load: {engine.reason}")
     app = make_app(data, engine=engine, audio=False, export_dir=data,
