@@ -18,7 +18,7 @@ os.getloadavg() before and after and the scheduling the clock was granted.
 +-0.45 of a sixteenth, early downbeats included); first, the scheduler's own cost per step
 (Sequencer.step_events, straight vs timed) is printed, measured in this process.
 
-The README figures: `--jack-rt` (SCHED_FIFO clock, the product default where allowed) and
+The figures in reports/README.md: `--jack-rt` (SCHED_FIFO clock, the product default where allowed) and
 `--jack-rt --no-rt --nice 0 --modes process` (what an unprivileged user gets).
 """
 

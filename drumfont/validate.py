@@ -1,5 +1,5 @@
 """Every value and file a user hands drumfont is checked here, once, against a range
-written down in `RANGES` (README's "Limits" table is this table), before any work starts.
+written down in `RANGES` (the table in docs/limits.md is this table), before any work starts.
 
 The CLI uses these as argparse `type=` callables, the studio's session loader and the loaders of
 our own formats call the same checks, and a failure is a DrumfontError naming the file and the

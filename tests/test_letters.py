@@ -89,7 +89,7 @@ def test_shipped_presets_draw_the_letters_asked_for():
         clf, _ = letters.load_classifier()
         pred, _, _ = classify(clf, x)
         hits += int((pred == torch.arange(26)).sum())
-    assert hits / (4 * 26) > 0.5                  # chance is 1/26; the preset's measured figure is in README
+    assert hits / (4 * 26) > 0.5                  # chance is 1/26; the preset's measured figure is in reports/README.md
     g, blob = letters.load_generator(preset_path(letters.GAN_PRESET))
     assert not g.cfg.conditional and blob["kind"] == "letters_gan"
     assert letters.render_grid(rows=2, cols=2, scale=1).size == (56, 56)

@@ -8,7 +8,7 @@ Pairs are made on the fly from the dataset's played bars (GrooVAE's inverse tran
 humanize learns (hits of a bar, velocities flattened, offsets zeroed -> the bar as played);
 drumify learns (the bar's tap line: every voice merged, the loudest hit's velocity and offset ->
 the bar). Loss: vel_weight * MSE(velocities) + offset_weight * MSE(offsets) on the real hit cells
-(`--loss l1`: absolute errors; measured no better, README) (+ BCE of the hits for drumify) +
+(`--loss l1`: absolute errors; measured no better, reports/README.md) (+ BCE of the hits for drumify) +
 beta * KL(q(z) || N(0, I)) with free bits. Genre is dropped (set to "none") for a share of bars,
 so the model also plays with no style given. `--model-tempo` adds the file's tempo (from the
 Groove MIDI file name) as a condition channel.

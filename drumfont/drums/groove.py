@@ -7,7 +7,7 @@ numpy arrays and Patterns only, so the TUI calls them from a worker thread.
 
 Taps are (16, 3) float arrays per bar: onset (0/1), velocity (0..127) and offset (sixteenths,
 [-0.5, 0.5)), GrooVAE's tap line. Every tap step of a drumified bar holds a hit: where the model
-places none, the most likely voice is played (measured: how often that is needed is in README).
+places none, the most likely voice is played (measured: how often that is needed is in reports/README.md).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 
 SHIPPED = {"humanize": "humanize.pt", "drumify": "drumify.pt"}
 TAP_FIELDS = 3  # onset, velocity 0..127, offset in sixteenths
-# Defaults of the commands and the studio (the measured table in README uses them).
-DEFAULT_TEMPERATURE = 1.0  # the model's own spread: offsets as wide as a drummer's (README table)
+# Defaults of the commands and the studio (the measured table in reports/README.md uses them).
+DEFAULT_TEMPERATURE = 1.0  # the model's own spread: offsets as wide as a drummer's (reports/README.md)
 DEFAULT_BPM = 120.0  # the tempo a tempo-reading model assumes where none is given (MIDI's default)
 
 

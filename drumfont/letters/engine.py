@@ -105,7 +105,7 @@ def _describe(glyphs: str) -> str:
 def style_latent(seed: int, preset: str | os.PathLike | None = None, truncation: float = 1.0):
     """The style of `seed`: one latent (1, latent_dim) for every glyph. `truncation` < 1 pulls z
     towards the mean (the truncation trick of BigGAN, Brock et al. 2019), trading variety between
-    seeds for typical glyphs; how far pays is measured in README (too far reads worse)."""
+    seeds for typical glyphs; how far pays is measured in reports/README.md (too far reads worse)."""
     import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     if not 0.0 < truncation <= 2.0:

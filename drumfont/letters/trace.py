@@ -28,7 +28,7 @@ LEVEL = 0.5           # the ink threshold the contour follows
 # and the GAN copies them: of the 20 training fonts' 240 glyphs with bowls, 40 (STIX, Computer
 # Modern) lose a counter at 0.5, 5 at a floor of 0.35, none at 0.3, the floor chosen (0.25 closes
 # no more). A lowered glyph's ink grows by 24 % on average there. Figures:
-# benchmarks/measure_counter_levels.py (README, "GAN typeface").
+# benchmarks/measure_counter_levels.py (reports/README.md, "GAN typeface").
 COUNTER_LEVELS = (0.45, 0.4, 0.35, 0.3)
 # counters by design: the glyphs whose bowls are closed in all 20 training fonts
 DESIGN_COUNTERS = {"A": 1, "B": 2, "D": 1, "O": 1, "P": 1, "Q": 1, "R": 1, "0": 1, "4": 1, "6": 1, "8": 2, "9": 1}

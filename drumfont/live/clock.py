@@ -1,6 +1,6 @@
 """The clock: the loop that sends patterns to a MIDI port (and the kit) on time, in its own process.
 
-Where the clock runs, and why (benchmarks/bench_player.py; figures in README, measured on a
+Where the clock runs, and why (benchmarks/bench_player.py; figures in reports/README.md, measured on a
 2-core box shared with training jobs, load average 7-10): a clock *thread* in a process whose
 other threads run Python (the TUI redrawing, the VAE sampling) must win the GIL back after
 every sleep, so it sends late by p50 2.4-6.6 ms, p99 11-35 ms, max 19-78 ms. The same loop in
