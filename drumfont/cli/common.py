@@ -18,13 +18,18 @@ def say(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
-def add_midi_out(p: argparse.ArgumentParser, bars_default: int = 1) -> None:
-    p.add_argument("--bpm", type=arg("bpm"), default=120.0, help="tempo written to the file (20-300)")
+def add_timing(p: argparse.ArgumentParser, bpm_help: str) -> None:
+    """The timing a file and the live player share (score.midifile.Timing)."""
+    p.add_argument("--bpm", type=arg("bpm"), default=120.0, help=bpm_help)
     p.add_argument("--swing", type=arg("swing"), default=50.0,
                    help="MPC swing %% (50 straight .. 75); applies to bars on the grid only, unless --swing-timed")
     p.add_argument("--swing-timed", action="store_true",
                    help="add swing to bars that carry a drummer's own timing too (default: leave their timing)")
     p.add_argument("--gate", type=arg("gate"), default=0.5, help="note length as a share of a sixteenth (0-1]")
+
+
+def add_midi_out(p: argparse.ArgumentParser, bars_default: int = 1) -> None:
+    add_timing(p, "tempo written to the file (20-300)")
     p.add_argument("--bars", type=arg("bars"), default=bars_default, help="bars to repeat each pattern (1-1024)")
     p.add_argument("--notemap", default="gm", help="output note map: gm, tr8s, drumrack or a .json file")
     p.add_argument("--force", action="store_true", help="overwrite existing files")

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from drumfont.audio.engine import AudioSpec
-from drumfont.cli.common import PRESET_HELP, say
+from drumfont.cli.common import PRESET_HELP, add_timing, say
 from drumfont.drums.engine import load_engine
 from drumfont.errors import DrumfontError
 from drumfont.live import play
@@ -32,12 +32,7 @@ def _add_play(sub) -> None:
     dest.add_argument("--port", default=None, metavar="NAME", help="open an existing output (substring of its name)")
     p.add_argument("--backend", default=None, choices=("alsa", "jack", "coremidi", "windows"),
                    help="MIDI system (default: MIDO_BACKEND, else the first that starts)")
-    p.add_argument("--bpm", type=arg("bpm"), default=120.0, help="tempo 20-300, changeable by --follow's leader")
-    p.add_argument("--swing", type=arg("swing"), default=50.0,
-                   help="MPC swing %% (50 straight .. 75); applies to bars on the grid only, unless --swing-timed")
-    p.add_argument("--swing-timed", action="store_true",
-                   help="add swing to bars that carry a drummer's own timing too (default: leave their timing)")
-    p.add_argument("--gate", type=arg("gate"), default=0.5, help="note length as a share of a sixteenth (0-1]")
+    add_timing(p, "tempo 20-300, changeable by --follow's leader")
     p.add_argument("--notemap", default="gm", help="output note map: gm, a preset name or a .json file")
     length = p.add_mutually_exclusive_group()
     length.add_argument("--bars", type=arg("play_bars"), default=None, help="stop after N bars")

@@ -64,8 +64,9 @@ def check_bpm(bpm: float) -> float:
 def check_swing(swing: float) -> float:
     """Swing in MPC percent (50 straight .. 75), or ValueError."""
     swing = float(swing)
-    if not 50.0 <= swing <= 75.0:
-        raise ValueError(f"swing {swing:g}% is outside 50..75 (50 = straight, 66 = triplet feel)")
+    r = RANGES["swing"]
+    if not r.lo <= swing <= r.hi:
+        raise ValueError(f"swing {swing:g}% is outside {r.text()} (50 = straight, 66 = triplet feel)")
     return swing
 
 

@@ -267,7 +267,7 @@ class Studio:
         return self.transport.bpm
 
     def nudge_swing(self, delta: float) -> float:
-        self.transport.swing = float(np.clip(self.transport.swing + delta, 50, 75))
+        self.transport.swing = float(np.clip(self.transport.swing + delta, RANGES["swing"].lo, RANGES["swing"].hi))
         return self.transport.swing
 
     def cycle_bars(self) -> int:
