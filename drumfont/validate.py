@@ -96,7 +96,14 @@ RANGES: dict[str, Range] = {
     "amount": Range(0, 1, "share of the humanised change, 0 = unchanged"),
     "groove_temperature": Range(0, 10, "how far from the model's typical playing"),
     "workers": Range(1, 256, "processes", integer=True),
+    "phrase": Range(1, 8, "bars in a phrase: 1, 2, 4 or 8", integer=True),
+    "phrase_slot": Range(1, 8, "bars in a studio slot's phrase", integer=True),
+    "continue_bars": Range(1, 32, "bars to continue", integer=True),
+    "section_bars": Range(1, 64, "bars in a song section", integer=True),
+    "song_bars": Range(1, 512, "bars in a song", integer=True),
 }
+# The phrase lengths the phrase model is trained on (its windows): `--phrase` takes these.
+PHRASE_LENGTHS = (1, 2, 4, 8)
 
 
 def arg(key: str) -> Callable[[str], Any]:
@@ -117,6 +124,61 @@ def arg(key: str) -> Callable[[str], Any]:
 
     parse.__name__ = key  # argparse names the type in "invalid <name> value"
     return parse
+
+
+def phrase_length(text: str) -> int:
+    """argparse type of `--phrase`: a whole number in RANGES["phrase"] that is one of PHRASE_LENGTHS."""
+    value = arg("phrase")(text)
+    if value not in PHRASE_LENGTHS:
+        raise argparse.ArgumentTypeError(f"{value} is not a phrase length: use {', '.join(map(str, PHRASE_LENGTHS))}")
+    return value
+
+
+phrase_length.__name__ = "phrase"
+
+
+def parse_form(form: str) -> list[tuple[str, int]]:
+    """A song's form, "intro:4,verse:8,chorus:8,outro:4" -> [("intro", 4), ...]: names are free
+    text (no ':' or ','; spaces around them dropped), each section RANGES["section_bars"] bars, the
+    song at most RANGES["song_bars"] in all. A malformed form is one DrumfontError naming the item."""
+    sec, song = RANGES["section_bars"], RANGES["song_bars"]
+    if not isinstance(form, str) or not form.strip():
+        raise DrumfontError('the form is empty; give sections as NAME:BARS, e.g. "intro:4,verse:8"')
+    if len(form) > 10_000:
+        raise DrumfontError(f"the form is {len(form):,} characters long; a song has at most {int(song.hi)} bars")
+    out: list[tuple[str, int]] = []
+    for raw in form.split(","):
+        item = raw.strip()
+        name, colon, count = item.partition(":")
+        name, count = name.strip(), count.strip()
+        shown = short(item, 30)
+        if not item:
+            raise DrumfontError("the form has an empty item (two commas together, or one at an end)")
+        if not colon or ":" in count:
+            raise DrumfontError(f"form item {shown} is not NAME:BARS (e.g. verse:8)")
+        if not name:
+            raise DrumfontError(f"form item {shown} has no section name (e.g. verse:8)")
+        if not count.isascii() or not count.isdigit():
+            raise DrumfontError(f"form item {shown}: the bar count {short(count, 20)} is not a whole number")
+        bars = int(count)
+        if not sec.lo <= bars <= sec.hi:
+            raise DrumfontError(f"form item {shown}: a section has {int(sec.lo)}-{int(sec.hi)} bars, got {bars}")
+        out.append((name, bars))
+    total = sum(b for _, b in out)
+    if total > song.hi:
+        raise DrumfontError(f"the form has {total:,} bars; a song has at most {int(song.hi)}")
+    return out
+
+
+def form_arg(text: str) -> list[tuple[str, int]]:
+    """argparse type of `--form`."""
+    try:
+        return parse_form(text)
+    except DrumfontError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+form_arg.__name__ = "form"
 
 
 def total_bars(patterns: int, repeats: int, what: str = "") -> int:

@@ -2,12 +2,23 @@
 seeded genre rules otherwise, with the reason said once.
 
 `export`, `play`, the studio and the reports all come here, so a new option (temperature, seed)
-reaches all of them at once. The engine speaks Patterns and plain numbers only (no torch types),
-so the studio can call it from a worker thread.
+reaches all of them at once. The engine speaks Patterns, Phrases and plain numbers only (no torch
+types), so the studio can call it from a worker thread.
+
+Phrases (bars that belong together, a fill where a drummer plays one), continuing a player's bars,
+re-rolling a phrase's fill and songs come from the phrase model (`drums/phrase_engine.py`) when the
+shipped one loads beside the shipped drum VAE. Without it the engine falls back, and says so in
+`phrase_reason`: a phrase is its first bar (drawn as `bars` draws it) played again, with the
+genre's rule fill (`rules.fill`) in its last bar; a song is a bar per section name played so, a
+rule fill before each change of section and a crash on the downbeat after it. That is the
+"bar 1 repeated" baseline the phrase model is measured against, not a substitute for it.
+Continuing a player's groove needs the phrase model (it reads the player's feel); without it
+`continue_phrase` refuses in one line.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Sequence
 
 import numpy as np
@@ -18,8 +29,40 @@ from drumfont.drums.model import Endpoint
 from drumfont.errors import DrumfontError
 from drumfont.score.genres import RULE_GENRES
 from drumfont.score.pattern import Pattern
+from drumfont.score.phrase import Phrase, with_crash
+from drumfont.validate import RANGES, parse_form
 
 ANY_GENRE = "any"   # the one pseudo-genre of a VAE trained without genre labels
+FILLS = ("end", "none")  # where a phrase's fill goes: its last bar, or nowhere
+FALLBACK = "a phrase is its first bar played again, with the genre's rule fill in its last bar"
+
+
+FILL_HALF = 8   # a fill leaves the groove in a bar's second half (steps 8-15)
+
+
+def _patterns(hits: np.ndarray, vel: np.ndarray, off: np.ndarray) -> list[Pattern]:
+    """Bars of a model's (L, 16, 9) hits, velocities in [0, 1] and offsets."""
+    v = np.where(hits, np.clip(np.rint(np.asarray(vel) * 127.0), 1, 127), 0).astype(np.uint8)
+    return Pattern.batch(v, off)
+
+
+def _fill_rng(seed: int | None) -> np.random.Generator:
+    """The generator of the fallback's rule fills: its own stream of the seed, apart from the bars'."""
+    return np.random.default_rng(None if seed is None else [int(seed), 1])
+
+
+def _check_phrase(bars: int, fill: str, key: str = "phrase") -> None:
+    RANGES[key].check(bars, "a phrase's bars")
+    if fill not in FILLS:
+        raise DrumfontError(f"fill must be one of {', '.join(FILLS)}, got {fill!r}")
+
+
+def _form(form: str | Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
+    """A form as (name, bars) pairs, checked as the command line's is."""
+    if isinstance(form, str):
+        return parse_form(form)
+    items = [(str(n), int(b)) for n, b in form]
+    return parse_form(",".join(f"{n}:{b}" for n, b in items)) if items else parse_form("")
 
 
 class Engine:
@@ -55,6 +98,105 @@ class Engine:
         """A morph endpoint: a genre name, or the first bar of a .mid file."""
         raise DrumfontError(f"morph is not available: {self.reason}")
 
+    # --- phrases -----------------------------------------------------------------------------
+    phrase_cause = "no phrase model"   # why the phrase model is not behind this engine
+    phrase_reason: str | None = f"{phrase_cause}: {FALLBACK}"  # ... and what plays instead (None: it is)
+
+    def phrase_model(self) -> Any:
+        """The loaded phrase model, or None (then `phrase_reason` says why and what plays instead)."""
+        return None
+
+    def phrases(self, genre: str, n: int, bars: int, fill: str = "end", temperature: float = 1.0,
+                seed: int | None = None) -> list[Phrase]:
+        """n phrases of `bars` bars (1-8) of a genre; fill "end" plays a fill in each one's last bar."""
+        _check_phrase(bars, fill)
+        if n < 1:
+            raise DrumfontError(f"-n must be at least 1, got {n}")
+        pm = self.phrase_model()
+        if pm is not None:
+            h, v, o = pm.sample_arrays(genre, n, bars, fill, temperature, seed)
+            return [Phrase.of(_patterns(h[i], v[i], o[i]), fill == "end") for i in range(n)]
+        rng = _fill_rng(seed)
+        return [self._rule_phrase(genre, first, bars, fill == "end", rng)
+                for first in self.bars(genre, n, temperature, seed)]
+
+    def phrase(self, genre: str, bars: int, fill: str = "end", temperature: float = 1.0,
+               seed: int | None = None) -> Phrase:
+        """One phrase of a genre."""
+        return self.phrases(genre, 1, bars, fill, temperature, seed)[0]
+
+    @staticmethod
+    def _rule_phrase(genre: str, first: Pattern, bars: int, fill: bool, rng: np.random.Generator,
+                     name: str = "") -> Phrase:
+        out = [first] * bars
+        if fill:
+            out[-1] = rules.fill(first, genre, rng)
+        return Phrase.of(out, fill, name)
+
+    def continue_phrase(self, patterns: Sequence[Pattern], bars: int, genre: str | None = None,
+                        temperature: float = 1.0, seed: int | None = None) -> list[Pattern]:
+        """`bars` (1-32) new bars carrying on from the player's bars in their own feel; genre None:
+        the genre they sound most like. Needs the phrase model."""
+        RANGES["continue_bars"].check(bars, "--bars")
+        if not patterns:
+            raise DrumfontError("continue needs at least one bar to continue")
+        pm = self.phrase_model()
+        if pm is None:
+            raise DrumfontError(f"continue needs the phrase model: {self.phrase_cause}")
+        return list(pm.continue_(list(patterns), bars, genre, temperature, seed))
+
+    def reroll_fill(self, phrase: Phrase, genre: str, temperature: float = 1.0, seed: int | None = None) -> Phrase:
+        """The phrase with a new fill in its last bar; the bars before it are kept as they are."""
+        if len(phrase) < 2:
+            raise DrumfontError("a phrase needs at least 2 bars to re-roll its fill (its groove, then the fill)")
+        pm = self.phrase_model()
+        if pm is not None:
+            bars = list(pm.regenerate_fill(list(phrase.bars), genre, temperature, seed))
+        else:
+            bars = list(phrase.bars[:-1]) + [rules.fill(phrase.bars[-2], genre, _fill_rng(seed))]
+        return Phrase(tuple(bars), phrase.fills[:-1] + (True,), phrase.name)
+
+    def song(self, genre: str, form: str | Sequence[tuple[str, int]], temperature: float = 1.0,
+             seed: int | None = None) -> list[Phrase]:
+        """A song laid out by `form` ("intro:4,verse:8,..." or (name, bars) pairs): each section a
+        phrase named after it, a fill in the last bar before every change of section and a crash
+        on the downbeat after it; a section whose name came before plays that section's groove."""
+        items = _form(form)
+        pm = self.phrase_model()
+        if pm is not None:
+            return [Phrase(tuple(s.patterns), tuple(s.fills), s.name)
+                    for s in pm.song(genre, items, temperature, seed)]
+        names = list(dict.fromkeys(name for name, _ in items))
+        grooves = dict(zip(names, self.bars(genre, len(names), temperature, seed)))
+        rng = _fill_rng(seed)
+        out = []
+        for i, (name, bars) in enumerate(items):
+            sec = self._rule_phrase(genre, grooves[name], bars, i < len(items) - 1, rng, name)
+            out.append(sec.with_bar(0, with_crash(sec.bars[0])) if i > 0 else sec)
+        return out
+
+    def transfer_phrase(self, phrase: Phrase, genre: str) -> Phrase:
+        """Every bar carried into `genre`; a fill stays a fill: its second half, where it leaves the
+        groove, is kept as played, on the first half carried over."""
+        out = self.transfer_many(list(phrase.bars), genre)
+        kept = []
+        for bar, new, fill in zip(phrase.bars, out, phrase.fills):
+            if fill:
+                v, o = new.velocities.copy(), new.offsets.copy()
+                v[FILL_HALF:], o[FILL_HALF:] = bar.velocities[FILL_HALF:], bar.offsets[FILL_HALF:]
+                new = Pattern(v, o)
+            kept.append(new)
+        return Phrase(tuple(kept), phrase.fills, phrase.name)
+
+    def interpolate_phrases(self, a: Phrase, b: Phrase, steps: int, level: str) -> list[Phrase]:
+        """A morph of two phrases of one length, bar by bar: `steps` phrases from a to b. A bar is
+        a fill where the nearer endpoint's is."""
+        if len(a) != len(b):
+            raise DrumfontError(f"the two phrases must have as many bars: {len(a)} and {len(b)}")
+        per_bar = [self.interpolate(x, y, steps, level) for x, y in zip(a.bars, b.bars)]
+        return [Phrase(tuple(col[k] for col in per_bar), a.fills if 2 * k < steps - 1 else b.fills)
+                for k in range(steps)]
+
 
 class RulesEngine(Engine):
     """The seeded genre rules of the built-in corpus: always there, no torch needed."""
@@ -64,6 +206,8 @@ class RulesEngine(Engine):
     def __init__(self, reason: str = "no trained drum model") -> None:
         self.genres = RULE_GENRES
         self.reason = reason
+        self.phrase_cause = "the genre rules have none"
+        self.phrase_reason = f"the genre rules have no phrase model: {FALLBACK}"
 
     def bars(self, genre: str, n: int, temperature: float = 1.0, seed: int | None = None) -> list[Pattern]:
         if n < 1:
@@ -82,10 +226,24 @@ class VaeEngine(Engine):
     name = "vae"
     can_morph = True
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, phrases: Any = None, phrase_cause: str = "no phrase model") -> None:
         self.model = model
         # A model trained without genre labels samples from its prior: one pseudo-genre, "any".
         self.genres = tuple(model.genres) or (ANY_GENRE,)
+        # The phrase model: a loaded one, a loader returning (model or None, why not) that runs on
+        # first use (a command that never asks for a phrase never loads it), or None.
+        self._phrases, self._phrases_lock = phrases, threading.Lock()
+        self.phrase_cause = phrase_cause
+        self.phrase_reason = None if phrases is not None else f"{phrase_cause}: {FALLBACK}"
+
+    def phrase_model(self) -> Any:
+        with self._phrases_lock:
+            if isinstance(self._phrases, PhraseLoader):
+                loaded, why = self._phrases()
+                self._phrases = loaded
+                if loaded is None:
+                    self.phrase_cause, self.phrase_reason = why, f"{why}: {FALLBACK}"
+            return self._phrases
 
     def bars(self, genre: str, n: int, temperature: float = 1.0, seed: int | None = None) -> list[Pattern]:
         if n < 1:
@@ -109,6 +267,13 @@ class VaeEngine(Engine):
         return vae.endpoint(self.model, spec)
 
 
+class PhraseLoader:
+    """Loads the shipped phrase model when first asked: (the model, None) or (None, why not)."""
+
+    def __call__(self) -> tuple[Any, str | None]:
+        return None, "no shipped phrase model (presets/drums_phrase.pt)"
+
+
 def load_engine(preset: str | None = None, rules: bool = False, fallback: bool = False) -> Engine:
     """The VAE engine on `preset` (default: the shipped model), or the rules with the reason.
 
@@ -119,8 +284,12 @@ def load_engine(preset: str | None = None, rules: bool = False, fallback: bool =
         return RulesEngine("started with --rules")
     if preset is None and not vae.preset_available():
         return RulesEngine(f"no shipped drum VAE (presets/{vae.PRESET_NAME}); drawing from the genre rules")
+    # The phrase model goes with the shipped drum model (they learned from the same drummers).
+    shipped = preset is None or str(preset) == "real"
+    phrases = PhraseLoader() if shipped else None
+    cause = "no phrase model" if shipped else f"the phrase model goes with the shipped drum model, not --preset {preset}"
     try:
-        return VaeEngine(vae.load(preset))
+        return VaeEngine(vae.load(preset), phrases, cause)
     except ImportError as exc:  # torch is the model's runtime; the rules need none
         if preset is not None and not fallback:
             raise DrumfontError(f"--preset needs the model runtime, which is not installed ({exc.name})") from None

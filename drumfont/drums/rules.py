@@ -337,6 +337,51 @@ def generate(genre: str, n: int, rng: np.random.Generator) -> list[Pattern]:
     return _generate(genre, n, rng, set())
 
 
+def _fill_rock(b: _Bar) -> None:
+    b.fill(b.pick([12, 8], [0.7, 0.3]), density=b.pick([1.0, 0.6], [0.6, 0.4]))
+
+
+def _fill_jazz(b: _Bar) -> None:
+    for voice in (RIDE, SNARE, TOM_HIGH, TOM_LOW):
+        b.clear(voice, range(12, STEPS))
+    b.hit(CLOSED_HAT, 12, SOFT)
+    steps = sorted(b.some([12, 13, 14, 15], int(b.rng.integers(2, 4))) + [12])
+    for s in dict.fromkeys(steps):
+        b.hit(b.pick([SNARE, TOM_HIGH, TOM_LOW]), s, NORMAL)
+
+
+def _fill_electronic(b: _Bar) -> None:
+    start = b.pick([12, 8])
+    b.clear(SNARE, range(start, STEPS))
+    for s in (range(12, STEPS) if start == 12 else [8, 10, 12, 13, 14, 15]):  # a snare roll
+        lo = 60 + 6 * (s - start)
+        b.hit(SNARE, s, (lo, min(124, lo + 10)))
+
+
+def _fill_latin(b: _Bar) -> None:
+    # The clave keeps going through it: another player holds it.
+    b.fill(12, (TOM_HIGH, TOM_LOW), density=0.8, clear=(CLOSED_HAT, RIDE, TOM_HIGH, TOM_LOW))
+
+
+# How each genre's rules fill a bar's end (the fills inside _rock, _jazz, ... played on purpose);
+# a genre without rules of its own (a real-drumming model's funk) fills as rock does.
+_FILLS: dict[str, Callable[[_Bar], None]] = {
+    "rock": _fill_rock, "jazz": _fill_jazz, "hiphop": _fill_rock, "electronic": _fill_electronic,
+    "latin": _fill_latin,
+}
+
+
+def fill(groove: Pattern, genre: str, rng: np.random.Generator) -> Pattern:
+    """The groove bar with its genre's rule fill over the end (beat 4, or beats 3-4): the hands
+    leave the cymbals for it, the rest of the bar keeps its hits, velocities and timing; the fill's
+    own hits sit on the grid."""
+    b = _Bar(rng)
+    b.v = groove.velocities.astype(np.int16)
+    _FILLS.get(genre.strip().lower(), _fill_rock)(b)
+    kept = (b.v > 0) & (b.v == groove.velocities)
+    return Pattern(b.v.astype(np.uint8), np.where(kept, groove.offsets, np.float32(0)))
+
+
 def build_corpus(seed: int = 0, per_genre: int = 200) -> DrumDataset:
     """The built-in corpus: per_genre unique bars of each genre, written to MIDI and read back
     through the importer, with a stratified 80/20 train/validation split. Same seed, same bytes."""
