@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from drumfont.atomic import check_writable, write_atomic
@@ -11,7 +12,7 @@ from drumfont.audio import render
 from drumfont.cli.common import PRESET_HELP, add_midi_out, export_options, say
 from drumfont.drums import export, groove
 from drumfont.drums import report as vae_report
-from drumfont.drums.engine import Engine, load_engine
+from drumfont.drums.engine import FILLS, Engine, load_engine
 from drumfont.errors import DrumfontError
 from drumfont.live.play import patterns_from_text_file
 from drumfont.score.genres import GENRES
@@ -25,13 +26,17 @@ from drumfont.score.midifile import (
     to_midi_bytes,
     write_midi,
 )
-from drumfont.validate import arg
+from drumfont.validate import arg, phrase_length
 
 
 def _add_export(sub) -> None:
-    p = sub.add_parser("export", help="sample bars of a genre and write them as .mid files")
+    p = sub.add_parser("export", help="sample bars or phrases of a genre and write them as .mid files")
     p.add_argument("--style", required=True, help=f"genre: {', '.join(GENRES)} (the rules: the first five)")
-    p.add_argument("-n", type=arg("n"), default=16, help="number of bars (1-10000)")
+    p.add_argument("-n", type=arg("n"), default=16, help="number of bars, or of phrases with --phrase (1-10000)")
+    p.add_argument("--phrase", type=phrase_length, default=1,
+                   help="bars in a phrase: 1 (default: single bars, as always), 2, 4 or 8; each file one phrase")
+    p.add_argument("--fill", choices=FILLS, default=None,
+                   help="end: a fill in each phrase's last bar (the default for --phrase 2-8); none: no fill")
     p.add_argument("--out", default="drumfont-export", help="output folder (default ./drumfont-export)")
     p.add_argument("--seed", type=arg("seed"), default=None, help="seed for reproducible output (0-2**32-1)")
     p.add_argument("--temperature", type=arg("temperature"), default=1.0, help="sampling temperature (VAE, 0-5)")
@@ -53,13 +58,29 @@ def _engine(args: argparse.Namespace) -> Engine:
     return eng
 
 
+def _phrase_note(eng: Engine, args: argparse.Namespace) -> None:
+    """Say once, after the phrases were drawn, when no phrase model played them (and what did)."""
+    if eng.phrase_reason and not getattr(args, "rules", False):
+        say(f"drumfont: note: {eng.phrase_reason}")
+
+
 def _run_export(args: argparse.Namespace) -> int:
     opts = export_options(args, f"drumfont {args.style}")
-    targets = export.export_targets(args.style, args.n, Path(args.out), opts, args.single_file)
-    sounds = tuple(t.with_suffix(f".{args.audio}") for t in targets) if args.audio else ()
-    written = export.export_genre(_engine(args), args.style, args.n, Path(args.out), opts, seed=args.seed,
-                                  temperature=args.temperature, single_file=args.single_file, force=args.force,
-                                  also=sounds)
+    if args.phrase == 1 and args.fill is None:  # single bars: today's command, byte for byte
+        targets = export.export_targets(args.style, args.n, Path(args.out), opts, args.single_file)
+        sounds = tuple(t.with_suffix(f".{args.audio}") for t in targets) if args.audio else ()
+        written = export.export_genre(_engine(args), args.style, args.n, Path(args.out), opts, seed=args.seed,
+                                      temperature=args.temperature, single_file=args.single_file,
+                                      force=args.force, also=sounds)
+    else:
+        targets = export.phrase_targets(args.style, args.n, args.phrase, Path(args.out), opts, args.single_file)
+        sounds = tuple(t.with_suffix(f".{args.audio}") for t in targets) if args.audio else ()
+        eng = _engine(args)
+        written = export.export_phrases(eng, args.style, args.n, args.phrase, args.fill or "end", Path(args.out),
+                                        opts, seed=args.seed, temperature=args.temperature,
+                                        single_file=args.single_file, force=args.force, also=sounds)
+        _phrase_note(eng, args)
+        opts = replace(opts, bars_per_pattern=1)  # the chains hold each phrase's repeats
     for path, _ in written:
         print(path)
     if args.audio:
