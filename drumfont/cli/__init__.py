@@ -23,8 +23,8 @@ def _add_report(sub) -> None:
 
 
 # In the order `drumfont --help` lists them.
-SUBCOMMANDS = (drums.SUBCOMMANDS[:2] + data.SUBCOMMANDS + train.SUBCOMMANDS + [_add_report] + letters.SUBCOMMANDS
-               + drums.SUBCOMMANDS[2:] + live.SUBCOMMANDS[2:] + live.SUBCOMMANDS[:2])
+SUBCOMMANDS = (drums.SUBCOMMANDS[:4] + data.SUBCOMMANDS + train.SUBCOMMANDS + [_add_report] + letters.SUBCOMMANDS
+               + drums.SUBCOMMANDS[4:] + live.SUBCOMMANDS[2:] + live.SUBCOMMANDS[:2])
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,5 @@
-"""`drumfont export | render | interpolate | transfer | humanize | drumify` and `report vae`."""
+"""`drumfont export | render | song | continue | interpolate | transfer | humanize | drumify` and
+`report vae`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from drumfont.atomic import check_writable, write_atomic
 from drumfont.audio import render
-from drumfont.cli.common import PRESET_HELP, add_midi_out, export_options, say
+from drumfont.cli.common import PRESET_HELP, add_midi_out, add_timing, export_options, say
 from drumfont.drums import export, groove
 from drumfont.drums import report as vae_report
 from drumfont.drums.engine import FILLS, Engine, load_engine
@@ -19,6 +20,7 @@ from drumfont.score.genres import GENRES
 from drumfont.score.midifile import (
     ExportOptions,
     file_bpm,
+    import_bytes,
     read_midi_bytes,
     read_patterns,
     read_taps,
@@ -26,7 +28,9 @@ from drumfont.score.midifile import (
     to_midi_bytes,
     write_midi,
 )
-from drumfont.validate import arg, phrase_length
+from drumfont.score.notemap import load_notemap
+from drumfont.score.phrase import song_bars
+from drumfont.validate import RANGES, arg, form_arg, phrase_length
 
 
 def _add_export(sub) -> None:
@@ -254,6 +258,100 @@ def _run_drumify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_song(sub) -> None:
+    p = sub.add_parser("song", help="a song laid out by a form: each section a phrase, a fill and a crash at "
+                       "every change of section")
+    p.add_argument("--style", required=True, help=f"genre: {', '.join(GENRES)} (the rules: the first five)")
+    p.add_argument("--form", required=True, type=form_arg,
+                   help='sections as NAME:BARS, e.g. "intro:4,verse:8,chorus:8,outro:4" (names free text, '
+                   f"{RANGES['section_bars'].text()} bars each, at most {int(RANGES['song_bars'].hi)} in all)")
+    p.add_argument("-o", "--out", required=True, help=".mid file to write")
+    p.add_argument("--audio", nargs="?", const="wav", choices=("wav", "flac"), default=None,
+                   help="also render the song on the built-in kit, beside the .mid (default wav)")
+    p.add_argument("--soundfont", default=None, help="with --audio: a SoundFont .sf2 (default: the GM kit)")
+    p.add_argument("--seed", type=arg("seed"), default=None, help="seed for a reproducible song (0-2**32-1)")
+    p.add_argument("--temperature", type=arg("temperature"), default=1.0, help="sampling temperature (0-5)")
+    p.add_argument("--preset", default=None, help=PRESET_HELP)
+    p.add_argument("--rules", action="store_true", help="draw from the genre rules, not the models")
+    add_timing(p, "tempo written to the file (20-300)")
+    p.add_argument("--notemap", default="gm", help="output note map: gm, tr8s, drumrack or a .json file")
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+    p.set_defaults(run=_run_song, bars=1)
+
+
+def _run_song(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    sound = out.with_suffix(f".{args.audio}") if args.audio else None
+    for t in (out, sound):  # both refused before any work, so nothing is half-written
+        if t is not None:
+            check_writable(t, args.force)
+    opts = export_options(args, f"drumfont {args.style} song")
+    eng = _engine(args)
+    sections = eng.song(args.style.lower(), args.form, args.temperature, args.seed)
+    bars, _ = song_bars(sections)
+    print(write_midi(out, bars, opts, force=args.force))
+    if sound is not None:
+        ropts = render.RenderOptions(soundfont=args.soundfont, loop=False)
+        print(render.write_audio(sound, bars, opts, ropts, force=args.force))
+    _phrase_note(eng, args)
+    say(f"song: {len(bars)} bars, " + ", ".join(f"{s.name} {len(s)}" for s in sections))
+    return 0
+
+
+def _add_continue(sub) -> None:
+    p = sub.add_parser("continue", help="continue a player's groove from a .mid file, in their own feel")
+    p.add_argument("input", help="a .mid file with drums: the bars to continue (its last "
+                   f"{CONTINUE_CONTEXT} at most, from a bar on its {MAX_PHRASE}-bar grid)")
+    p.add_argument("--bars", type=arg("continue_bars"), required=True,
+                   help=f"bars to add ({RANGES['continue_bars'].text()})")
+    p.add_argument("-o", "--out", required=True, help=".mid file to write")
+    p.add_argument("--style", default=None, help="genre to continue in (default: the one the bars sound most like)")
+    p.add_argument("--temperature", type=arg("temperature"), default=1.0, help="sampling temperature (0-5)")
+    p.add_argument("--seed", type=arg("seed"), default=None, help="seed for reproducible output (0-2**32-1)")
+    p.add_argument("--with-input", action="store_true", help="write the input's bars before the new ones "
+                   "(default: the new bars only)")
+    p.add_argument("--all-channels", action="store_true", help="treat drum notes on every channel as drums")
+    p.add_argument("--preset", default=None, help=PRESET_HELP)
+    p.add_argument("--bpm", type=arg("bpm"), default=None, help="tempo written (default: the input's, else 120)")
+    p.add_argument("--notemap", default="gm", help="output note map: gm, tr8s, drumrack or a .json file")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    p.set_defaults(run=_run_continue)
+
+
+CONTINUE_CONTEXT = 32   # bars of the input the model reads at most
+MAX_PHRASE = 8          # ... starting on this grid from the input's first bar (the phrase model's windows)
+
+
+def continue_context(bars: list) -> list:
+    """The input bars a continuation reads: all of them up to CONTINUE_CONTEXT, else the last ones
+    from a bar on the MAX_PHRASE-bar grid counted from the first bar (where phrases begin)."""
+    if len(bars) <= CONTINUE_CONTEXT:
+        return bars
+    start = -(-(len(bars) - CONTINUE_CONTEXT) // MAX_PHRASE) * MAX_PHRASE
+    return bars[start:]
+
+
+def _run_continue(args: argparse.Namespace) -> int:
+    check_writable(args.out, args.force)
+    data = read_midi_bytes(args.input)
+    bars = import_bytes(data, args.input, args.all_channels).patterns
+    bpm = args.bpm
+    if bpm is None:  # the player's own tempo, as the file says it
+        found = file_bpm(data)
+        if found is not None and not RANGES["bpm"].lo <= found <= RANGES["bpm"].hi:
+            raise DrumfontError(f"{args.input}: its tempo {found:g} BPM is outside {RANGES['bpm'].text()}; "
+                                "give one with --bpm")
+        bpm = found or 120.0
+    opts = ExportOptions(bpm=bpm, notemap=load_notemap(args.notemap), name="drumfont continue")
+    eng = load_engine(args.preset)
+    new = eng.continue_phrase(continue_context(bars), args.bars, args.style and args.style.lower(),
+                              args.temperature, args.seed)
+    print(write_midi(args.out, (bars if args.with_input else []) + new, opts, force=args.force))
+    say(f"continued {len(bars)} bar(s) with {len(new)} at {bpm:g} BPM"
+        + (" (the input's bars first)" if args.with_input else ""))
+    return 0
+
+
 def _add_report_vae(rsub) -> None:
     p = rsub.add_parser("vae", help="posterior-collapse and quality report of a drum VAE")
     p.add_argument("--preset", default=None, help="drum model: real (default), rules, or a VAE checkpoint")
@@ -278,5 +376,6 @@ def _run_report_vae(args: argparse.Namespace) -> int:
     return 0
 
 
-SUBCOMMANDS = [_add_export, _add_render, _add_interpolate, _add_transfer, _add_humanize, _add_drumify]
+SUBCOMMANDS = [_add_export, _add_render, _add_song, _add_continue, _add_interpolate, _add_transfer, _add_humanize,
+               _add_drumify]
 REPORTS = [_add_report_vae]

@@ -12,7 +12,8 @@ from drumfont.errors import DrumfontError
 from drumfont.live import play
 from drumfont.live.ports import PortSpec
 from drumfont.score.genres import GENRES
-from drumfont.validate import arg
+from drumfont.score.phrase import song_bars
+from drumfont.validate import arg, form_arg, phrase_length, total_bars
 
 
 def _add_play(sub) -> None:
@@ -21,12 +22,17 @@ def _add_play(sub) -> None:
     src.add_argument("--style", default=None, help=f"genre to sample (default rock): {', '.join(GENRES)}")
     src.add_argument("--file", default=None, help="play the drum bars of a .mid file")
     src.add_argument("--pattern", default=None, help="play a pattern in the text form (KK x...x...) from a file")
-    p.add_argument("--count", type=arg("count"), default=4, help="bars to sample with --style")
+    p.add_argument("--count", type=arg("count"), default=4, help="bars (with --phrase: phrases) to sample with --style")
+    p.add_argument("--phrase", type=phrase_length, default=1,
+                   help="with --style: play phrases of 1 (single bars, the default), 2, 4 or 8 bars, a fill in the last")
+    p.add_argument("--song", type=form_arg, default=None, metavar="FORM",
+                   help='with --style: play a song laid out as "intro:4,verse:8,..." once through (--forever loops it)')
     p.add_argument("--seed", type=arg("seed"), default=None, help="seed for --style")
     p.add_argument("--temperature", type=arg("temperature"), default=1.0, help="sampling temperature (VAE, 0-5)")
     p.add_argument("--preset", default=None, help=PRESET_HELP)
     p.add_argument("--rules", action="store_true", help="with --style: draw from the genre rules, not the VAE")
-    p.add_argument("--repeat", type=arg("bars"), default=1, help="bars each pattern plays before the next")
+    p.add_argument("--repeat", type=arg("bars"), default=1,
+                   help="times each pattern (with --phrase: each phrase) plays before the next")
     dest = p.add_mutually_exclusive_group()
     dest.add_argument("--virtual", default=None, metavar="NAME", help="create a virtual output (default 'drumfont')")
     dest.add_argument("--port", default=None, metavar="NAME", help="open an existing output (substring of its name)")
@@ -48,6 +54,12 @@ def _add_play(sub) -> None:
 
 
 def _run_play(args: argparse.Namespace) -> int:
+    if (args.file or args.pattern) and (args.phrase > 1 or args.song):
+        raise DrumfontError(f"{'--song' if args.song else '--phrase'} draws from a genre: use it with --style, "
+                            "not --file or --pattern")
+    if args.song and args.phrase > 1:
+        raise DrumfontError("--song and --phrase both say what to play: give one")
+    repeat, bars = args.repeat, args.bars
     if args.file:
         patterns = play.patterns_from_midi(args.file)
     elif args.pattern:
@@ -58,15 +70,32 @@ def _run_play(args: argparse.Namespace) -> int:
         if eng.name == "rules" and not args.rules:
             say(f"drumfont: note: {eng.reason}")
         # the engine checks the genre against the rules or the model it samples from
-        patterns = eng.bars(style, args.count, args.temperature, args.seed)
-    if args.bars is not None and args.bars < 1:
+        if args.song:
+            total_bars(sum(n for _, n in args.song), repeat, "--song with --repeat")
+            sections = eng.song(style, args.song, args.temperature, args.seed)
+            patterns = song_bars(sections)[0] * repeat
+            repeat = 1
+            if bars is None and not args.forever:  # a song plays once through
+                bars = len(patterns)
+            say("song: " + ", ".join(f"{s.name} {len(s)}" for s in sections) + f" ({len(patterns)} bars)")
+        elif args.phrase > 1:
+            total_bars(args.count * args.phrase, repeat, f"--count {args.count} phrases of {args.phrase} with --repeat")
+            phrases = eng.phrases(style, args.count, args.phrase, "end", args.temperature, args.seed)
+            patterns = [b for ph in phrases for b in list(ph.bars) * repeat]
+            repeat = 1
+        else:
+            patterns = eng.bars(style, args.count, args.temperature, args.seed)
+        if args.song or args.phrase > 1:
+            if eng.phrase_reason and not args.rules:
+                say(f"drumfont: note: {eng.phrase_reason}")
+    if bars is not None and bars < 1:
         raise DrumfontError("--bars must be at least 1")
     spec = PortSpec(name=args.port, virtual=args.virtual or "drumfont", backend=args.backend)
     audio = None
     if args.audio:
         audio = AudioSpec(device=args.audio_device, soundfont=args.soundfont)
     play.play(patterns, spec, bpm=args.bpm, swing=args.swing, gate=args.gate, notemap=args.notemap,
-              bars=args.bars, repeat=args.repeat, clock_out=args.clock_out, follow=args.follow,
+              bars=bars, repeat=repeat, clock_out=args.clock_out, follow=args.follow,
               swing_timed=args.swing_timed, audio=audio,
               midi=not args.audio or bool(args.port or args.virtual))
     return 0
