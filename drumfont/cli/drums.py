@@ -29,8 +29,8 @@ from drumfont.score.midifile import (
     write_midi,
 )
 from drumfont.score.notemap import load_notemap
-from drumfont.score.phrase import song_bars
-from drumfont.validate import RANGES, arg, form_arg, phrase_length
+from drumfont.score.phrase import Phrase, song_bars
+from drumfont.validate import RANGES, arg, form_arg, phrase_length, total_bars
 
 
 def _add_export(sub) -> None:
@@ -135,12 +135,16 @@ def _run_render(args: argparse.Namespace) -> int:
 
 
 def _add_interpolate(sub) -> None:
-    p = sub.add_parser("interpolate", help="morph between two genres or .mid bars, written as MIDI")
-    p.add_argument("--from", dest="src", required=True, help="a genre name or a .mid file (its first bar)")
-    p.add_argument("--to", dest="dst", required=True, help="a genre name or a .mid file (its first bar)")
-    p.add_argument("--steps", type=arg("steps"), default=8, help="bars in the morph, endpoints included (2-1000)")
+    p = sub.add_parser("interpolate", help="morph between two genres or .mid bars (or phrases), written as MIDI")
+    p.add_argument("--from", dest="src", required=True, help="a genre name or a .mid file (its first bar, or phrase)")
+    p.add_argument("--to", dest="dst", required=True, help="a genre name or a .mid file (its first bar, or phrase)")
+    p.add_argument("--steps", type=arg("steps"), default=8, help="bars (phrases) in the morph, endpoints included (2-1000)")
     p.add_argument("--level", choices=("high", "low", "both"), default="both",
                    help="move the style (high), the variation (low) or both")
+    p.add_argument("--phrase", type=phrase_length, default=1,
+                   help="morph phrases of 1 (single bars, the default), 2, 4 or 8 bars, bar by bar: a genre "
+                   "endpoint is a phrase drawn from it (a fill in its last bar), a .mid one its first bars")
+    p.add_argument("--seed", type=arg("seed"), default=None, help="with --phrase: seed of the genre endpoints' phrases")
     p.add_argument("-o", "--out", required=True, help=".mid file (with --split: a folder)")
     p.add_argument("--split", action="store_true", help="one file per step instead of one chain")
     p.add_argument("--preset", default=None, help=PRESET_HELP)
@@ -148,25 +152,42 @@ def _add_interpolate(sub) -> None:
     p.set_defaults(run=_run_interpolate)
 
 
+def _phrase_endpoint(eng: Engine, spec: str, bars: int, seed: int | None) -> Phrase:
+    """A morph endpoint of `bars` bars: a .mid file's first bars (its fills found as they are
+    played), or a phrase of a genre at temperature 0 (its most typical), a fill in the last bar."""
+    if spec.lower().endswith((".mid", ".midi")) or Path(spec).is_file():
+        found = read_patterns(spec)
+        if len(found) < bars:
+            raise DrumfontError(f"{spec}: has {len(found)} drum bar(s); --phrase {bars} needs {bars}")
+        return eng.phrase_of(found[:bars])
+    eng.endpoint(spec)  # an unknown genre (or no morph at all) is refused by name first
+    return eng.phrase(spec.lower(), bars, "end", 0.0, seed)
+
+
 def _run_interpolate(args: argparse.Namespace) -> int:
     if args.steps < 2:
         raise DrumfontError(f"--steps must be at least 2 (the two endpoints), got {args.steps}")
     out = Path(args.out)
     targets = ([out / f"morph-{i:03d}.mid" for i in range(1, args.steps + 1)] if args.split else [out])
+    total_bars(args.steps * args.phrase, args.bars, f"--steps {args.steps} of --phrase {args.phrase}")
     for t in targets:  # refuse before any work, so nothing is half-written
         check_writable(t, args.force)
     opts = export_options(args, "drumfont morph")
     eng = load_engine(args.preset)
-    bars = eng.interpolate(eng.endpoint(args.src), eng.endpoint(args.dst), args.steps, args.level)
-    written = ([write_midi(t, [b], opts, force=args.force) for t, b in zip(targets, bars)] if args.split
-               else [write_midi(out, bars, opts, force=args.force)])
+    if args.phrase == 1:
+        steps = [[b] for b in eng.interpolate(eng.endpoint(args.src), eng.endpoint(args.dst), args.steps, args.level)]
+    else:
+        a, b = (_phrase_endpoint(eng, spec, args.phrase, args.seed) for spec in (args.src, args.dst))
+        steps = [list(ph.bars) for ph in eng.interpolate_phrases(a, b, args.steps, args.level)]
+    written = ([write_midi(t, s, opts, force=args.force) for t, s in zip(targets, steps)] if args.split
+               else [write_midi(out, [b for s in steps for b in s], opts, force=args.force)])
     for path in written:
         print(path)
     return 0
 
 
 def _add_transfer(sub) -> None:
-    p = sub.add_parser("transfer", help="carry every bar of a .mid file into another genre")
+    p = sub.add_parser("transfer", help="carry every bar of a .mid file into another genre (its fills stay fills)")
     p.add_argument("input", help="a .mid file with drums")
     p.add_argument("--to", dest="genre", required=True, help=f"target genre: {', '.join(GENRES)}")
     p.add_argument("-o", "--out", required=True, help=".mid file to write")
@@ -179,10 +200,12 @@ def _run_transfer(args: argparse.Namespace) -> int:
     check_writable(args.out, args.force)
     opts = export_options(args, f"drumfont {args.genre}")
     eng = load_engine(args.preset)
-    bars = read_patterns(args.input)
-    out = eng.transfer_many(bars, args.genre)
-    print(write_midi(args.out, out, opts, force=args.force))
-    say(f"transferred {len(out)} bar(s) to {args.genre.lower()}")
+    played = eng.phrase_of(read_patterns(args.input))  # where the player's fills are
+    out = eng.transfer_phrase(played, args.genre)
+    print(write_midi(args.out, list(out.bars), opts, force=args.force))
+    fills = sum(out.fills)
+    say(f"transferred {len(out)} bar(s) to {args.genre.lower()}"
+        + (f"; {fills} fill(s) kept as fills" if fills else ""))
     return 0
 
 

@@ -46,6 +46,11 @@ def _patterns(hits: np.ndarray, vel: np.ndarray, off: np.ndarray) -> list[Patter
     return Pattern.batch(v, off)
 
 
+def _detect_fills(bars: Sequence[Pattern]) -> list[bool]:
+    # FIXME(merge phrase): drums.phrase_data.detect_fills once the phrase branch is merged
+    return [False] * len(bars)
+
+
 def _fill_rng(seed: int | None) -> np.random.Generator:
     """The generator of the fallback's rule fills: its own stream of the seed, apart from the bars'."""
     return np.random.default_rng(None if seed is None else [int(seed), 1])
@@ -174,6 +179,12 @@ class Engine:
             sec = self._rule_phrase(genre, grooves[name], bars, i < len(items) - 1, rng, name)
             out.append(sec.with_bar(0, with_crash(sec.bars[0])) if i > 0 else sec)
         return out
+
+    @staticmethod
+    def phrase_of(bars: Sequence[Pattern], name: str = "") -> Phrase:
+        """A player's bars as a phrase, each flagged a fill where it opens in the groove and leaves it."""
+        bars = tuple(bars)
+        return Phrase(bars, tuple(_detect_fills(bars)), name)
 
     def transfer_phrase(self, phrase: Phrase, genre: str) -> Phrase:
         """Every bar carried into `genre`; a fill stays a fill: its second half, where it leaves the
