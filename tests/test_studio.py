@@ -102,7 +102,7 @@ def test_ab_and_morph_settings():
     s.select_slot(1)
     s.set_current(_bar(3))
     s.set_ab("b")
-    assert s.doc.a == s.doc.bank[0] and s.doc.b == s.doc.bank[1]
+    assert s.doc.a == s.phrase_in(0).bars[0] and s.doc.b == s.phrase_in(1).bars[0]
     assert [s.cycle_morph_level() for _ in range(3)] == ["high", "low", "both"]
     assert s.set_morph_steps(100) == 9 and s.set_morph_steps(0) == 3
 

@@ -26,20 +26,22 @@ async def test_humanize_bar_then_bank_and_undo(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         s = app.studio
-        s.doc.bank[1] = eng.RulesEngine().sample("jazz", 1.0, 7)
-        flat = s.current
+        s.put(1, eng.RulesEngine().sample("jazz", 1.0, 7))
+        flat = s.phrase
         await pilot.press("H")
         await settle(pilot)
-        assert np.array_equal(s.current.hits, flat.hits) and s.current.timed
+        # every bar of the phrase humanised: the same hits, a drummer's timing; the fill kept a fill
+        assert [b.hits.tolist() for b in s.phrase.bars] == [b.hits.tolist() for b in flat.bars]
+        assert all(b.timed for b in s.phrase.bars) and s.phrase.fills == flat.fills
         assert "humanised slot 1" in status(app)
         await pilot.press("u")
-        assert s.current == flat
+        assert s.phrase == flat
         await pilot.press("W")
         await settle(pilot)
         assert "humanised 2 slots" in status(app)
-        assert s.doc.bank[0].timed and s.doc.bank[1].timed
+        assert all(b.timed for b in s.phrase_in(0).bars) and s.phrase_in(1).bars[0].timed
         await pilot.press("u")  # one undo step for the whole bank
-        assert s.doc.bank[0] == flat and not s.doc.bank[1].timed
+        assert s.phrase_in(0) == flat and not s.phrase_in(1).bars[0].timed
 
 
 async def test_tap_mode_counts_in_and_drumifies_one_bar(tmp_path):

@@ -51,13 +51,19 @@ async def test_transfer_to_a_chosen_genre(tmp_path, vae):
     app = build_app(tmp_path, engine=vae)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        bar = app.studio.current
+        phrase = app.studio.phrase
+        assert phrase.fills == (False, False, False, True)
         await pilot.press("f")
         assert isinstance(app.screen, ChoiceScreen)
         await pilot.press("down", "enter")  # rock -> jazz
         await settle(pilot)
         assert app.studio.genre == "jazz"
-        assert app.studio.current == vae.model.transfer(bar, "jazz")
+        out = app.studio.phrase
+        want = vae.model.transfer_many(list(phrase.bars), "jazz")
+        assert list(out.bars[:3]) == want[:3]
+        assert out.fills == phrase.fills   # the fill stays a fill: its second half as played
+        assert out.bars[3].velocities[8:].tolist() == phrase.bars[3].velocities[8:].tolist()
+        assert out.bars[3].velocities[:8].tolist() == want[3].velocities[:8].tolist()
 
 
 async def test_transfer_and_morph_off_with_rules_show_the_reason(tmp_path):
@@ -85,7 +91,7 @@ async def test_ab_morph_levels_steps_and_strip(tmp_path, vae):
         await pilot.press("M")
         await settle(pilot)
         a, b = app.studio.doc.a, app.studio.doc.b
-        assert a == app.studio.doc.bank[0] and b == app.studio.doc.bank[1]
+        assert a == app.studio.phrase_in(0).bars[0] and b == app.studio.phrase_in(1).bars[0]
         assert app.studio.morph == vae.model.interpolate(a, b, 6, level="high")
         assert app.view == "morph-view"
         strip = app.query_one("#strip")
@@ -110,9 +116,9 @@ async def test_bank_select_duplicate_clear(tmp_path):
     app = build_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        first = app.studio.current
+        first, phrase = app.studio.current, app.studio.phrase
         await pilot.press("d")
-        assert app.studio.doc.bank[1] == first
+        assert app.studio.doc.bank[1] == phrase
         await pilot.press("8", "s")
         await settle(pilot)
         assert app.studio.doc.slot == 7 and app.studio.doc.bank[7] is not None
@@ -136,7 +142,7 @@ async def test_export_bar_prompts_and_never_overwrites_silently(tmp_path):
         assert app.screen.query_one(Input).value == str(path)
         await pilot.press("enter")
         await pilot.pause()
-        assert read_patterns(path) == as_exported([app.studio.current])
+        assert read_patterns(path) == as_exported(app.studio.phrase.bars)   # the whole phrase
         first_bytes = path.read_bytes()
         await pilot.press("c", "e", "enter")       # the kick cleared; same path again
         await pilot.pause()
@@ -146,7 +152,7 @@ async def test_export_bar_prompts_and_never_overwrites_silently(tmp_path):
         assert path.read_bytes() == first_bytes
         await pilot.press("e", "enter", "y")
         await pilot.pause()
-        assert read_patterns(path) == as_exported([app.studio.current])
+        assert read_patterns(path) == as_exported(app.studio.phrase.bars)
 
 
 async def test_export_to_a_typed_path_and_a_bad_one(tmp_path):
@@ -174,10 +180,12 @@ async def test_export_bank_and_morph(tmp_path, vae):
         await settle(pilot)
         await pilot.press("a", "2", "s")
         await settle(pilot)
-        await pilot.press("b", "B", "E", "enter")   # 2 bars per pattern
+        await pilot.press("b", "B", "E", "enter")   # each phrase twice
         await pilot.pause()
         bank = read_patterns(tmp_path / "drumfont-rock-bank.mid")
-        assert bank == as_exported([app.studio.doc.bank[0]] * 2 + [app.studio.doc.bank[1]] * 2)
+        one, two = app.studio.phrase_in(0).bars, app.studio.phrase_in(1).bars
+        assert len(one) == len(two) == 4
+        assert bank == as_exported(list(one) * 2 + list(two) * 2)
         await pilot.press("ctrl+e")  # no morph yet
         await pilot.pause()
         assert "no morph" in app._last_error

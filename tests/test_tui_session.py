@@ -30,10 +30,10 @@ async def test_tab_cycles_views_and_escape_returns(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         seen = [app.view]
-        for _ in range(3):
+        for _ in range(4):
             await pilot.press("tab")
             seen.append(app.view)
-        assert seen == ["grid-view", "morph-view", "letters-view", "grid-view"]
+        assert seen == ["grid-view", "morph-view", "letters-view", "song-view", "grid-view"]
         await pilot.press("shift+tab", "escape")
         assert app.view == "grid-view"
 
@@ -64,11 +64,12 @@ async def test_command_palette_offers_and_runs_every_action(tmp_path):
         assert "Select bank slot 8" in titles and "Show every key" in titles
         before, seed = app.studio.current, app.studio.seed
         await pilot.press("ctrl+p")
-        await pilot.press(*"sample a new bar")
+        await pilot.press(*"sample a new phrase")
         await pilot.pause(0.3)
         await pilot.press("enter")
         await settle(pilot)
-        assert app.studio.current == eng.RulesEngine().sample("rock", 1.0, seed) != before
+        assert app.studio.phrase == eng.RulesEngine().phrase("rock", 4, "end", 1.0, seed)
+        assert app.studio.current != before
 
 
 async def test_session_is_saved_on_every_edit_and_restored(tmp_path):
@@ -96,7 +97,7 @@ async def test_quit_key_saves_and_exits(tmp_path):
         await settle(pilot)
         await pilot.press("x", "q")
         await pilot.pause()
-    assert st.Studio.load(tmp_path / "data" / st.SESSION_FILE).doc.bank[0] == app.studio.current
+    assert st.Studio.load(tmp_path / "data" / st.SESSION_FILE).current == app.studio.current
 
 
 async def test_results_landing_under_a_dialog_do_not_crash(tmp_path):

@@ -67,12 +67,16 @@ class TimedRulesEngine(eng.RulesEngine):
     """The genre rules with seeded micro-timing on every hit (as a model trained on real drumming
     gives), so that the studio's lean marks can be tested and pictured without a model."""
 
-    def sample(self, genre: str, temperature: float, seed: int):
-        import numpy as np
-
-        bar = super().sample(genre, temperature, seed)
+    @staticmethod
+    def _timed(bars, seed):
         rng = np.random.default_rng(seed)
-        return bar.with_offsets(np.round(rng.uniform(-0.45, 0.45, bar.velocities.shape), 2))
+        return [b.with_offsets(np.round(rng.uniform(-0.45, 0.45, b.velocities.shape), 2)) for b in bars]
+
+    def bars(self, genre: str, n: int, temperature: float = 1.0, seed: int | None = None):
+        return self._timed(super().bars(genre, n, temperature, seed), seed)
+
+    def groove_bars(self, genre: str, n: int, temperature: float = 1.0, seed: int | None = None):
+        return self._timed(super().groove_bars(genre, n, temperature, seed), seed)
 
 
 def as_exported(patterns) -> list:

@@ -123,7 +123,11 @@ class Engine:
             return [Phrase.of(_patterns(h[i], v[i], o[i]), fill == "end") for i in range(n)]
         rng = _fill_rng(seed)
         return [self._rule_phrase(genre, first, bars, fill == "end", rng)
-                for first in self.bars(genre, n, temperature, seed)]
+                for first in self.groove_bars(genre, n, temperature, seed)]
+
+    def groove_bars(self, genre: str, n: int, temperature: float = 1.0, seed: int | None = None) -> list[Pattern]:
+        """n bars to repeat through a fallback phrase (`bars`, where the engine cannot leave out fills)."""
+        return self.bars(genre, n, temperature, seed)
 
     def phrase(self, genre: str, bars: int, fill: str = "end", temperature: float = 1.0,
                seed: int | None = None) -> Phrase:
@@ -172,7 +176,7 @@ class Engine:
             return [Phrase(tuple(s.patterns), tuple(s.fills), s.name)
                     for s in pm.song(genre, items, temperature, seed)]
         names = list(dict.fromkeys(name for name, _ in items))
-        grooves = dict(zip(names, self.bars(genre, len(names), temperature, seed)))
+        grooves = dict(zip(names, self.groove_bars(genre, len(names), temperature, seed)))
         rng = _fill_rng(seed)
         out = []
         for i, (name, bars) in enumerate(items):
@@ -229,6 +233,12 @@ class RulesEngine(Engine):
     def reroll(self, pattern: Pattern, keep: str, genre: str, temperature: float, seed: int) -> Pattern:
         # The rules have no latent levels to hold fixed: a re-roll is a fresh bar of the genre.
         return self.sample(genre, temperature, seed)
+
+    def groove_bars(self, genre: str, n: int, temperature: float = 1.0, seed: int | None = None) -> list[Pattern]:
+        if n < 1:
+            raise DrumfontError(f"-n must be at least 1, got {n}")
+        # Bars without the fills and crashes the rules play now and then: the phrase puts its own.
+        return rules.generate(genre, n, np.random.default_rng(seed), groove_only=True)
 
 
 class VaeEngine(Engine):

@@ -78,9 +78,10 @@ VAL_SHARE = 0.2
 class _Bar:
     """A (16, 9) velocity grid being played into, with the genre's rng."""
 
-    def __init__(self, rng: np.random.Generator) -> None:
+    def __init__(self, rng: np.random.Generator, groove_only: bool = False) -> None:
         self.rng = rng
         self.v = np.zeros((STEPS, N_VOICES), np.int16)
+        self.groove_only = groove_only   # no fills, no crashes: the bar a phrase repeats
 
     def hit(self, voice: int, steps, level: tuple[int, int]) -> None:
         for s in np.atleast_1d(steps):
@@ -92,6 +93,11 @@ class _Bar:
 
     def chance(self, p: float) -> bool:
         return bool(self.rng.random() < p)
+
+    def event(self, p: float) -> bool:
+        """A fill or a crash, by chance; never in a groove-only bar (the draw is made all the same,
+        so the rest of the bar comes out as it would)."""
+        return self.chance(p) and not self.groove_only
 
     def pick(self, options: list, p: list[float] | None = None):
         return options[int(self.rng.choice(len(options), p=p))]
@@ -145,10 +151,10 @@ def _rock(b: _Bar) -> None:
             b.hit(KICK, step, NORMAL)
     if b.chance(0.2):
         b.hit(SNARE, b.some([7, 9, 11, 15, 14, 3], 1), GHOST)
-    if b.chance(0.25):
+    if b.event(0.25):
         b.clear(cym, 0)
         b.hit(CRASH, 0, ACCENT)
-    if b.chance(0.3):
+    if b.event(0.3):
         b.fill(b.pick([12, 8, 14], [0.6, 0.25, 0.15]), density=b.pick([1.0, 0.6], [0.6, 0.4]))
 
 
@@ -167,10 +173,10 @@ def _jazz(b: _Bar) -> None:
         b.hit(KICK, s, b.pick([NORMAL, ACCENT]))  # "bombs"
     for s in b.some([2, 3, 5, 6, 7, 9, 10, 11, 13, 14, 15], int(b.rng.integers(1, 5))):
         b.hit(SNARE, s, b.pick([GHOST, SOFT, ACCENT], [0.7, 0.2, 0.1]))  # comping
-    if b.chance(0.08):
+    if b.event(0.08):
         b.clear(RIDE, 0)
         b.hit(CRASH, 0, NORMAL)
-    if b.chance(0.15):
+    if b.event(0.15):
         for voice in (RIDE, SNARE):
             b.clear(voice, range(12, STEPS))
         b.hit(CLOSED_HAT, 12, SOFT)
@@ -211,9 +217,9 @@ def _hiphop(b: _Bar) -> None:
         s = b.pick([14, 6, 10])
         b.clear(CLOSED_HAT, s)
         b.hit(OPEN_HAT, s, SOFT)
-    if b.chance(0.05):
+    if b.event(0.05):
         b.hit(CRASH, 0, NORMAL)
-    if b.chance(0.08):
+    if b.event(0.08):
         b.hit(b.pick([TOM_HIGH, TOM_LOW]), b.some([13, 14, 15], int(b.rng.integers(1, 3))), NORMAL)
 
 
@@ -238,11 +244,11 @@ def _electronic(b: _Bar) -> None:
                 b.hit(CLOSED_HAT, s, SOFT if s % 4 == 0 else (40, 62))
     elif mode == "offs":
         b.hit(CLOSED_HAT, [s for s in range(1, STEPS, 2) if s not in taken], (45, 70))
-    if b.chance(0.15):
+    if b.event(0.15):
         b.hit(CRASH, 0, ACCENT)
     if b.chance(0.15):
         b.hit(b.pick([TOM_HIGH, TOM_LOW]), b.some([3, 7, 11, 15, 5, 13], int(b.rng.integers(1, 3))), SOFT)
-    if b.chance(0.15):  # snare roll into the next bar
+    if b.event(0.15):  # snare roll into the next bar
         start = b.pick([12, 8])
         roll = range(12, STEPS) if start == 12 else [8, 10, 12, 13, 14, 15]  # eighths, then sixteenths
         for s in roll:
@@ -294,10 +300,10 @@ def _latin(b: _Bar) -> None:
         else:
             b.cymbal(CLOSED_HAT, _CASCARA, NORMAL, SOFT)
     b.hit(clave_voice, clave, NORMAL if clave_voice == SNARE else ACCENT)
-    if b.chance(0.1):
+    if b.event(0.1):
         b.clear(RIDE, 0)
         b.hit(CRASH, 0, ACCENT)
-    if b.chance(0.15):  # timbale/tom fill (abanico) over beat 4
+    if b.event(0.15):  # timbale/tom fill (abanico) over beat 4
         # The clave keeps going through it: another player holds it.
         b.fill(12, (TOM_HIGH, TOM_LOW), density=0.8, clear=(CLOSED_HAT, RIDE, TOM_HIGH, TOM_LOW))
 
@@ -309,14 +315,15 @@ _RULES: dict[str, Callable[[_Bar], None]] = {
 
 # --- public API ------------------------------------------------------------------------------
 
-def _generate(genre: str, n: int, rng: np.random.Generator, seen: set[bytes]) -> list[Pattern]:
+def _generate(genre: str, n: int, rng: np.random.Generator, seen: set[bytes],
+              groove_only: bool = False) -> list[Pattern]:
     """n patterns of the genre whose hit grids are not in `seen` (which they are added to)."""
     play = _RULES[genre]
     out: list[Pattern] = []
     budget = 200 * n + 1000
     while len(out) < n and budget > 0:
         budget -= 1
-        bar = _Bar(rng)
+        bar = _Bar(rng, groove_only)
         play(bar)
         p = bar.pattern()
         key = np.packbits(p.hits).tobytes()
@@ -329,12 +336,13 @@ def _generate(genre: str, n: int, rng: np.random.Generator, seen: set[bytes]) ->
     return out
 
 
-def generate(genre: str, n: int, rng: np.random.Generator) -> list[Pattern]:
-    """n unique bars of a genre from its rules, each with validity 1.0."""
+def generate(genre: str, n: int, rng: np.random.Generator, groove_only: bool = False) -> list[Pattern]:
+    """n unique bars of a genre from its rules, each with validity 1.0; `groove_only`: without the
+    fills and crashes the rules play now and then (a bar to repeat through a phrase)."""
     genre = check_genre(genre, RULE_GENRES)
     if n < 0:
         raise DrumfontError(f"cannot generate {n} bars")
-    return _generate(genre, n, rng, set())
+    return _generate(genre, n, rng, set(), groove_only)
 
 
 def _fill_rock(b: _Bar) -> None:

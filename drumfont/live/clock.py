@@ -354,7 +354,8 @@ class Clock:
         elif op == "pattern":
             self.seq.set_pattern(Pattern(*a[0]), at=a[1])
         elif op == "chain":
-            self.seq.set_chain([(Pattern(*p), n) for p, n in a[0]], loop=a[1], at=a[2])
+            self.seq.set_chain([(Pattern(*p), n) for p, n in a[0]], loop=a[1], at=a[2],
+                               keep_place=len(a) > 3 and bool(a[3]))
         elif op == "swing":
             self.seq.swing = a[0]
         elif op == "swing_timed":

@@ -249,12 +249,14 @@ class Player:
             raise ValueError("at must be 'bar' or 'now'")
         self._cmd("pattern", _wire(pattern), at)
 
-    def set_chain(self, chain: Sequence[tuple[Pattern, int]], loop: bool = True, at: str = "bar") -> None:
-        """Song mode: [(pattern, bars), ...] in order; loop, or stop at the end (then ended())."""
+    def set_chain(self, chain: Sequence[tuple[Pattern, int]], loop: bool = True, at: str = "bar",
+                  keep_place: bool = False) -> None:
+        """Song mode: [(pattern, bars), ...] in order; loop, or stop at the end (then ended()).
+        `keep_place`: from the next bar line, go on where the old chain would have (an edit)."""
         entries = [(_wire(p), int(n)) for p, n in chain]
         if not entries or any(n < 1 for _, n in entries):
             raise DrumfontError("a chain needs at least one pattern, each for at least one bar")
-        self._cmd("chain", entries, bool(loop), at)
+        self._cmd("chain", entries, bool(loop), at, bool(keep_place))
 
     def set_tempo(self, bpm: float) -> None:
         """Tempo in BPM (20..300), applied now without a jump in phase."""

@@ -165,7 +165,7 @@ class Sequencer:
         self._loop = True
         self._chain_index = 0
         self._bar_in_entry = 0
-        self._pending: tuple[list[tuple[Pattern, int]], bool] | None = None
+        self._pending: tuple[list[tuple[Pattern, int]], bool, bool] | None = None
         self._current_bar = -1
         self.finished = False   # a non-looping chain has played its last bar
         self._tag = 0
@@ -176,8 +176,11 @@ class Sequencer:
         """Loop one pattern from the next bar (at='bar') or the next step (at='now')."""
         self.set_chain([(pattern, 1)], loop=True, at=at)
 
-    def set_chain(self, chain: Sequence[tuple[Pattern, int]], loop: bool = True, at: str = "bar") -> None:
-        """Song mode: each pattern for its number of bars, then loop or stop."""
+    def set_chain(self, chain: Sequence[tuple[Pattern, int]], loop: bool = True, at: str = "bar",
+                  keep_place: bool = False) -> None:
+        """Song mode: each pattern for its number of bars, then loop or stop. From the next bar line
+        the new chain starts at its first entry, or, with `keep_place`, where the old chain would
+        have gone on (an edited phrase keeps playing from the bar it was at)."""
         entries = [(p if isinstance(p, Pattern) else Pattern(np.asarray(p)), int(n)) for p, n in chain]
         if not entries:
             raise ValueError("a chain needs at least one pattern")
@@ -188,14 +191,24 @@ class Sequencer:
         if at == "now" or self._current_bar < 0:
             self._install(entries, loop)
         else:
-            self._pending = (entries, bool(loop))
+            self._pending = (entries, bool(loop), bool(keep_place))
 
-    def _install(self, entries: list[tuple[Pattern, int]], loop: bool) -> None:
+    def _install(self, entries: list[tuple[Pattern, int]], loop: bool, keep_place: bool = False,
+                 place: tuple[int, int] = (0, 0)) -> None:
         self._chain, self._loop = entries, loop
-        self._chain_index, self._bar_in_entry = 0, 0
+        index, bar = place if keep_place else (0, 0)
+        self._chain_index = index % len(entries)
+        self._bar_in_entry = bar if bar < entries[self._chain_index][1] else 0
         self._pending = None
         self.finished = False
-        self.pattern = entries[0][0]
+        self.pattern = entries[self._chain_index][0]
+
+    def _next_place(self) -> tuple[int, int]:
+        """(entry, bar in entry) the chain plays after the bar playing now."""
+        index, bar = self._chain_index, self._bar_in_entry + 1
+        if bar >= self._chain[index][1]:
+            index, bar = (index + 1) % len(self._chain), 0
+        return index, bar
 
     def set_mute(self, voice: int, on: bool) -> None:
         """Mute or unmute a voice (index 0..8)."""
@@ -232,7 +245,7 @@ class Sequencer:
     # --- stepping ----------------------------------------------------------------------------
     def _advance_bar(self) -> None:
         if self._pending is not None:
-            self._install(*self._pending)
+            self._install(*self._pending, place=self._next_place())
             return
         self._bar_in_entry += 1
         if self._bar_in_entry >= self._chain[self._chain_index][1]:

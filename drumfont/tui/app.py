@@ -28,12 +28,13 @@ from drumfont.drums.engine import Engine, RulesEngine, load_engine
 from drumfont.errors import DrumfontError
 from drumfont.score.notemap import load_notemap
 from drumfont.score.pattern import LABELS, VOICES, Pattern
+from drumfont.score.phrase import Phrase
 from drumfont.tui import session as st
 from drumfont.tui.groove import GrooveMixin
-from drumfont.tui.keys import KEYS, PALETTE_EXTRA, bindings, help_groups
+from drumfont.tui.keys import KEYS, PALETTE_EXTRA, SONG_KEYS, bindings, help_groups
 from drumfont.tui.letters import LettersMixin
 from drumfont.tui.live import open_live_player
-from drumfont.tui.messages import Drawn, EngineReady, Morphed, WorkFailed
+from drumfont.tui.messages import Drawn, EngineReady, Morphed, SongDrawn, WorkFailed
 from drumfont.tui.transport import VIRTUAL_PORT, TransportMixin
 from drumfont.tui.widgets import (
     ChoiceScreen,
@@ -42,12 +43,17 @@ from drumfont.tui.widgets import (
     HelpScreen,
     MorphStrip,
     PathPrompt,
+    SongRow,
+    SongTable,
     StepGrid,
 )
 
-VIEWS = ("grid-view", "morph-view", "letters-view")
-_STUDIO_ACTIONS = ({k.action.split("(")[0] for k in KEYS} | {a.split("(")[0] for a, _ in PALETTE_EXTRA}
+VIEWS = ("grid-view", "morph-view", "letters-view", "song-view")
+_STUDIO_ACTIONS = ({k.action.split("(")[0] for k in KEYS + SONG_KEYS} | {a.split("(")[0] for a, _ in PALETTE_EXTRA}
                    | {"select_slot"}) - {"quit", "command_palette", "noop"}
+_DONE = {"sample": "sampled", "variation": "re-rolled the variation of", "style": "re-rolled the style of",
+         "transfer": "transferred to", "drumify": "drumified the taps as", "continue": "continued",
+         "fill": "re-rolled the fill of"}
 
 
 class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
@@ -84,6 +90,8 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
                                           else self.no_output_reason())
         self.playing = False
         self._chain_playing = False
+        self._song_playing = False
+        self._song_owner: list[int] = []   # the section of each bar of the song that plays
         self.letters_renderer = letters_renderer
         self.letters_preset = letters_preset          # the conditional GAN (default: shipped)
         self.letters_path: Path | None = None
@@ -104,6 +112,10 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
                 yield Static(id="morph-head")
                 with VerticalScroll(id="strip-scroll"):
                     yield MorphStrip(id="strip")
+            with Vertical(id="song-view"):
+                yield Static(id="song-head")
+                with VerticalScroll(id="song-scroll"):
+                    yield SongTable(id="song")
             with Vertical(id="letters-view"):
                 yield Input(value=self.studio.letters_text, placeholder="type text, enter renders",
                             id="letters-input")
@@ -120,7 +132,8 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
             # A first start shows a groove at once, from the rules (no model load to wait for).
             rules = RulesEngine()
             genre = s.genre if s.genre in rules.genres else rules.genres[0]  # a user model's genre
-            s.doc.bank[0] = rules.sample(genre, s.temperature, s.next_seed())
+            s.doc.bank[0] = rules.phrase(genre, s.phrase_bars, st.sample_fill(s.phrase_bars), s.temperature,
+                                         s.next_seed())
         self.refresh_all(save=True)
         self.main.query_one(StepGrid).focus()
         if self._session_note:
@@ -148,10 +161,13 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
     def refresh_all(self, save: bool = True) -> None:
         """Redraw every view from the session; autosave; keep the player in step."""
         s = self.studio
-        self.main.query_one(StepGrid).show(s.current, s.cursor, s.mutes, s.solos)
+        phrase = s.phrase
+        self.main.query_one(StepGrid).show(s.current, s.cursor, s.mutes, s.solos, s.bar_index,
+                                           phrase.fills if phrase is not None else (False,))
         self._update("#transport", self._transport_line())
         self._update("#side", self._side_text())
         self._draw_morph()
+        self._draw_song()
         if save:
             self.autosave()
 
@@ -171,15 +187,19 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
         if tr.notemap != "gm":
             clock += f" · {escape(Path(tr.notemap).stem)}"
         follow = f" · follow {escape(tr.follow)}" if tr.follow else ""
+        times = f" ×{tr.bars}" if tr.bars > 1 else ""
         return (f"[b]{s.genre}[/b] T{s.temperature:.1f} │ {play} {tr.bpm:g} BPM swing {tr.swing:g}% "
-                f"{tr.bars} bar{'s' if tr.bars > 1 else ''} │ → {port} │ {clock}{follow}")
+                f"{s.phrase_bars}-bar{times} │ → {port} │ {clock}{follow}")
 
     def _side_text(self) -> str:
         s = self.studio
         lines = ["[b]bank[/b]"]
-        for i, p in enumerate(s.doc.bank):
+        for i in range(len(s.doc.bank)):
+            p = s.phrase_in(i)
             mark = "▸" if i == s.doc.slot else " "
-            desc = "—" if p is None else f"{int(p.hits.sum()):>2} hits"
+            desc = "—" if p is None else (f"{len(p)} bar{'s' if len(p) > 1 else ' '} "
+                                          f"{sum(int(b.hits.sum()) for b in p.bars):>3} hits"
+                                          + (" f" if p.fills[-1] else ""))
             lines.append(f"{mark}{i + 1} {desc}")
         ab = " ".join(f"{w.upper()}: {'—' if p is None else f'{int(p.hits.sum())} hits'}"
                       for w, p in (("a", s.doc.a), ("b", s.doc.b)))
@@ -218,6 +238,19 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
         strip = self.main.query_one(MorphStrip)
         if strip.patterns != s.morph or strip.labels != labels:
             strip.show(s.morph, labels)
+
+    def _draw_song(self) -> None:
+        s = self.studio
+        rows = [SongRow(x.name, x.slot, None if (p := s.phrase_in(x.slot)) is None else len(p), x.repeats)
+                for x in s.doc.song]
+        bars = s.song_length()
+        secs = bars * 4 * 60 / s.transport.bpm
+        self._update("#song-head", f"[b]song[/b] · {len(rows)} section{'s' if len(rows) != 1 else ''} · "
+                     f"{bars} bars · {int(secs // 60)}:{int(secs % 60):02d} at {s.transport.bpm:g} BPM\n"
+                     "[dim]a add · x cut · ←→ slot · +- times · JK move · r name · s draw · e export[/dim]")
+        table = self.main.query_one(SongTable)
+        if table.rows != rows or table.cursor != s.song_cursor:
+            table.show(rows, s.song_cursor)
 
     def autosave(self) -> None:
         """Write the session now, atomically; a failure is shown once, then retried silently."""
@@ -259,47 +292,99 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
 
     @work(thread=True, group="draw")
     def _draw(self, kind: str, slot: int, genre: str, temperature: float, seed: int,
-              pattern: Pattern, started_ns: int) -> None:
+              pattern: Pattern, started_ns: int, bar: int = 0,
+              work_args: tuple[Phrase | None, int] = (None, 1)) -> None:
         self._engine_ready.wait()
         e = self.engine
+        phrase, bars = work_args
         try:
+            result: Pattern | Phrase
+            note = ""
             if kind == "sample":
-                p, note = e.sample(genre, temperature, seed), ""
+                result = e.phrase(genre, bars, st.sample_fill(bars), temperature, seed)
+                note = f": {bars} bar{'s' if bars > 1 else ''}" + (" (no phrase model: bar 1 again, a rule fill)"
+                                                                    if e.phrase_reason and bars > 1 else "")
             elif kind in ("variation", "style"):
-                p = e.reroll(pattern, keep="style" if kind == "variation" else "variation",
-                             genre=genre, temperature=temperature, seed=seed)
+                result = e.reroll(pattern, keep="style" if kind == "variation" else "variation",
+                                  genre=genre, temperature=temperature, seed=seed)
                 note = "" if e.can_morph else " (rules: a fresh bar)"
             elif kind == "transfer":
-                p, note = e.transfer(pattern, genre), ""
+                result = e.transfer_phrase(phrase, genre)
+            elif kind == "continue":
+                head, new = phrase.bars, bars
+                more = e.continue_phrase(head, new, genre, temperature, seed)
+                result = Phrase(tuple(head) + tuple(more), phrase.fills + (False,) * len(more), phrase.name)
+                note = f": {len(more)} new bar{'s' if len(more) > 1 else ''} after bar {len(head)}"
+            elif kind == "fill":
+                result = e.reroll_fill(phrase, genre, temperature, seed)
+                note = "" if e.phrase_reason is None else " (no phrase model: a rule fill)"
             else:
                 raise ValueError(kind)
         except DrumfontError as exc:
             self.post_message(WorkFailed(kind, str(exc)))
             return
-        self.post_message(Drawn(kind, p, slot, started_ns, note))
+        self.post_message(Drawn(kind, result, slot, started_ns, note, bar))
 
     def on_drawn(self, msg: Drawn) -> None:
-        self.studio.put(msg.slot, msg.pattern)
+        s = self.studio
+        if isinstance(msg.pattern, Phrase):
+            s.put(msg.slot, msg.pattern)
+        else:
+            s.put_bar(msg.slot, msg.bar, msg.pattern)
         self.refresh_all()
         self._send_pattern()
         self.last_latency_ms = (time.perf_counter_ns() - msg.started_ns) / 1e6
-        what = {"sample": "sampled", "variation": "re-rolled the variation of",
-                "style": "re-rolled the style of", "transfer": "transferred to",
-                "drumify": "drumified the taps as"}[msg.kind]
-        self.say(f"{what} {self.studio.genre} into slot {msg.slot + 1}{msg.note}")
+        where = f"slot {msg.slot + 1}" if isinstance(msg.pattern, Phrase) else f"bar {msg.bar + 1} of slot {msg.slot + 1}"
+        self.say(f"{_DONE[msg.kind]} {s.genre} into {where}{msg.note}")
 
     def on_work_failed(self, msg: WorkFailed) -> None:
         if msg.what == "letters":
             self._update("#letters-info", f"no letters: {msg.error}", markup=False)
         self.fail(f"{msg.what}: {msg.error}")
 
-    def _start_draw(self, kind: str) -> None:
+    def _start_draw(self, kind: str, phrase: Phrase | None = None, bars: int = 1) -> None:
         s = self.studio
-        self._draw(kind, s.doc.slot, s.genre, s.temperature, s.next_seed(), s.current, time.perf_counter_ns())
+        self._draw(kind, s.doc.slot, s.genre, s.temperature, s.next_seed(), s.current, time.perf_counter_ns(),
+                   s.bar_index, (phrase, bars))
 
     def action_sample(self) -> None:
-        """Sample a new bar of the genre into the current slot."""
-        self._start_draw("sample")
+        """Sample a new phrase of the genre (`phrase_bars` long, a fill in its last bar) into the slot."""
+        self._start_draw("sample", bars=self.studio.phrase_bars)
+
+    def action_bar(self, delta: int) -> None:
+        """Show another bar of the phrase in the grid."""
+        s = self.studio
+        n = len(s.phrase) if s.phrase is not None else 1
+        i = s.move_bar(delta)
+        self.refresh_all(save=False)
+        fill = " (its fill)" if s.phrase is not None and s.phrase.fills[i] else ""
+        self.say(f"bar {i + 1} of {n}{fill}" if n > 1 else "the phrase is one bar: w sets the bars a sample draws")
+
+    def action_phrase_bars(self) -> None:
+        n = self.studio.cycle_phrase_bars()
+        self.say(f"a sample draws {n} bar{'s' if n > 1 else ''}" + (", a fill in the last" if n > 1 else ""))
+        self.refresh_all()
+
+    def action_continue_phrase(self) -> None:
+        """Carry the phrase on from the bar in the grid: the bars after it drawn again; from the
+        last bar, the phrase grows by as many bars as it has (to at most 8)."""
+        s = self.studio
+        try:
+            head, new = s.continue_plan()
+        except DrumfontError as exc:
+            self.fail(str(exc))
+            return
+        phrase = s.phrase
+        self.say(f"continuing from bar {len(head)}…")
+        self._start_draw("continue", phrase.head(len(head)), new)
+
+    def action_reroll_fill(self) -> None:
+        """Draw the phrase's last bar again, as a fill after the bars before it."""
+        s = self.studio
+        if s.phrase is None or len(s.phrase) < 2:
+            self.fail("re-rolling the fill needs a phrase of 2 bars or more (w, then s)")
+            return
+        self._start_draw("fill", s.phrase)
 
     def action_reroll(self, which: str) -> None:
         """Re-roll the variation (new z_low) or the style (new z_high)."""
@@ -311,11 +396,15 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
             self.fail(f"style transfer is off: {self.engine.reason}")
             return
 
+        if self.studio.phrase is None:
+            self.fail("the slot is empty: s samples a phrase")
+            return
+
         def chosen(genre: str | None) -> None:
             if genre:
                 self.studio.genre = genre
-                self._start_draw("transfer")
-        self.push_screen(ChoiceScreen("transfer the bar to which genre?", self.engine.genres,
+                self._start_draw("transfer", self.studio.phrase)
+        self.push_screen(ChoiceScreen("transfer the phrase to which genre?", self.engine.genres,
                                       self.studio.genre), chosen)
 
     def action_genre(self, delta: int) -> None:
@@ -332,6 +421,7 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
     def _edited(self, msg: str | None = None) -> None:
         self.refresh_all()
         self._send_pattern()
+        self._send_song()
         if msg:
             self.say(msg)
 
@@ -390,7 +480,118 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
     # --- bank and A/B ------------------------------------------------------------------------
     def action_select_slot(self, slot: int) -> None:
         self.studio.select_slot(slot)
-        self._edited(f"slot {slot + 1}" + ("" if self.studio.doc.bank[slot] else " (empty: s samples)"))
+        p = self.studio.phrase
+        self._edited(f"slot {slot + 1}" + (" (empty: s samples)" if p is None else
+                                           f": {len(p)} bar{'s' if len(p) > 1 else ''}"))
+
+    # --- the song --------------------------------------------------------------------------
+    def _song_edited(self, msg: str) -> None:
+        self.refresh_all()
+        self._send_song()
+        self.say(msg)
+
+    def _song_try(self, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except DrumfontError as exc:
+            self.fail(str(exc))
+            return None
+
+    def action_song_select(self, delta: int) -> None:
+        self.studio.song_select(delta)
+        self.refresh_all(save=False)
+
+    def action_song_add(self) -> None:
+        s = self.studio
+        if s.phrase is None:
+            self.fail(f"slot {s.doc.slot + 1} is empty: sample a phrase into it first (s in the grid)")
+            return
+        sec = self._song_try(s.song_add)
+        if sec is not None:
+            self._song_edited(f"added {sec.name} (slot {sec.slot + 1}) to the song (u undoes)")
+
+    def action_song_remove(self) -> None:
+        gone = self.studio.song_remove()
+        self._song_edited(f"removed {gone.name} from the song (u undoes)" if gone else "the song is empty")
+
+    def action_song_slot(self, delta: int) -> None:
+        sec = self._song_try(lambda: self.studio.song_slot(delta))
+        if sec is not None:
+            self._song_edited(f"{sec.name} plays slot {sec.slot + 1}")
+
+    def action_song_repeats(self, delta: int) -> None:
+        sec = self._song_try(lambda: self.studio.song_repeats(delta))
+        if sec is not None:
+            self._song_edited(f"{sec.name} plays its phrase {sec.repeats} time{'s' if sec.repeats > 1 else ''}")
+
+    def action_song_reorder(self, delta: int) -> None:
+        self.studio.song_reorder(delta)
+        self._song_edited("section moved")
+
+    def action_song_rename(self) -> None:
+        s = self.studio
+        if not s.doc.song:
+            self.fail("the song is empty: a adds a section")
+            return
+        sec = s.doc.song[s.song_cursor]
+
+        def named(name: str | None) -> None:
+            if name:
+                done = self._song_try(lambda: s.song_rename(name))
+                if done is not None:
+                    self._song_edited(f"section {s.song_cursor + 1} is {done.name}")
+        self.push_screen(PathPrompt(f"name section {s.song_cursor + 1}:", sec.name,
+                                    "enter: rename   esc: cancel"), named)
+
+    def action_song_draw(self) -> None:
+        """Draw every slot the song plays afresh from the engine, as one song: one drummer's feel,
+        each section its own variation, a fill in its last bar."""
+        s = self.studio
+        form = s.song_form()
+        if not form:
+            self.fail("the song is empty: a adds a section playing the current slot")
+            return
+        self.say("drawing the song…")
+        self._draw_song_worker(s.genre, form, s.temperature, s.next_seed(), time.perf_counter_ns())
+
+    @work(thread=True, exclusive=True, group="song")
+    def _draw_song_worker(self, genre: str, form: list[tuple[str, int, int]], temperature: float, seed: int,
+                          started_ns: int) -> None:
+        self._engine_ready.wait()
+        try:
+            sections = self.engine.song(genre, [(name, bars) for name, bars, _ in form], temperature, seed)
+        except DrumfontError as exc:
+            self.post_message(WorkFailed("song", str(exc)))
+            return
+        self.post_message(SongDrawn({slot: sec for (_, _, slot), sec in zip(form, sections)}, started_ns,
+                                    self.engine.phrase_reason))
+
+    def on_song_drawn(self, msg: SongDrawn) -> None:
+        self.studio.put_bank(msg.phrases)
+        self.last_latency_ms = (time.perf_counter_ns() - msg.started_ns) / 1e6
+        self.refresh_all()
+        self._send_song() if self._song_playing else self._send_pattern()
+        slots = ", ".join(str(i + 1) for i in msg.phrases)
+        self.say(f"drew the song: slot{'s' if len(msg.phrases) > 1 else ''} {slots} (u undoes)"
+                 + (" (no phrase model: bar 1 again, a rule fill)" if msg.reason else ""))
+
+    def action_play_song(self) -> None:
+        """Play the song, looped (or stop it)."""
+        if self._song_playing and self.playing:
+            self.action_play()
+            return
+        try:
+            bars, _ = self.studio.song_bars()
+        except DrumfontError as exc:
+            self.fail(str(exc))
+            return
+        if not bars:
+            self.fail("nothing to play: the song is empty (a adds a section)")
+            return
+        self._play_chain([(b, 1) for b in bars], "song", song=True)
+
+    def action_export_song(self) -> None:
+        self._export("song")
 
     def action_duplicate(self) -> None:
         try:
@@ -452,6 +653,8 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
         self.main.query_one(ContentSwitcher).current = name
         if name == "letters-view":
             self.main.query_one("#letters-input", Input).focus()
+        elif name == "song-view":
+            self.main.query_one(SongTable).focus()
         else:
             self.main.query_one(StepGrid).focus()
 
@@ -478,6 +681,9 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
                 continue
             yield SystemCommand(k.description.capitalize(), f"key: {k.shown_as or k.keys}",
                                 partial(self.call_later, self.run_action, k.action))
+        for k in SONG_KEYS:
+            yield SystemCommand(k.description.capitalize(), f"key in the song view: {k.shown_as or k.keys}",
+                                partial(self.call_later, self.run_action, k.action))
         for action, desc in PALETTE_EXTRA:
             yield SystemCommand(desc.capitalize(), "", partial(self.call_later, self.run_action, action))
         yield SystemCommand("Show every key", "key: ?", self.action_help)
@@ -494,23 +700,32 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
 
     def _export(self, kind: str) -> None:
         s = self.studio
-        patterns = {"bar": [s.current], "bank": s.bank_patterns(), "morph": s.morph}[kind]
-        if not patterns or (kind == "bar" and not s.current.hits.any()):
-            self.fail({"bar": "the bar is empty", "bank": "the bank is empty",
+        try:
+            items: list[Any] = {"bar": lambda: [s.phrase] if s.phrase is not None else [],
+                                "bank": s.bank_phrases, "morph": lambda: s.morph,
+                                "song": lambda: s.song_bars()[0]}[kind]()
+        except DrumfontError as exc:
+            self.fail(f"export: {exc}")
+            return
+        if not items or (kind == "bar" and not any(b.hits.any() for b in s.phrase.bars)):
+            self.fail({"bar": "the phrase is empty", "bank": "the bank is empty", "song": "the song is empty",
                        "morph": "no morph yet: press M first"}[kind])
             return
+        once = kind == "song"  # the song's sections say how often each phrase plays
+        count = (len(items) if kind in ("morph", "song") else sum(len(p) for p in items)) * (1 if once else s.transport.bars)
+        what = "phrase" if kind == "bar" else kind
         default = str(self.export_dir / st.default_export_name(kind, s))
 
         def write(target: Path, force: bool) -> None:
             try:
-                out = st.export_patterns(target, patterns, s.transport, force=force,
-                                         name=f"drumfont {s.genre} {kind}")
+                out = st.export_patterns(target, items, s.transport, force=force,
+                                         name=f"drumfont {s.genre} {what}", repeats=not once)
             except DrumfontError as exc:
                 self.fail(f"export: {exc}")
                 return
-            self.say(f"wrote {len(patterns)} bar{'s' if len(patterns) > 1 else ''} to {out}")
+            self.say(f"wrote {count} bar{'s' if count > 1 else ''} to {out}")
             self.notify(f"wrote {out}", timeout=4, markup=False)
-        self._ask_path(f"export the {kind} ({len(patterns)} bar{'s' if len(patterns) > 1 else ''}) to:",
+        self._ask_path(f"export the {what} ({count} bar{'s' if count > 1 else ''}) to:",
                        default, write, "export cancelled")
 
     def _ask_path(self, prompt: str, default: str, then: Callable[[Path, bool], None], cancelled: str) -> None:

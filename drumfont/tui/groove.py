@@ -18,7 +18,7 @@ from textual.message import Message
 from drumfont.drums import groove
 from drumfont.errors import DrumfontError
 from drumfont.live.ports import open_tap_input
-from drumfont.score.pattern import Pattern
+from drumfont.score.phrase import Phrase
 from drumfont.tui import tap
 from drumfont.tui.messages import Drawn, WorkFailed
 from drumfont.tui.widgets import ChoiceScreen
@@ -28,9 +28,9 @@ NO_PAD = "no pad (keys only)"
 
 @dataclass
 class Humanized(Message):
-    """Humanised bars by bank slot, and the genre they were played in (None: no genre)."""
+    """Humanised phrases by bank slot, and the genre they were played in (None: no genre)."""
 
-    bars: dict[int, Pattern]
+    bars: dict[int, Phrase]
     style: str | None
 
 
@@ -46,33 +46,35 @@ class GrooveMixin:
 
     # --- humanise ------------------------------------------------------------------------------
     def action_humanize(self) -> None:
-        """Humanise the current bar: a drummer's dynamics and timing, the same hits."""
+        """Humanise the slot's phrase: a drummer's dynamics and timing, the same hits."""
         s = self.studio
-        if not s.current.hits.any():
-            self.say("nothing to humanise: the bar is empty")
+        if s.phrase is None or not any(b.hits.any() for b in s.phrase.bars):
+            self.say("nothing to humanise: the phrase is empty")
             return
-        self._humanize({s.doc.slot: s.current}, s.genre, s.temperature, s.next_seed())
+        self._humanize({s.doc.slot: s.phrase}, s.genre, s.temperature, s.next_seed())
 
     def action_humanize_bank(self) -> None:
         """Humanise every filled slot of the bank, as one undo step."""
         s = self.studio
-        bars = {i: p for i, p in enumerate(s.doc.bank) if p is not None and p.hits.any()}
-        if not bars:
+        phrases = {i: p for i in range(len(s.doc.bank))
+                   if (p := s.phrase_in(i)) is not None and any(b.hits.any() for b in p.bars)}
+        if not phrases:
             self.say("nothing to humanise: the bank is empty")
             return
-        self._humanize(bars, s.genre, s.temperature, s.next_seed())
+        self._humanize(phrases, s.genre, s.temperature, s.next_seed())
 
     @work(thread=True, group="groove")
-    def _humanize(self, bars: dict[int, Pattern], genre: str, temperature: float, seed: int) -> None:
+    def _humanize(self, phrases: dict[int, Phrase], genre: str, temperature: float, seed: int) -> None:
         try:
             tool = groove.load("humanize")
             style = genre if genre in tool.genres else None
-            out = groove.humanize(list(bars.values()), style, 1.0, temperature, seed, tool,
-                                  self.studio.transport.bpm)
+            bars = [b for p in phrases.values() for b in p.bars]
+            out = iter(groove.humanize(bars, style, 1.0, temperature, seed, tool, self.studio.transport.bpm))
         except DrumfontError as exc:
             self.post_message(WorkFailed("humanize", str(exc)))
             return
-        self.post_message(Humanized(dict(zip(bars, out)), style))
+        done = {slot: Phrase(tuple(next(out) for _ in p.bars), p.fills, p.name) for slot, p in phrases.items()}
+        self.post_message(Humanized(done, style))
 
     def on_humanized(self, msg: Humanized) -> None:
         self.studio.put_bank(msg.bars)
@@ -163,10 +165,11 @@ class GrooveMixin:
             self.say("no taps in the bar: nothing changed")
             return
         s = self.studio
-        self._drumify(taps, s.doc.slot, s.genre, s.temperature, s.next_seed(), time.perf_counter_ns())
+        self._drumify(taps, s.doc.slot, s.genre, s.temperature, s.next_seed(), time.perf_counter_ns(), s.bar_index)
 
     @work(thread=True, group="groove")
-    def _drumify(self, taps, slot: int, genre: str, temperature: float, seed: int, started_ns: int) -> None:
+    def _drumify(self, taps, slot: int, genre: str, temperature: float, seed: int, started_ns: int,
+                 bar_index: int = 0) -> None:
         try:
             tool = groove.load("drumify")
             style = genre if genre in tool.genres else None
@@ -174,4 +177,4 @@ class GrooveMixin:
         except DrumfontError as exc:
             self.post_message(WorkFailed("drumify", str(exc)))
             return
-        self.post_message(Drawn("drumify", bar, slot, started_ns, f" from {int(taps[:, 0].sum())} taps"))
+        self.post_message(Drawn("drumify", bar, slot, started_ns, f" from {int(taps[:, 0].sum())} taps", bar_index))

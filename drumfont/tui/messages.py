@@ -9,6 +9,7 @@ from typing import Any
 from textual.message import Message
 
 from drumfont.score.pattern import Pattern
+from drumfont.score.phrase import Phrase
 
 
 @dataclass
@@ -20,13 +21,24 @@ class EngineReady(Message):
 
 @dataclass
 class Drawn(Message):
-    """A bar from sample / re-roll / transfer, for the bank slot it was asked for."""
+    """A phrase (sample, transfer, continue, fill) for the bank slot it was asked for, or a bar
+    (re-roll, drumify) for one bar of it."""
 
-    kind: str          # "sample", "variation", "style", "transfer"
-    pattern: Pattern
+    kind: str          # "sample", "variation", "style", "transfer", "drumify", "continue", "fill"
+    pattern: Pattern | Phrase
     slot: int
     started_ns: int    # perf_counter_ns at the key press, for the latency figure
     note: str = ""
+    bar: int = 0       # the bar a Pattern replaces
+
+
+@dataclass
+class SongDrawn(Message):
+    """The song's slots drawn afresh as one song: a phrase per bank slot."""
+
+    phrases: dict[int, Phrase]
+    started_ns: int
+    reason: str | None  # why no phrase model played them (None: it did)
 
 
 @dataclass

@@ -1,17 +1,22 @@
-"""The studio's state without a screen: bank, A/B slots, edits, undo/redo and autosave; the drum
-engine behind sample / re-roll / morph / transfer is `drumfont.drums.engine`.
+"""The studio's state without a screen: bank, A/B slots, edits, undo/redo, the song and autosave;
+the drum engine behind sample / re-roll / morph / transfer / continue is `drumfont.drums.engine`.
+
+Each bank slot holds a phrase of 1-8 bars (`score.phrase.Phrase`: bars and their fill flags); the
+grid edits the bar `Studio.bar` of the current slot's phrase. The song is a list of sections, each
+a slot's phrase played a number of times.
 
 `drumfont/tui/` draws and drives a `Studio`; nothing here imports textual, so every action
 is testable as plain Python. The session is saved as JSON, atomically, after every change; bars are kept in the text form,
 micro-timing included (`@ +0.1 ...`), and a session written before offsets existed loads as
-straight bars.
+straight bars. A slot of one bar without a fill is saved as that bar's text, as before phrases
+(format 1); a session of format 1 loads with every slot a one-bar phrase and no song.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -22,11 +27,18 @@ from drumfont.errors import DrumfontError
 from drumfont.score.midifile import ExportOptions, write_midi
 from drumfont.score.notemap import load_notemap
 from drumfont.score.pattern import LEVELS, N_VOICES, STEPS, Pattern, from_text, to_text
+from drumfont.score.phrase import Phrase, with_crash
 from drumfont.tui.session_fields import Fields
 from drumfont.validate import RANGES, read_text
 
-FORMAT = 1
+FORMAT = 2
+FORMATS = (1, 2)          # what loads: 1 is a session saved before phrases (one bar a slot)
 BANK_SLOTS = 8
+PHRASE_CHOICES = (1, 2, 4, 8)   # bars a sample draws (`w` cycles them); a slot holds 1-8 bars
+MAX_PHRASE = int(RANGES["phrase_slot"].hi)
+MAX_SECTIONS = 64
+MAX_REPEATS = 8           # times a section plays its slot: 8 bars x 8 = 64, a song section's most
+MAX_SONG_BARS = int(RANGES["song_bars"].hi)
 UNDO_DEPTH = 200
 SESSION_FILE = "session.json"
 MORPH_LEVELS = ("high", "low", "both")
@@ -45,7 +57,8 @@ VELOCITY_STEP = 12      # one press of +/-: ghost 40 -> ... -> accent 118 in a h
 
 @dataclass
 class Transport:
-    """How the bar plays and exports."""
+    """How the phrase plays and exports; `bars` is the times each phrase plays (in a chain and a
+    file; looping, the same phrase)."""
 
     bpm: float = 120.0
     swing: float = 50.0
@@ -62,18 +75,33 @@ class Transport:
             self.output = "both"
 
 
+@dataclass(frozen=True)
+class Section:
+    """One section of the studio's song: a name, the bank slot whose phrase it plays, how often."""
+
+    name: str
+    slot: int
+    repeats: int = 1
+
+
 @dataclass
 class Document:
-    """What undo/redo restores: the bank, which slot is current, A and B. Patterns are immutable,
-    so a snapshot is a shallow copy."""
+    """What undo/redo restores: the bank (a phrase or None per slot), which slot is current, A and
+    B, the song. Phrases, bars and sections are immutable, so a snapshot is a shallow copy."""
 
-    bank: list[Pattern | None]
+    bank: list[Phrase | None]
     slot: int = 0
     a: Pattern | None = None
     b: Pattern | None = None
+    song: list[Section] = field(default_factory=list)
 
     def copy(self) -> Document:
-        return Document(list(self.bank), self.slot, self.a, self.b)
+        return Document(list(self.bank), self.slot, self.a, self.b, list(self.song))
+
+
+def as_phrase(p: Phrase | Pattern | None) -> Phrase | None:
+    """A bank entry as a phrase (a bar put in by older code is a one-bar phrase)."""
+    return Phrase.of([p]) if isinstance(p, Pattern) else p
 
 
 def _next(options: tuple[str, ...], current: str) -> str:
@@ -86,6 +114,17 @@ def _pat_to_json(p: Pattern | None) -> str | None:
 
 def _pat_from_json(s: Any) -> Pattern | None:
     return None if s is None else from_text(str(s))
+
+
+def _phrase_to_json(p: Phrase | Pattern | None) -> Any:
+    """A slot as saved: None; a one-bar phrase without a fill as its bar's text (format 1's form);
+    else {"bars": [text, ...], "fills": [bool, ...]}."""
+    p = as_phrase(p)
+    if p is None:
+        return None
+    if len(p) == 1 and not p.has_fill:
+        return to_text(p.bars[0])
+    return {"bars": [to_text(b) for b in p.bars], "fills": list(p.fills)}
 
 
 @dataclass
@@ -103,6 +142,9 @@ class Studio:
     mutes: set[int] = field(default_factory=set)
     solos: set[int] = field(default_factory=set)
     cursor: tuple[int, int] = (0, 0)   # (step, voice)
+    bar: int = 0                       # the bar of the slot's phrase the grid edits
+    phrase_bars: int = 4               # bars a sample draws (a session from before phrases: 1)
+    song_cursor: int = 0               # the song view's selected section
     letters_text: str = "DRUMFONT"
     letters_seed: int = 0
     letters_scale: int = 4
@@ -113,12 +155,27 @@ class Studio:
     undo_stack: list[Document] = field(default_factory=list, repr=False)
     redo_stack: list[Document] = field(default_factory=list, repr=False)
 
-    # --- the current bar -------------------------------------------------------------------
+    # --- the current phrase and bar ----------------------------------------------------------
+    def phrase_in(self, slot: int) -> Phrase | None:
+        """The phrase in a bank slot, or None."""
+        return as_phrase(self.doc.bank[slot])
+
+    @property
+    def phrase(self) -> Phrase | None:
+        """The phrase in the selected slot (None where the slot is empty)."""
+        return self.phrase_in(self.doc.slot)
+
+    @property
+    def bar_index(self) -> int:
+        """The bar the grid edits, kept inside the phrase."""
+        p = self.phrase
+        return min(self.bar, len(p) - 1) if p is not None else 0
+
     @property
     def current(self) -> Pattern:
-        """The bar in the selected bank slot (an empty bar where the slot is empty)."""
-        p = self.doc.bank[self.doc.slot]
-        return p if p is not None else Pattern.empty()
+        """The bar the grid edits in the selected slot (an empty bar where the slot is empty)."""
+        p = self.phrase
+        return p.bars[self.bar_index] if p is not None else Pattern.empty()
 
     def _checkpoint(self) -> None:
         self.undo_stack.append(self.doc.copy())
@@ -126,14 +183,61 @@ class Studio:
         self.redo_stack.clear()
 
     def set_current(self, pattern: Pattern) -> None:
-        """Put a bar into the selected slot (undoable)."""
-        self._checkpoint()
-        self.doc.bank[self.doc.slot] = pattern
+        """Put a bar where the grid is, in the selected slot's phrase (undoable)."""
+        self.put_bar(self.doc.slot, self.bar_index, pattern)
 
-    def put(self, slot: int, pattern: Pattern) -> None:
-        """Put a bar into a given slot (undoable); a worker's result lands where it was asked for."""
+    def put_bar(self, slot: int, index: int, pattern: Pattern) -> None:
+        """Replace one bar of a slot's phrase (an empty slot becomes a one-bar phrase; undoable)."""
         self._checkpoint()
-        self.doc.bank[slot] = pattern
+        p = self.phrase_in(slot)
+        self.doc.bank[slot] = (Phrase.of([pattern]) if p is None
+                               else p.with_bar(min(index, len(p) - 1), pattern))
+
+    def put(self, slot: int, phrase: Phrase | Pattern) -> None:
+        """Put a phrase (or one bar, as a one-bar phrase) into a slot (undoable); a worker's result
+        lands where it was asked for."""
+        phrase = as_phrase(phrase)
+        if len(phrase) > MAX_PHRASE:
+            raise DrumfontError(f"a slot holds at most {MAX_PHRASE} bars, got {len(phrase)}")
+        self._checkpoint()
+        self.doc.bank[slot] = phrase
+        if slot == self.doc.slot:
+            self.bar = min(self.bar, len(phrase) - 1)
+
+    def move_bar(self, delta: int) -> int:
+        """Move the grid to another bar of the phrase, wrapping; returns the bar's index."""
+        p = self.phrase
+        n = len(p) if p is not None else 1
+        self.bar = (self.bar_index + delta) % n
+        return self.bar
+
+    def cycle_phrase_bars(self) -> int:
+        """Bars a sample draws: 1 -> 2 -> 4 -> 8 -> 1."""
+        i = PHRASE_CHOICES.index(self.phrase_bars) if self.phrase_bars in PHRASE_CHOICES else -1
+        self.phrase_bars = PHRASE_CHOICES[(i + 1) % len(PHRASE_CHOICES)]
+        return self.phrase_bars
+
+    def continue_plan(self) -> tuple[list[Pattern], int]:
+        """What `continue` plays: the bars up to and including the grid's (the groove to carry on)
+        and how many new bars follow them: the rest of the phrase, or, from its last bar, as many
+        again as it has (at most MAX_PHRASE in all)."""
+        p = self.phrase
+        if p is None:
+            raise DrumfontError("the slot is empty: s samples a phrase to continue")
+        head = list(p.bars[:self.bar_index + 1])
+        new = len(p) - len(head) if len(head) < len(p) else min(len(p), MAX_PHRASE - len(p))
+        if new < 1:
+            raise DrumfontError(f"the phrase has {MAX_PHRASE} bars, the most a slot holds: "
+                                "< moves to an earlier bar to continue from there")
+        return head, new
+
+    def put_continued(self, slot: int, head: int, new: Sequence[Pattern]) -> None:
+        """The slot's first `head` bars followed by the continuation (undoable)."""
+        p = self.phrase_in(slot)
+        if p is None:
+            return
+        bars = list(p.bars[:head]) + list(new)
+        self.put(slot, Phrase(tuple(bars), p.fills[:head] + (False,) * len(new), p.name))
 
     def next_seed(self) -> int:
         """The seed for the next draw; each draw gets a new one, so a session replays exactly."""
@@ -202,19 +306,20 @@ class Studio:
 
     # --- bank, A/B, morph ------------------------------------------------------------------
     def select_slot(self, slot: int) -> None:
-        """Make another bank slot current."""
+        """Make another bank slot current (the grid stays on the same bar number where it can)."""
         if not 0 <= slot < len(self.doc.bank):
             raise DrumfontError(f"there is no bank slot {slot + 1}; the bank has {len(self.doc.bank)}")
+        self.bar = self.bar_index
         self.doc.slot = slot
 
     def copy_to_next_empty(self) -> int:
-        """Duplicate the current bar into the next empty slot; returns that slot."""
+        """Duplicate the current phrase into the next empty slot; returns that slot."""
         n = len(self.doc.bank)
         for i in range(1, n):
             j = (self.doc.slot + i) % n
             if self.doc.bank[j] is None:
                 self._checkpoint()
-                self.doc.bank[j] = self.current
+                self.doc.bank[j] = self.phrase or Phrase.of([self.current])
                 return j
         raise DrumfontError("the bank is full; empty a slot (D) or sample over one")
 
@@ -258,8 +363,121 @@ class Studio:
         return self.morph_steps
 
     def bank_patterns(self) -> list[Pattern]:
-        """The filled slots in order."""
-        return [p for p in self.doc.bank if p is not None]
+        """Every bar of the filled slots in order."""
+        return [b for i in range(len(self.doc.bank)) if (p := self.phrase_in(i)) is not None for b in p.bars]
+
+    def bank_phrases(self) -> list[Phrase]:
+        """The filled slots' phrases in order."""
+        return [p for i in range(len(self.doc.bank)) if (p := self.phrase_in(i)) is not None]
+
+    # --- the song --------------------------------------------------------------------------
+    def song_length(self, song: Sequence[Section] | None = None) -> int:
+        """Bars the song plays (an empty slot's section: none)."""
+        return sum(len(p) * sec.repeats for sec in (self.doc.song if song is None else song)
+                   if (p := self.phrase_in(sec.slot)) is not None)
+
+    def _set_song(self, song: list[Section], cursor: int) -> None:
+        if len(song) > MAX_SECTIONS:
+            raise DrumfontError(f"a song has at most {MAX_SECTIONS} sections")
+        if self.song_length(song) > MAX_SONG_BARS:
+            raise DrumfontError(f"that would make the song {self.song_length(song)} bars; "
+                                f"a song has at most {MAX_SONG_BARS}")
+        self._checkpoint()
+        self.doc.song = song
+        self.song_cursor = max(0, min(cursor, len(song) - 1))
+
+    def song_add(self, name: str | None = None) -> Section:
+        """A section playing the current slot, after the selected one (undoable)."""
+        song = list(self.doc.song)
+        at = min(self.song_cursor + 1, len(song))
+        sec = Section(name or _section_name(song, self.doc.slot), self.doc.slot, 1)
+        song.insert(at, sec)
+        self._set_song(song, at)
+        return sec
+
+    def song_remove(self) -> Section | None:
+        """Remove the selected section (undoable)."""
+        if not self.doc.song:
+            return None
+        song = list(self.doc.song)
+        gone = song.pop(self.song_cursor)
+        self._set_song(song, min(self.song_cursor, len(song) - 1))
+        return gone
+
+    def song_select(self, delta: int) -> int:
+        if self.doc.song:
+            self.song_cursor = (self.song_cursor + delta) % len(self.doc.song)
+        return self.song_cursor
+
+    def song_reorder(self, delta: int) -> int:
+        """Move the selected section up (-1) or down (+1) the song (undoable)."""
+        song, i = list(self.doc.song), self.song_cursor
+        j = i + delta
+        if not song or not 0 <= j < len(song):
+            return i
+        song[i], song[j] = song[j], song[i]
+        self._set_song(song, j)
+        return j
+
+    def _edit_section(self, **change: Any) -> Section | None:
+        if not self.doc.song:
+            return None
+        song = list(self.doc.song)
+        song[self.song_cursor] = replace(song[self.song_cursor], **change)
+        self._set_song(song, self.song_cursor)
+        return song[self.song_cursor]
+
+    def song_slot(self, delta: int) -> Section | None:
+        """The selected section plays the next (previous) filled slot."""
+        filled = [i for i in range(len(self.doc.bank)) if self.doc.bank[i] is not None]
+        if not self.doc.song or not filled:
+            return None
+        cur = self.doc.song[self.song_cursor].slot
+        later = [i for i in filled if (i - cur) * delta > 0]
+        nxt = (min(later, key=lambda i: abs(i - cur)) if later else (filled[0] if delta > 0 else filled[-1]))
+        return self._edit_section(slot=nxt)
+
+    def song_repeats(self, delta: int) -> Section | None:
+        """Play the selected section's phrase more (fewer) times: 1..MAX_REPEATS."""
+        if not self.doc.song:
+            return None
+        n = int(np.clip(self.doc.song[self.song_cursor].repeats + delta, 1, MAX_REPEATS))
+        return self._edit_section(repeats=n)
+
+    def song_rename(self, name: str) -> Section | None:
+        name = " ".join(str(name).split())[:40]
+        if not name:
+            raise DrumfontError("a section needs a name")
+        return self._edit_section(name=name)
+
+    def song_form(self) -> list[tuple[str, int, int]]:
+        """What the engine draws for the song: (name, bars, slot) for each slot the song plays, in
+        order of first appearance, named after its first section, as long as the slot's phrase (a
+        sample's length where the slot is empty)."""
+        out: dict[int, tuple[str, int, int]] = {}
+        for sec in self.doc.song:
+            if sec.slot not in out:
+                p = self.phrase_in(sec.slot)
+                out[sec.slot] = (sec.name, len(p) if p is not None else self.phrase_bars, sec.slot)
+        return list(out.values())
+
+    def song_bars(self) -> tuple[list[Pattern], list[int]]:
+        """The song as bars, and the section each bar belongs to: each section's phrase as often as
+        it repeats, a crash on the downbeat after a fill that ends a section. An empty slot's
+        section is an error naming it."""
+        bars: list[Pattern] = []
+        owner: list[int] = []
+        prev_fill = False
+        for i, sec in enumerate(self.doc.song):
+            p = self.phrase_in(sec.slot)
+            if p is None:
+                raise DrumfontError(f"section {i + 1} ({sec.name}) plays slot {sec.slot + 1}, which is empty")
+            for r in range(sec.repeats):
+                for j, bar in enumerate(p.bars):
+                    bars.append(with_crash(bar) if j == 0 and r == 0 and i > 0 and prev_fill else bar)
+                    owner.append(i)
+            prev_fill = p.fills[-1]
+        return bars, owner
 
     # --- transport -------------------------------------------------------------------------
     def nudge_tempo(self, delta: float) -> float:
@@ -286,11 +504,11 @@ class Studio:
         self.genre = genres[(i + delta) % len(genres)]
         return self.genre
 
-    def put_bank(self, bars: dict[int, Pattern]) -> None:
+    def put_bank(self, phrases: dict[int, Phrase | Pattern]) -> None:
         """Replace several slots at once, as one undo step (humanising the bank)."""
         self._checkpoint()
-        for slot, p in bars.items():
-            self.doc.bank[slot] = p
+        for slot, p in phrases.items():
+            self.doc.bank[slot] = as_phrase(p)
 
     # --- undo / redo -----------------------------------------------------------------------
     def undo(self) -> bool:
@@ -315,7 +533,10 @@ class Studio:
         return {
             "format": FORMAT, "kind": "studio-session",
             "genre": self.genre, "temperature": self.temperature, "seed": self.seed,
-            "bank": [_pat_to_json(p) for p in self.doc.bank], "slot": self.doc.slot,
+            "bank": [_phrase_to_json(p) for p in self.doc.bank], "slot": self.doc.slot,
+            "bar": self.bar_index, "phrase_bars": self.phrase_bars,
+            "song": [{"name": x.name, "slot": x.slot, "repeats": x.repeats} for x in self.doc.song],
+            "song_cursor": self.song_cursor,
             "a": _pat_to_json(self.doc.a), "b": _pat_to_json(self.doc.b),
             "morph_level": self.morph_level, "morph_steps": self.morph_steps,
             "morph": [to_text(p) for p in self.morph],
@@ -332,11 +553,15 @@ class Studio:
         anything malformed is a DrumfontError naming the field."""
         if not isinstance(d, dict) or d.get("kind") != "studio-session":
             raise DrumfontError(f"{where}: not a drumfont studio session")
-        if d.get("format") != FORMAT:
-            raise DrumfontError(f"{where}: session format {d.get('format')!r} is not {FORMAT}")
+        fmt = d.get("format")
+        if isinstance(fmt, bool) or fmt not in FORMATS:
+            raise DrumfontError(f"{where}: session format {fmt!r} is not one of {', '.join(map(str, FORMATS))}")
         f = Fields(d, where)
-        bank = f.list("bank", f.pattern, max_len=BANK_SLOTS)
-        bank += [None] * (BANK_SLOTS - len(bank))
+        bank = f.list("bank", f.pattern if fmt == 1 else f.phrase, max_len=BANK_SLOTS)
+        bank = [as_phrase(p) for p in bank] + [None] * (BANK_SLOTS - len(bank))
+        song = [Section(**x) for x in f.list("song", f.section(BANK_SLOTS, MAX_REPEATS), max_len=MAX_SECTIONS)]
+        if fmt == 1 and ("song" in d or "phrase_bars" in d or "bar" in d):
+            raise DrumfontError(f"{where}: a format 1 session has no phrases or song; its format says otherwise")
         tr = f.dict("transport", set(Transport.__dataclass_fields__))
         t = Fields(tr, where, "transport.")
         letters = Fields(f.dict("letters", {"text", "seed", "scale", "fg", "bg", "size", "svg"}), where, "letters.")
@@ -347,7 +572,10 @@ class Studio:
         return cls(
             genre=f.str("genre"), temperature=f.num("temperature", "studio_temperature"), seed=f.num("seed", "seed"),
             doc=Document(bank, f.opt("slot", 0, f.int_in(0, BANK_SLOTS - 1)), f.opt("a", None, f.pattern),
-                         f.opt("b", None, f.pattern)),
+                         f.opt("b", None, f.pattern), song),
+            bar=f.opt("bar", 0, f.int_in(0, MAX_PHRASE - 1)),
+            phrase_bars=f.opt("phrase_bars", 1 if fmt == 1 else 4, f.choice(PHRASE_CHOICES)),
+            song_cursor=f.opt("song_cursor", 0, f.int_in(0, MAX_SECTIONS - 1)),
             morph_level=f.opt("morph_level", "both", f.choice(MORPH_LEVELS)),
             morph_steps=f.opt("morph_steps", 5, f.int_in(3, 9)),
             morph=[p for p in f.list("morph", f.pattern, max_len=64) if p is not None],
@@ -406,18 +634,42 @@ def open_session(folder: Path) -> tuple[Studio, str | None]:
         return Studio(), f"{exc}; kept it as {aside} and started a fresh session"
 
 
+def sample_fill(bars: int) -> str:
+    """Where a sample of `bars` bars plays its fill: in its last bar, unless it is a single bar."""
+    return "end" if bars > 1 else "none"
+
+
+def _section_name(song: Sequence[Section], slot: int) -> str:
+    """A new section's name: the name of a section that plays the slot already, else "part N"."""
+    for sec in song:
+        if sec.slot == slot:
+            return sec.name
+    used = {sec.name for sec in song}
+    n = 1
+    while f"part {n}" in used:
+        n += 1
+    return f"part {n}"
+
+
 def default_export_name(kind: str, studio: Studio) -> str:
     """A file name for an export: drumfont-<genre>-<what>.mid."""
-    what = {"bar": f"slot{studio.doc.slot + 1}", "bank": "bank", "morph": f"morph-{studio.morph_level}"}[kind]
+    what = {"bar": f"slot{studio.doc.slot + 1}", "bank": "bank", "morph": f"morph-{studio.morph_level}",
+            "song": "song"}[kind]
     return f"drumfont-{studio.genre}-{what}.mid"
 
 
-def export_patterns(path: str | os.PathLike, patterns: Sequence[Pattern], transport: Transport,
-                    force: bool = False, name: str = "drumfont") -> Path:
-    """Write bars as one .mid chain with the transport's tempo, swing, gate and bars per pattern."""
+def export_patterns(path: str | os.PathLike, patterns: Sequence[Pattern] | Sequence[Phrase], transport: Transport,
+                    force: bool = False, name: str = "drumfont", repeats: bool = True) -> Path:
+    """Write bars (or phrases) as one .mid chain with the transport's tempo, swing and gate; each
+    bar, or each phrase as a whole, plays `transport.bars` times (`repeats`: False, once)."""
     path = Path(path).expanduser()
     if path.suffix.lower() not in (".mid", ".midi"):
         raise DrumfontError(f"{path}: give a file name ending in .mid")
+    times = transport.bars if repeats else 1
+    if patterns and isinstance(patterns[0], Phrase):
+        bars, times = [b for p in patterns for b in list(p.bars) * times], 1
+    else:
+        bars = list(patterns)
     opts = ExportOptions(bpm=transport.bpm, swing=transport.swing, gate=transport.gate,
-                         bars_per_pattern=transport.bars, notemap=load_notemap(transport.notemap), name=name)
-    return write_midi(path, list(patterns), opts, force=force)
+                         bars_per_pattern=times, notemap=load_notemap(transport.notemap), name=name)
+    return write_midi(path, bars, opts, force=force)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from drumfont.errors import DrumfontError
 from drumfont.score.pattern import from_text
+from drumfont.score.phrase import Phrase
 from drumfont.validate import RANGES, short
 
 
@@ -70,6 +71,36 @@ class Fields:
             return from_text(v)
         except DrumfontError as exc:
             raise DrumfontError(f"{self.where}: field {self.prefix}{key}: {exc}") from None
+
+    def phrase(self, key: str, v):
+        """A slot: null, a bar's text (a one-bar phrase) or {"bars": [text, ...], "fills": [bool, ...]}."""
+        if v is None or isinstance(v, str):
+            bar = self.pattern(key, v)
+            return None if bar is None else Phrase.of([bar])
+        if not isinstance(v, dict) or set(v) - {"bars", "fills"} or "bars" not in v:
+            raise self.bad(key, 'a bar in the text form, {"bars": [...], "fills": [...]} or null')
+        inner = Fields(v, self.where, f"{self.prefix}{key}.")
+        most = int(RANGES["phrase_slot"].hi)
+        bars = inner.list("bars", inner.pattern, max_len=most)
+        if not bars or any(b is None for b in bars):
+            raise inner.bad("bars", f"a list of 1-{most} bars in the text form")
+        fills = inner.list("fills", inner.bool, max_len=most) if "fills" in v else [False] * len(bars)
+        if len(fills) != len(bars):
+            raise inner.bad("fills", f"a list of {len(bars)} true/false, one per bar")
+        return Phrase(tuple(bars), tuple(fills))
+
+    def section(self, slots: int, most_repeats: int):
+        """A song section: {"name": text, "slot": 0..slots-1, "repeats": 1..most_repeats}."""
+        def check(key, v):
+            if not isinstance(v, dict) or set(v) != {"name", "slot", "repeats"}:
+                raise self.bad(key, 'a section {"name": ..., "slot": ..., "repeats": ...}')
+            inner = Fields(v, self.where, f"{self.prefix}{key}.")
+            name = inner.str("name")
+            if not name.strip() or len(name) > 40:
+                raise inner.bad("name", "a name of 1-40 characters")
+            return {"name": name, "slot": inner.get("slot", inner.int_in(0, slots - 1)),
+                    "repeats": inner.get("repeats", inner.int_in(1, most_repeats))}
+        return check
 
     def list(self, key: str, check, max_len: int):
         v = self.d.get(key, [])

@@ -18,7 +18,7 @@ from drumfont.live import ports
 from drumfont.score.notemap import available_notemaps
 from drumfont.score.pattern import Pattern
 from drumfont.tui.session import OUTPUTS
-from drumfont.tui.widgets import ChoiceScreen, StepGrid
+from drumfont.tui.widgets import ChoiceScreen, SongTable, StepGrid
 
 VIRTUAL_PORT = "drumfont (virtual)"
 INTERNAL_CLOCK = "internal clock"
@@ -125,13 +125,31 @@ class TransportMixin:
         return True
 
     def _send_pattern(self, at: str = "bar") -> None:
+        """Give the player the slot's phrase, looped: one bar as a pattern (or a chain of its
+        repeats), several as a chain that, after an edit, goes on from the bar it was at."""
         if self.player is None or self._chain_playing:
+            return
+        phrase = self.studio.phrase
+        if phrase is not None and len(phrase) > 1:
+            self._player("set_chain", [(b, 1) for b in phrase.bars], True, at, at == "bar")
             return
         bars = self.studio.transport.bars
         if bars > 1:
             self._player("set_chain", [(self.studio.current, bars)], True)
         else:
             self._player("set_pattern", self.studio.current, at)
+
+    def _send_song(self) -> None:
+        """After an edit, the song that plays goes on with the edited song from where it was."""
+        if self.player is None or not self._song_playing:
+            return
+        try:
+            bars, self._song_owner = self.studio.song_bars()
+        except DrumfontError as exc:
+            self.fail(str(exc))
+            return
+        if bars:
+            self._player("set_chain", [(b, 1) for b in bars], True, "bar", True)
 
     def action_play(self) -> None:
         """Play or stop the current bar (or the chain that is playing); in tap mode, a tap."""
@@ -146,33 +164,37 @@ class TransportMixin:
                 self.playing = False
                 self.main.query_one(StepGrid).set_playhead(None)
         else:
-            self._chain_playing = False
+            self._chain_playing = self._song_playing = False
             self._send_pattern("now")
             if self._player("start"):
                 self.playing = True
         self.say("playing" if self.playing else "stopped")
         self.refresh_all(save=False)
 
-    def _play_chain(self, patterns: list[Pattern], what: str) -> None:
+    def _play_chain(self, chain: list[tuple[Pattern, int]], what: str, song: bool = False) -> None:
         if self.player is None:
             self.fail(f"play is off: {self.player_reason}")
             return
-        if not patterns:
+        if not chain:
             self.fail(f"nothing to play: the {what} is empty")
             return
-        bars = self.studio.transport.bars
-        if self._player("set_chain", [(p, bars) for p in patterns], True):
-            self._chain_playing = True
+        if self._player("set_chain", chain, True):
+            self._chain_playing, self._song_playing = True, song
+            if song:
+                self._song_owner = self.studio.song_bars()[1]
             if not self.playing and self._player("start"):
                 self.playing = True
-            self.say(f"playing the {what}: {len(patterns)} bars, looped")
+            self.say(f"playing the {what}: {sum(n for _, n in chain)} bars, looped")
         self.refresh_all(save=False)
 
     def action_play_morph(self) -> None:
-        self._play_chain(self.studio.morph, "morph")
+        bars = self.studio.transport.bars
+        self._play_chain([(p, bars) for p in self.studio.morph], "morph")
 
     def action_play_bank(self) -> None:
-        self._play_chain(self.studio.bank_patterns(), "bank")
+        """The bank's phrases in order, each played `transport.bars` times, looped."""
+        times = self.studio.transport.bars
+        self._play_chain([(b, 1) for p in self.studio.bank_phrases() for b in list(p.bars) * times], "bank")
 
     def action_tempo(self, delta: float) -> None:
         bpm = self.studio.nudge_tempo(delta)
@@ -270,3 +292,13 @@ class TransportMixin:
         grids = self.main.query(StepGrid)  # empty while the screen is being torn down
         if grids:
             grids.first().set_playhead(None if ph is None else ph[1])
+            phrase = self.studio.phrase
+            entry = self.player.chain_entry() if ph is not None else None
+            grids.first().set_playing_bar(entry if entry is not None and not self._chain_playing
+                                          and phrase is not None and len(phrase) > 1 else None)
+        tables = self.main.query(SongTable)
+        if tables:
+            owner = self._song_owner
+            playing = (owner[self.player.chain_entry()] if ph is not None and self._song_playing
+                       and self.player.chain_entry() < len(owner) else None)
+            tables.first().set_playing(playing)

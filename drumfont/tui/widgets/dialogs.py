@@ -39,15 +39,15 @@ class PathPrompt(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "cancel")]
 
-    def __init__(self, title: str, default: str) -> None:
+    def __init__(self, title: str, default: str, hint: str = "enter: write   esc: cancel") -> None:
         super().__init__()
-        self.title_text, self.default = title, default
+        self.title_text, self.default, self.hint = title, default, hint
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(Text(self.title_text), classes="dialog-title")
             yield Input(value=self.default, id="path-input")
-            yield Label("enter: write   esc: cancel", classes="dialog-hint")
+            yield Label(self.hint, classes="dialog-hint")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

@@ -44,10 +44,11 @@ def lean_words(offset: float) -> str:
 
 
 class StepGrid(Widget, can_focus=True):
-    """The bar being edited: one row per voice, one column per sixteenth, grouped by beat."""
+    """The bar being edited: one row per voice, one column per sixteenth, grouped by beat; under it,
+    the phrase's bars (the one shown in reverse, fills marked f, the one playing in green)."""
 
     DEFAULT_CSS = """
-    StepGrid { width: 43; height: 12; }
+    StepGrid { width: 43; height: 13; }
     """
 
     def __init__(self, **kwargs) -> None:
@@ -57,11 +58,22 @@ class StepGrid(Widget, can_focus=True):
         self.playhead: int | None = None
         self.mutes: set[int] = set()
         self.solos: set[int] = set()
+        self.bar = 0
+        self.fills: tuple[bool, ...] = (False,)
+        self.playing_bar: int | None = None
 
-    def show(self, pattern: Pattern, cursor: tuple[int, int], mutes: set[int], solos: set[int]) -> None:
-        """Draw a new state."""
+    def show(self, pattern: Pattern, cursor: tuple[int, int], mutes: set[int], solos: set[int],
+             bar: int = 0, fills: Sequence[bool] = (False,)) -> None:
+        """Draw a new state: the bar `bar` of a phrase whose bars' fill flags are `fills`."""
         self.pattern, self.cursor, self.mutes, self.solos = pattern, cursor, set(mutes), set(solos)
+        self.bar, self.fills = bar, tuple(fills) or (False,)
         self.refresh()
+
+    def set_playing_bar(self, bar: int | None) -> None:
+        """Mark the phrase's bar that is sounding (None: none)."""
+        if bar != self.playing_bar:
+            self.playing_bar = bar
+            self.refresh()
 
     def set_playhead(self, step: int | None) -> None:
         """Move the playhead column (None hides it)."""
@@ -111,6 +123,23 @@ class StepGrid(Widget, can_focus=True):
         lean = f" {lean_words(float(timing[step, voice]))}" if self.pattern.timed else ""
         t.append(f"\n   step {step + 1:>2} {LABELS[voice]} vel {v:>3}{lean}" if v else
                  f"\n   step {step + 1:>2} {LABELS[voice]} rest", style="grey62")
+        t.append_text(self.bar_strip())
+        return t
+
+    def bar_strip(self) -> Text:
+        """`bar 2/4  1 [2] 3 4f` : the bar shown, the phrase's bars, fills marked f."""
+        n = len(self.fills)
+        t = Text(no_wrap=True)
+        t.append(f"\n   bar {self.bar + 1}/{n} ", style="bold")
+        for i, fill in enumerate(self.fills):
+            label = f"{i + 1}{'f' if fill else ''}"
+            style = "bold green" if i == self.playing_bar else ""
+            if i == self.bar:
+                t.append(f"[{label}]", style=(style + " bold reverse").strip())
+            else:
+                t.append(f" {label} ", style=style or "grey62")
+        if n > 1:
+            t.append("  < >", style="grey50")
         return t
 
 
