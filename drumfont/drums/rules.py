@@ -359,9 +359,12 @@ def _fill_jazz(b: _Bar) -> None:
 
 
 def _fill_electronic(b: _Bar) -> None:
+    # A snare roll into the next bar; the hats and the off-beat ride drop out under it, the kick
+    # and the clap keep the floor.
     start = b.pick([12, 8])
-    b.clear(SNARE, range(start, STEPS))
-    for s in (range(12, STEPS) if start == 12 else [8, 10, 12, 13, 14, 15]):  # a snare roll
+    for voice in (SNARE, CLOSED_HAT, OPEN_HAT, RIDE, TOM_HIGH, TOM_LOW):
+        b.clear(voice, range(start, STEPS))
+    for s in (range(12, STEPS) if start == 12 else [8, 10, 12, 13, 14, 15]):
         lo = 60 + 6 * (s - start)
         b.hit(SNARE, s, (lo, min(124, lo + 10)))
 
