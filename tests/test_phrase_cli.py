@@ -317,3 +317,66 @@ def test_the_engine_holds_a_steps_long_morph_of_phrases(tmp_path):
     assert [len(p) for p in morph] == [2, 2, 2, 2] and all(p.fills == (False, True) for p in morph)
     assert list(morph[0].bars) == [e.interpolate(x, y, 4, "both")[0] for x, y in zip(a.bars, b.bars)]
     assert STEPS == 16
+
+
+# --- through a phrase model ---------------------------------------------------------------------
+
+@pytest.fixture()
+def with_phrases(monkeypatch):
+    pytest.importorskip("torch")
+    from tui_helpers import tiny_engine_with_phrases
+
+    from drumfont.cli import live as cli_live
+
+    e = tiny_engine_with_phrases()
+    monkeypatch.setattr(cli_drums, "load_engine", lambda preset=None, rules=False: e)
+    monkeypatch.setattr(cli_live, "load_engine", lambda preset=None, rules=False: e)
+    return e
+
+
+def test_the_commands_play_what_the_phrase_model_draws(tmp_path, capsys, with_phrases, played):
+    e = with_phrases
+    rc, out, err = run(capsys, "export", "--style", "rock", "--phrase", 4, "-n", 2, "--seed", 3, "--out", tmp_path)
+    assert rc == 0 and "note:" not in err          # the phrase model played them: nothing to own up to
+    got = [read_patterns(p) for p in out.split()]
+    want = e.phrases("rock", 2, 4, "end", 1.0, 3)
+    assert [len(g) for g in got] == [4, 4] and got[1][3].hits.tolist() == want[1].bars[3].hits.tolist()
+    rc, _, err = run(capsys, "song", "--style", "funk", "--form", "in:2,verse:3,out:1", "-o", tmp_path / "s.mid",
+                     "--seed", 1)
+    bars = read_patterns(tmp_path / "s.mid")
+    assert rc == 0 and len(bars) == 6 and "note:" not in err
+    assert [bars[i].velocities[0, CRASH] >= CRASH_VELOCITY for i in (2, 5)] == [True, True]
+    src = _player_file(tmp_path / "in.mid", 3, 87)
+    rc, _, _ = run(capsys, "continue", src, "--bars", 6, "-o", tmp_path / "c.mid", "--seed", 2)
+    assert rc == 0 and len(read_patterns(tmp_path / "c.mid")) == 6
+    assert file_bpm((tmp_path / "c.mid").read_bytes()) == 87
+    rc, _, err = run(capsys, "play", "--style", "jazz", "--song", "a:2,b:2", "--seed", 1)
+    assert rc == 0 and len(played[-1][0]) == 4 and "note:" not in err
+
+
+def test_a_transferred_fill_stays_a_fill(tmp_path, capsys, with_phrases):
+    fill = GROOVE.velocities.copy()
+    fill[8:] = 0
+    fill[8:, [1, 4, 5]] = 100   # the groove's first half, then snare and toms
+    bars = [GROOVE, GROOVE, GROOVE, Pattern(fill), GROOVE]
+    src = write_midi(tmp_path / "in.mid", bars)
+    assert eng.Engine.phrase_of(read_patterns(src)).fills == (False, False, False, True, False)
+    rc, _, err = run(capsys, "transfer", src, "--to", "jazz", "-o", tmp_path / "t.mid")
+    out = read_patterns(tmp_path / "t.mid")
+    assert rc == 0 and len(out) == 5 and "1 fill(s) kept as fills" in err
+    assert out[3].velocities[8:].tolist() == fill[8:].tolist()       # the fill as played
+
+
+def test_the_command_line_and_the_phrase_model_read_a_form_alike():
+    from drumfont.drums import phrase_engine
+    from drumfont.errors import DrumfontError
+    from drumfont.validate import RANGES, parse_form
+
+    assert (RANGES["section_bars"].hi, RANGES["song_bars"].hi, RANGES["continue_bars"].hi) == (
+        phrase_engine.MAX_SECTION_BARS, phrase_engine.MAX_SONG_BARS, phrase_engine.MAX_CONTINUE_BARS)
+    for form in ("intro:4,verse:8", " a b : 2 , c:64", "x:1"):
+        assert parse_form(form) == phrase_engine.parse_form(form)
+    for form in ("verse:x", ":4", "verse:0", "a:65", "", ",".join(["a:64"] * 9), "a"):
+        for parse in (parse_form, phrase_engine.parse_form):
+            with pytest.raises(DrumfontError):
+                parse(form)

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from drumfont.drums import model as vae
-from drumfont.drums import rules
+from drumfont.drums import phrase_data, phrase_engine, rules
 from drumfont.drums.model import Endpoint
 from drumfont.errors import DrumfontError
 from drumfont.score.genres import RULE_GENRES
@@ -33,7 +33,7 @@ from drumfont.score.phrase import Phrase, with_crash
 from drumfont.validate import RANGES, parse_form
 
 ANY_GENRE = "any"   # the one pseudo-genre of a VAE trained without genre labels
-FILLS = ("end", "none")  # where a phrase's fill goes: its last bar, or nowhere
+FILLS = phrase_engine.FILLS  # where a phrase's fill goes: its last bar ("end"), or nowhere
 FALLBACK = "a phrase is its first bar played again, with the genre's rule fill in its last bar"
 
 
@@ -47,8 +47,12 @@ def _patterns(hits: np.ndarray, vel: np.ndarray, off: np.ndarray) -> list[Patter
 
 
 def _detect_fills(bars: Sequence[Pattern]) -> list[bool]:
-    # FIXME(merge phrase): drums.phrase_data.detect_fills once the phrase branch is merged
-    return [False] * len(bars)
+    """Which of a player's consecutive bars are fills, by the rule the phrase model learned its
+    fill flags from (`phrase_data.detect_fills`: a bar that opens in the groove and leaves it)."""
+    if not bars:
+        return []
+    hits = np.stack([b.hits for b in bars])
+    return [bool(f) for f in phrase_data.detect_fills(hits, np.zeros(len(bars), np.int64), np.arange(len(bars)))]
 
 
 def _fill_rng(seed: int | None) -> np.random.Generator:
@@ -292,7 +296,16 @@ class PhraseLoader:
     """Loads the shipped phrase model when first asked: (the model, None) or (None, why not)."""
 
     def __call__(self) -> tuple[Any, str | None]:
-        return None, "no shipped phrase model (presets/drums_phrase.pt)"
+        if not phrase_engine.preset_available():
+            return None, f"no shipped phrase model (presets/{phrase_engine.PRESET_NAME})"
+        try:
+            return phrase_engine.load(), None
+        except ImportError as exc:  # torch is the model's runtime
+            return None, f"the phrase model code is not installed ({exc.name})"
+        except DrumfontError as exc:
+            return None, f"the phrase model did not load: {exc}"
+        except (OSError, RuntimeError, KeyError, ValueError) as exc:
+            return None, f"the phrase model did not load: {exc}"
 
 
 def load_engine(preset: str | None = None, rules: bool = False, fallback: bool = False) -> Engine:
