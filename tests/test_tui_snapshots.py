@@ -100,6 +100,21 @@ def test_letters_pane(snap_compare, monkeypatch, tmp_path):
                         terminal_size=SIZE)
 
 
+def test_song_view(snap_compare, monkeypatch, tmp_path):
+    """The song view: three sections (one renamed, one played twice), the second selected; the grid
+    behind it on bar 2 of its phrase."""
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("greater_than_sign", "2", "w", "s")
+        await settle(pilot)
+        await pilot.press("tab", "tab", "tab", "1", "a", "2", "a", "plus", "1", "a", "up", "r")
+        await pilot.pause()
+        pilot.app.screen.query_one("Input").value = "chorus"
+        await pilot.press("enter")
+        await pilot.pause()
+    assert snap_compare(_app(monkeypatch, tmp_path), run_before=run_before, terminal_size=SIZE)
+
+
 def test_help_screen(snap_compare, monkeypatch, tmp_path):
     async def run_before(pilot):
         await settle(pilot)

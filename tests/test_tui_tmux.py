@@ -176,3 +176,46 @@ def test_humanize_and_tap_mode_in_tmux(tmp_path):
         term.keys("q")
     finally:
         term.close()
+
+
+def test_phrase_bars_fill_continue_and_song_in_tmux(tmp_path):
+    """A fresh studio holds a 4-bar phrase: `>` and `<` move the grid between its bars (the line
+    under the grid says which), `z` re-rolls only the fill, `o` says why it cannot continue on the
+    rules, and the song view adds a section, plays its phrase twice and exports the song."""
+    data = tmp_path / "data"
+    cmd = f"{shlex.quote(sys.executable)} -m drumfont tui --rules --no-midi --no-audio"
+    term = Term(tmp_path, cmd, {"DRUMFONT_DATA_DIR": str(data), "TERM": "xterm-256color"})
+    try:
+        screen = term.wait_for("bar 1/4")
+        assert "[1]" in screen and "4f" in screen and "4-bar" in screen
+        phrase = st.Studio.load(data / st.SESSION_FILE).phrase
+        assert np.array_equal(grid_from_screen(screen), phrase.bars[0].hits)
+        term.keys(">")
+        assert np.array_equal(grid_from_screen(term.wait_for("bar 2/4")), phrase.bars[1].hits)
+        term.keys("<", "<")
+        screen = term.wait_for("(its fill)")
+        assert "bar 4/4" in screen and np.array_equal(grid_from_screen(screen), phrase.bars[3].hits)
+        term.keys("z")
+        screen = term.wait_for("re-rolled the fill")
+        after = st.Studio.load(data / st.SESSION_FILE).phrase
+        assert after.bars[:3] == phrase.bars[:3] and after.bars[3] != phrase.bars[3]
+        assert np.array_equal(grid_from_screen(screen), after.bars[3].hits)
+        term.keys("o")
+        term.wait_for("continue needs the phrase model")
+        term.keys("Tab", "Tab", "Tab")
+        term.wait_for("no sections yet")
+        term.keys("a")
+        screen = term.wait_for("added part 1")
+        assert "1 section · 4 bars" in screen
+        term.keys("+")
+        screen = term.wait_for("2 times")
+        assert "8 bars" in screen and all(len(line) <= 80 for line in screen.splitlines())
+        term.keys("e")
+        term.wait_for("export the song (8 bars)")
+        term.keys("Enter")
+        term.wait_for("wrote 8 bars")
+        song = read_patterns(tmp_path / "drumfont-rock-song.mid")
+        assert len(song) == 8 and [b.hits.tolist() for b in song[4:]] == [b.hits.tolist() for b in after.bars]
+        term.keys("q")
+    finally:
+        term.close()
