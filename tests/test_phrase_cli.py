@@ -166,8 +166,8 @@ class EchoPhrases:
     def __init__(self) -> None:
         self.asked: list = []
 
-    def continue_(self, patterns, bars, genre, temperature, seed):
-        self.asked.append((len(patterns), bars, genre, temperature, seed))
+    def continue_(self, patterns, bars, genre, temperature, seed, fill="none"):
+        self.asked.append((len(patterns), bars, genre, temperature, seed, fill))
         last = patterns[-1]
         return [Pattern(np.where(last.hits, np.minimum(127, last.velocities + i + 1), 0).astype(np.uint8),
                         last.offsets) for i in range(bars)]
@@ -189,20 +189,21 @@ def _player_file(path: Path, bars: int, bpm: float) -> Path:
 
 def test_continue_reads_the_players_tempo_and_writes_the_new_bars(tmp_path, capsys, monkeypatch):
     model = EchoPhrases()
-    monkeypatch.setattr(cli_drums, "load_engine", lambda preset=None: EchoEngine(model))
+    monkeypatch.setattr(cli_drums, "load_engine", lambda *a, **k: EchoEngine(model))
     src = _player_file(tmp_path / "in.mid", 3, 93)
     rc, out, err = run(capsys, "continue", src, "--bars", 5, "-o", tmp_path / "out.mid", "--seed", 4,
                        "--style", "Funk", "--temperature", 0.5)
     assert rc == 0 and out.strip() == str(tmp_path / "out.mid")
-    assert model.asked == [(3, 5, "funk", 0.5, 4)]
+    assert model.asked == [(3, 5, "funk", 0.5, 4, "none")]
     new = read_patterns(tmp_path / "out.mid")
     assert len(new) == 5 and file_bpm((tmp_path / "out.mid").read_bytes()) == 93
     assert "continued 3 bar(s) with 5 at 93 BPM" in err
-    rc, _, _ = run(capsys, "continue", src, "--bars", 2, "-o", tmp_path / "with.mid", "--with-input", "--bpm", 100)
+    rc, _, _ = run(capsys, "continue", src, "--bars", 2, "-o", tmp_path / "with.mid", "--with-input", "--bpm", 100,
+                   "--fill", "end")
     both = read_patterns(tmp_path / "with.mid")
     assert rc == 0 and len(both) == 5 and both[:3] == read_patterns(src)
     assert file_bpm((tmp_path / "with.mid").read_bytes()) == 100
-    assert model.asked[-1][2] is None   # no --style: the model hears the genre itself
+    assert model.asked[-1][2] is None and model.asked[-1][5] == "end"   # no --style: the model hears the genre
 
 
 def test_continue_reads_at_most_32_bars_from_the_8_bar_grid():
@@ -213,7 +214,7 @@ def test_continue_reads_at_most_32_bars_from_the_8_bar_grid():
 
 
 def test_continue_without_the_phrase_model_is_one_line(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(cli_drums, "load_engine", lambda preset=None: eng.RulesEngine())
+    monkeypatch.setattr(cli_drums, "load_engine", lambda *a, **k: eng.RulesEngine())
     src = _player_file(tmp_path / "in.mid", 2, 120)
     rc, _, err = run(capsys, "continue", src, "--bars", 4, "-o", tmp_path / "out.mid")
     one_line_error(rc, err, "continue needs the phrase model")
@@ -244,7 +245,7 @@ def test_bad_continue_options_are_one_line(tmp_path, capsys, argv, words):
 
 
 def test_continue_refuses_a_tempo_it_cannot_write_and_a_file_it_cannot_read(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(cli_drums, "load_engine", lambda preset=None: EchoEngine(EchoPhrases()))
+    monkeypatch.setattr(cli_drums, "load_engine", lambda *a, **k: EchoEngine(EchoPhrases()))
     slow = _tempo_file(tmp_path / "slow.mid", 10)
     rc, _, err = run(capsys, "continue", slow, "--bars", 2, "-o", tmp_path / "out.mid")
     one_line_error(rc, err, "10 BPM", "--bpm")
@@ -329,8 +330,8 @@ def with_phrases(monkeypatch):
     from drumfont.cli import live as cli_live
 
     e = tiny_engine_with_phrases()
-    monkeypatch.setattr(cli_drums, "load_engine", lambda preset=None, rules=False: e)
-    monkeypatch.setattr(cli_live, "load_engine", lambda preset=None, rules=False: e)
+    monkeypatch.setattr(cli_drums, "load_engine", lambda *a, **k: e)
+    monkeypatch.setattr(cli_live, "load_engine", lambda *a, **k: e)
     return e
 
 
@@ -380,3 +381,29 @@ def test_the_command_line_and_the_phrase_model_read_a_form_alike():
         for parse in (parse_form, phrase_engine.parse_form):
             with pytest.raises(DrumfontError):
                 parse(form)
+
+
+def test_a_phrase_model_of_your_own(tmp_path, capsys):
+    """--phrase-preset loads a checkpoint the user trained; one that does not load is one line."""
+    pytest.importorskip("torch")
+    from tui_helpers import tiny_phrase_blob
+
+    from drumfont.checkpoint import save_checkpoint
+    from drumfont.drums import phrase_engine
+
+    blob = tiny_phrase_blob()
+    mine = save_checkpoint(tmp_path / "mine.pt", phrase_engine.KIND, blob["config"], blob["state_dict"],
+                           blob["extras"])
+    rc, _, err = run(capsys, "song", "--style", "jazz", "--form", "a:2,b:2", "-o", tmp_path / "s.mid", "--seed", 1,
+                     "--phrase-preset", mine)
+    assert rc == 0 and "note:" not in err and len(read_patterns(tmp_path / "s.mid")) == 4
+    src = _player_file(tmp_path / "in.mid", 2, 120)
+    rc, _, _ = run(capsys, "continue", src, "--bars", 3, "-o", tmp_path / "c.mid", "--phrase-preset", mine)
+    assert rc == 0 and len(read_patterns(tmp_path / "c.mid")) == 3
+    rc, _, err = run(capsys, "song", "--style", "jazz", "--form", "a:2", "-o", tmp_path / "t.mid",
+                     "--phrase-preset", tmp_path / "none.pt")
+    one_line_error(rc, err, "--phrase-preset", "none.pt")
+    rc, _, err = run(capsys, "song", "--style", "jazz", "--form", "a:2", "-o", tmp_path / "t.mid", "--rules",
+                     "--phrase-preset", mine)
+    one_line_error(rc, err, "--phrase-preset", "--rules")
+    assert not (tmp_path / "t.mid").exists()

@@ -100,9 +100,9 @@ async def test_o_continues_from_the_bar_you_are_on(tmp_path):
         seed = s.seed
         await pilot.press("greater_than_sign", "o")                 # from bar 2: bars 3-4 again
         await settle(pilot)
-        want = e.continue_phrase(before.bars[:2], 2, "rock", 1.0, seed)
+        want = e.continue_phrase(before.bars[:2], 2, "rock", 1.0, seed, "end")   # it ended in a fill
         assert s.phrase.bars[:2] == before.bars[:2] and list(s.phrase.bars[2:]) == want
-        assert len(s.phrase) == 4 and "continued" in status(app)
+        assert len(s.phrase) == 4 and s.phrase.fills == before.fills and "continued slot 1" in status(app)
         await pilot.press("less_than_sign", "less_than_sign", "o")   # from the last bar: it grows to 8
         await settle(pilot)
         assert len(s.phrase) == 8 and "bar 4/8" in strip(app)

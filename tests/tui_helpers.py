@@ -117,22 +117,27 @@ def fake_typeface(text: str, seed: int, scale: int) -> Image.Image:
     return Image.fromarray(img).resize((28 * len(text) * scale, 28 * scale))
 
 
-def tiny_phrase_model():
-    """The real phrase API (`drums.phrase_engine.PhraseModel`) on a small untrained phrase model:
-    the engine's, the commands' and the studio's wiring of phrases, continue, re-rolled fills and
-    songs through the phrase model is tested without its shipped preset."""
+def tiny_phrase_blob() -> dict:
+    """A small untrained phrase model as a checkpoint's fields."""
     import torch
 
-    from drumfont.drums import phrase_engine
     from drumfont.drums.phrase import PhraseConfig, PhraseVAE
     from drumfont.score.genres import GENRES
 
     torch.manual_seed(0)
     cfg = PhraseConfig(channels=8, hidden=16, z_bar=4, z_phrase=2, genre_dim=2, context=4, n_genres=len(GENRES),
                        mixture=2)
-    blob = {"config": {"model": cfg.to_dict()}, "state_dict": PhraseVAE(cfg).state_dict(),
+    return {"config": {"model": cfg.to_dict()}, "state_dict": PhraseVAE(cfg).state_dict(),
             "extras": {"complete": True, "genres": list(GENRES), "genres_present": list(range(len(GENRES)))}}
-    return phrase_engine.PhraseModel(blob, "tiny test phrase model")
+
+
+def tiny_phrase_model():
+    """The real phrase API (`drums.phrase_engine.PhraseModel`) on a small untrained phrase model:
+    the engine's, the commands' and the studio's wiring of phrases, continue, re-rolled fills and
+    songs through the phrase model is tested without its shipped preset."""
+    from drumfont.drums import phrase_engine
+
+    return phrase_engine.PhraseModel(tiny_phrase_blob(), "tiny test phrase model")
 
 
 def tiny_engine_with_phrases() -> eng.VaeEngine:

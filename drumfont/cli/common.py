@@ -11,6 +11,8 @@ from drumfont.validate import arg
 
 PRESET_HELP = ("drum model: real (default, learned from real drummers), rules (the rule corpus) or a VAE "
                "checkpoint of your own")
+PHRASE_PRESET_HELP = ("phrase model: a checkpoint of your own (`drumfont train phrase`); default: the shipped one, "
+                      "where it is installed")
 
 
 def say(msg: str) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from drumfont.atomic import check_writable, write_atomic
 from drumfont.audio import render
-from drumfont.cli.common import PRESET_HELP, add_midi_out, add_timing, export_options, say
+from drumfont.cli.common import PHRASE_PRESET_HELP, PRESET_HELP, add_midi_out, add_timing, export_options, say
 from drumfont.drums import export, groove, phrase_report
 from drumfont.drums import report as vae_report
 from drumfont.drums.engine import FILLS, Engine, load_engine
@@ -41,6 +41,7 @@ def _add_export(sub) -> None:
                    help="bars in a phrase: 1 (default: single bars, as always), 2, 4 or 8; each file one phrase")
     p.add_argument("--fill", choices=FILLS, default=None,
                    help="end: a fill in each phrase's last bar (the default for --phrase 2-8); none: no fill")
+    p.add_argument("--phrase-preset", default=None, help=PHRASE_PRESET_HELP)
     p.add_argument("--out", default="drumfont-export", help="output folder (default ./drumfont-export)")
     p.add_argument("--seed", type=arg("seed"), default=None, help="seed for reproducible output (0-2**32-1)")
     p.add_argument("--temperature", type=arg("temperature"), default=1.0, help="sampling temperature (VAE, 0-5)")
@@ -56,7 +57,7 @@ def _add_export(sub) -> None:
 
 def _engine(args: argparse.Namespace) -> Engine:
     """The drum engine the options ask for; a missing shipped model falls back to the rules, said once."""
-    eng = load_engine(args.preset, args.rules)
+    eng = load_engine(args.preset, args.rules, phrase_preset=getattr(args, "phrase_preset", None))
     if eng.name == "rules" and not args.rules:
         say(f"drumfont: note: {eng.reason}")
     return eng
@@ -145,6 +146,7 @@ def _add_interpolate(sub) -> None:
                    help="morph phrases of 1 (single bars, the default), 2, 4 or 8 bars, bar by bar: a genre "
                    "endpoint is a phrase drawn from it (a fill in its last bar), a .mid one its first bars")
     p.add_argument("--seed", type=arg("seed"), default=None, help="with --phrase: seed of the genre endpoints' phrases")
+    p.add_argument("--phrase-preset", default=None, help=PHRASE_PRESET_HELP)
     p.add_argument("-o", "--out", required=True, help=".mid file (with --split: a folder)")
     p.add_argument("--split", action="store_true", help="one file per step instead of one chain")
     p.add_argument("--preset", default=None, help=PRESET_HELP)
@@ -173,7 +175,7 @@ def _run_interpolate(args: argparse.Namespace) -> int:
     for t in targets:  # refuse before any work, so nothing is half-written
         check_writable(t, args.force)
     opts = export_options(args, "drumfont morph")
-    eng = load_engine(args.preset)
+    eng = load_engine(args.preset, phrase_preset=args.phrase_preset)
     if args.phrase == 1:
         steps = [[b] for b in eng.interpolate(eng.endpoint(args.src), eng.endpoint(args.dst), args.steps, args.level)]
     else:
@@ -296,6 +298,7 @@ def _add_song(sub) -> None:
     p.add_argument("--temperature", type=arg("temperature"), default=1.0, help="sampling temperature (0-5)")
     p.add_argument("--preset", default=None, help=PRESET_HELP)
     p.add_argument("--rules", action="store_true", help="draw from the genre rules, not the models")
+    p.add_argument("--phrase-preset", default=None, help=PHRASE_PRESET_HELP)
     add_timing(p, "tempo written to the file (20-300)")
     p.add_argument("--notemap", default="gm", help="output note map: gm, tr8s, drumrack or a .json file")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
@@ -333,8 +336,10 @@ def _add_continue(sub) -> None:
     p.add_argument("--seed", type=arg("seed"), default=None, help="seed for reproducible output (0-2**32-1)")
     p.add_argument("--with-input", action="store_true", help="write the input's bars before the new ones "
                    "(default: the new bars only)")
+    p.add_argument("--fill", choices=FILLS, default="none", help="end: the last new bar a fill; none (default)")
     p.add_argument("--all-channels", action="store_true", help="treat drum notes on every channel as drums")
     p.add_argument("--preset", default=None, help=PRESET_HELP)
+    p.add_argument("--phrase-preset", default=None, help=PHRASE_PRESET_HELP)
     p.add_argument("--bpm", type=arg("bpm"), default=None, help="tempo written (default: the input's, else 120)")
     p.add_argument("--notemap", default="gm", help="output note map: gm, tr8s, drumrack or a .json file")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out")
@@ -366,9 +371,9 @@ def _run_continue(args: argparse.Namespace) -> int:
                                 "give one with --bpm")
         bpm = found or 120.0
     opts = ExportOptions(bpm=bpm, notemap=load_notemap(args.notemap), name="drumfont continue")
-    eng = load_engine(args.preset)
+    eng = load_engine(args.preset, phrase_preset=args.phrase_preset)
     new = eng.continue_phrase(continue_context(bars), args.bars, args.style and args.style.lower(),
-                              args.temperature, args.seed)
+                              args.temperature, args.seed, args.fill)
     print(write_midi(args.out, (bars if args.with_input else []) + new, opts, force=args.force))
     say(f"continued {len(bars)} bar(s) with {len(new)} at {bpm:g} BPM"
         + (" (the input's bars first)" if args.with_input else ""))

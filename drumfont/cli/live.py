@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from drumfont.audio.engine import AudioSpec
-from drumfont.cli.common import PRESET_HELP, add_timing, say
+from drumfont.cli.common import PHRASE_PRESET_HELP, PRESET_HELP, add_timing, say
 from drumfont.drums.engine import load_engine
 from drumfont.errors import DrumfontError
 from drumfont.live import play
@@ -31,6 +31,7 @@ def _add_play(sub) -> None:
     p.add_argument("--temperature", type=arg("temperature"), default=1.0, help="sampling temperature (VAE, 0-5)")
     p.add_argument("--preset", default=None, help=PRESET_HELP)
     p.add_argument("--rules", action="store_true", help="with --style: draw from the genre rules, not the VAE")
+    p.add_argument("--phrase-preset", default=None, help=PHRASE_PRESET_HELP)
     p.add_argument("--repeat", type=arg("bars"), default=1,
                    help="times each pattern (with --phrase: each phrase) plays before the next")
     dest = p.add_mutually_exclusive_group()
@@ -66,7 +67,7 @@ def _run_play(args: argparse.Namespace) -> int:
         patterns = play.patterns_from_text_file(args.pattern)
     else:
         style = (args.style or "rock").lower()
-        eng = load_engine(args.preset, args.rules)
+        eng = load_engine(args.preset, args.rules, phrase_preset=args.phrase_preset)
         if eng.name == "rules" and not args.rules:
             say(f"drumfont: note: {eng.reason}")
         # the engine checks the genre against the rules or the model it samples from
@@ -119,6 +120,7 @@ def _add_tui(sub) -> None:
     p.add_argument("--export-dir", default=None, help="folder the export prompt starts in (default: here)")
     p.add_argument("--preset", default=None, help=PRESET_HELP)
     p.add_argument("--rules", action="store_true", help="draw from the genre rules, not the VAE")
+    p.add_argument("--phrase-preset", default=None, help=PHRASE_PRESET_HELP)
     p.add_argument("--no-midi", action="store_true", help="do not open a MIDI port")
     p.add_argument("--no-audio", action="store_true", help="do not play the built-in kit on an audio output")
     p.add_argument("--audio-device", default=None, metavar="NAME",
@@ -133,6 +135,7 @@ def _run_tui(args: argparse.Namespace) -> int:
 
     app = make_app(args.data_dir, export_dir=Path(args.export_dir) if args.export_dir else None,
                    preset=args.preset, rules=args.rules, midi=not args.no_midi, notemap=args.notemap,
+                   phrase_preset=args.phrase_preset,
                    audio=not args.no_audio, audio_device=args.audio_device)
     app.run()
     return 0

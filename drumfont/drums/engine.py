@@ -147,16 +147,18 @@ class Engine:
         return Phrase.of(out, fill, name)
 
     def continue_phrase(self, patterns: Sequence[Pattern], bars: int, genre: str | None = None,
-                        temperature: float = 1.0, seed: int | None = None) -> list[Pattern]:
+                        temperature: float = 1.0, seed: int | None = None, fill: str = "none") -> list[Pattern]:
         """`bars` (1-32) new bars carrying on from the player's bars in their own feel; genre None:
-        the genre they sound most like. Needs the phrase model."""
+        the genre they sound most like; fill "end": the last new bar a fill. Needs the phrase model."""
         RANGES["continue_bars"].check(bars, "--bars")
+        if fill not in FILLS:
+            raise DrumfontError(f"fill must be one of {', '.join(FILLS)}, got {fill!r}")
         if not patterns:
             raise DrumfontError("continue needs at least one bar to continue")
         pm = self.phrase_model()
         if pm is None:
             raise DrumfontError(f"continue needs the phrase model: {self.phrase_cause}")
-        return list(pm.continue_(list(patterns), bars, genre, temperature, seed))
+        return list(pm.continue_(list(patterns), bars, genre, temperature, seed, fill))
 
     def reroll_fill(self, phrase: Phrase, genre: str, temperature: float = 1.0, seed: int | None = None) -> Phrase:
         """The phrase with a new fill in its last bar; the bars before it are kept as they are."""
@@ -293,35 +295,50 @@ class VaeEngine(Engine):
 
 
 class PhraseLoader:
-    """Loads the shipped phrase model when first asked: (the model, None) or (None, why not)."""
+    """Loads a phrase model when first asked: (the model, None) or (None, why not). The shipped one
+    by default, missing or not; a checkpoint the user named (`path`) that does not load is a
+    DrumfontError, unless `fallback` (the studio plays on without it and says why)."""
+
+    def __init__(self, path: str | None = None, fallback: bool = False) -> None:
+        self.path, self.fallback = path, fallback
 
     def __call__(self) -> tuple[Any, str | None]:
-        if not phrase_engine.preset_available():
+        if self.path is None and not phrase_engine.preset_available():
             return None, f"no shipped phrase model (presets/{phrase_engine.PRESET_NAME})"
         try:
-            return phrase_engine.load(), None
+            return phrase_engine.load(self.path), None
         except ImportError as exc:  # torch is the model's runtime
-            return None, f"the phrase model code is not installed ({exc.name})"
+            why = f"the phrase model code is not installed ({exc.name})"
         except DrumfontError as exc:
-            return None, f"the phrase model did not load: {exc}"
+            why = f"the phrase model did not load: {exc}"
         except (OSError, RuntimeError, KeyError, ValueError) as exc:
-            return None, f"the phrase model did not load: {exc}"
+            why = f"the phrase model did not load: {exc}"
+        if self.path is not None and not self.fallback:
+            raise DrumfontError(f"--phrase-preset: {why}")
+        return None, why
 
 
-def load_engine(preset: str | None = None, rules: bool = False, fallback: bool = False) -> Engine:
-    """The VAE engine on `preset` (default: the shipped model), or the rules with the reason.
+def load_engine(preset: str | None = None, rules: bool = False, fallback: bool = False,
+                phrase_preset: str | None = None) -> Engine:
+    """The VAE engine on `preset` (default: the shipped model), or the rules with the reason; the
+    phrase model behind it is `phrase_preset`, else the shipped one beside the shipped VAE, loaded
+    when a phrase is first asked for.
 
     A missing shipped preset always falls back to the rules (its `reason` says so, for the caller
     to show). A preset the user named that does not load is an error, unless `fallback` (the
     studio keeps working on the rules and shows why)."""
     if rules:
+        if phrase_preset is not None and not fallback:
+            raise DrumfontError("--phrase-preset plays with the drum model; --rules draws from the genre rules")
         return RulesEngine("started with --rules")
     if preset is None and not vae.preset_available():
         return RulesEngine(f"no shipped drum VAE (presets/{vae.PRESET_NAME}); drawing from the genre rules")
-    # The phrase model goes with the shipped drum model (they learned from the same drummers).
+    # The shipped phrase model goes with the shipped drum model (they learned from the same drummers).
     shipped = preset is None or str(preset) == "real"
-    phrases = PhraseLoader() if shipped else None
-    cause = "no phrase model" if shipped else f"the phrase model goes with the shipped drum model, not --preset {preset}"
+    phrases = PhraseLoader(phrase_preset, fallback) if shipped or phrase_preset is not None else None
+    cause = ("no phrase model" if phrases is not None
+             else f"the shipped phrase model goes with the shipped drum model, not --preset {preset} "
+             "(--phrase-preset names one)")
     try:
         return VaeEngine(vae.load(preset), phrases, cause)
     except ImportError as exc:  # torch is the model's runtime; the rules need none

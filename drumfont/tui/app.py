@@ -69,7 +69,8 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
                  letters_renderer: Callable[[str, int, int], Any] | None = None,
                  export_dir: Path | None = None, preset: str | None = None, rules: bool = False,
                  midi: bool = True, notemap: str | None = None, audio: bool = True,
-                 audio_device: str | None = None, letters_preset: str | None = None) -> None:
+                 audio_device: str | None = None, letters_preset: str | None = None,
+                 phrase_preset: str | None = None) -> None:
         super().__init__()
         self.data_dir = Path(data_dir)
         self.export_dir = Path(export_dir) if export_dir else Path.cwd()
@@ -79,7 +80,7 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
             self.studio.transport.notemap = notemap
         self.engine: Engine = engine or RulesEngine("the drum model is loading")
         self._engine_ready = threading.Event()
-        self._preset, self._rules = preset, rules
+        self._preset, self._rules, self._phrase_preset = preset, rules, phrase_preset
         if engine is not None:
             self._engine_ready.set()
             self._adopt_genres()
@@ -275,7 +276,7 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
     # --- engine and drawing bars (workers) ---------------------------------------------------
     @work(thread=True, exclusive=True, group="engine")
     def load_engine(self) -> None:
-        engine = load_engine(self._preset, self._rules, fallback=True)
+        engine = load_engine(self._preset, self._rules, fallback=True, phrase_preset=self._phrase_preset)
         self.post_message(EngineReady(engine))
 
     def _adopt_genres(self) -> None:
@@ -293,7 +294,7 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
     @work(thread=True, group="draw")
     def _draw(self, kind: str, slot: int, genre: str, temperature: float, seed: int,
               pattern: Pattern, started_ns: int, bar: int = 0,
-              work_args: tuple[Phrase | None, int] = (None, 1)) -> None:
+              work_args: tuple[Phrase | None, Any] = (None, 1)) -> None:
         self._engine_ready.wait()
         e = self.engine
         phrase, bars = work_args
@@ -311,9 +312,10 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
             elif kind == "transfer":
                 result = e.transfer_phrase(phrase, genre)
             elif kind == "continue":
-                head, new = phrase.bars, bars
-                more = e.continue_phrase(head, new, genre, temperature, seed)
-                result = Phrase(tuple(head) + tuple(more), phrase.fills + (False,) * len(more), phrase.name)
+                head, (new, fill) = phrase.bars, bars
+                more = e.continue_phrase(head, new, genre, temperature, seed, fill)
+                result = Phrase(tuple(head) + tuple(more),
+                                phrase.fills + (False,) * (len(more) - 1) + (fill == "end",), phrase.name)
                 note = f": {len(more)} new bar{'s' if len(more) > 1 else ''} after bar {len(head)}"
             elif kind == "fill":
                 result = e.reroll_fill(phrase, genre, temperature, seed)
@@ -335,14 +337,17 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
         self._send_pattern()
         self.last_latency_ms = (time.perf_counter_ns() - msg.started_ns) / 1e6
         where = f"slot {msg.slot + 1}" if isinstance(msg.pattern, Phrase) else f"bar {msg.bar + 1} of slot {msg.slot + 1}"
-        self.say(f"{_DONE[msg.kind]} {s.genre} into {where}{msg.note}")
+        if msg.kind in ("continue", "fill"):
+            self.say(f"{_DONE[msg.kind]} {where} in {s.genre}{msg.note}")
+        else:
+            self.say(f"{_DONE[msg.kind]} {s.genre} into {where}{msg.note}")
 
     def on_work_failed(self, msg: WorkFailed) -> None:
         if msg.what == "letters":
             self._update("#letters-info", f"no letters: {msg.error}", markup=False)
         self.fail(f"{msg.what}: {msg.error}")
 
-    def _start_draw(self, kind: str, phrase: Phrase | None = None, bars: int = 1) -> None:
+    def _start_draw(self, kind: str, phrase: Phrase | None = None, bars: Any = 1) -> None:
         s = self.studio
         self._draw(kind, s.doc.slot, s.genre, s.temperature, s.next_seed(), s.current, time.perf_counter_ns(),
                    s.bar_index, (phrase, bars))
@@ -376,7 +381,8 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
             return
         phrase = s.phrase
         self.say(f"continuing from bar {len(head)}…")
-        self._start_draw("continue", phrase.head(len(head)), new)
+        # a phrase that ended in a fill ends in one again
+        self._start_draw("continue", phrase.head(len(head)), (new, "end" if phrase.fills[-1] else "none"))
 
     def action_reroll_fill(self) -> None:
         """Draw the phrase's last bar again, as a fill after the bars before it."""
