@@ -131,8 +131,7 @@ def trace_style(latent, chars: str, gan: dict, preset=None) -> dict[str, Glyph]:
     images = draw_glyphs(chars, latent, preset)
     out = {}
     for ch, img in zip(chars, images):
-        big = tracer.upsampled(img)
-        level = tracer.level_for(ch, img, big)
+        big, level = tracer.prepare(ch, img)
         outline = tracer.trace(img, big, level)
         contours, advance = place(outline, layout[ch])
         out[ch] = Glyph(ch, contours, advance, tracer.counters(outline), tracer.bitmap_holes(img, big, level))
