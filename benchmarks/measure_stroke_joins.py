@@ -25,9 +25,9 @@ def main() -> None:
     import torch
     from PIL import ImageFont
 
-    from drumfont.corpus.fonts import BOX, GLYPHS, NO_AUGMENT, RENDER_PX, _render_glyph, default_fonts, render_letter
     from drumfont.letters import draw_glyphs, style_latent
-    from drumfont.letters import glyphs as tracer
+    from drumfont.letters import trace as tracer
+    from drumfont.letters.data import BOX, GLYPHS, NO_AUGMENT, RENDER_PX, _render_glyph, default_fonts, render_letter
     from drumfont.letters.font import TRUNCATION
 
     torch.set_num_threads(1)

@@ -13,6 +13,8 @@ from drumfont.errors import DrumfontError
 from drumfont.letters import font
 from drumfont.letters import trace as tracer
 from drumfont.letters.data import GLYPHS, glyph_layout, render_letter
+from drumfont.letters.engine import CGAN_PRESET, generator_info, style_latent
+from drumfont.paths import preset_path
 from tests.font_helpers import dejavu, tiny_preset
 
 
@@ -152,14 +154,11 @@ def _pieces(g: font.Glyph) -> int:
     return sum(tracer.signed_area(tracer.flatten(start, segs)) > 0 for start, segs in g.contours)
 
 
-@pytest.mark.skipif(not __import__("drumfont.shipped", fromlist=["preset_path"]).preset_path("letters_cgan.pt").is_file(),
-                    reason="letters_cgan.pt not shipped")
+@pytest.mark.skipif(not preset_path(CGAN_PRESET).is_file(), reason="letters_cgan.pt not shipped")
 @pytest.mark.parametrize("seed", range(5))
 def test_the_shipped_gans_w_and_m_are_drawn_in_one_piece(seed):
     # the GAN draws W's and M's hairlines with under half ink (as the thin training fonts are at
     # 28 px); traced at half ink they fell into separate strokes in every seed ("\\ \\")
-    from drumfont.letters import generator_info, style_latent
-
     glyph_map = font.trace_style(style_latent(seed, None, font.TRUNCATION), "WMNV", generator_info())
     assert {ch: _pieces(g) for ch, g in glyph_map.items()} == dict.fromkeys("WMNV", 1)
     assert all(g.counters == 0 for g in glyph_map.values())

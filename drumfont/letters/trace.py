@@ -173,7 +173,7 @@ def level_for(char: str, image: np.ndarray, big: np.ndarray | None = None) -> fl
 def parts(image: np.ndarray, big: np.ndarray | None = None, level: float = LEVEL) -> int:
     """Separate pieces of ink at `level` (4-connected, as marching squares splits a diagonal
     touch), leaving out specks the tracer drops too."""
-    from scipy import ndimage
+    from scipy import ndimage  # noqa: PLC0415 (analysis/plot library (0.2-0.8 s to import), paid only by reports)
 
     ink = (upsampled(image) if big is None else big) >= level
     labels, n = ndimage.label(ink)
@@ -187,7 +187,7 @@ def raised(big: np.ndarray, gain: float) -> np.ndarray:
     """The upsampled ink with every stroke whose peak p (the brightest ink within JOIN_RADIUS)
     is under `gain` scaled by gain / p (at most gain / JOIN_FLOOR): a faint hairline is then
     traced at a share of its own peak, near its true width, while full strokes stay as they are."""
-    from scipy import ndimage
+    from scipy import ndimage  # noqa: PLC0415 (analysis/plot library (0.2-0.8 s to import), paid only by reports)
 
     r = int(round(JOIN_RADIUS * UPSAMPLE))
     y, x = np.mgrid[-r:r + 1, -r:r + 1]
