@@ -13,7 +13,7 @@ from drumfont.errors import DrumfontError
 from drumfont.letters import font, typeset
 from drumfont.letters import report as gan_report
 from drumfont.letters.font import TRUNCATION
-from drumfont.letters.font_report import report_font
+from drumfont.letters.font_report import report_font, summary_line
 from drumfont.validate import arg
 
 
@@ -126,7 +126,9 @@ def _add_report_font(rsub) -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="one font per seed")
     p.add_argument("--preset", default=None, help="a conditional generator checkpoint (default: shipped)")
     p.add_argument("--out", required=True, help="folder for specimen.png, report.md and metrics.json")
-    p.add_argument("--no-fontbakery", action="store_true", help="skip FontBakery (about 10 s per font)")
+    p.add_argument("--no-fontbakery", action="store_true",
+                   help="skip FontBakery (about 10 s per font); OTS and FontBakery are the test extras: "
+                        "pip install 'drumfont[test]'")
     p.add_argument("--truncation", type=float, default=None, help="as `drumfont font --truncation` (default 0.7)")
     p.add_argument("--force", action="store_true", help="overwrite files in --out")
     p.set_defaults(run=_run_report_font)
@@ -134,9 +136,7 @@ def _add_report_font(rsub) -> None:
 
 def _run_report_font(args: argparse.Namespace) -> int:
     m = report_font(args.seeds, Path(args.out), args.preset, args.force, not args.no_fontbakery, args.truncation)
-    say(f"read back @28 px >= {m['read_28px_min']:.3f}, @64 px >= {m['read_64px_min']:.3f}; OTS passed "
-         f"{m['ots_pass']}/{len(args.seeds)}; FontBakery {m['fontbakery'].get('counts')}; "
-         f"counters all match: {m['holes_all_match']}")
+    say(summary_line(m))
     print(Path(args.out) / "report.md")
     return 0
 
