@@ -244,6 +244,18 @@ def check_output(path: str | os.PathLike, force: bool = False) -> Path:
     return path
 
 
+def output_format(path: str | os.PathLike, formats: dict[str, str], what: str) -> str:
+    """The format an output path's suffix names (`formats`: suffix -> format, lower case), or a
+    DrumfontError listing the suffixes `what` writes: a file holds what its name says."""
+    suffix = Path(path).suffix.lower()
+    if suffix in formats:
+        return formats[suffix]
+    listed = ", ".join(formats)
+    said = f"its suffix {Path(path).suffix!r}" if suffix else "no suffix"
+    raise DrumfontError(f"{path}: {what} writes {listed} files, and the name has {said}; "
+                        "name the output with one of those")
+
+
 def explain_os_error(path: str | os.PathLike, exc: OSError) -> DrumfontError:
     """One line for an OSError met while writing (disk full, read-only file system, ...)."""
     if exc.errno == errno.ENAMETOOLONG:

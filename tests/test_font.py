@@ -162,3 +162,33 @@ def test_the_shipped_gans_w_and_m_are_drawn_in_one_piece(seed):
     glyph_map = font.trace_style(style_latent(seed, None, font.TRUNCATION), "WMNV", generator_info())
     assert {ch: _pieces(g) for ch, g in glyph_map.items()} == dict.fromkeys("WMNV", 1)
     assert all(g.counters == 0 for g in glyph_map.values())
+
+
+@pytest.mark.parametrize("suffix, magic, outlines", [(".woff", b"wOFF", "CFF "), (".woff2", b"wOF2", "CFF "),
+                                                      (".otf", b"OTTO", "CFF "), (".ttf", b"\x00\x01\x00\x00", "glyf")])
+def test_font_files_are_what_their_suffix_says(preset, tmp_path, suffix, magic, outlines):
+    out = tmp_path / f"f{suffix}"
+    assert main(["font", "-o", str(out), "--preset", str(preset)]) == 0
+    assert out.read_bytes()[:4] == magic                    # a .woff held a bare OTF before
+    tt = TTFont(out)
+    assert outlines in tt and tt.flavor == (suffix[1:] if suffix.startswith(".woff") else None)
+    assert tt.getBestCmap()[ord("W")] == "W"
+
+
+def test_web_font_with_truetype_outlines(preset, tmp_path):
+    out = tmp_path / "f.woff2"
+    assert main(["font", "-o", str(out), "--ttf", "--preset", str(preset)]) == 0
+    assert "glyf" in TTFont(out)
+
+
+def test_font_suffixes_refused_before_any_work(preset, tmp_path, capsys, monkeypatch):
+    import sys
+
+    for name, extra, said in (("f.txt", [], ".otf, .ttf, .woff, .woff2"), ("f.otf", ["--ttf"], "name the file .ttf")):
+        assert main(["font", "-o", str(tmp_path / name), *extra, "--preset", str(tmp_path / "no-such.pt")]) == 2
+        err = capsys.readouterr().err                        # refused before the preset is even read
+        assert said in err and err.count("\n") == 1 and not (tmp_path / name).exists()
+    monkeypatch.setitem(sys.modules, "brotli", None)
+    monkeypatch.setitem(sys.modules, "brotlicffi", None)
+    assert main(["font", "-o", str(tmp_path / "f.woff2"), "--preset", str(preset)]) == 2
+    assert "pip install brotli" in capsys.readouterr().err and not (tmp_path / "f.woff2").exists()
