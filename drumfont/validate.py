@@ -80,8 +80,9 @@ RANGES: dict[str, Range] = {
     "bpm": Range(20, 300, "tempo in BPM"),
     "swing": Range(50, 75, "MPC swing %, 50 = straight"),
     "gate": Range(0, 1, "note length as a share of a sixteenth", open_low=True),
-    "temperature": Range(0, 5, "sampling temperature, 0 = the genre's typical bar"),
-    "studio_temperature": Range(0.1, 2.0, "the studio's temperature"),
+    # one meaning wherever a model draws: the spread of its latent draw (z ~ N(0, T^2 I)), for the
+    # VAE (export, sample, play, the studio) and the groove models (humanize, drumify) alike
+    "temperature": Range(0, 5, "sampling temperature, 0 = the model's typical output, 1 = its full spread"),
     "seed": Range(0, SEED_MAX, "seed", integer=True),
     "n": Range(1, 10_000, "bars to sample", integer=True),
     "bars": Range(1, 1024, "bars each pattern repeats", integer=True),
@@ -94,7 +95,6 @@ RANGES: dict[str, Range] = {
     "per_letter": Range(1, 10_000, "images per letter", integer=True),
     "val_share": Range(0, 0.99, "validation share"),
     "amount": Range(0, 1, "share of the humanised change, 0 = unchanged"),
-    "groove_temperature": Range(0, 10, "how far from the model's typical playing"),
     "workers": Range(1, 256, "processes", integer=True),
 }
 

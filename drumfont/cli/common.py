@@ -7,10 +7,15 @@ import sys
 
 from drumfont.score.midifile import ExportOptions
 from drumfont.score.notemap import load_notemap
-from drumfont.validate import arg
+from drumfont.validate import RANGES, arg
 
 PRESET_HELP = ("drum model: real (default, learned from real drummers), rules (the rule corpus) or a VAE "
                "checkpoint of your own")
+
+
+def temperature_help(what: str) -> str:
+    """--temperature's help, with the one range every command shares (validate.RANGES)."""
+    return f"{what}: {RANGES['temperature'].text()}, 0 = the model's typical output, 1 = its full spread (default 1)"
 
 
 def say(msg: str) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from drumfont.atomic import check_writable, write_atomic
 from drumfont.audio import render
-from drumfont.cli.common import PRESET_HELP, add_midi_out, export_options, say
+from drumfont.cli.common import PRESET_HELP, add_midi_out, export_options, say, temperature_help
 from drumfont.drums import export, groove
 from drumfont.drums import report as vae_report
 from drumfont.drums.engine import Engine, load_engine
@@ -34,7 +34,8 @@ def _add_export(sub) -> None:
     p.add_argument("-n", type=arg("n"), default=16, help="number of bars (1-10000)")
     p.add_argument("--out", default="drumfont-export", help="output folder (default ./drumfont-export)")
     p.add_argument("--seed", type=arg("seed"), default=None, help="seed for reproducible output (0-2**32-1)")
-    p.add_argument("--temperature", type=arg("temperature"), default=1.0, help="sampling temperature (VAE, 0-5)")
+    p.add_argument("--temperature", type=arg("temperature"), default=1.0,
+                   help=temperature_help("sampling temperature of the VAE"))
     p.add_argument("--preset", default=None, help=PRESET_HELP)
     p.add_argument("--rules", action="store_true", help="draw from the genre rules, not the VAE")
     p.add_argument("--single-file", action="store_true", help="chain all bars into one file")
@@ -78,7 +79,8 @@ def _add_render(sub) -> None:
     p.add_argument("-o", "--out", required=True, help="audio file to write: .wav or .flac")
     p.add_argument("-n", type=arg("n"), default=4, help="bars to sample with --style")
     p.add_argument("--seed", type=arg("seed"), default=None, help="seed for --style")
-    p.add_argument("--temperature", type=arg("temperature"), default=1.0, help="sampling temperature (VAE)")
+    p.add_argument("--temperature", type=arg("temperature"), default=1.0,
+                   help=temperature_help("sampling temperature of the VAE"))
     p.add_argument("--preset", default=None, help="a VAE checkpoint of your own")
     p.add_argument("--rules", action="store_true", help="with --style: draw from the genre rules, not the VAE")
     p.add_argument("--bpm", type=arg("bpm"), default=120.0, help="tempo (20-300)")
@@ -167,8 +169,8 @@ def _add_humanize(sub) -> None:
     p.add_argument("-o", "--out", required=True, help=".mid file to write")
     p.add_argument("--style", default=None, help="genre to play it in (default: none in particular)")
     p.add_argument("--amount", type=arg("amount"), default=1.0, help="0 = unchanged .. 1 = fully humanised")
-    p.add_argument("--temperature", type=arg("groove_temperature"), default=1.0,
-                   help="how far from the model's typical playing (0 = typical; 0..10)")
+    p.add_argument("--temperature", type=arg("temperature"), default=1.0,
+                   help=temperature_help("how far from the model's typical playing"))
     p.add_argument("--seed", type=arg("seed"), default=None, help="seed for reproducible output")
     p.add_argument("--all-channels", action="store_true", help="treat drum notes on every channel as drums")
     p.add_argument("--preset", default=None, help="a humanize checkpoint (default: the shipped one)")
@@ -197,7 +199,8 @@ def _add_drumify(sub) -> None:
     p.add_argument("-o", "--out", required=True, help=".mid file to write (-n > 1: NAME-1.mid ...)")
     p.add_argument("--style", default=None, help="genre of the kit pattern (default: none in particular)")
     p.add_argument("-n", type=arg("n"), default=1, help="variations to write")
-    p.add_argument("--temperature", type=arg("groove_temperature"), default=1.0, help="how far variations stray (0..10)")
+    p.add_argument("--temperature", type=arg("temperature"), default=1.0,
+                   help=temperature_help("how far the variations stray"))
     p.add_argument("--seed", type=arg("seed"), default=None, help="seed for reproducible output")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--channel", type=int, default=None, help="only notes on this channel (1-16) are taps")
@@ -240,7 +243,8 @@ def _add_report_vae(rsub) -> None:
     p.add_argument("--classifier", default=None, help="style classifier checkpoint (default: shipped)")
     p.add_argument("--out", required=True, help="folder for the figures and metrics.json")
     p.add_argument("--samples", type=arg("samples"), default=1000, help="generated bars per genre")
-    p.add_argument("--temperature", type=arg("temperature"), default=1.0, help="sampling temperature")
+    p.add_argument("--temperature", type=arg("temperature"), default=1.0,
+                   help=temperature_help("sampling temperature of the VAE"))
     p.add_argument("--seed", type=arg("seed"), default=0)
     p.add_argument("--json", action="store_true", help="print exactly the metrics JSON on stdout")
     p.add_argument("--force", action="store_true", help="overwrite files in --out")

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from drumfont.audio.engine import AudioSpec
-from drumfont.cli.common import PRESET_HELP, add_timing, say
+from drumfont.cli.common import PRESET_HELP, add_timing, say, temperature_help
 from drumfont.drums.engine import load_engine
 from drumfont.errors import DrumfontError
 from drumfont.live import play
@@ -23,7 +23,8 @@ def _add_play(sub) -> None:
     src.add_argument("--pattern", default=None, help="play a pattern in the text form (KK x...x...) from a file")
     p.add_argument("--count", type=arg("count"), default=4, help="bars to sample with --style")
     p.add_argument("--seed", type=arg("seed"), default=None, help="seed for --style")
-    p.add_argument("--temperature", type=arg("temperature"), default=1.0, help="sampling temperature (VAE, 0-5)")
+    p.add_argument("--temperature", type=arg("temperature"), default=1.0,
+                   help=temperature_help("sampling temperature of the VAE"))
     p.add_argument("--preset", default=None, help=PRESET_HELP)
     p.add_argument("--rules", action="store_true", help="with --style: draw from the genre rules, not the VAE")
     p.add_argument("--repeat", type=arg("bars"), default=1, help="bars each pattern plays before the next")
