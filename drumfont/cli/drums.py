@@ -18,6 +18,8 @@ from drumfont.score.genres import GENRES
 from drumfont.score.midifile import (
     ExportOptions,
     file_bpm,
+    kept_tempo,
+    midi_tempo,
     read_midi_bytes,
     read_patterns,
     read_taps,
@@ -25,6 +27,7 @@ from drumfont.score.midifile import (
     to_midi_bytes,
     write_midi,
 )
+from drumfont.score.pattern import Pattern
 from drumfont.validate import arg
 
 
@@ -83,7 +86,8 @@ def _add_render(sub) -> None:
                    help=temperature_help("sampling temperature of the VAE"))
     p.add_argument("--preset", default=None, help="a VAE checkpoint of your own")
     p.add_argument("--rules", action="store_true", help="with --style: draw from the genre rules, not the VAE")
-    p.add_argument("--bpm", type=arg("bpm"), default=120.0, help="tempo (20-300)")
+    p.add_argument("--bpm", type=arg("bpm"), default=None,
+                   help="tempo (20-300; default: the input .mid's, else 120)")
     p.add_argument("--swing", type=arg("swing"), default=50.0, help="MPC swing %% (50 straight .. 75)")
     p.add_argument("--bars", type=arg("bars"), default=1, help="bars to repeat each pattern")
     p.add_argument("--soundfont", default=None, help="a SoundFont .sf2 (default: $DRUMFONT_SOUNDFONT, "
@@ -98,7 +102,8 @@ def _add_render(sub) -> None:
 def _run_render(args: argparse.Namespace) -> int:
     render.audio_format(args.out)
     check_writable(args.out, args.force)  # before any sampling
-    opts = ExportOptions(bpm=args.bpm, swing=args.swing, bars_per_pattern=args.bars)
+    bpm = kept_tempo(args.bpm, midi_tempo(args.input) if args.input else None, args.input)
+    opts = ExportOptions(bpm=bpm, swing=args.swing, bars_per_pattern=args.bars)
     ropts = render.RenderOptions(rate=args.rate, soundfont=args.soundfont, loop=not args.one_shot)
     if args.input:
         patterns = read_patterns(args.input)
@@ -121,7 +126,7 @@ def _add_interpolate(sub) -> None:
     p.add_argument("-o", "--out", required=True, help=".mid file (with --split: a folder)")
     p.add_argument("--split", action="store_true", help="one file per step instead of one chain")
     p.add_argument("--preset", default=None, help=PRESET_HELP)
-    add_midi_out(p)
+    add_midi_out(p, tempo_of="the first .mid endpoint")
     p.set_defaults(run=_run_interpolate)
 
 
@@ -132,9 +137,12 @@ def _run_interpolate(args: argparse.Namespace) -> int:
     targets = ([out / f"morph-{i:03d}.mid" for i in range(1, args.steps + 1)] if args.split else [out])
     for t in targets:  # refuse before any work, so nothing is half-written
         check_writable(t, args.force)
-    opts = export_options(args, "drumfont morph")
     eng = load_engine(args.preset)
-    bars = eng.interpolate(eng.endpoint(args.src), eng.endpoint(args.dst), args.steps, args.level)
+    ends = [eng.endpoint(args.src), eng.endpoint(args.dst)]
+    files = [spec for spec, end in zip((args.src, args.dst), ends) if isinstance(end, Pattern)]  # .mid endpoints
+    opts = export_options(args, "drumfont morph", kept_tempo(args.bpm, midi_tempo(files[0]) if files else None,
+                                                             files[0] if files else ""))
+    bars = eng.interpolate(*ends, args.steps, args.level)
     written = ([write_midi(t, [b], opts, force=args.force) for t, b in zip(targets, bars)] if args.split
                else [write_midi(out, bars, opts, force=args.force)])
     for path in written:
@@ -148,13 +156,13 @@ def _add_transfer(sub) -> None:
     p.add_argument("--to", dest="genre", required=True, help=f"target genre: {', '.join(GENRES)}")
     p.add_argument("-o", "--out", required=True, help=".mid file to write")
     p.add_argument("--preset", default=None, help=PRESET_HELP)
-    add_midi_out(p)
+    add_midi_out(p, tempo_of="the input")
     p.set_defaults(run=_run_transfer)
 
 
 def _run_transfer(args: argparse.Namespace) -> int:
     check_writable(args.out, args.force)
-    opts = export_options(args, f"drumfont {args.genre}")
+    opts = export_options(args, f"drumfont {args.genre}", kept_tempo(args.bpm, midi_tempo(args.input), args.input))
     eng = load_engine(args.preset)
     bars = read_patterns(args.input)
     out = eng.transfer_many(bars, args.genre)
@@ -222,8 +230,8 @@ def _run_drumify(args: argparse.Namespace) -> int:
     targets = [out] if args.n == 1 else [out.with_name(f"{out.stem}-{i}{out.suffix}") for i in range(1, args.n + 1)]
     for t in targets:
         check_writable(t, args.force)
-    bpm = args.bpm or file_bpm(read_midi_bytes(args.input)) or 120.0
-    opts = ExportOptions(bpm=bpm, name=f"drumfont drumify {args.style or ''}".strip())
+    opts = ExportOptions(bpm=kept_tempo(args.bpm, midi_tempo(args.input), args.input),
+                         name=f"drumfont drumify {args.style or ''}".strip())
     model = groove.load("drumify", args.preset)
     model.genre_index(args.style)
     bars = read_taps(args.input, None if args.channel is None else args.channel - 1, args.note)

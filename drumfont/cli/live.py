@@ -12,6 +12,7 @@ from drumfont.errors import DrumfontError
 from drumfont.live import play
 from drumfont.live.ports import PortSpec
 from drumfont.score.genres import GENRES
+from drumfont.score.midifile import kept_tempo, midi_tempo
 from drumfont.validate import arg
 
 
@@ -33,7 +34,7 @@ def _add_play(sub) -> None:
     dest.add_argument("--port", default=None, metavar="NAME", help="open an existing output (substring of its name)")
     p.add_argument("--backend", default=None, choices=("alsa", "jack", "coremidi", "windows"),
                    help="MIDI system (default: MIDO_BACKEND, else the first that starts)")
-    add_timing(p, "tempo 20-300, changeable by --follow's leader")
+    add_timing(p, "tempo 20-300 (default: the --file's, else 120), changeable by --follow's leader", None)
     p.add_argument("--notemap", default="gm", help="output note map: gm, a preset name or a .json file")
     length = p.add_mutually_exclusive_group()
     length.add_argument("--bars", type=arg("play_bars"), default=None, help="stop after N bars")
@@ -66,7 +67,8 @@ def _run_play(args: argparse.Namespace) -> int:
     audio = None
     if args.audio:
         audio = AudioSpec(device=args.audio_device, soundfont=args.soundfont)
-    play.play(patterns, spec, bpm=args.bpm, swing=args.swing, gate=args.gate, notemap=args.notemap,
+    bpm = kept_tempo(args.bpm, midi_tempo(args.file) if args.file else None, args.file)
+    play.play(patterns, spec, bpm=bpm, swing=args.swing, gate=args.gate, notemap=args.notemap,
               bars=args.bars, repeat=args.repeat, clock_out=args.clock_out, follow=args.follow,
               swing_timed=args.swing_timed, audio=audio,
               midi=not args.audio or bool(args.port or args.virtual))
