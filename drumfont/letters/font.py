@@ -43,7 +43,7 @@ CAP = 700                  # cap height in font units
 ASCENT, DESCENT = 800, -200
 SPACE = 290                # about the training fonts' space (0.42 cap heights)
 TRUNCATION = 0.7          # default pull of a seed's z towards the mean (chosen by measurement, reports/README.md)
-# suffix -> (container, WOFF flavour); the outlines are CFF unless the suffix or --ttf says TrueType
+# suffix -> kind of file; the outlines are CFF unless the suffix (.ttf) or --ttf says TrueType
 FONT_FORMATS = {".otf": "otf", ".ttf": "ttf", ".woff": "woff", ".woff2": "woff2"}
 KERN_MIN = 15              # smaller adjustments are not worth a pair
 KERN_PULL = 0.6            # share of the extra white space between a pair that kerning removes
