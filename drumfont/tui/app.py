@@ -433,19 +433,37 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
         self.post_message(Morphed(out, level))
 
     def on_morphed(self, msg: Morphed) -> None:
-        self.studio.morph = list(msg.patterns)
+        s = self.studio
+        if (msg.level, len(msg.patterns)) != (s.morph_level, s.morph_steps):
+            return  # made for settings changed since; the morph at the current ones is on its way
+        s.morph = list(msg.patterns)
         self.refresh_all()
         self.say(f"morph: {len(msg.patterns)} bars at the {msg.level} level (P plays, e exports)")
 
     def action_morph_level(self) -> None:
         lvl = self.studio.cycle_morph_level()
-        self.say(f"morph level: {lvl}")
-        self.refresh_all()
+        self._settings_changed(f"morph level: {lvl}")
 
     def action_morph_steps(self, delta: int) -> None:
-        n = self.studio.set_morph_steps(self.studio.morph_steps + delta)
-        self.say(f"morph steps: {n}")
+        before = self.studio.morph_steps
+        n = self.studio.set_morph_steps(before + delta)
+        if n == before:
+            self.say(f"morph steps: {n} ({'most' if delta > 0 else 'fewest'} the strip shows)")
+            return
+        self._settings_changed(f"morph steps: {n}")
+
+    def _settings_changed(self, said: str) -> None:
+        """A morph on show was made at the old level or steps: make it again at the new ones (the
+        strip, P and e always hold the morph the header names), or drop it where it cannot be."""
+        s = self.studio
+        remake = bool(s.morph) and s.doc.a is not None and s.doc.b is not None and self.engine.can_morph
+        s.morph = []
         self.refresh_all()
+        if remake:
+            self.say(f"{said}; morphing again…")
+            self._morph(s.doc.a, s.doc.b, s.morph_steps, s.morph_level)
+        else:
+            self.say(said)
 
     # --- views -----------------------------------------------------------------------------
     def action_view(self, name: str) -> None:
