@@ -234,3 +234,50 @@ def test_side_panel_reasons_split_at_clauses_not_inside_parentheses():
                                 "audio off: none"]
     assert _clauses("MIDI is off (--no-midi); audio is off (--no-audio)") == [
         "MIDI is off (--no-midi)", "audio is off (--no-audio)"]
+
+
+def test_the_midi_advice_names_an_option_every_live_command_takes(monkeypatch):
+    # issue 21.3: with no MIDI system, space in the studio said "... choose it with --backend", and
+    # `drumfont tui --backend jack` was refused as an unrecognized argument
+    import argparse
+
+    from drumfont.cli import build_parser, main
+    from drumfont.live import ports
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for cmd in ("play", "ports", "tui"):
+        opt = next(a for a in sub.choices[cmd]._actions if a.dest == "backend")
+        assert tuple(opt.choices) == tuple(ports.BACKENDS), cmd
+    made = {}
+
+    class Ran:
+        def run(self):
+            made["ran"] = True
+
+    import drumfont.tui.app as tui_app
+
+    monkeypatch.setattr(tui_app, "make_app", lambda *a, **kw: made.update(kw) or Ran())
+    assert main(["tui", "--backend", "jack", "--no-audio"]) == 0
+    assert made["midi_backend"] == "jack" and made["ran"]
+
+
+def test_the_studio_opens_its_port_and_lists_ports_on_the_chosen_backend(tmp_path, monkeypatch):
+    from drumfont.tui import live
+
+    seen = {}
+
+    class FakePlayer:
+        def __init__(self, port, **kw):
+            seen["port"] = port
+
+        def open(self):
+            return self
+    monkeypatch.setattr(live, "Player", FakePlayer)
+    transport = st.Transport()
+    live.open_live_player(transport, backend="jack")
+    assert seen["port"].backend == "jack" and seen["port"].virtual == "drumfont"
+    app = build_app(tmp_path, midi_backend="alsa")
+    asked = []
+    monkeypatch.setattr("drumfont.live.ports.list_ports", lambda backend=None: asked.append(backend) or {})
+    app._port_names("outputs")
+    assert asked == ["alsa"]

@@ -10,7 +10,7 @@ from drumfont.cli.common import PRESET_HELP, add_timing, say, temperature_help
 from drumfont.drums.engine import load_engine
 from drumfont.errors import DrumfontError
 from drumfont.live import play
-from drumfont.live.ports import PortSpec
+from drumfont.live.ports import BACKENDS, PortSpec
 from drumfont.score.genres import GENRES
 from drumfont.score.midifile import kept_tempo, midi_tempo
 from drumfont.validate import arg
@@ -32,8 +32,7 @@ def _add_play(sub) -> None:
     dest = p.add_mutually_exclusive_group()
     dest.add_argument("--virtual", default=None, metavar="NAME", help="create a virtual output (default 'drumfont')")
     dest.add_argument("--port", default=None, metavar="NAME", help="open an existing output (substring of its name)")
-    p.add_argument("--backend", default=None, choices=("alsa", "jack", "coremidi", "windows"),
-                   help="MIDI system (default: MIDO_BACKEND, else the first that starts)")
+    _add_backend(p)
     add_timing(p, "tempo 20-300 (default: the --file's, else 120), changeable by --follow's leader", None)
     p.add_argument("--notemap", default="gm", help="output note map: gm, a preset name or a .json file")
     length = p.add_mutually_exclusive_group()
@@ -75,9 +74,15 @@ def _run_play(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_backend(p: argparse.ArgumentParser) -> None:
+    """--backend, the same for play, ports and the studio (the MIDI error's advice names it)."""
+    p.add_argument("--backend", default=None, choices=tuple(BACKENDS),
+                   help="MIDI system (default: MIDO_BACKEND, else the first that starts)")
+
+
 def _add_ports(sub) -> None:
     p = sub.add_parser("ports", help="list MIDI outputs and inputs per backend")
-    p.add_argument("--backend", default=None, choices=("alsa", "jack", "coremidi", "windows"))
+    _add_backend(p)
     p.set_defaults(run=_run_ports)
 
 
@@ -94,6 +99,7 @@ def _add_tui(sub) -> None:
     p.add_argument("--preset", default=None, help=PRESET_HELP)
     p.add_argument("--rules", action="store_true", help="draw from the genre rules, not the VAE")
     p.add_argument("--no-midi", action="store_true", help="do not open a MIDI port")
+    _add_backend(p)
     p.add_argument("--no-audio", action="store_true", help="do not play the built-in kit on an audio output")
     p.add_argument("--audio-device", default=None, metavar="NAME",
                    help="audio output for the kit: part of its name or of its host API's ('JACK')")
@@ -107,7 +113,7 @@ def _run_tui(args: argparse.Namespace) -> int:
 
     app = make_app(args.data_dir, export_dir=Path(args.export_dir) if args.export_dir else None,
                    preset=args.preset, rules=args.rules, midi=not args.no_midi, notemap=args.notemap,
-                   audio=not args.no_audio, audio_device=args.audio_device)
+                   audio=not args.no_audio, audio_device=args.audio_device, midi_backend=args.backend)
     app.run()
     return 0
 

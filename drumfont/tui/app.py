@@ -63,7 +63,8 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
                  letters_renderer: Callable[[str, int, int], Any] | None = None,
                  export_dir: Path | None = None, preset: str | None = None, rules: bool = False,
                  midi: bool = True, notemap: str | None = None, audio: bool = True,
-                 audio_device: str | None = None, letters_preset: str | None = None) -> None:
+                 audio_device: str | None = None, letters_preset: str | None = None,
+                 midi_backend: str | None = None) -> None:
         super().__init__()
         self.data_dir = Path(data_dir)
         self.export_dir = Path(export_dir) if export_dir else Path.cwd()
@@ -77,7 +78,9 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
         if engine is not None:
             self._engine_ready.set()
             self._adopt_genres()
-        self.player_factory = player_factory or partial(open_live_player, audio_device=audio_device)
+        self.midi_backend = midi_backend              # --backend: the MIDI system (None: the first that starts)
+        self.player_factory = player_factory or partial(open_live_player, audio_device=audio_device,
+                                                        backend=midi_backend)
         self.midi, self.audio = midi, audio
         self.player: Any = None
         self.player_reason: str | None = ("opening the player" if self.effective_output() != "none"

@@ -72,7 +72,7 @@ class TransportMixin:
             for v in self.studio.solos:
                 self._player("set_solo", v, True)
             if tr.follow:
-                self._player("follow", tr.follow)
+                self._player("follow", tr.follow, self.midi_backend)
             self._send_pattern()
         self.refresh_all(save=False)
 
@@ -213,7 +213,7 @@ class TransportMixin:
 
     def _port_names(self, kind: str) -> tuple[list[str], str]:
         try:
-            listing = ports.list_ports()
+            listing = ports.list_ports(self.midi_backend)
         except ImportError:
             return [], "the live MIDI code is not installed"
         except DrumfontError as exc:
@@ -249,7 +249,7 @@ class TransportMixin:
                 return
             follow = None if name == INTERNAL_CLOCK else name
             self.studio.transport.follow = follow
-            self._player("follow", follow)
+            self._player("follow", follow, self.midi_backend)
             self.say(f"clock: {name}")
             self.refresh_all()
         self.push_screen(ChoiceScreen("clock source", [INTERNAL_CLOCK] + names,
