@@ -320,3 +320,22 @@ def test_the_studio_keys_and_session_files_use_the_same_temperature_range(tmp_pa
     s.temperature = 3.0
     s.save(tmp_path / "s.json")
     assert st.Studio.load(tmp_path / "s.json").temperature == 3.0    # a value the CLI takes, the studio keeps
+
+
+def test_export_audio_checks_the_synth_before_writing_any_mid(tmp_path, capsys, monkeypatch):
+    # issue 21.4: export --audio wrote the .mid files, then failed on the missing FluidSynth
+    # library; the rerun after installing it stopped on "exists; pass --force"
+    import sys
+
+    out = tmp_path / "ex"
+    monkeypatch.setitem(sys.modules, "fluidsynth", None)     # pyfluidsynth or its library missing
+    rc, _, err = run(capsys, "export", "--style", "rock", "-n", "2", "--audio", "--out", out)
+    assert rc == 2 and ("FluidSynth" in err or "pyfluidsynth" in err)
+    assert err.count("\n") == 1 and not (out.exists() and any(out.iterdir()))
+    monkeypatch.undo()
+    bad = tmp_path / "kit.sf2"
+    bad.write_bytes(b"not a soundfont")
+    rc, _, err = run(capsys, "export", "--style", "rock", "-n", "2", "--audio", "--soundfont", bad, "--out", out)
+    assert rc == 2 and "SoundFont" in err and not (out.exists() and any(out.iterdir()))
+    rc, _, err = run(capsys, "render", "--style", "rock", "--soundfont", bad, "-o", tmp_path / "r.wav")
+    assert rc == 2 and "SoundFont" in err and not (tmp_path / "r.wav").exists()

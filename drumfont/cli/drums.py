@@ -61,13 +61,15 @@ def _run_export(args: argparse.Namespace) -> int:
     opts = export_options(args, f"drumfont {args.style}")
     targets = export.export_targets(args.style, args.n, Path(args.out), opts, args.single_file)
     sounds = tuple(t.with_suffix(f".{args.audio}") for t in targets) if args.audio else ()
+    ropts = render.RenderOptions(soundfont=args.soundfont)
+    if args.audio:
+        render.check_render(ropts)  # the synth and SoundFont before any .mid is written
     written = export.export_genre(_engine(args), args.style, args.n, Path(args.out), opts, seed=args.seed,
                                   temperature=args.temperature, single_file=args.single_file, force=args.force,
                                   also=sounds)
     for path, _ in written:
         print(path)
     if args.audio:
-        ropts = render.RenderOptions(soundfont=args.soundfont)
         for sound, (_, chain) in zip(sounds, written):
             print(render.write_audio(sound, chain, opts, ropts, force=args.force))
     return 0
@@ -105,6 +107,7 @@ def _run_render(args: argparse.Namespace) -> int:
     bpm = kept_tempo(args.bpm, midi_tempo(args.input) if args.input else None, args.input)
     opts = ExportOptions(bpm=bpm, swing=args.swing, bars_per_pattern=args.bars)
     ropts = render.RenderOptions(rate=args.rate, soundfont=args.soundfont, loop=not args.one_shot)
+    render.check_render(ropts)  # before any sampling
     if args.input:
         patterns = read_patterns(args.input)
     elif args.pattern:
