@@ -26,6 +26,7 @@ from textual.widgets import ContentSwitcher, Footer, Input, Static
 from drumfont import paths
 from drumfont.drums.engine import Engine, RulesEngine, load_engine
 from drumfont.errors import DrumfontError
+from drumfont.live.ports import BACKENDS
 from drumfont.score.notemap import load_notemap
 from drumfont.score.pattern import LABELS, VOICES, Pattern
 from drumfont.tui import session as st
@@ -142,11 +143,19 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
         """Put a line in the status bar."""
         self._update("#status", msg, markup=False)
 
-    def fail(self, msg: str) -> None:
-        """An error the user can act on: a notification and the status line, never a crash."""
+    def fail(self, msg: str, status: str | None = None) -> None:
+        """An error the user can act on: a notification and the status line (`status`, a one-line
+        form of a long `msg`), never a crash."""
         self._last_error = msg
-        self.say(f"error: {msg}")
+        self.say(f"error: {status or msg}")
         self.notify(msg, severity="error", timeout=8, markup=False)
+
+    def play_off(self) -> None:
+        """Why play is off, as a pop-up that fits an 80×24 screen: each output's reason on its
+        own lines, without the MIDI library's own error text (`drumfont ports` shows that)."""
+        reasons = _clauses(self.player_reason or "")
+        self.fail("play is off\n" + "\n".join(_brief(r) for r in reasons),
+                  "play is off: " + "; ".join(_gist(r) for r in reasons))
 
     def refresh_all(self, save: bool = True) -> None:
         """Redraw every view from the session; autosave; keep the player in step."""
@@ -169,7 +178,7 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
     def _transport_line(self) -> str:
         s, tr = self.studio, self.studio.transport
         play = "▶" if self.playing else "■"
-        port = escape(tr.port or VIRTUAL_PORT)
+        port = escape(tr.port or VIRTUAL_PORT) if self.midi_open() else "MIDI off"
         clock = "clock out" if tr.clock_out else "clock off"
         if tr.notemap != "gm":
             clock += f" · {escape(Path(tr.notemap).stem)}"
@@ -195,8 +204,7 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
             lines.append(f"out: {self.studio.transport.output}")
         if self.player is None:
             for reason in _clauses(self.player_reason or ""):
-                lines.append(f"[dim]play off: {escape(_short(reason))}[/dim]" if " off: " not in reason
-                             else f"[dim]{escape(_short(reason, 60, ''))}[/dim]")
+                lines.append(f"[dim]{escape(_gist(reason))}[/dim]")
         else:
             port, audio = getattr(self.player, "port_name", ""), getattr(self.player, "audio_name", "")
             if port or not audio:
@@ -204,7 +212,7 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
             if audio:
                 lines.append(f"audio: {escape(_short(audio.split(': ', 1)[-1]))}")
             for what, why in getattr(self.player, "off", {}).items():
-                lines.append(f"[dim]{what} off: {escape(_short(why))}[/dim]")
+                lines.append(f"[dim]{escape(_gist(f'{what} off: {why}'))}[/dim]")
         return "\n".join(lines)
 
     def _draw_morph(self) -> None:
@@ -588,6 +596,24 @@ def _clauses(reasons: str) -> list[str]:
         else:
             out.append(part)
     return out
+
+
+def _gist(reason: str) -> str:
+    """A reason whole but short, for the side panel and the status line: what is off and the
+    first clause of why ('MIDI off: no MIDI system could start (alsa, jack)'), never cut in a
+    word; a reason that names no output ('MIDI is off (--no-midi)') is what play is off by."""
+    if " off: " not in reason:
+        return f"play off: {_short(reason, 60)}"
+    what, why = reason.split(" off: ", 1)
+    first = re.split(r": |; | \(|\. ", why, maxsplit=1)[0].strip()
+    tried = re.findall(rf"\b({'|'.join(BACKENDS)}): ", why)
+    return f"{what} off: {first}" + (f" ({', '.join(tried)})" if tried else "")
+
+
+def _brief(reason: str) -> str:
+    """A reason without the parts only a developer reads: the MIDI library's own error text
+    ('(MidiOutAlsa::initialize: ...)')."""
+    return re.sub(r"\s*\([^()]*::[^()]*\)", "", reason).strip()
 
 
 def _short(reason: str, limit: int = 48, cut: str = ":") -> str:

@@ -76,6 +76,15 @@ class TransportMixin:
             self._send_pattern()
         self.refresh_all(save=False)
 
+    def midi_open(self) -> bool:
+        """Whether notes go out on a MIDI port now, or will once the player opens: the header
+        names the port only then."""
+        if self.effective_output() not in ("both", "midi"):
+            return False
+        if self.player is None:
+            return self.player_reason == "opening the player"
+        return "MIDI" not in getattr(self.player, "off", {})
+
     def effective_output(self) -> str:
         """Where play sounds: the transport's choice less what --no-midi / --no-audio switched off."""
         out = self.studio.transport.output
@@ -139,7 +148,7 @@ class TransportMixin:
             self.tap()
             return
         if self.player is None:
-            self.fail(f"play is off: {self.player_reason}")
+            self.play_off()
             return
         if self.playing:
             if self._player("stop"):
@@ -155,7 +164,7 @@ class TransportMixin:
 
     def _play_chain(self, patterns: list[Pattern], what: str) -> None:
         if self.player is None:
-            self.fail(f"play is off: {self.player_reason}")
+            self.play_off()
             return
         if not patterns:
             self.fail(f"nothing to play: the {what} is empty")
