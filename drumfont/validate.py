@@ -80,8 +80,9 @@ RANGES: dict[str, Range] = {
     "bpm": Range(20, 300, "tempo in BPM"),
     "swing": Range(50, 75, "MPC swing %, 50 = straight"),
     "gate": Range(0, 1, "note length as a share of a sixteenth", open_low=True),
-    "temperature": Range(0, 5, "sampling temperature, 0 = the genre's typical bar"),
-    "studio_temperature": Range(0.1, 2.0, "the studio's temperature"),
+    # one meaning wherever a model draws: the spread of its latent draw (z ~ N(0, T^2 I)), for the
+    # VAE (export, sample, play, the studio) and the groove models (humanize, drumify) alike
+    "temperature": Range(0, 5, "sampling temperature, 0 = the model's typical output, 1 = its full spread"),
     "seed": Range(0, SEED_MAX, "seed", integer=True),
     "n": Range(1, 10_000, "bars to sample", integer=True),
     "bars": Range(1, 1024, "bars each pattern repeats", integer=True),
@@ -94,7 +95,6 @@ RANGES: dict[str, Range] = {
     "per_letter": Range(1, 10_000, "images per letter", integer=True),
     "val_share": Range(0, 0.99, "validation share"),
     "amount": Range(0, 1, "share of the humanised change, 0 = unchanged"),
-    "groove_temperature": Range(0, 10, "how far from the model's typical playing"),
     "workers": Range(1, 256, "processes", integer=True),
     "phrase": Range(1, 8, "bars in a phrase: 1, 2, 4 or 8", integer=True),
     "phrase_slot": Range(1, 8, "bars in a studio slot's phrase", integer=True),
@@ -304,6 +304,18 @@ def check_output(path: str | os.PathLike, force: bool = False) -> Path:
     if not os.access(parent, os.W_OK | os.X_OK):
         raise DrumfontError(f"cannot write in {parent} (permission denied)")
     return path
+
+
+def output_format(path: str | os.PathLike, formats: dict[str, str], what: str) -> str:
+    """The format an output path's suffix names (`formats`: suffix -> format, lower case), or a
+    DrumfontError listing the suffixes `what` writes: a file holds what its name says."""
+    suffix = Path(path).suffix.lower()
+    if suffix in formats:
+        return formats[suffix]
+    listed = ", ".join(formats)
+    said = f"its suffix {Path(path).suffix!r}" if suffix else "no suffix"
+    raise DrumfontError(f"{path}: {what} writes {listed} files, and the name has {said}; "
+                        "name the output with one of those")
 
 
 def explain_os_error(path: str | os.PathLike, exc: OSError) -> DrumfontError:

@@ -271,3 +271,71 @@ def test_report_vae_on_data_lacking_some_genres_and_on_one_bar(tmp_path, capsys)
     DrumDataset(rows[:1], np.array([0], np.int16), np.array([0], np.uint8), ("rock",)).save(tmp_path / "one.npz")
     refused(capsys, "report", "vae", "--data", tmp_path / "one.npz", "--out", tmp_path / "r1", "--samples", "20",
             message="at least 4", seconds=300)
+
+
+def _options(dest: str):
+    """(command, argparse action) of every subcommand's option stored in `dest`."""
+    import argparse
+
+    from drumfont.cli import build_parser
+
+    def walk(parser, path):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from walk(sub, path + [name])
+            elif action.dest == dest:
+                yield " ".join(path), action
+    return list(walk(build_parser(), []))
+
+
+def test_temperature_has_one_range_stated_where_the_option_is(tmp_path, capsys):
+    found = _options("temperature")
+    assert {cmd for cmd, _ in found} >= {"export", "render", "humanize", "drumify", "play", "report vae"}
+    text = doors.RANGES["temperature"].text()
+    for cmd, action in found:
+        assert action.type.__name__ == "temperature" and text in action.help, cmd
+    # humanize and drumify took 0..10 where every other command and the docs said 0..5
+    src = tmp_path / "in.mid"
+    write_midi(src, [GROOVE])
+    for argv in (["export", "--style", "rock", "-o", tmp_path / "e"], ["humanize", src, "-o", tmp_path / "h.mid"],
+                 ["drumify", src, "-o", tmp_path / "d.mid"]):
+        rc, _, err = run(capsys, *argv, "--temperature", "7")
+        assert rc == 2 and text in err and err.count("\n") == 1, argv
+
+
+def test_the_groove_models_check_the_same_range():
+    from drumfont.drums import groove
+
+    with pytest.raises(DrumfontError, match=r"0\.\.5"):
+        groove.humanize([GROOVE], None, 1.0, 7.0, 0)
+
+
+def test_the_studio_keys_and_session_files_use_the_same_temperature_range(tmp_path):
+    from drumfont.tui import session as st
+
+    r = doors.RANGES["temperature"]
+    s = st.Studio()
+    assert s.nudge_temperature(100) == r.hi and s.nudge_temperature(-100) == r.lo   # was 0.1..2.0
+    s.temperature = 3.0
+    s.save(tmp_path / "s.json")
+    assert st.Studio.load(tmp_path / "s.json").temperature == 3.0    # a value the CLI takes, the studio keeps
+
+
+def test_export_audio_checks_the_synth_before_writing_any_mid(tmp_path, capsys, monkeypatch):
+    # issue 21.4: export --audio wrote the .mid files, then failed on the missing FluidSynth
+    # library; the rerun after installing it stopped on "exists; pass --force"
+    import sys
+
+    out = tmp_path / "ex"
+    monkeypatch.setitem(sys.modules, "fluidsynth", None)     # pyfluidsynth or its library missing
+    rc, _, err = run(capsys, "export", "--style", "rock", "-n", "2", "--audio", "--out", out)
+    assert rc == 2 and ("FluidSynth" in err or "pyfluidsynth" in err)
+    assert err.count("\n") == 1 and not (out.exists() and any(out.iterdir()))
+    monkeypatch.undo()
+    bad = tmp_path / "kit.sf2"
+    bad.write_bytes(b"not a soundfont")
+    rc, _, err = run(capsys, "export", "--style", "rock", "-n", "2", "--audio", "--soundfont", bad, "--out", out)
+    assert rc == 2 and "SoundFont" in err and not (out.exists() and any(out.iterdir()))
+    rc, _, err = run(capsys, "render", "--style", "rock", "--soundfont", bad, "-o", tmp_path / "r.wav")
+    assert rc == 2 and "SoundFont" in err and not (tmp_path / "r.wav").exists()

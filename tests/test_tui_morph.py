@@ -195,3 +195,45 @@ async def test_export_bank_and_morph(tmp_path, vae):
         await pilot.pause()
         morph = read_patterns(tmp_path / "drumfont-rock-morph-both.mid")
         assert morph == as_exported([p for p in app.studio.morph for _ in range(2)])
+
+
+async def test_the_morph_is_made_again_when_its_level_or_steps_change(tmp_path, vae):
+    # issue 21.2: after L, n or N the strip kept the old morph, and e wrote it under the new level's name
+    app = build_app(tmp_path, engine=vae)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("a", "2", "s")
+        await settle(pilot)
+        await pilot.press("b", "M")
+        await settle(pilot)
+        a, b = app.studio.doc.a, app.studio.doc.b
+        assert app.studio.morph == vae.model.interpolate(a, b, 5, level="both")
+        await pilot.press("L", "n")                 # level high, 6 steps
+        await settle(pilot)
+        assert app.studio.morph == vae.model.interpolate(a, b, 6, level="high")
+        strip = app.query_one("#strip")
+        assert strip.patterns == app.studio.morph and len(strip.labels) == 6
+        await pilot.press("N", "L")                 # level low, 5 steps
+        await settle(pilot)
+        low = vae.model.interpolate(a, b, 5, level="low")
+        assert app.studio.morph == low and "level [b]low[/b] · 5 steps" in app._shown["#morph-head"]
+        await pilot.press("e", "enter")
+        await pilot.pause()
+        assert read_patterns(tmp_path / "drumfont-rock-morph-low.mid") == as_exported(low)
+
+
+async def test_a_morph_made_at_settings_since_changed_is_not_taken(tmp_path, vae):
+    from drumfont.tui.messages import Morphed
+
+    app = build_app(tmp_path, engine=vae)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("a", "2", "s")
+        await settle(pilot)
+        await pilot.press("b", "M")
+        await settle(pilot)
+        made = list(app.studio.morph)
+        stale = vae.model.interpolate(app.studio.doc.a, app.studio.doc.b, 7, level="high")
+        app.post_message(Morphed(stale, "high"))    # a worker's late answer to settings since left
+        await settle(pilot)
+        assert app.studio.morph == made

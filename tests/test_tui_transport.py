@@ -234,3 +234,101 @@ def test_side_panel_reasons_split_at_clauses_not_inside_parentheses():
                                 "audio off: none"]
     assert _clauses("MIDI is off (--no-midi); audio is off (--no-audio)") == [
         "MIDI is off (--no-midi)", "audio is off (--no-audio)"]
+
+
+def test_the_midi_advice_names_an_option_every_live_command_takes(monkeypatch):
+    # issue 21.3: with no MIDI system, space in the studio said "... choose it with --backend", and
+    # `drumfont tui --backend jack` was refused as an unrecognized argument
+    import argparse
+
+    from drumfont.cli import build_parser, main
+    from drumfont.live import ports
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for cmd in ("play", "ports", "tui"):
+        opt = next(a for a in sub.choices[cmd]._actions if a.dest == "backend")
+        assert tuple(opt.choices) == tuple(ports.BACKENDS), cmd
+    made = {}
+
+    class Ran:
+        def run(self):
+            made["ran"] = True
+
+    import drumfont.tui.app as tui_app
+
+    monkeypatch.setattr(tui_app, "make_app", lambda *a, **kw: made.update(kw) or Ran())
+    assert main(["tui", "--backend", "jack", "--no-audio"]) == 0
+    assert made["midi_backend"] == "jack" and made["ran"]
+
+
+def test_the_studio_opens_its_port_and_lists_ports_on_the_chosen_backend(tmp_path, monkeypatch):
+    from drumfont.tui import live
+
+    seen = {}
+
+    class FakePlayer:
+        def __init__(self, port, **kw):
+            seen["port"] = port
+
+        def open(self):
+            return self
+    monkeypatch.setattr(live, "Player", FakePlayer)
+    transport = st.Transport()
+    live.open_live_player(transport, backend="jack")
+    assert seen["port"].backend == "jack" and seen["port"].virtual == "drumfont"
+    app = build_app(tmp_path, midi_backend="alsa")
+    asked = []
+    monkeypatch.setattr("drumfont.live.ports.list_ports", lambda backend=None: asked.append(backend) or {})
+    app._port_names("outputs")
+    assert asked == ["alsa"]
+
+
+# what a machine with no MIDI system and no sound card says (issue 21.10, taken from this sandbox)
+NO_SYSTEM = ("MIDI off: no MIDI system could start: alsa: no ALSA sequencer (is snd-seq loaded? `sudo modprobe "
+             "snd-seq`) (MidiOutAlsa::initialize: error creating ALSA sequencer client object.); jack: no JACK "
+             "server running (start one, e.g. `jackd -d dummy` or via qjackctl/pipewire-jack) "
+             "(MidiOutJack::initialize: JACK server not running?). Start one, or choose it with --backend; "
+             "audio off: no audio output matches the default output (outputs: none; a JACK server or a sound "
+             "card is needed)")
+
+
+async def test_at_80x24_the_header_panel_and_pop_up_say_why_play_is_off_whole(tmp_path):
+    from textual.widgets._toast import Toast, ToastRack
+
+    def nothing(transport):
+        raise LiveMidiError(NO_SYSTEM)
+    app = build_app(tmp_path, player_factory=nothing, audio=True)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        header = str(app.query_one("#transport", Static).render())
+        assert "MIDI off" in header and VIRTUAL_PORT not in header       # was "→ drumfont (virtual)"
+        side = app.query_one("#side", Static)
+        text = str(side.render())
+        assert "MIDI off: no MIDI system could start (alsa, jack)" in " ".join(text.split())
+        assert "audio off: no audio output matches the default output" in " ".join(text.split())
+        assert "…" not in text                                             # no reason cut in a word
+        await pilot.press("space")
+        await pilot.pause()
+        await pilot.pause()
+        rack = app.screen.get_child_by_type(ToastRack)
+        toast = rack.query_one(Toast)
+        said = app._last_error
+        assert "sudo modprobe snd-seq" in said and "--backend" in said and "a sound card" in said
+        assert "::" not in said                                            # the MIDI library's own text
+        # the whole pop-up is on the screen, none of it scrolled away or under the footer
+        assert rack.max_scroll_y == 0 and toast.region.y >= 1 and toast.region.bottom <= 24 - 1
+        assert toast.region.height >= said.count("\n") + 1 + 2         # every line shown, with its padding
+
+
+async def test_the_header_names_the_port_once_midi_is_open(tmp_path):
+    factory, _ = recording_player()
+    app = build_app(tmp_path, player_factory=factory)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert await wait_until(pilot, lambda: app.player is not None)
+        app.refresh_all(save=False)
+        assert VIRTUAL_PORT in str(app.query_one("#transport", Static).render())
+    app = build_app(tmp_path / "no", midi=False)
+    async with app.run_test(size=(80, 24)) as pilot:                          # --no-midi
+        await settle(pilot)
+        assert "MIDI off" in str(app.query_one("#transport", Static).render())

@@ -82,3 +82,30 @@ def test_cli_letters_png_svg_and_errors(preset, tmp_path, capsys):
         err = capsys.readouterr().err
         assert what in err and err.count("\n") == 1
     assert not (tmp_path / "e.png").exists()
+
+
+def test_letters_write_what_the_suffix_says_or_refuse_in_one_line(preset, tmp_path, capsys):
+    args = ["letters", "HI", "--preset", str(preset), "--size", "24"]
+    jpg = tmp_path / "x.jpg"
+    assert main(args + ["-o", str(jpg)]) == 0
+    assert jpg.read_bytes()[:3] == b"\xff\xd8\xff" and Image.open(jpg).format == "JPEG"
+    raw = tmp_path / "cells.jpeg"                            # the raw cells too
+    assert main(["letters", "HI", "--scale", "2", "--preset", str(preset), "-o", str(raw)]) == 0
+    assert Image.open(raw).format == "JPEG"
+    capsys.readouterr()
+    for out, extra, said in (("x.png", ["--svg"], "--svg writes SVG"),            # was: SVG text in a .png
+                             ("t.jpg", ["--bg", "transparent"], "transparency"),  # JPEG has no alpha
+                             ("x.gif", [], ".png, .jpg, .jpeg, .svg"),
+                             ("noext", [], "no suffix"),
+                             ("y.png", ["--scale", "2", "--svg"], "no vector form"),
+                             ("y.svg", ["--scale", "2"], "raw pixel cells")):
+        assert main(args + ["-o", str(tmp_path / out), *extra]) == 2, out
+        err = capsys.readouterr().err
+        assert said in err and err.count("\n") == 1, err
+        assert not (tmp_path / out).exists()
+
+
+def test_text_target_checks_before_any_work(tmp_path):
+    assert typeset.text_target(tmp_path / "a.PNG") == "PNG" and typeset.text_target(tmp_path / "a.svg", svg=True) == "SVG"
+    with pytest.raises(DrumfontError, match="JPEG"):
+        typeset.text_target(tmp_path / "a.jpg", bg="#00000080")  # half-transparent is transparency too

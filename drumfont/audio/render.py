@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from drumfont.atomic import check_writable, write_atomic
-from drumfont.audio.synth import Kit, check_rate
+from drumfont.audio.synth import Kit, check_rate, fluidsynth_module, resolve_soundfont
 from drumfont.errors import AudioError
 from drumfont.score.midifile import TICKS_PER_BEAT, ExportOptions, note_events
 from drumfont.score.notemap import GM
@@ -143,6 +143,19 @@ def audio_format(path: str | os.PathLike) -> str:
     if fmt is None:
         raise AudioError(f"{path}: the audio file must end in .wav or .flac")
     return fmt
+
+
+def check_render(ropts: RenderOptions = RenderOptions()) -> Path:
+    """Everything a render needs, checked before a command writes anything (its .mid files
+    included): FluidSynth and its library, a readable SoundFont, and soundfile (libsndfile) to
+    encode. Returns the SoundFont; AudioError naming what is missing and how to install it."""
+    fluidsynth_module()
+    soundfont = resolve_soundfont(ropts.soundfont)
+    try:
+        import soundfile  # noqa: F401, PLC0415 (optional system library: checked here, used by encode)
+    except (ImportError, OSError) as exc:
+        raise AudioError(f"audio files need soundfile and libsndfile: pip install soundfile ({exc})") from None
+    return soundfont
 
 
 def encode(audio: np.ndarray, rate: int, fmt: str) -> bytes:

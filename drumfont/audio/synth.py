@@ -65,7 +65,7 @@ def check_rate(rate: int) -> int:
     return int(rate)
 
 
-def _fluidsynth():
+def fluidsynth_module():
     """The pyfluidsynth module; AudioError saying what to install when it or its library is missing."""
     try:
         import fluidsynth  # noqa: PLC0415 (optional system library: a missing one is reported when it is used)
@@ -87,7 +87,7 @@ def _calls():
     straight into a numpy buffer, no conversion, no copy. Each call takes microseconds."""
     global _CALLS
     if _CALLS is None:
-        lib = ctypes.PyDLL(_fluidsynth().lib)
+        lib = ctypes.PyDLL(fluidsynth_module().lib)
         write = lib.fluid_synth_write_float
         write.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
                           ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
@@ -108,7 +108,7 @@ class Kit:
 
     def __init__(self, soundfont: str | os.PathLike | None = None, rate: int = 48000,
                  gain: float = LIVE_GAIN) -> None:
-        fs = _fluidsynth()
+        fs = fluidsynth_module()
         self.rate = check_rate(rate)
         self.soundfont = resolve_soundfont(soundfont)
         # Dry kit: no reverb or chorus (a producer adds their own), and a synth without effect

@@ -10,7 +10,15 @@ from pathlib import Path
 
 from drumfont.atomic import check_writable, write_atomic
 from drumfont.audio import render
-from drumfont.cli.common import PHRASE_PRESET_HELP, PRESET_HELP, add_midi_out, add_timing, export_options, say
+from drumfont.cli.common import (
+    PHRASE_PRESET_HELP,
+    PRESET_HELP,
+    add_midi_out,
+    add_timing,
+    export_options,
+    say,
+    temperature_help,
+)
 from drumfont.drums import export, groove, phrase_report
 from drumfont.drums import report as vae_report
 from drumfont.drums.engine import FILLS, Engine, load_engine
@@ -21,6 +29,8 @@ from drumfont.score.midifile import (
     ExportOptions,
     file_bpm,
     import_bytes,
+    kept_tempo,
+    midi_tempo,
     read_midi_bytes,
     read_patterns,
     read_taps,
@@ -29,6 +39,7 @@ from drumfont.score.midifile import (
     write_midi,
 )
 from drumfont.score.notemap import load_notemap
+from drumfont.score.pattern import Pattern
 from drumfont.score.phrase import Phrase, song_bars
 from drumfont.validate import RANGES, arg, form_arg, phrase_length, total_bars
 
@@ -44,7 +55,8 @@ def _add_export(sub) -> None:
     p.add_argument("--phrase-preset", default=None, help=PHRASE_PRESET_HELP)
     p.add_argument("--out", default="drumfont-export", help="output folder (default ./drumfont-export)")
     p.add_argument("--seed", type=arg("seed"), default=None, help="seed for reproducible output (0-2**32-1)")
-    p.add_argument("--temperature", type=arg("temperature"), default=1.0, help="sampling temperature (VAE, 0-5)")
+    p.add_argument("--temperature", type=arg("temperature"), default=1.0,
+                   help=temperature_help("sampling temperature of the VAE"))
     p.add_argument("--preset", default=None, help=PRESET_HELP)
     p.add_argument("--rules", action="store_true", help="draw from the genre rules, not the VAE")
     p.add_argument("--single-file", action="store_true", help="chain all bars into one file")
@@ -71,6 +83,9 @@ def _phrase_note(eng: Engine, args: argparse.Namespace) -> None:
 
 def _run_export(args: argparse.Namespace) -> int:
     opts = export_options(args, f"drumfont {args.style}")
+    ropts = render.RenderOptions(soundfont=args.soundfont)
+    if args.audio:
+        render.check_render(ropts)  # the synth and SoundFont before any .mid is written
     if args.phrase == 1 and args.fill is None:  # single bars: today's command, byte for byte
         targets = export.export_targets(args.style, args.n, Path(args.out), opts, args.single_file)
         sounds = tuple(t.with_suffix(f".{args.audio}") for t in targets) if args.audio else ()
@@ -89,7 +104,6 @@ def _run_export(args: argparse.Namespace) -> int:
     for path, _ in written:
         print(path)
     if args.audio:
-        ropts = render.RenderOptions(soundfont=args.soundfont)
         for sound, (_, chain) in zip(sounds, written):
             print(render.write_audio(sound, chain, opts, ropts, force=args.force))
     return 0
@@ -104,10 +118,12 @@ def _add_render(sub) -> None:
     p.add_argument("-o", "--out", required=True, help="audio file to write: .wav or .flac")
     p.add_argument("-n", type=arg("n"), default=4, help="bars to sample with --style")
     p.add_argument("--seed", type=arg("seed"), default=None, help="seed for --style")
-    p.add_argument("--temperature", type=arg("temperature"), default=1.0, help="sampling temperature (VAE)")
+    p.add_argument("--temperature", type=arg("temperature"), default=1.0,
+                   help=temperature_help("sampling temperature of the VAE"))
     p.add_argument("--preset", default=None, help="a VAE checkpoint of your own")
     p.add_argument("--rules", action="store_true", help="with --style: draw from the genre rules, not the VAE")
-    p.add_argument("--bpm", type=arg("bpm"), default=120.0, help="tempo (20-300)")
+    p.add_argument("--bpm", type=arg("bpm"), default=None,
+                   help="tempo (20-300; default: the input .mid's, else 120)")
     p.add_argument("--swing", type=arg("swing"), default=50.0, help="MPC swing %% (50 straight .. 75)")
     p.add_argument("--bars", type=arg("bars"), default=1, help="bars to repeat each pattern")
     p.add_argument("--soundfont", default=None, help="a SoundFont .sf2 (default: $DRUMFONT_SOUNDFONT, "
@@ -122,8 +138,10 @@ def _add_render(sub) -> None:
 def _run_render(args: argparse.Namespace) -> int:
     render.audio_format(args.out)
     check_writable(args.out, args.force)  # before any sampling
-    opts = ExportOptions(bpm=args.bpm, swing=args.swing, bars_per_pattern=args.bars)
+    bpm = kept_tempo(args.bpm, midi_tempo(args.input) if args.input else None, args.input)
+    opts = ExportOptions(bpm=bpm, swing=args.swing, bars_per_pattern=args.bars)
     ropts = render.RenderOptions(rate=args.rate, soundfont=args.soundfont, loop=not args.one_shot)
+    render.check_render(ropts)  # before any sampling
     if args.input:
         patterns = read_patterns(args.input)
     elif args.pattern:
@@ -150,7 +168,7 @@ def _add_interpolate(sub) -> None:
     p.add_argument("-o", "--out", required=True, help=".mid file (with --split: a folder)")
     p.add_argument("--split", action="store_true", help="one file per step instead of one chain")
     p.add_argument("--preset", default=None, help=PRESET_HELP)
-    add_midi_out(p)
+    add_midi_out(p, tempo_of="the first .mid endpoint")
     p.set_defaults(run=_run_interpolate)
 
 
@@ -174,10 +192,13 @@ def _run_interpolate(args: argparse.Namespace) -> int:
     total_bars(args.steps * args.phrase, args.bars, f"--steps {args.steps} of --phrase {args.phrase}")
     for t in targets:  # refuse before any work, so nothing is half-written
         check_writable(t, args.force)
-    opts = export_options(args, "drumfont morph")
     eng = load_engine(args.preset, phrase_preset=args.phrase_preset)
+    ends = [eng.endpoint(args.src), eng.endpoint(args.dst)]
+    files = [spec for spec, end in zip((args.src, args.dst), ends) if isinstance(end, Pattern)]  # .mid endpoints
+    opts = export_options(args, "drumfont morph", kept_tempo(args.bpm, midi_tempo(files[0]) if files else None,
+                                                             files[0] if files else ""))
     if args.phrase == 1:
-        steps = [[b] for b in eng.interpolate(eng.endpoint(args.src), eng.endpoint(args.dst), args.steps, args.level)]
+        steps = [[b] for b in eng.interpolate(*ends, args.steps, args.level)]
     else:
         a, b = (_phrase_endpoint(eng, spec, args.phrase, args.seed) for spec in (args.src, args.dst))
         steps = [list(ph.bars) for ph in eng.interpolate_phrases(a, b, args.steps, args.level)]
@@ -194,13 +215,13 @@ def _add_transfer(sub) -> None:
     p.add_argument("--to", dest="genre", required=True, help=f"target genre: {', '.join(GENRES)}")
     p.add_argument("-o", "--out", required=True, help=".mid file to write")
     p.add_argument("--preset", default=None, help=PRESET_HELP)
-    add_midi_out(p)
+    add_midi_out(p, tempo_of="the input")
     p.set_defaults(run=_run_transfer)
 
 
 def _run_transfer(args: argparse.Namespace) -> int:
     check_writable(args.out, args.force)
-    opts = export_options(args, f"drumfont {args.genre}")
+    opts = export_options(args, f"drumfont {args.genre}", kept_tempo(args.bpm, midi_tempo(args.input), args.input))
     eng = load_engine(args.preset)
     played = eng.phrase_of(read_patterns(args.input))  # where the player's fills are
     out = eng.transfer_phrase(played, args.genre)
@@ -217,8 +238,8 @@ def _add_humanize(sub) -> None:
     p.add_argument("-o", "--out", required=True, help=".mid file to write")
     p.add_argument("--style", default=None, help="genre to play it in (default: none in particular)")
     p.add_argument("--amount", type=arg("amount"), default=1.0, help="0 = unchanged .. 1 = fully humanised")
-    p.add_argument("--temperature", type=arg("groove_temperature"), default=1.0,
-                   help="how far from the model's typical playing (0 = typical; 0..10)")
+    p.add_argument("--temperature", type=arg("temperature"), default=1.0,
+                   help=temperature_help("how far from the model's typical playing"))
     p.add_argument("--seed", type=arg("seed"), default=None, help="seed for reproducible output")
     p.add_argument("--all-channels", action="store_true", help="treat drum notes on every channel as drums")
     p.add_argument("--preset", default=None, help="a humanize checkpoint (default: the shipped one)")
@@ -247,7 +268,8 @@ def _add_drumify(sub) -> None:
     p.add_argument("-o", "--out", required=True, help=".mid file to write (-n > 1: NAME-1.mid ...)")
     p.add_argument("--style", default=None, help="genre of the kit pattern (default: none in particular)")
     p.add_argument("-n", type=arg("n"), default=1, help="variations to write")
-    p.add_argument("--temperature", type=arg("groove_temperature"), default=1.0, help="how far variations stray (0..10)")
+    p.add_argument("--temperature", type=arg("temperature"), default=1.0,
+                   help=temperature_help("how far the variations stray"))
     p.add_argument("--seed", type=arg("seed"), default=None, help="seed for reproducible output")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--channel", type=int, default=None, help="only notes on this channel (1-16) are taps")
@@ -269,8 +291,8 @@ def _run_drumify(args: argparse.Namespace) -> int:
     targets = [out] if args.n == 1 else [out.with_name(f"{out.stem}-{i}{out.suffix}") for i in range(1, args.n + 1)]
     for t in targets:
         check_writable(t, args.force)
-    bpm = args.bpm or file_bpm(read_midi_bytes(args.input)) or 120.0
-    opts = ExportOptions(bpm=bpm, name=f"drumfont drumify {args.style or ''}".strip())
+    opts = ExportOptions(bpm=kept_tempo(args.bpm, midi_tempo(args.input), args.input),
+                         name=f"drumfont drumify {args.style or ''}".strip())
     model = groove.load("drumify", args.preset)
     model.genre_index(args.style)
     bars = read_taps(args.input, None if args.channel is None else args.channel - 1, args.note)
@@ -295,7 +317,8 @@ def _add_song(sub) -> None:
                    help="also render the song on the built-in kit, beside the .mid (default wav)")
     p.add_argument("--soundfont", default=None, help="with --audio: a SoundFont .sf2 (default: the GM kit)")
     p.add_argument("--seed", type=arg("seed"), default=None, help="seed for a reproducible song (0-2**32-1)")
-    p.add_argument("--temperature", type=arg("temperature"), default=1.0, help="sampling temperature (0-5)")
+    p.add_argument("--temperature", type=arg("temperature"), default=1.0,
+                   help=temperature_help("sampling temperature of the phrase model"))
     p.add_argument("--preset", default=None, help=PRESET_HELP)
     p.add_argument("--rules", action="store_true", help="draw from the genre rules, not the models")
     p.add_argument("--phrase-preset", default=None, help=PHRASE_PRESET_HELP)
@@ -332,7 +355,8 @@ def _add_continue(sub) -> None:
                    help=f"bars to add ({RANGES['continue_bars'].text()})")
     p.add_argument("-o", "--out", required=True, help=".mid file to write")
     p.add_argument("--style", default=None, help="genre to continue in (default: the one the bars sound most like)")
-    p.add_argument("--temperature", type=arg("temperature"), default=1.0, help="sampling temperature (0-5)")
+    p.add_argument("--temperature", type=arg("temperature"), default=1.0,
+                   help=temperature_help("sampling temperature of the phrase model"))
     p.add_argument("--seed", type=arg("seed"), default=None, help="seed for reproducible output (0-2**32-1)")
     p.add_argument("--with-input", action="store_true", help="write the input's bars before the new ones "
                    "(default: the new bars only)")
@@ -363,13 +387,7 @@ def _run_continue(args: argparse.Namespace) -> int:
     check_writable(args.out, args.force)
     data = read_midi_bytes(args.input)
     bars = import_bytes(data, args.input, args.all_channels).patterns
-    bpm = args.bpm
-    if bpm is None:  # the player's own tempo, as the file says it
-        found = file_bpm(data)
-        if found is not None and not RANGES["bpm"].lo <= found <= RANGES["bpm"].hi:
-            raise DrumfontError(f"{args.input}: its tempo {found:g} BPM is outside {RANGES['bpm'].text()}; "
-                                "give one with --bpm")
-        bpm = found or 120.0
+    bpm = kept_tempo(args.bpm, file_bpm(data), args.input)   # the player's own tempo, unless --bpm
     opts = ExportOptions(bpm=bpm, notemap=load_notemap(args.notemap), name="drumfont continue")
     eng = load_engine(args.preset, phrase_preset=args.phrase_preset)
     new = eng.continue_phrase(continue_context(bars), args.bars, args.style and args.style.lower(),
@@ -387,7 +405,8 @@ def _add_report_vae(rsub) -> None:
     p.add_argument("--classifier", default=None, help="style classifier checkpoint (default: shipped)")
     p.add_argument("--out", required=True, help="folder for the figures and metrics.json")
     p.add_argument("--samples", type=arg("samples"), default=1000, help="generated bars per genre")
-    p.add_argument("--temperature", type=arg("temperature"), default=1.0, help="sampling temperature")
+    p.add_argument("--temperature", type=arg("temperature"), default=1.0,
+                   help=temperature_help("sampling temperature of the VAE"))
     p.add_argument("--seed", type=arg("seed"), default=0)
     p.add_argument("--json", action="store_true", help="print exactly the metrics JSON on stdout")
     p.add_argument("--force", action="store_true", help="overwrite files in --out")

@@ -7,26 +7,26 @@ import json
 from pathlib import Path
 
 from drumfont import letters
-from drumfont.atomic import check_writable
 from drumfont.cli.common import say
 from drumfont.errors import DrumfontError
 from drumfont.letters import font, typeset
 from drumfont.letters import report as gan_report
 from drumfont.letters.font import TRUNCATION
-from drumfont.letters.font_report import report_font
+from drumfont.letters.font_report import report_font, summary_line
 from drumfont.validate import arg
 
 
 def _add_letters(sub) -> None:
-    p = sub.add_parser("letters", help="set text in the GAN's typeface as a PNG or SVG")
+    p = sub.add_parser("letters", help="set text in the GAN's typeface as a PNG, JPEG or SVG")
     p.add_argument("text", nargs="?", default=None,
                    help="A-Z, 0-9, . , ! ? - ' & : ( ), spaces and line breaks (\\n); lower case is upper-cased")
-    p.add_argument("-o", "--out", required=True, help="PNG (or .svg) file to write")
+    p.add_argument("-o", "--out", required=True,
+                   help="file to write, as its suffix says: .png, .jpg (opaque --bg) or .svg (vector paths)")
     _add_style(p)
     p.add_argument("--size", type=int, default=96, help="font size in pixels per em (4-1024)")
     p.add_argument("--fg", default="white", help="text colour: a name, #rrggbb or #rrggbbaa")
     p.add_argument("--bg", default="black", help="background colour, or 'transparent'")
-    p.add_argument("--svg", action="store_true", help="write SVG (vector paths); also chosen by a .svg suffix")
+    p.add_argument("--svg", action="store_true", help="write SVG (vector paths): the file must be named .svg")
     p.add_argument("--scale", type=arg("scale"), default=None,
                    help="the GAN's raw 28-pixel cells instead, upscaled this many times (1-64), no outlines")
     p.add_argument("--grid", action="store_true", help="a sample sheet of the unconditional model instead")
@@ -50,23 +50,26 @@ def _run_letters(args: argparse.Namespace) -> int:
         if args.text:
             raise DrumfontError("--grid draws a sample sheet; give no text with it")
 
-        check_writable(args.out, args.force)
-        path = letters.write_png(letters.render_grid(seed=args.seed, scale=args.scale or 2, preset=args.preset),
-                                 args.out, force=args.force)
+        letters.image_target(args.out, args.force, "the sample sheet (--grid)")
+        path = letters.write_image(letters.render_grid(seed=args.seed, scale=args.scale or 2, preset=args.preset),
+                                   args.out, force=args.force)
     elif args.text is None:
         raise DrumfontError("give the TEXT to draw, or --grid for a sample sheet")
     elif args.scale is not None:
+        if args.svg:
+            raise DrumfontError("--scale draws the raw pixel cells, which have no vector form; leave out --svg")
         path = letters.write_text_png(args.text, args.out, seed=args.seed, scale=args.scale,
                                       force=args.force, preset=args.preset)
     else:
         text = args.text.replace("\\n", "\n")
         # everything the user typed is checked before the minute of tracing
         letters.check_text(text, letters.drawable(args.preset), newlines=True)
-        typeset.parse_colour(args.fg), typeset.parse_colour(args.bg, allow_transparent=True)
+        typeset.parse_colour(args.fg)
+        typeset.text_target(args.out, args.force, args.svg, args.bg)
         font.check_target(args.out, args.force)
         face = font.build_typeface(args.seed, args.style_from, preset=args.preset, truncation=_truncation(args))
         path = typeset.write_text(face, text, args.out, size=args.size, fg=args.fg, bg=args.bg,
-                                  svg=args.svg or None, force=args.force)
+                                  svg=args.svg, force=args.force)
     print(path)
     return 0
 
@@ -79,10 +82,13 @@ def _truncation(args: argparse.Namespace) -> float:
 
 def _add_font(sub) -> None:
     p = sub.add_parser("font", help="build an installable OpenType font from the GAN's glyphs")
-    p.add_argument("-o", "--out", required=True, help="font file to write (.otf, or .ttf with --ttf)")
+    p.add_argument("-o", "--out", required=True,
+                   help="font file to write, as its suffix says: .otf (CFF), .ttf (TrueType), or the web fonts "
+                        ".woff and .woff2")
     _add_style(p)
     p.add_argument("--name", default="Drumfont GAN", help="family name (1-31 ASCII letters, digits, spaces)")
-    p.add_argument("--ttf", action="store_true", help="TrueType outlines (default: CFF, or by a .ttf suffix)")
+    p.add_argument("--ttf", action="store_true",
+                   help="TrueType outlines in a .woff or .woff2 (default CFF; a .ttf is always TrueType)")
     p.add_argument("--force", action="store_true", help="overwrite --out")
     p.set_defaults(run=_run_font)
 
@@ -126,7 +132,9 @@ def _add_report_font(rsub) -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="one font per seed")
     p.add_argument("--preset", default=None, help="a conditional generator checkpoint (default: shipped)")
     p.add_argument("--out", required=True, help="folder for specimen.png, report.md and metrics.json")
-    p.add_argument("--no-fontbakery", action="store_true", help="skip FontBakery (about 10 s per font)")
+    p.add_argument("--no-fontbakery", action="store_true",
+                   help="skip FontBakery (about 10 s per font); OTS and FontBakery are the test extras: "
+                        "pip install 'drumfont[test]'")
     p.add_argument("--truncation", type=float, default=None, help="as `drumfont font --truncation` (default 0.7)")
     p.add_argument("--force", action="store_true", help="overwrite files in --out")
     p.set_defaults(run=_run_report_font)
@@ -134,9 +142,7 @@ def _add_report_font(rsub) -> None:
 
 def _run_report_font(args: argparse.Namespace) -> int:
     m = report_font(args.seeds, Path(args.out), args.preset, args.force, not args.no_fontbakery, args.truncation)
-    say(f"read back @28 px >= {m['read_28px_min']:.3f}, @64 px >= {m['read_64px_min']:.3f}; OTS passed "
-         f"{m['ots_pass']}/{len(args.seeds)}; FontBakery {m['fontbakery'].get('counts')}; "
-         f"counters all match: {m['holes_all_match']}")
+    say(summary_line(m))
     print(Path(args.out) / "report.md")
     return 0
 

@@ -6,12 +6,13 @@ import argparse
 from pathlib import Path
 
 from drumfont.audio.engine import AudioSpec
-from drumfont.cli.common import PHRASE_PRESET_HELP, PRESET_HELP, add_timing, say
+from drumfont.cli.common import PHRASE_PRESET_HELP, PRESET_HELP, add_timing, say, temperature_help
 from drumfont.drums.engine import load_engine
 from drumfont.errors import DrumfontError
 from drumfont.live import play
-from drumfont.live.ports import PortSpec
+from drumfont.live.ports import BACKENDS, PortSpec
 from drumfont.score.genres import GENRES
+from drumfont.score.midifile import kept_tempo, midi_tempo
 from drumfont.score.phrase import song_bars
 from drumfont.validate import arg, form_arg, phrase_length, total_bars
 
@@ -28,7 +29,8 @@ def _add_play(sub) -> None:
     p.add_argument("--song", type=form_arg, default=None, metavar="FORM",
                    help='with --style: play a song laid out as "intro:4,verse:8,..." once through (--forever loops it)')
     p.add_argument("--seed", type=arg("seed"), default=None, help="seed for --style")
-    p.add_argument("--temperature", type=arg("temperature"), default=1.0, help="sampling temperature (VAE, 0-5)")
+    p.add_argument("--temperature", type=arg("temperature"), default=1.0,
+                   help=temperature_help("sampling temperature of the VAE"))
     p.add_argument("--preset", default=None, help=PRESET_HELP)
     p.add_argument("--rules", action="store_true", help="with --style: draw from the genre rules, not the VAE")
     p.add_argument("--phrase-preset", default=None, help=PHRASE_PRESET_HELP)
@@ -37,9 +39,8 @@ def _add_play(sub) -> None:
     dest = p.add_mutually_exclusive_group()
     dest.add_argument("--virtual", default=None, metavar="NAME", help="create a virtual output (default 'drumfont')")
     dest.add_argument("--port", default=None, metavar="NAME", help="open an existing output (substring of its name)")
-    p.add_argument("--backend", default=None, choices=("alsa", "jack", "coremidi", "windows"),
-                   help="MIDI system (default: MIDO_BACKEND, else the first that starts)")
-    add_timing(p, "tempo 20-300, changeable by --follow's leader")
+    _add_backend(p)
+    add_timing(p, "tempo 20-300 (default: the --file's, else 120), changeable by --follow's leader", None)
     p.add_argument("--notemap", default="gm", help="output note map: gm, a preset name or a .json file")
     length = p.add_mutually_exclusive_group()
     length.add_argument("--bars", type=arg("play_bars"), default=None, help="stop after N bars")
@@ -95,16 +96,23 @@ def _run_play(args: argparse.Namespace) -> int:
     audio = None
     if args.audio:
         audio = AudioSpec(device=args.audio_device, soundfont=args.soundfont)
-    play.play(patterns, spec, bpm=args.bpm, swing=args.swing, gate=args.gate, notemap=args.notemap,
+    bpm = kept_tempo(args.bpm, midi_tempo(args.file) if args.file else None, args.file)
+    play.play(patterns, spec, bpm=bpm, swing=args.swing, gate=args.gate, notemap=args.notemap,
               bars=bars, repeat=repeat, clock_out=args.clock_out, follow=args.follow,
               swing_timed=args.swing_timed, audio=audio,
               midi=not args.audio or bool(args.port or args.virtual))
     return 0
 
 
+def _add_backend(p: argparse.ArgumentParser) -> None:
+    """--backend, the same for play, ports and the studio (the MIDI error's advice names it)."""
+    p.add_argument("--backend", default=None, choices=tuple(BACKENDS),
+                   help="MIDI system (default: MIDO_BACKEND, else the first that starts)")
+
+
 def _add_ports(sub) -> None:
     p = sub.add_parser("ports", help="list MIDI outputs and inputs per backend")
-    p.add_argument("--backend", default=None, choices=("alsa", "jack", "coremidi", "windows"))
+    _add_backend(p)
     p.set_defaults(run=_run_ports)
 
 
@@ -122,6 +130,7 @@ def _add_tui(sub) -> None:
     p.add_argument("--rules", action="store_true", help="draw from the genre rules, not the VAE")
     p.add_argument("--phrase-preset", default=None, help=PHRASE_PRESET_HELP)
     p.add_argument("--no-midi", action="store_true", help="do not open a MIDI port")
+    _add_backend(p)
     p.add_argument("--no-audio", action="store_true", help="do not play the built-in kit on an audio output")
     p.add_argument("--audio-device", default=None, metavar="NAME",
                    help="audio output for the kit: part of its name or of its host API's ('JACK')")
@@ -136,7 +145,7 @@ def _run_tui(args: argparse.Namespace) -> int:
     app = make_app(args.data_dir, export_dir=Path(args.export_dir) if args.export_dir else None,
                    preset=args.preset, rules=args.rules, midi=not args.no_midi, notemap=args.notemap,
                    phrase_preset=args.phrase_preset,
-                   audio=not args.no_audio, audio_device=args.audio_device)
+                   audio=not args.no_audio, audio_device=args.audio_device, midi_backend=args.backend)
     app.run()
     return 0
 

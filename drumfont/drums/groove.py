@@ -23,6 +23,7 @@ from drumfont.checkpoint import build_model, load_checkpoint
 from drumfont.errors import CheckpointError, DrumfontError
 from drumfont.paths import preset_path
 from drumfont.score.pattern import CLOSED_HAT, KICK, N_VOICES, SNARE, STEPS, Pattern, clip_offsets
+from drumfont.validate import RANGES
 
 if TYPE_CHECKING:
     pass
@@ -67,8 +68,7 @@ class GrooveTool:
         that reads the tempo gets `bpm` (None: 120) as one more channel."""
         import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
-        if not 0 <= temperature <= 10:
-            raise DrumfontError(f"temperature must lie in 0..10, got {temperature}")
+        RANGES["temperature"].check(temperature, "temperature")
         cond = np.asarray(cond, np.float32)
         if self.reads_tempo:
             bpm = DEFAULT_BPM if bpm is None else bpm

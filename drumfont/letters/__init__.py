@@ -15,6 +15,8 @@ from drumfont.letters.engine import (
                                      drawable,
                                      generator_info,
                                      glyph_cells,
+                                     image_bytes,
+                                     image_target,
                                      load_classifier,
                                      load_generator,
                                      png_bytes,
@@ -22,11 +24,13 @@ from drumfont.letters.engine import (
                                      render_text,
                                      style_from_image,
                                      style_latent,
+                                     write_image,
                                      write_png,
                                      write_text_png,
 )
 
 __all__ = ["CGAN_PRESET", "CLASSIFIER_PRESET", "GAN_PRESET", "LETTERS", "MAX_CHARS", "MAX_SCALE", "check_text",
-           "conditional_generator", "draw_glyphs", "drawable", "generator_info", "glyph_cells", "load_classifier",
+           "conditional_generator", "draw_glyphs", "drawable", "generator_info", "glyph_cells", "image_bytes",
+           "image_target", "load_classifier",
            "load_generator", "png_bytes", "render_grid", "render_text", "style_from_image", "style_latent",
-           "write_png", "write_text_png"]
+           "write_image", "write_png", "write_text_png"]

@@ -4,8 +4,8 @@
 generator's 28×28 images of any glyphs in that style, `generator_info` what a font records about
 the model; glyphs.py and font.py build typefaces from these alone. `render_text` draws a word as
 raw 28-pixel cells, `render_grid` a sample sheet of the unconditional generator. None does I/O
-beyond loading the presets, so the TUI can call them from a worker thread; `write_png` is the
-atomic file writer the CLI uses.
+beyond loading the presets, so the TUI can call them from a worker thread; `write_image` is the
+atomic file writer the CLI uses (PNG or JPEG, as the file's suffix says).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from drumfont.checkpoint import build_model, load_checkpoint
 from drumfont.errors import DrumfontError
 from drumfont.letters.data import BOX, GLYPHS, SIZE
 from drumfont.paths import preset_path
+from drumfont.validate import output_format
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 GAN_PRESET = "letters_gan.pt"
@@ -32,6 +33,8 @@ CLASSIFIER_PRESET = "letter_classifier.pt"
 MAX_SCALE = 64
 MAX_CHARS = 200
 INVERT_STEPS = 200   # Adam steps of style_from_image
+RASTER_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+JPEG_QUALITY = 95
 
 
 def load_generator(path: str | os.PathLike):
@@ -256,11 +259,35 @@ def render_grid(rows: int = 8, cols: int = 13, seed: int = 0, scale: int = 2,
     return _to_image(x, scale)
 
 
+def image_bytes(image, fmt: str = "PNG") -> bytes:
+    """PNG or JPEG bytes of a Pillow image (JPEG holds no alpha: an RGBA image must be opaque)."""
+    buf = io.BytesIO()
+    if fmt == "JPEG":
+        if image.mode in ("RGBA", "LA") and image.getchannel("A").getextrema()[0] < 255:
+            raise DrumfontError("JPEG holds no transparency: give the background a colour or write a .png")
+        image = image.convert("L" if image.mode in ("L", "LA", "1") else "RGB")
+        image.save(buf, format="JPEG", quality=JPEG_QUALITY)
+    else:
+        image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
 def png_bytes(image) -> bytes:
     """PNG bytes of a Pillow image."""
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return buf.getvalue()
+    return image_bytes(image, "PNG")
+
+
+def image_target(path: str | os.PathLike, force: bool = False, what: str = "a raster image") -> str:
+    """The raster format ("PNG" or "JPEG") a target's suffix names, checked with the target
+    itself before any work."""
+    fmt = output_format(path, RASTER_FORMATS, what)
+    check_writable(path, force)
+    return fmt
+
+
+def write_image(image, path: str | os.PathLike, force: bool = False) -> Path:
+    """Write a Pillow image atomically as the suffix says (.png, .jpg), refusing to overwrite unless `force`."""
+    return write_atomic(path, image_bytes(image, output_format(path, RASTER_FORMATS, "a raster image")), force=force)
 
 
 def write_png(image, path: str | os.PathLike, force: bool = False) -> Path:
@@ -270,6 +297,6 @@ def write_png(image, path: str | os.PathLike, force: bool = False) -> Path:
 
 def write_text_png(text: str, path: str | os.PathLike, seed: int = 0, scale: int = 4,
                    force: bool = False, preset: str | os.PathLike | None = None) -> Path:
-    """render_text + write_png, checking the target before any work."""
-    check_writable(path, force)
-    return write_png(render_text(text, seed, scale, preset), path, force)
+    """render_text + write_image (PNG or JPEG by the suffix), checking the target before any work."""
+    image_target(path, force, "the raw pixel cells (--scale)")
+    return write_image(render_text(text, seed, scale, preset), path, force)

@@ -8,13 +8,15 @@ is scaled by its layout height (by its width where it is small and wider than ta
 so every capital stands on the baseline and reaches the cap height. Advance = left bearing + traced width +
 right bearing. Kerning pairs come from the outlines' horizontal distance profiles (kern_pairs).
 
-fontTools' FontBuilder writes CFF (.otf) or TrueType (.ttf, cubics converted by cu2qu); the
+fontTools' FontBuilder writes CFF (.otf) or TrueType (.ttf, cubics converted by cu2qu), and
+either wrapped as a web font (.woff, or .woff2 through Brotli) as the file's suffix says; the
 GAN, its file hash and the style's source (seed or image) go into the name table (version,
 unique ID and description). Lower-case code points map to the capitals.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import warnings
@@ -34,12 +36,15 @@ from drumfont.atomic import check_writable, write_atomic
 from drumfont.errors import DrumfontError
 from drumfont.letters import trace as tracer
 from drumfont.letters.engine import draw_glyphs, generator_info, style_from_image, style_latent
+from drumfont.validate import output_format
 
 UPM = 1000
 CAP = 700                  # cap height in font units
 ASCENT, DESCENT = 800, -200
 SPACE = 290                # about the training fonts' space (0.42 cap heights)
 TRUNCATION = 0.7          # default pull of a seed's z towards the mean (chosen by measurement, reports/README.md)
+# suffix -> kind of file; the outlines are CFF unless the suffix (.ttf) or --ttf says TrueType
+FONT_FORMATS = {".otf": "otf", ".ttf": "ttf", ".woff": "woff", ".woff2": "woff2"}
 KERN_MIN = 15              # smaller adjustments are not worth a pair
 KERN_PULL = 0.6            # share of the extra white space between a pair that kerning removes
 KERN_MAX = 0.3 * CAP       # and never more than this
@@ -131,8 +136,7 @@ def trace_style(latent, chars: str, gan: dict, preset=None) -> dict[str, Glyph]:
     images = draw_glyphs(chars, latent, preset)
     out = {}
     for ch, img in zip(chars, images):
-        big = tracer.upsampled(img)
-        level = tracer.level_for(ch, img, big)
+        big, level = tracer.prepare(ch, img)
         outline = tracer.trace(img, big, level)
         contours, advance = place(outline, layout[ch])
         out[ch] = Glyph(ch, contours, advance, tracer.counters(outline), tracer.bitmap_holes(img, big, level))
@@ -212,8 +216,9 @@ def kern_pairs(glyph_map: dict[str, Glyph]) -> dict[tuple[str, str], int]:
 
 # --- the font file ---------------------------------------------------------------------------
 
-def font_bytes(face: Typeface, ttf: bool = False) -> bytes:
-    """The typeface as an OpenType file: CFF outlines (.otf) or TrueType (.ttf)."""
+def font_bytes(face: Typeface, ttf: bool = False, flavor: str | None = None) -> bytes:
+    """The typeface as an OpenType file: CFF outlines (.otf) or TrueType (.ttf), as a bare
+    OpenType file or a web font (`flavor` "woff" or "woff2")."""
 
     chars = [c for c in face.glyphs]
     order = [".notdef", "space", "uni00A0"] + [GLYPH_NAMES[c] for c in chars]
@@ -290,6 +295,7 @@ def font_bytes(face: Typeface, ttf: bool = False) -> bytes:
     font = fb.font
     font["OS/2"].recalcAvgCharWidth(font)
     font["OS/2"].recalcUnicodeRanges(font)
+    font.flavor = flavor
     buf = io.BytesIO()
     font.save(buf)
     return buf.getvalue()
@@ -321,12 +327,25 @@ def check_target(path: str | os.PathLike, force: bool = False) -> Path:
     return path
 
 
+def font_target(path: str | os.PathLike, force: bool = False, ttf: bool | None = None) -> tuple[Path, bool, str | None]:
+    """(path, TrueType outlines, WOFF flavour or None) of a font file to write, refused before any
+    work: a suffix other than .otf, .ttf, .woff, .woff2; TrueType asked of an .otf; a .woff2
+    without Brotli to compress it; or a target check_target refuses."""
+    kind = output_format(path, FONT_FORMATS, "font")
+    if kind == "otf" and ttf:
+        raise DrumfontError(f"{path}: --ttf writes TrueType outlines, and .otf is for CFF ones; name the file .ttf")
+    if kind == "woff2" and not any(importlib.util.find_spec(m) for m in ("brotli", "brotlicffi")):
+        raise DrumfontError(f"{path}: WOFF2 is compressed with Brotli, which is not installed: pip install brotli "
+                            "(or write .woff)")
+    path = check_target(path, force)
+    return path, kind == "ttf" or bool(ttf), kind if kind.startswith("woff") else None
+
+
 def write_font(path: str | os.PathLike, seed: int | None = 0, style_from: str | os.PathLike | None = None,
                name: str = "Drumfont GAN", ttf: bool | None = None, force: bool = False,
                preset: str | os.PathLike | None = None, truncation: float = TRUNCATION) -> tuple[Path, Typeface]:
-    """Build and write a font file atomically; TrueType when `ttf` (default: by the suffix)."""
-    path = check_target(path, force)
-    if ttf is None:
-        ttf = path.suffix.lower() == ".ttf"
+    """Build and write a font file atomically, as its suffix says (.otf, .ttf, .woff, .woff2);
+    TrueType outlines for a .ttf, or for a web font when `ttf`."""
+    path, ttf, flavor = font_target(path, force, ttf)
     face = build_typeface(seed, style_from, name, preset, truncation)
-    return write_atomic(path, font_bytes(face, ttf), force=force), face
+    return write_atomic(path, font_bytes(face, ttf, flavor), force=force), face

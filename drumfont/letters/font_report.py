@@ -7,11 +7,12 @@ per glyph, the counters read from the outline's winding against the holes of the
 image and of the FreeType rendering (a counter wound the wrong way renders filled). FontBakery's
 OpenType profile runs over all the files at once. A specimen sheet shows every glyph of the first
 seed at two sizes beside real fonts of the training set. OTS and FontBakery are test extras:
-without them the report says so instead of a figure.
+without them the report refuses to start (check_tools) rather than print empty figures.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import subprocess
@@ -23,13 +24,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from drumfont.atomic import write_atomic
+from drumfont.atomic import check_writable, write_atomic
 from drumfont.errors import DrumfontError
 from drumfont.letters.data import matplotlib_font_dir, render_letter
 from drumfont.letters.engine import load_classifier
 from drumfont.letters.font import TRUNCATION, build_typeface, font_bytes
 
 READ_SIZES = (28, 64)
+OUTPUTS = ("specimen.png", "metrics.json", "report.md")
+INSTALL = "pip install 'drumfont[test]'"
 SPECIMEN_SIZES = (28, 64)
 SPECIMEN_FONTS = ("DejaVuSans.ttf", "DejaVuSerif-Bold.ttf", "STIXGeneral.ttf", "cmtt10.ttf")
 
@@ -138,12 +141,27 @@ def _training_font(name: str) -> Path:
     return matplotlib_font_dir() / name
 
 
+def check_tools(fontbakery_check: bool = True) -> None:
+    """Refuse, before any work, a report whose checkers are not installed: the OpenType
+    Sanitizer always, FontBakery unless it is skipped (both are the test extras)."""
+    missing = [pkg for pkg, module, wanted in (("opentype-sanitizer", "ots", True),
+                                               ("fontbakery", "fontbakery", fontbakery_check))
+               if wanted and importlib.util.find_spec(module) is None]
+    if missing:
+        skip = "; or pass --no-fontbakery to leave FontBakery out" if missing == ["fontbakery"] else ""
+        raise DrumfontError(f"report font needs {' and '.join(missing)} (the test extras), not installed: "
+                            f"{INSTALL}{skip}")
+
+
 def report_font(seeds: list[int], out: Path, preset: str | None = None, force: bool = False,
                 fontbakery_check: bool = True, truncation: float | None = None) -> dict:
     """Build a font per seed, measure it, write metrics.json, report.md and specimen.png."""
     if not seeds:
         raise DrumfontError("give at least one --seeds value")
+    check_tools(fontbakery_check)
     out = Path(out)
+    for name in OUTPUTS:
+        check_writable(out / name, force)
     clf, _ = load_classifier()
     per_seed, files = [], []
     first = None
@@ -186,7 +204,7 @@ def report_font(seeds: list[int], out: Path, preset: str | None = None, force: b
     fonts = [(f"{face.name} ({face.source}) — drawn by {face.gan.get('name')}", otf)]
     fonts += [(f"training font: {n}", _training_font(n).read_bytes()) for n in SPECIMEN_FONTS if _training_font(n).is_file()]
     out.mkdir(parents=True, exist_ok=True)
-    specimen(fonts, "".join(face.glyphs), out / "specimen.png", force=force)
+    specimen(fonts, "".join(face.glyphs), out / OUTPUTS[0], force=force)
     summary = {
         "seeds": seeds, "preset": face.gan, "truncation": TRUNCATION if truncation is None else truncation,
         **{f"read_{s}px_min": min(r[f"read_{s}px"] for r in per_seed) for s in READ_SIZES},
@@ -195,9 +213,23 @@ def report_font(seeds: list[int], out: Path, preset: str | None = None, force: b
         "holes_all_match": all(not r["holes_mismatch"] for r in per_seed),
         "fontbakery": fb, "per_seed": per_seed,
     }
-    write_atomic(out / "metrics.json", json.dumps(summary, indent=1).encode(), force=force)
-    write_atomic(out / "report.md", _markdown(summary).encode(), force=force)
+    write_atomic(out / OUTPUTS[1], json.dumps(summary, indent=1).encode(), force=force)
+    write_atomic(out / OUTPUTS[2], _markdown(summary).encode(), force=force)
     return summary
+
+
+def summary_line(m: dict) -> str:
+    """The report in one line, as the CLI prints it."""
+    fb = m["fontbakery"]
+    if fb.get("skipped"):
+        fb_text = "FontBakery skipped"
+    elif "error" in fb:
+        fb_text = f"FontBakery failed ({fb['error']})"
+    else:
+        counts = fb.get("counts", {})
+        fb_text = f"FontBakery {counts.get('FAIL', 0)} FAIL, {counts.get('WARN', 0)} WARN, {counts.get('PASS', 0)} PASS"
+    return (f"read back @28 px >= {m['read_28px_min']:.3f}, @64 px >= {m['read_64px_min']:.3f}; OTS passed "
+            f"{m['ots_pass']}/{len(m['seeds'])}; {fb_text}; counters all match: {m['holes_all_match']}")
 
 
 def _markdown(m: dict) -> str:

@@ -2,7 +2,8 @@
 
 A 28×28 GAN glyph is smoothed with a Gaussian and upsampled (cubic spline, ×UPSAMPLE), then traced
 with marching squares (scikit-image's find_contours) at half ink (down to 0.3 for a bowl the GAN
-drew with a faint stroke: level_for). Each contour is thinned by
+drew with a faint stroke: level_for; a glyph whose hairlines fall under half ink, as W's do, has
+them lifted first: joined). Each contour is thinned by
 Douglas–Peucker (approximate_polygon), and the kept points become cubic Bézier curves through a
 Catmull-Rom fit, except at corners (a turn sharper than CORNER_DEG), where the curve stops and
 the next segment starts, so the stems of E or the apex of A stay sharp. skia-pathops then
@@ -32,6 +33,24 @@ LEVEL = 0.5           # the ink threshold the contour follows
 COUNTER_LEVELS = (0.45, 0.4, 0.35, 0.3)
 # counters by design: the glyphs whose bowls are closed in all 20 training fonts
 DESIGN_COUNTERS = {"A": 1, "B": 2, "D": 1, "O": 1, "P": 1, "Q": 1, "R": 1, "0": 1, "4": 1, "6": 1, "8": 2, "9": 1}
+# Connected pieces by design (1 for every other glyph). At 28 px the hairlines of the thin and
+# high-contrast training fonts (STIX, Computer Modern, DejaVu Serif Italic) are thinner than a
+# pixel, so they are drawn with under half ink: W is the widest capital and is shrunk the most to
+# fit the 20-pixel box, and 7 of the 20 fonts' W fall apart at half ink (68 of the 920 glyphs in
+# all). The GAN copies the faint hairlines: its W is in pieces in each of seeds 0-9 and its M in 9
+# (74 of 460 glyphs), which the half-ink trace drew as "\\ \\". `joined` raises each faint stroke
+# by its own peak instead.
+DESIGN_PARTS = {"!": 2, "?": 2, ":": 2}
+JOIN_RADIUS = 0.5     # original px: the neighbourhood whose brightest ink is a stroke's own peak
+JOIN_SMOOTH = 0.25    # original px: the peak map is blurred so that no seam shows where it changes hands
+JOIN_GAINS = (0.6, 0.7, 0.8, 0.9, 1.0)  # tried mildest first: a stroke of peak p < gain is scaled by gain / p
+JOIN_FLOOR = 0.15     # no stroke fainter than this is raised: grey haze stays haze
+# Figures (python benchmarks/measure_stroke_joins.py): 73 of the GAN's 74 broken glyphs join
+# (seeds 0-9, truncation 0.7; left: one '&') and 65 of the training fonts' 68 (left: two '&' and
+# a dotted mono 0, two pieces by design), with no counter gained; the joined training glyphs
+# hold 0.98 of the font's true ink area (median; glyphs whole at half ink: 0.98 too). Tracing at
+# a lower level instead (first of 0.45-0.3 that joins) joins 60 of the GAN's 74 and closes 2
+# false counters; raising every stroke fully (gain 1 alone) draws them bold (1.73 of true ink).
 TOLERANCE = 0.12      # Douglas-Peucker tolerance, original pixels
 MIN_AREA = 1.5        # contours smaller than this (px², original) are specks, dropped,
 MIN_SHARE = 0.03      # and so are those under this share of the glyph's largest contour
@@ -149,6 +168,65 @@ def level_for(char: str, image: np.ndarray, big: np.ndarray | None = None) -> fl
             if n == want:
                 break
     return best
+
+
+def parts(image: np.ndarray, big: np.ndarray | None = None, level: float = LEVEL) -> int:
+    """Separate pieces of ink at `level` (4-connected, as marching squares splits a diagonal
+    touch), leaving out specks the tracer drops too."""
+    from scipy import ndimage  # noqa: PLC0415 (analysis/plot library (0.2-0.8 s to import), paid only by reports)
+
+    ink = (upsampled(image) if big is None else big) >= level
+    labels, n = ndimage.label(ink)
+    if not n:
+        return 0
+    areas = ndimage.sum(np.ones_like(labels), labels, range(1, n + 1)) / UPSAMPLE ** 2
+    return int((areas >= max(MIN_AREA, MIN_SHARE * areas.max())).sum())
+
+
+def raised(big: np.ndarray, gain: float) -> np.ndarray:
+    """The upsampled ink with every stroke whose peak p (the brightest ink within JOIN_RADIUS)
+    is under `gain` scaled by gain / p (at most gain / JOIN_FLOOR): a faint hairline is then
+    traced at a share of its own peak, near its true width, while full strokes stay as they are."""
+    from scipy import ndimage  # noqa: PLC0415 (analysis/plot library (0.2-0.8 s to import), paid only by reports)
+
+    r = int(round(JOIN_RADIUS * UPSAMPLE))
+    y, x = np.mgrid[-r:r + 1, -r:r + 1]
+    peak = ndimage.maximum_filter(big, footprint=x * x + y * y <= r * r)
+    peak = ndimage.gaussian_filter(peak, UPSAMPLE * JOIN_SMOOTH)
+    return big * np.clip(gain / np.maximum(peak, 1e-9), 1.0, gain / JOIN_FLOOR)
+
+
+def joined(char: str, image: np.ndarray, big: np.ndarray | None = None) -> np.ndarray:
+    """The upsampled ink to trace `char` from: `big` itself, unless at half ink it falls into
+    more pieces than its design has (DESIGN_PARTS); then `raised` by the mildest of JOIN_GAINS
+    that joins it (else the one leaving the fewest pieces). A raise that splits the design's
+    own pieces (the dots of ':') or opens a counter the design does not have is not taken."""
+    big = upsampled(image) if big is None else big
+    want = DESIGN_PARTS.get(char, 1)
+    best, best_n = big, parts(image, big)
+    if best_n <= want:
+        return big
+    holes = max(DESIGN_COUNTERS.get(char, 0), bitmap_holes(image, big))
+    for gain in JOIN_GAINS:
+        field = raised(big, gain)
+        n = parts(image, field)
+        if want <= n < best_n and bitmap_holes(image, field) <= holes:
+            best, best_n = field, n
+            if n == want:
+                break
+    return best
+
+
+def prepare(char: str, image: np.ndarray) -> tuple[np.ndarray, float]:
+    """(upsampled ink, level) to trace `char` at: faint strokes joined, then the level for its
+    counters (what `drumfont font` traces)."""
+    big = joined(char, image)
+    return big, level_for(char, image, big)
+
+
+def pieces(outline: Outline) -> int:
+    """Outer contours of an outline: the glyph's separate pieces (see counters)."""
+    return len(outline.contours) - counters(outline)
 
 
 def trace(image: np.ndarray, big: np.ndarray | None = None, level: float = LEVEL) -> Outline:

@@ -4,7 +4,8 @@
 and a new line at every line break (line height = ascent - descent). `render_png` rasterises the
 built font with Pillow's FreeType at any size (smooth, anti-aliased: the outlines, not upscaled
 pixels); `render_svg` writes the same positions as vector paths. Colours are anything Pillow's
-ImageColor reads, plus 'transparent' / 'none' for the background.
+ImageColor reads, plus 'transparent' / 'none' for the background. A file holds what its suffix
+says: .png, .jpg / .jpeg (opaque backgrounds only) or .svg (text_target).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from PIL import Image, ImageColor, ImageDraw, ImageFont
 
 from drumfont.atomic import check_writable, write_atomic
 from drumfont.errors import DrumfontError
-from drumfont.letters.engine import check_text, png_bytes
+from drumfont.letters.engine import RASTER_FORMATS, check_text, image_bytes
 from drumfont.letters.font import ASCENT, DESCENT, GLYPH_NAMES, SPACE, UPM, Typeface, font_bytes
+from drumfont.validate import output_format
 
 MIN_SIZE, MAX_SIZE = 4, 1024      # pixels per em
 MAX_PIXELS = 40_000_000           # a PNG larger than this is refused (about 6000 × 6000)
@@ -129,14 +131,29 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
 
 
-def write_text(face: Typeface, text: str, path: str | os.PathLike, size: int = 96, fg: str = "white",
-               bg: str = "black", svg: bool | None = None, force: bool = False) -> Path:
-    """Render and write atomically: SVG when `svg` (default: by the suffix), else PNG."""
-    path = Path(path)
+TEXT_FORMATS = {**RASTER_FORMATS, ".svg": "SVG"}
+
+
+def text_target(path: str | os.PathLike, force: bool = False, svg: bool = False, bg: str = "black") -> str:
+    """The format ("PNG", "JPEG" or "SVG") the target's suffix names, checked before any work
+    with the target itself: `svg` (the --svg flag) must agree with it, and JPEG needs an opaque
+    background."""
+    fmt = output_format(path, TEXT_FORMATS, "letters")
+    if svg and fmt != "SVG":
+        raise DrumfontError(f"{path}: --svg writes SVG, but the name says {fmt}; name the file .svg")
+    bg_c = parse_colour(bg, allow_transparent=True)
+    if fmt == "JPEG" and (bg_c is None or bg_c[3] < 255):
+        raise DrumfontError(f"{path}: JPEG holds no transparency; give --bg an opaque colour or write a .png")
     check_writable(path, force)
+    return fmt
+
+
+def write_text(face: Typeface, text: str, path: str | os.PathLike, size: int = 96, fg: str = "white",
+               bg: str = "black", svg: bool = False, force: bool = False) -> Path:
+    """Render and write atomically as the suffix says: .svg (vector paths), .png or .jpg."""
+    path = Path(path)
+    fmt = text_target(path, force, svg, bg)
     fg_c, bg_c = parse_colour(fg), parse_colour(bg, allow_transparent=True)
-    if svg is None:
-        svg = path.suffix.lower() == ".svg"
-    if svg:
+    if fmt == "SVG":
         return write_atomic(path, render_svg(face, text, size, fg_c, bg_c).encode(), force=force)
-    return write_atomic(path, png_bytes(render_png(face, text, size, fg_c, bg_c)), force=force)
+    return write_atomic(path, image_bytes(render_png(face, text, size, fg_c, bg_c), fmt), force=force)

@@ -29,6 +29,7 @@ from drumfont.score.pattern import N_VOICES, STEPS, Pattern, clip_offsets
 from drumfont.validate import MAX_MIDI_BYTES, RANGES, read_capped, total_bars
 
 TICKS_PER_BEAT = 480
+DEFAULT_BPM = 120.0   # MIDI's tempo where a file sets none
 DRUM_CHANNEL = 9  # "channel 10" to a musician
 MAX_FILE_BYTES = MAX_MIDI_BYTES  # larger than any drum file; refuse rather than exhaust memory
 MAX_BARS = 100_000
@@ -41,7 +42,7 @@ class Timing:
     """The timing both a file and the live clock play with: tempo, swing (MPC %), gate (share of a
     sixteenth) and whether bars with their own timing are swung too. Ranges: validate.RANGES."""
 
-    bpm: float = 120.0
+    bpm: float = DEFAULT_BPM
     swing: float = 50.0
     gate: float = 0.5
     # Swing moves a straight pattern's even sixteenths; a pattern with its own timing (offsets)
@@ -503,6 +504,25 @@ def file_bpm(data: bytes) -> float | None:
         return None
     tempos = [(t, m.tempo) for tr in mid.tracks for t, m in _absolute(tr) if m.type == "set_tempo"]
     return round(mido.tempo2bpm(min(tempos)[1]), 3) if tempos else None
+
+
+def midi_tempo(path: str | os.PathLike) -> float | None:
+    """The first tempo a .mid file sets, in BPM (None if it sets none)."""
+    return file_bpm(read_midi_bytes(path))
+
+
+def kept_tempo(asked: float | None, found: float | None, source: str = "the input") -> float:
+    """The tempo to write: `asked` (--bpm) when given, else the input's own (`found`), else
+    MIDI's default 120. An input tempo outside the range a file is written at is refused, naming
+    the file, rather than silently changed."""
+    if asked is not None:
+        return asked
+    if found is None:
+        return DEFAULT_BPM
+    r = RANGES["bpm"]
+    if not r.lo <= found <= r.hi:
+        raise MidiFileError(f"{source} plays at {found:g} BPM, outside {r.text()}; pass --bpm to choose a tempo")
+    return found
 
 
 def _absolute(track):

@@ -26,6 +26,7 @@ from textual.widgets import ContentSwitcher, Footer, Input, Static
 from drumfont import paths
 from drumfont.drums.engine import Engine, RulesEngine, load_engine
 from drumfont.errors import DrumfontError
+from drumfont.live.ports import BACKENDS
 from drumfont.score.notemap import load_notemap
 from drumfont.score.pattern import LABELS, VOICES, Pattern
 from drumfont.score.phrase import Phrase
@@ -70,7 +71,7 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
                  export_dir: Path | None = None, preset: str | None = None, rules: bool = False,
                  midi: bool = True, notemap: str | None = None, audio: bool = True,
                  audio_device: str | None = None, letters_preset: str | None = None,
-                 phrase_preset: str | None = None) -> None:
+                 midi_backend: str | None = None, phrase_preset: str | None = None) -> None:
         super().__init__()
         self.data_dir = Path(data_dir)
         self.export_dir = Path(export_dir) if export_dir else Path.cwd()
@@ -84,7 +85,9 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
         if engine is not None:
             self._engine_ready.set()
             self._adopt_genres()
-        self.player_factory = player_factory or partial(open_live_player, audio_device=audio_device)
+        self.midi_backend = midi_backend              # --backend: the MIDI system (None: the first that starts)
+        self.player_factory = player_factory or partial(open_live_player, audio_device=audio_device,
+                                                        backend=midi_backend)
         self.midi, self.audio = midi, audio
         self.player: Any = None
         self.player_reason: str | None = ("opening the player" if self.effective_output() != "none"
@@ -153,11 +156,19 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
         """Put a line in the status bar."""
         self._update("#status", msg, markup=False)
 
-    def fail(self, msg: str) -> None:
-        """An error the user can act on: a notification and the status line, never a crash."""
+    def fail(self, msg: str, status: str | None = None) -> None:
+        """An error the user can act on: a notification and the status line (`status`, a one-line
+        form of a long `msg`), never a crash."""
         self._last_error = msg
-        self.say(f"error: {msg}")
+        self.say(f"error: {status or msg}")
         self.notify(msg, severity="error", timeout=8, markup=False)
+
+    def play_off(self) -> None:
+        """Why play is off, as a pop-up that fits an 80×24 screen: each output's reason on its
+        own lines, without the MIDI library's own error text (`drumfont ports` shows that)."""
+        reasons = _clauses(self.player_reason or "")
+        self.fail("play is off\n" + "\n".join(_brief(r) for r in reasons),
+                  "play is off: " + "; ".join(_gist(r) for r in reasons))
 
     def refresh_all(self, save: bool = True) -> None:
         """Redraw every view from the session; autosave; keep the player in step."""
@@ -183,7 +194,7 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
     def _transport_line(self) -> str:
         s, tr = self.studio, self.studio.transport
         play = "▶" if self.playing else "■"
-        port = escape(tr.port or VIRTUAL_PORT)
+        port = escape(tr.port or VIRTUAL_PORT) if self.midi_open() else "MIDI off"
         clock = "clock out" if tr.clock_out else "clock off"
         if tr.notemap != "gm":
             clock += f" · {escape(Path(tr.notemap).stem)}"
@@ -213,8 +224,7 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
             lines.append(f"out: {self.studio.transport.output}")
         if self.player is None:
             for reason in _clauses(self.player_reason or ""):
-                lines.append(f"[dim]play off: {escape(_short(reason))}[/dim]" if " off: " not in reason
-                             else f"[dim]{escape(_short(reason, 60, ''))}[/dim]")
+                lines.append(f"[dim]{escape(_gist(reason))}[/dim]")
         else:
             port, audio = getattr(self.player, "port_name", ""), getattr(self.player, "audio_name", "")
             if port or not audio:
@@ -222,7 +232,7 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
             if audio:
                 lines.append(f"audio: {escape(_short(audio.split(': ', 1)[-1]))}")
             for what, why in getattr(self.player, "off", {}).items():
-                lines.append(f"[dim]{what} off: {escape(_short(why))}[/dim]")
+                lines.append(f"[dim]{escape(_gist(f'{what} off: {why}'))}[/dim]")
         return "\n".join(lines)
 
     def _draw_morph(self) -> None:
@@ -640,19 +650,37 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
         self.post_message(Morphed(out, level))
 
     def on_morphed(self, msg: Morphed) -> None:
-        self.studio.morph = list(msg.patterns)
+        s = self.studio
+        if (msg.level, len(msg.patterns)) != (s.morph_level, s.morph_steps):
+            return  # made for settings changed since; the morph at the current ones is on its way
+        s.morph = list(msg.patterns)
         self.refresh_all()
         self.say(f"morph: {len(msg.patterns)} bars at the {msg.level} level (P plays, e exports)")
 
     def action_morph_level(self) -> None:
         lvl = self.studio.cycle_morph_level()
-        self.say(f"morph level: {lvl}")
-        self.refresh_all()
+        self._settings_changed(f"morph level: {lvl}")
 
     def action_morph_steps(self, delta: int) -> None:
-        n = self.studio.set_morph_steps(self.studio.morph_steps + delta)
-        self.say(f"morph steps: {n}")
+        before = self.studio.morph_steps
+        n = self.studio.set_morph_steps(before + delta)
+        if n == before:
+            self.say(f"morph steps: {n} ({'most' if delta > 0 else 'fewest'} the strip shows)")
+            return
+        self._settings_changed(f"morph steps: {n}")
+
+    def _settings_changed(self, said: str) -> None:
+        """A morph on show was made at the old level or steps: make it again at the new ones (the
+        strip, P and e always hold the morph the header names), or drop it where it cannot be."""
+        s = self.studio
+        remake = bool(s.morph) and s.doc.a is not None and s.doc.b is not None and self.engine.can_morph
+        s.morph = []
         self.refresh_all()
+        if remake:
+            self.say(f"{said}; morphing again…")
+            self._morph(s.doc.a, s.doc.b, s.morph_steps, s.morph_level)
+        else:
+            self.say(said)
 
     # --- views -----------------------------------------------------------------------------
     def action_view(self, name: str) -> None:
@@ -788,6 +816,24 @@ def _clauses(reasons: str) -> list[str]:
         else:
             out.append(part)
     return out
+
+
+def _gist(reason: str) -> str:
+    """A reason whole but short, for the side panel and the status line: what is off and the
+    first clause of why ('MIDI off: no MIDI system could start (alsa, jack)'), never cut in a
+    word; a reason that names no output ('MIDI is off (--no-midi)') is what play is off by."""
+    if " off: " not in reason:
+        return f"play off: {_short(reason, 60)}"
+    what, why = reason.split(" off: ", 1)
+    first = re.split(r": |; | \(|\. ", why, maxsplit=1)[0].strip()
+    tried = re.findall(rf"\b({'|'.join(BACKENDS)}): ", why)
+    return f"{what} off: {first}" + (f" ({', '.join(tried)})" if tried else "")
+
+
+def _brief(reason: str) -> str:
+    """A reason without the parts only a developer reads: the MIDI library's own error text
+    ('(MidiOutAlsa::initialize: ...)')."""
+    return re.sub(r"\s*\([^()]*::[^()]*\)", "", reason).strip()
 
 
 def _short(reason: str, limit: int = 48, cut: str = ":") -> str:

@@ -44,7 +44,7 @@ SESSION_FILE = "session.json"
 MORPH_LEVELS = ("high", "low", "both")
 LETTER_COLOURS = ("white", "black", "#ffb000", "#ff4d4d", "#3ec5ff")   # text colours the letters pane cycles
 LETTER_BACKGROUNDS = ("black", "white", "transparent")
-MIN_TEMP, MAX_TEMP = RANGES["studio_temperature"].lo, RANGES["studio_temperature"].hi
+MIN_TEMP, MAX_TEMP = RANGES["temperature"].lo, RANGES["temperature"].hi   # the CLI's range: one meaning
 BARS_CHOICES = (1, 2, 4, 8)
 OUTPUTS = ("both", "audio", "midi", "none")   # where play sounds: MIDI port, built-in kit, both
 DEFAULT_VELOCITY = 90   # a typed 'x'
@@ -570,7 +570,7 @@ class Studio:
             raise DrumfontError(f"{where}: field cursor must be [step 0..{STEPS - 1}, voice 0..{N_VOICES - 1}]")
         voice = f.int_in(0, N_VOICES - 1)
         return cls(
-            genre=f.str("genre"), temperature=f.num("temperature", "studio_temperature"), seed=f.num("seed", "seed"),
+            genre=f.str("genre"), temperature=f.num("temperature", "temperature"), seed=f.num("seed", "seed"),
             doc=Document(bank, f.opt("slot", 0, f.int_in(0, BANK_SLOTS - 1)), f.opt("a", None, f.pattern),
                          f.opt("b", None, f.pattern), song),
             bar=f.opt("bar", 0, f.int_in(0, MAX_PHRASE - 1)),

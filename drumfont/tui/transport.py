@@ -72,9 +72,18 @@ class TransportMixin:
             for v in self.studio.solos:
                 self._player("set_solo", v, True)
             if tr.follow:
-                self._player("follow", tr.follow)
+                self._player("follow", tr.follow, self.midi_backend)
             self._send_pattern()
         self.refresh_all(save=False)
+
+    def midi_open(self) -> bool:
+        """Whether notes go out on a MIDI port now, or will once the player opens: the header
+        names the port only then."""
+        if self.effective_output() not in ("both", "midi"):
+            return False
+        if self.player is None:
+            return self.player_reason == "opening the player"
+        return "MIDI" not in getattr(self.player, "off", {})
 
     def effective_output(self) -> str:
         """Where play sounds: the transport's choice less what --no-midi / --no-audio switched off."""
@@ -157,7 +166,7 @@ class TransportMixin:
             self.tap()
             return
         if self.player is None:
-            self.fail(f"play is off: {self.player_reason}")
+            self.play_off()
             return
         if self.playing:
             if self._player("stop"):
@@ -173,7 +182,7 @@ class TransportMixin:
 
     def _play_chain(self, chain: list[tuple[Pattern, int]], what: str, song: bool = False) -> None:
         if self.player is None:
-            self.fail(f"play is off: {self.player_reason}")
+            self.play_off()
             return
         if not chain:
             self.fail(f"nothing to play: the {what} is empty")
@@ -235,7 +244,7 @@ class TransportMixin:
 
     def _port_names(self, kind: str) -> tuple[list[str], str]:
         try:
-            listing = ports.list_ports()
+            listing = ports.list_ports(self.midi_backend)
         except ImportError:
             return [], "the live MIDI code is not installed"
         except DrumfontError as exc:
@@ -271,7 +280,7 @@ class TransportMixin:
                 return
             follow = None if name == INTERNAL_CLOCK else name
             self.studio.transport.follow = follow
-            self._player("follow", follow)
+            self._player("follow", follow, self.midi_backend)
             self.say(f"clock: {name}")
             self.refresh_all()
         self.push_screen(ChoiceScreen("clock source", [INTERNAL_CLOCK] + names,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,16 +23,19 @@ class HelpScreen(ModalScreen[None]):
         self.groups = groups
 
     def compose(self) -> ComposeResult:
-        t = Text(no_wrap=False)
+        # One grid for every group: a description too long for the line wraps under its own
+        # column, not back to the left edge, and the key column is as wide as in every group.
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(no_wrap=True, style="bold cyan", min_width=15)
+        grid.add_column(ratio=1)
         for title, rows in self.groups:
-            t.append(f"{title}\n", style="bold underline")
+            grid.add_row(Text(title, style="bold underline"), "")
             for keys, what in rows:
-                t.append(f"  {keys:<14}", style="bold cyan")
-                t.append(f"{what}\n")
+                grid.add_row(f"  {keys}", Text(what))
         with Vertical(id="help-box"):
             yield Label("drumfont studio — keys   (esc closes; ctrl+p finds any action)", id="help-title")
             with VerticalScroll(id="help-scroll"):
-                yield Static(t, id="help-body")
+                yield Static(grid, id="help-body")
 
 
 class PathPrompt(ModalScreen[str | None]):
