@@ -431,7 +431,8 @@ def _add_report_phrases(rsub) -> None:
     p.add_argument("--classifier", default=None, help="style classifier checkpoint (default: shipped)")
     p.add_argument("--out", required=True, help="folder for the figures and metrics.json")
     p.add_argument("--samples", type=arg("samples"), default=200, help="generated phrases per genre")
-    p.add_argument("--temperature", type=arg("temperature"), default=1.0, help="sampling temperature")
+    p.add_argument("--temperature", type=arg("temperature"), default=1.0,
+                   help=temperature_help("sampling temperature of the phrase model"))
     p.add_argument("--seed", type=arg("seed"), default=0)
     p.add_argument("--json", action="store_true", help="print exactly the metrics JSON on stdout")
     p.add_argument("--force", action="store_true", help="overwrite files in --out")
