@@ -3,7 +3,10 @@ the same run, alternating so that a busy machine slows both alike (median of --r
 #19's target: the song <= 1.5x the one-bar export. Also a `--rules` pair (no torch), and, with
 --audio, the song with its audio rendered beside it.
 
-    python benchmarks/bench_song_cli.py [--reps 7] [--audio]
+    python benchmarks/bench_song_cli.py [--reps 7] [--audio] [--phrase-preset PATH]
+
+Without the shipped phrase model (or --phrase-preset) the song is the engine's fallback (bar 1 of
+each section played again, a rule fill); with one, the phrase model is loaded and plays it.
 
 A whole command is measured (interpreter start, imports, model load, sampling, writing), since that
 is what a user waits for; the in-process figures of the phrase model are bench_phrase.py's.
@@ -36,6 +39,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--audio", action="store_true", help="also time the song with --audio")
+    ap.add_argument("--phrase-preset", default=None, help="a phrase model checkpoint for the song")
     args = ap.parse_args()
     py = sys.executable
     print(f"median wall time of {args.reps} runs each, alternating ({py}); load average "
@@ -44,6 +48,8 @@ def main() -> None:
         for label, extra in (("default engine", []), ("--rules", ["--rules"])):
             song = [py, "-m", "drumfont", "song", "--style", "rock", "--form", FORM, "-o",
                     str(Path(tmp) / "song.mid"), "--force", "--seed", "1", *extra]
+            if args.phrase_preset and not extra:
+                song += ["--phrase-preset", args.phrase_preset]
             export = [py, "-m", "drumfont", "export", "--style", "rock", "-n", "1", "--out",
                       str(Path(tmp) / "exp"), "--force", "--seed", "1", *extra]
             runs: dict[str, list[float]] = {"song": [], "export": []}
