@@ -36,8 +36,8 @@ FORMATS = (1, 2)          # what loads: 1 is a session saved before phrases (one
 BANK_SLOTS = 8
 PHRASE_CHOICES = (1, 2, 4, 8)   # bars a sample draws (`w` cycles them); a slot holds 1-8 bars
 MAX_PHRASE = int(RANGES["phrase_slot"].hi)
-MAX_SECTIONS = 64
-MAX_REPEATS = 8           # times a section plays its slot: 8 bars x 8 = 64, a song section's most
+MAX_SECTIONS = int(RANGES["song_sections"].hi)
+MAX_REPEATS = int(RANGES["section_repeats"].hi)   # times a section plays its slot: 8 bars x 8 = 64, a section's most
 MAX_SONG_BARS = int(RANGES["song_bars"].hi)
 UNDO_DEPTH = 200
 SESSION_FILE = "session.json"
