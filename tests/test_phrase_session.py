@@ -180,4 +180,11 @@ def test_the_song_has_at_most_512_bars_and_8_repeats():
     assert s.song_length() == 512
     with pytest.raises(DrumfontError, match="at most 512"):
         s.song_add("c")
-    assert s.song_length() == 512
+    assert s.song_length() == 512 and len(s.song_bars()[0]) == 512
+    s.put(1, eng.RulesEngine().phrase("rock", 1, "none", seed=1))
+    s.song_cursor = 7
+    s.song_slot(1)                    # the last section plays the 1-bar slot ...
+    s.song_add("c")                   # ... so there is room for one more
+    s.put(1, eng.RulesEngine().phrase("rock", 8, "end", seed=2))   # then that slot grows
+    with pytest.raises(DrumfontError, match="the song is 520 bars"):
+        s.song_bars()

@@ -468,6 +468,9 @@ class Studio:
         bars: list[Pattern] = []
         owner: list[int] = []
         prev_fill = False
+        if self.song_length() > MAX_SONG_BARS:  # slots grew (continue) after the song was made
+            raise DrumfontError(f"the song is {self.song_length()} bars; a song has at most {MAX_SONG_BARS} "
+                                "(- plays a section fewer times)")
         for i, sec in enumerate(self.doc.song):
             p = self.phrase_in(sec.slot)
             if p is None:
