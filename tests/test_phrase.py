@@ -106,6 +106,18 @@ def test_windows_sit_on_the_grid_from_each_run_start_with_the_bar_before():
         pdm.build_windows(hits, np.zeros(n), np.zeros(n), np.zeros(n), np.arange(n), lengths=(9,))
 
 
+def test_the_rule_corpus_bars_are_one_bar_phrases_of_their_own():
+    n = 8
+    vel = np.stack([groove(0)] * n).astype(np.uint8) * 90
+    src = [("drummer1/a.mid", b) for b in range(1, 5)] + [("rules:rock", b) for b in range(1, 5)]
+    ds = DrumDataset(vel, np.zeros(n, np.int16), np.zeros(n, np.uint8), GENRES[:1], src)
+    assert pdm.performed(ds).tolist() == [True] * 4 + [False] * 4
+    w = pdm.windows_of(ds, (1, 2, 4))
+    assert w[4].rows.tolist() == [[0, 1, 2, 3]] and w[2].rows.tolist() == [[0, 1], [2, 3]]
+    assert sorted(w[1].rows.ravel().tolist()) == list(range(n))  # each rule bar a phrase of its own
+    assert (w[1].prev[np.isin(w[1].rows[:, 0], [4, 5, 6, 7])] == -1).all()
+
+
 def test_chunks_and_jaccard():
     assert pdm.chunks(13) == [8, 4, 1] and pdm.chunks(4) == [4] and pdm.chunks(64) == [8] * 8
     assert sum(pdm.chunks(31)) == 31
@@ -153,6 +165,27 @@ def test_forward_shapes_and_finite_loss():
     assert (out["offset"].abs() < 0.5).all() and ((out["velocity"] >= 0) & (out["velocity"] <= 1)).all()
     bce, vel, off = phrase_losses(out, h, v, o)
     assert torch.isfinite(bce + vel + off)
+
+
+def test_mixture_prior_density_kl_and_sampling():
+    from drumfont.drums.hvae import gaussian_kl
+    from drumfont.drums.phrase import Prior
+
+    g = torch.Generator().manual_seed(0)
+    mu, logvar = torch.randn(5, 1, 3, generator=g), torch.randn(5, 1, 3, generator=g) * 0.3
+    one = Prior(torch.zeros(5, 1), mu, logvar)
+    z = torch.randn(5, 3, generator=g)
+    ref = -0.5 * (np.log(2 * np.pi) + logvar[:, 0] + (z - mu[:, 0]) ** 2 / logvar[:, 0].exp()).sum(-1)
+    assert torch.allclose(one.log_density(z), ref, atol=1e-5)
+    mq, lq = torch.randn(5, 3, generator=g), torch.zeros(5, 3)
+    assert torch.allclose(one.kl(z, mq, lq), gaussian_kl(mq, lq, mu[:, 0], logvar[:, 0]).sum(-1))
+    # two far components, nearly all weight on the second: draws land there; T=0 is its mean
+    two = Prior(torch.tensor([[-8.0, 8.0]]).repeat(400, 1), torch.tensor([[[-10.0] * 3, [10.0] * 3]]).repeat(400, 1, 1),
+                torch.full((400, 2, 3), -4.0))
+    draws = two.sample(torch.Generator().manual_seed(1))
+    assert (draws > 5).all()
+    assert torch.equal(two.sample(None, 0.0), torch.full((400, 3), 10.0))
+    assert torch.isfinite(two.kl(draws, draws, torch.zeros_like(draws))).all()
 
 
 def test_context_grids_hold_the_bar_before_and_the_first_bar():
@@ -219,6 +252,9 @@ def test_trainer_runs_two_epochs_and_the_checkpoint_rebuilds_the_model(tiny_phra
     ex = blob["extras"]
     assert ex["complete"] and ex["epoch"] == 2 and ex["genres"] == list(GENRES[:3]) and ex["genres_present"] == [0, 1, 2]
     assert blob["config"]["model"]["z_bar"] == 4 and blob["config"]["train"]["epochs"] == 2
+    sampling = ex["sampling"]  # calibrated per genre on training phrases, from the trainer's grid
+    assert len(sampling["spread"]) == len(sampling["threshold"]) == 3 and set(sampling["fit"]) == {"0", "1", "2"}
+    assert set(sampling["spread"]) <= set(train_phrase.SPREADS) and set(sampling["threshold"]) <= set(train_phrase.THRESHOLDS)
     history = [json.loads(x) for x in open(tiny_phrase.replace(".pt", ".jsonl")).read().splitlines()]
     assert [r["epoch"] for r in history] == [0, 1]
     assert 0 <= history[1]["val"]["hit_f1"] <= 1 and np.isfinite(history[1]["loss"])
@@ -319,6 +355,33 @@ def test_continue_and_regenerate_fill_keep_what_they_are_given(engine):
     assert len(again) == 4 and again[:3] == phrase[:3]
 
 
+def test_continue_plays_as_loose_as_the_player(engine):
+    rng = np.random.default_rng(0)
+    hits = np.stack([groove(1)] * 4)[None]
+    vel = np.where(hits, 90, 0).astype(np.uint8)
+    tight = np.zeros(hits.shape, np.float32)
+    loose = np.where(hits, rng.uniform(-0.45, 0.45, hits.shape), 0).astype(np.float32)
+    spread = []
+    for off in (tight, loose):
+        h, _, o = engine.continue_arrays(hits, vel, off, 8, "jazz", seed=3)
+        spread.append(o[h].std())
+    assert spread[1] > spread[0] + 0.05
+
+
+def test_calibration_is_read_and_checked(tiny_phrase, tmp_path):
+    from drumfont.checkpoint import save_checkpoint
+
+    blob = load_checkpoint(tiny_phrase, "phrase")
+    m = phrase_engine.PhraseModel(blob, "x")
+    assert torch.allclose(m._spread[:3], torch.tensor(blob["extras"]["sampling"]["spread"], dtype=torch.float32))
+    blob["extras"]["sampling"] = {"spread": [1.0, float("nan"), 1.0], "threshold": [0.0] * 3}
+    save_checkpoint(tmp_path / "bad.pt", "phrase", blob["config"], blob["state_dict"], blob["extras"])
+    with pytest.raises(DrumfontError, match="extras.sampling"):
+        phrase_engine.load(tmp_path / "bad.pt")
+    del blob["extras"]["sampling"]  # an uncalibrated run samples at the prior's own spread
+    assert phrase_engine.PhraseModel(blob, "x")._spread.tolist() == [1.0] * 4
+
+
 def test_song_lays_out_the_form_with_fills_before_changes_and_crashes_after(engine):
     song = engine.song("rock", "intro:4,verse:13,chorus:8,verse:13,outro:2", seed=0)
     assert [(s.name, len(s.patterns)) for s in song] == [("intro", 4), ("verse", 13), ("chorus", 8), ("verse", 13),
@@ -359,14 +422,19 @@ def test_an_unfinished_run_or_another_kind_is_refused(perf_data, tmp_path, tiny_
 
 # --- the report ---------------------------------------------------------------------------------------
 
-def test_report_measures_every_target_and_draws(perf_data, tiny_phrase, tmp_path):
+@pytest.fixture(scope="module")
+def tiny_bar(perf_data, tmp_path_factory) -> str:
+    out = tmp_path_factory.mktemp("bar_model") / "bar.pt"
+    assert train_vae.main(["--data", perf_data, "--out", str(out), "--epochs", "2", "--model-channels", "8",
+                           "--model-hidden", "8", "--batch-size", "16", "--no-progress"]) == 0
+    return str(out)
+
+
+def test_report_measures_every_target_and_draws(perf_data, tiny_phrase, tiny_bar, tmp_path):
     from drumfont import drums
     from drumfont.drums import phrase_report, plots
 
-    bar = tmp_path / "bar.pt"
-    assert train_vae.main(["--data", perf_data, "--out", str(bar), "--epochs", "2", "--model-channels", "8",
-                           "--model-hidden", "8", "--batch-size", "16", "--no-progress"]) == 0
-    model, bar_model = phrase_engine.load(tiny_phrase), drums.load(bar)
+    model, bar_model = phrase_engine.load(tiny_phrase), drums.load(tiny_bar)
     data = DrumDataset.load(perf_data)
     m, arrays = phrase_report.compute_metrics(model, bar_model, data, None, samples=6, seed=0)
     assert set(m["summary"]) == set(phrase_report.TARGETS)
@@ -384,3 +452,30 @@ def test_report_measures_every_target_and_draws(perf_data, tiny_phrase, tmp_path
     assert all(p.stat().st_size > 1000 for p in figures)
     table = phrase_report.summary_table(m)
     assert "hit_f1" in table and ("hit" in table or "MISSED" in table)
+
+
+def test_report_and_train_commands(perf_data, tiny_phrase, tiny_bar, tmp_path, capsys):
+    from drumfont.cli import main
+
+    out = tmp_path / "rep"
+    rc = main(["report", "phrases", "--preset", tiny_phrase, "--bar-preset", tiny_bar, "--data", perf_data,
+               "--out", str(out), "--samples", "4", "--json"])
+    cap = capsys.readouterr()
+    assert rc == 0
+    printed = json.loads(cap.out)
+    assert printed["summary"] == json.loads((out / "metrics.json").read_text())["summary"]
+    assert "hit_f1" in cap.err  # the table goes to stderr beside --json
+    # a second run does not overwrite without --force; bad inputs are one line and exit 2
+    for argv, message in ((["--out", str(out)], "exists"),
+                          (["--out", str(tmp_path / "r2"), "--preset", str(tmp_path / "none.pt")], "no such"),
+                          (["--out", str(tmp_path / "r3"), "--samples", "0"], "samples")):
+        base = ["report", "phrases", "--preset", tiny_phrase, "--bar-preset", tiny_bar, "--data", perf_data]
+        rc = main(base + argv)
+        err = capsys.readouterr().err
+        assert rc == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert main(["report", "phrases", "--out", str(out)]) == 2  # --data is required
+    assert "required: --data" in capsys.readouterr().err
+    assert main(["train", "phrase", "--out", str(tmp_path / "p.pt"), "--no-progress"]) == 2
+    assert "--data is required" in capsys.readouterr().err
+    assert main(["train", "phrase", "--data", perf_data, "--out", str(tmp_path / "p.pt"), "--epochs", "1"] + TINY) == 0
+    assert phrase_engine.load(tmp_path / "p.pt").sample("rock", 2, seed=0)

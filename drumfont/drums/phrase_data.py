@@ -146,10 +146,27 @@ def build_windows(hits: np.ndarray, genre: np.ndarray, split: np.ndarray, source
     return out
 
 
+def performed(ds) -> np.ndarray:
+    """(N,) bool: bars of performances, i.e. not the rule corpus's bars that `data gmd --rule-claps`
+    adds (source "rules:<genre>"): each of those is its own draw from the rules, so bars that follow
+    each other in their numbering were never played one after the other."""
+    rule_files = np.array([f.startswith("rules:") for f in ds.sources.files], bool)
+    if not len(rule_files):
+        return np.ones(len(ds), bool)
+    return ~rule_files[np.asarray(ds.sources.file_index)]
+
+
 def windows_of(ds, lengths: tuple[int, ...] = LENGTHS) -> dict[int, Windows]:
-    """`build_windows` of a DrumDataset (its sources say which bars follow each other)."""
-    return build_windows(ds.velocities > 0, ds.genre, ds.split, ds.sources.file_index, ds.sources.bar,
-                         ds.fill, lengths)
+    """`build_windows` of a DrumDataset (its sources say which bars follow each other). A bar of the
+    rule corpus (`performed`) is a phrase of one bar on its own: it keeps the hand clap, which the
+    recordings lack, reachable, and never sits in a longer window."""
+    played = performed(ds)
+    files = np.asarray(ds.sources.file_index, np.int64).copy()
+    bars = np.asarray(ds.sources.bar, np.int64).copy()
+    lone = np.flatnonzero(~played)
+    files[lone] = -1 - np.arange(len(lone))  # a file of its own for each
+    bars[lone] = 1
+    return build_windows(ds.velocities > 0, ds.genre, ds.split, files, bars, ds.fill, lengths)
 
 
 def positions(length: int) -> tuple[np.ndarray, np.ndarray]:
