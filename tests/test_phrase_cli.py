@@ -407,3 +407,16 @@ def test_a_phrase_model_of_your_own(tmp_path, capsys):
                      "--phrase-preset", mine)
     one_line_error(rc, err, "--phrase-preset", "--rules")
     assert not (tmp_path / "t.mid").exists()
+
+
+def test_song_and_phrase_export_check_the_synth_before_writing_any_mid(tmp_path, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "fluidsynth", None)     # pyfluidsynth or its library missing
+    rc, _, err = run(capsys, "song", "--style", "rock", "--rules", "--form", "a:2", "-o", tmp_path / "s.mid",
+                     "--audio")
+    one_line_error(rc, err)
+    assert "FluidSynth" in err or "pyfluidsynth" in err
+    rc, _, err = run(capsys, "export", "--style", "rock", "--rules", "--phrase", 2, "--audio", "--out", tmp_path / "x")
+    one_line_error(rc, err)
+    assert not list(tmp_path.rglob("*.mid"))

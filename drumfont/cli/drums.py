@@ -334,13 +334,15 @@ def _run_song(args: argparse.Namespace) -> int:
     for t in (out, sound):  # both refused before any work, so nothing is half-written
         if t is not None:
             check_writable(t, args.force)
+    ropts = render.RenderOptions(soundfont=args.soundfont, loop=False)
+    if sound is not None:
+        render.check_render(ropts)  # the synth and SoundFont before the .mid is written
     opts = export_options(args, f"drumfont {args.style} song")
     eng = _engine(args)
     sections = eng.song(args.style.lower(), args.form, args.temperature, args.seed)
     bars, _ = song_bars(sections)
     print(write_midi(out, bars, opts, force=args.force))
     if sound is not None:
-        ropts = render.RenderOptions(soundfont=args.soundfont, loop=False)
         print(render.write_audio(sound, bars, opts, ropts, force=args.force))
     _phrase_note(eng, args)
     say(f"song: {len(bars)} bars, " + ", ".join(f"{s.name} {len(s)}" for s in sections))
