@@ -143,7 +143,7 @@ def parse_form(form: str) -> list[tuple[str, int]]:
     """A song's form, "intro:4,verse:8,chorus:8,outro:4" -> [("intro", 4), ...]: names are free
     text (no ':' or ','; spaces around them dropped), each section RANGES["section_bars"] bars, the
     song at most RANGES["song_bars"] in all. A malformed form is one DrumfontError naming the item."""
-    sec, song = RANGES["section_bars"], RANGES["song_bars"]
+    song = RANGES["song_bars"]
     if not isinstance(form, str) or not form.strip():
         raise DrumfontError('the form is empty; give sections as NAME:BARS, e.g. "intro:4,verse:8"')
     if len(form) > 10_000:
@@ -162,14 +162,27 @@ def parse_form(form: str) -> list[tuple[str, int]]:
             raise DrumfontError(f"form item {shown} has no section name (e.g. verse:8)")
         if not count.isascii() or not count.isdigit():
             raise DrumfontError(f"form item {shown}: the bar count {short(count, 20)} is not a whole number")
-        bars = int(count)
-        if not sec.lo <= bars <= sec.hi:
-            raise DrumfontError(f"form item {shown}: a section has {int(sec.lo)}-{int(sec.hi)} bars, got {bars}")
-        out.append((name, bars))
-    total = sum(b for _, b in out)
+        out.append((name, int(count)))
+    return check_form(out)
+
+
+def check_form(items: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """(name, bars) sections as a song takes them (from a form's text, or from the studio, whose
+    names may hold any character): a name, RANGES["section_bars"] bars each, RANGES["song_bars"]
+    in all, at least one section."""
+    sec, song = RANGES["section_bars"], RANGES["song_bars"]
+    if not items:
+        raise DrumfontError("the song has no section")
+    for name, bars in items:
+        if not str(name).strip():
+            raise DrumfontError("a section needs a name")
+        if isinstance(bars, bool) or not isinstance(bars, int) or not sec.lo <= bars <= sec.hi:
+            raise DrumfontError(f"form item {short(f'{name}:{bars}', 30)}: a section has "
+                                f"{int(sec.lo)}-{int(sec.hi)} bars, got {short(bars)}")
+    total = sum(b for _, b in items)
     if total > song.hi:
         raise DrumfontError(f"the form has {total:,} bars; a song has at most {int(song.hi)}")
-    return out
+    return list(items)
 
 
 def form_arg(text: str) -> list[tuple[str, int]]:

@@ -137,6 +137,11 @@ def test_a_song_has_its_form_a_fill_before_each_change_and_a_crash_after():
     bars, fills = song_bars(song)
     assert len(bars) == 15 and sum(fills) == 4
     assert song == e.song("rock", parse_form(form), seed=3)   # a form as pairs draws the same
+    named = e.song("rock", [("verse, part 1: loud", 2), ("b", 2)], seed=3)   # the studio's names
+    assert [s.name for s in named] == ["verse, part 1: loud", "b"]
+    for bad in ([], [("a", 0)], [("", 2)], [("a", 64)] * 9, [("a", 2.5)]):
+        with pytest.raises(DrumfontError):
+            e.song("rock", bad)
 
 
 def test_interpolating_phrases_needs_phrases_of_one_length_and_a_morph():

@@ -30,7 +30,7 @@ from drumfont.errors import DrumfontError
 from drumfont.score.genres import RULE_GENRES
 from drumfont.score.pattern import Pattern
 from drumfont.score.phrase import Phrase, with_crash
-from drumfont.validate import RANGES, parse_form
+from drumfont.validate import RANGES, check_form, parse_form
 
 ANY_GENRE = "any"   # the one pseudo-genre of a VAE trained without genre labels
 FILLS = phrase_engine.FILLS  # where a phrase's fill goes: its last bar ("end"), or nowhere
@@ -67,11 +67,11 @@ def _check_phrase(bars: int, fill: str, key: str = "phrase") -> None:
 
 
 def _form(form: str | Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
-    """A form as (name, bars) pairs, checked as the command line's is."""
+    """A form as (name, bars) pairs, checked as the command line's is (names given as pairs may
+    hold the ':' and ',' a form's text cannot)."""
     if isinstance(form, str):
         return parse_form(form)
-    items = [(str(n), int(b)) for n, b in form]
-    return parse_form(",".join(f"{n}:{b}" for n, b in items)) if items else parse_form("")
+    return check_form([(str(n), b) for n, b in form])
 
 
 class Engine:
