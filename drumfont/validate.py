@@ -180,18 +180,32 @@ def check_input(path: str | os.PathLike, what: str = "file") -> Path:
     return Path(path)
 
 
+READ_CHUNK = 16 * MiB  # what read_capped asks for at a time beyond the size the file states
+
+
 def read_capped(path: str | os.PathLike, max_bytes: int, what: str = "file") -> bytes:
     """The bytes of a regular file of at most `max_bytes`; larger is refused having read no more
-    than max_bytes + 1 (st_size is not trusted)."""
+    than max_bytes + 1. st_size is only a hint: the first read asks for the size the file
+    states (one allocation of the file's own size, never of the cap: `read(cap)` reserved 2 GB
+    for a 1 MB preset), and whatever is still there after it is read in bounded chunks."""
     fd = open_regular(path, what)
+    chunks: list[bytes] = []
+    got = 0
     try:
-        with os.fdopen(fd, "rb", closefd=True) as fh:
-            data = fh.read(max_bytes + 1)
+        with os.fdopen(fd, "rb", buffering=0, closefd=True) as fh:
+            want = min(os.fstat(fh.fileno()).st_size, max_bytes) + 1
+            while got <= max_bytes:
+                chunk = fh.read(want)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                got += len(chunk)
+                want = min(READ_CHUNK, max_bytes + 1 - got)
     except OSError as exc:
         raise DrumfontError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if len(data) > max_bytes:
+    if got > max_bytes:
         raise DrumfontError(f"{path}: larger than {max_bytes / MiB:g} MB, too large for a {what}")
-    return data
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def read_text(path: str | os.PathLike, max_bytes: int = MAX_TEXT_BYTES, what: str = "text file") -> str:

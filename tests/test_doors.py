@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import signal
 import struct
+import subprocess
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from drumfont.errors import DrumfontError, MidiFileError
 from drumfont.score.midifile import write_midi
 from drumfont.score.pattern import from_text
 
+ROOT = Path(__file__).resolve().parents[1]
 GROOVE = from_text("KK x.......x.x.....\nSN ....x.......x...\nCH x.x.x.x.x.x.x.x.")
 
 
@@ -107,6 +110,34 @@ def test_read_capped_does_not_trust_st_size(tmp_path):
     assert doors.read_capped(f, 101) == b"x" * 101
     with pytest.raises(DrumfontError, match="too large"):
         doors.read_capped(f, 100)
+
+
+def test_read_capped_reserves_the_file_not_the_cap(tmp_path):
+    """Issue 21.1: a 1 KB file read with the 2 GB checkpoint cap fits in a 1 GB address space
+    (it asked for the whole cap up front: MemoryError for any preset under `prlimit --as=2G`)."""
+    f = tmp_path / "small.pt"
+    f.write_bytes(os.urandom(1000))
+    code = ("import resource, sys; from drumfont import doors; "
+            "resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30)); "
+            f"data = doors.read_capped({str(f)!r}, doors.MAX_CHECKPOINT_BYTES, 'checkpoint'); "
+            "print(len(data))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert res.returncode == 0 and res.stdout.strip() == "1000", res.stderr[-500:]
+
+
+def test_read_capped_reads_a_file_that_grew_past_its_size_and_refuses_past_the_cap(tmp_path, monkeypatch):
+    f = tmp_path / "grows"
+    f.write_bytes(b"y" * (3 * doors.READ_CHUNK + 5))
+    real = os.fstat
+
+    def shrunk(fd):  # st_size says less than is there (a file still being written)
+        st = real(fd)
+        return os.stat_result((st.st_mode, *st[1:6], 10, *st[7:]))
+    monkeypatch.setattr(doors.os, "fstat", shrunk)
+    assert doors.read_capped(f, 4 * doors.READ_CHUNK) == b"y" * (3 * doors.READ_CHUNK + 5)
+    with pytest.raises(DrumfontError, match="too large"):
+        doors.read_capped(f, 2 * doors.READ_CHUNK)
 
 
 # --- output paths ----------------------------------------------------------------------------
