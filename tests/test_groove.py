@@ -386,8 +386,21 @@ def test_read_taps_any_channel_or_filtered(tmp_path):
     assert every[0].hits[:, 0].sum() == len(np.flatnonzero(BEAT.hits.any(1)) )
     only_kick = read_taps(path, note=36)
     assert only_kick[0].hits[:, 0].sum() == BEAT.hits[:, KICK].sum()
-    with pytest.raises(MidiFileError, match="no notes"):
+    with pytest.raises(MidiFileError, match="no notes on channel 6; the file has notes on channels 1, 10"):
         read_taps(path, channel=5)
+
+
+def test_a_tap_filter_that_finds_nothing_is_named(models, tmp_path, capsys):
+    """Issue 21.9: `drumify --note 61` on a file of note 60 said "no notes to read on any channel"."""
+    path = tmp_path / "taps60.mid"
+    mid = mido.MidiFile(type=0, ticks_per_beat=96)
+    mid.tracks.append(mido.MidiTrack([mido.Message("note_on", note=60, velocity=90, time=24 * i and 24)
+                                      for i in range(8)]))
+    mid.save(path)
+    with pytest.raises(MidiFileError, match="no note 61 on any channel; the notes there are 60"):
+        read_taps(path, note=61)
+    rc, _, err = run(capsys, "drumify", path, "--note", "61", "-o", tmp_path / "k.mid", "--preset", models["drumify"])
+    assert rc == 2 and len(err.splitlines()) == 1 and "no note 61" in err, err
 
 
 # --- commands -------------------------------------------------------------------------------------

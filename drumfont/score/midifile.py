@@ -177,6 +177,7 @@ class _Scan:
     hits: list[tuple[int, int, int]]        # (tick, voice, velocity)
     meters: list[tuple[int, int, int]]      # (tick, numerator, denominator)
     end_tick: int
+    channels: int = 0                        # bit c set: channel c (0..15) holds a note-on
 
 
 def _read_vlq(data: bytes, pos: int, end: int) -> tuple[int, int]:
@@ -222,6 +223,7 @@ def _scan(data: bytes, all_channels: bool, fold: Sequence[int] = FOLD, channel: 
     end_tick = 0
     found = 0
     size = len(data)
+    channels = 0
     while found < ntracks:
         if pos + 8 > size:
             raise ValueError(f"truncated: expected {ntracks} tracks, found {found}")
@@ -275,6 +277,8 @@ def _scan(data: bytes, all_channels: bool, fold: Sequence[int] = FOLD, channel: 
             n = _DATA_LEN[kind]
             if pos + n > end:
                 raise ValueError("truncated channel message")
+            if kind == 0x9 and data[pos + 1] > 0:
+                channels |= 1 << (status & 0x0F)
             if kind == 0x9 and data[pos + 1] > 0 and (all_channels or (status & 0x0F) == wanted):
                 voice = fold[data[pos] & 0x7F]
                 if voice >= 0:
@@ -284,7 +288,7 @@ def _scan(data: bytes, all_channels: bool, fold: Sequence[int] = FOLD, channel: 
             pos += n
         end_tick = max(end_tick, tick)
         pos = end
-    return _Scan(division, hits, meters, end_tick)
+    return _Scan(division, hits, meters, end_tick, channels)
 
 
 def _bar_grid(scan: _Scan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -485,6 +489,8 @@ def read_taps(path: str | os.PathLike, channel: int | None = None, note: int | N
     try:
         scan = _scan(data, channel is None, fold, channel)
         starts, lengths, four = _bar_grid(scan)
+        if not scan.hits:  # name the filter that found nothing, and what the file does hold
+            raise MidiFileError(f"{path}: {_no_taps(data, channel, note)}")
     except (ValueError, IndexError, struct.error) as exc:
         raise MidiFileError(f"{path}: {exc}") from None
     result = import_bytes(data, str(path), channel is None, fold, channel)
@@ -493,6 +499,27 @@ def read_taps(path: str | os.PathLike, channel: int | None = None, note: int | N
     first, last = result.bars[0], result.bars[-1]
     found = dict(zip(result.bars, result.patterns))
     return [found.get(b, Pattern.empty()) for b in range(first, last + 1) if four[b - 1]]
+
+
+def _no_taps(data: bytes, channel: int | None, note: int | None) -> str:
+    """Why a tap filter found nothing: the filter, and the notes and channels the file holds."""
+    where = "any channel" if channel is None else f"channel {channel + 1}"
+    wanted = "no notes" if note is None else f"no note {note}"
+    # Fold every note onto itself to list what is there (on the channel asked for, then on any).
+    here = sorted({n for _, n, _ in _scan(data, channel is None, list(range(128)), channel).hits})
+    if note is not None and here:
+        return f"{wanted} on {where}; the notes there are {_listed(here)} (--note picks one of them)"
+    if channel is not None:
+        per = [c for c in range(16) if _scan(data, True, [-1] * 128).channels >> c & 1]
+        if per:
+            return (f"{wanted} on {where}; the file has notes on channel{'s' if len(per) > 1 else ''} "
+                    f"{_listed([c + 1 for c in per])}")
+    return f"{wanted} on {where}"
+
+
+def _listed(values: Sequence[int], most: int = 12) -> str:
+    shown = ", ".join(str(v) for v in values[:most])
+    return shown + (f" and {len(values) - most} more" if len(values) > most else "")
 
 
 def file_bpm(data: bytes) -> float | None:
