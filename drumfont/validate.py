@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import argparse
 import errno
+import io
 import math
 import os
 import stat
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -135,6 +137,10 @@ MiB = 2**20
 MAX_MIDI_BYTES = 64 * MiB
 MAX_TEXT_BYTES = 1 * MiB          # a pattern text file, a note map, a session
 MAX_CHECKPOINT_BYTES = 2048 * MiB
+MAX_IMAGE_BYTES = 64 * MiB        # an image whose glyphs give a style (--style-from)
+# 40 megapixels: a line of 200 glyphs at 200 px each fits; the decoded image and its float copy
+# (5 bytes a pixel) stay under 200 MB. Pillow's own bomb limit (179 megapixels) would take 900 MB.
+MAX_IMAGE_PIXELS = 40_000_000
 
 
 def _kind(mode: int) -> str:
@@ -172,6 +178,23 @@ def open_regular(path: str | os.PathLike, what: str = "file") -> int:
         os.close(fd)
         raise
     return fd
+
+
+def is_file(path: str | os.PathLike) -> bool:
+    """Path.is_file that answers False, not OSError, for a name the system cannot look up
+    (longer than 255 bytes: ENAMETOOLONG, which pathlib raises on Python 3.11)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def is_dir(path: str | os.PathLike) -> bool:
+    """Path.is_dir that answers False, not OSError, for a name the system cannot look up."""
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def check_input(path: str | os.PathLike, what: str = "file") -> Path:
@@ -215,6 +238,31 @@ def read_text(path: str | os.PathLike, max_bytes: int = MAX_TEXT_BYTES, what: st
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DrumfontError(f"{path}: not a UTF-8 {what} (byte {exc.start}: {data[exc.start]:#04x})") from None
+
+
+def open_image(path: str | os.PathLike, what: str = "image"):
+    """A decoded Pillow image from a regular file of at most MAX_IMAGE_BYTES and MAX_IMAGE_PIXELS;
+    the size is checked from the header, before a pixel is decoded (a 2 MB PNG can hold 20000 ×
+    20000 pixels). Anything Pillow cannot read is a DrumfontError naming the file."""
+    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415 (Pillow: 50 ms to import, paid only by a door that reads an image)
+
+    data = read_capped(path, MAX_IMAGE_BYTES, what)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)  # our limit is lower anyway
+            im = Image.open(io.BytesIO(data))
+            pixels = im.width * im.height
+            if pixels > MAX_IMAGE_PIXELS:
+                raise DrumfontError(f"{path}: {im.width:,} × {im.height:,} pixels; the most an {what} may "
+                                    f"have is {MAX_IMAGE_PIXELS / 1e6:g} megapixels")
+            im.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise DrumfontError(f"{path}: larger than {MAX_IMAGE_PIXELS / 1e6:g} megapixels, too large for an {what}") from None
+    except UnidentifiedImageError:
+        raise DrumfontError(f"{path}: not an image file Pillow can read (PNG, JPEG, GIF, BMP, TIFF, WebP)") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise DrumfontError(f"{path}: cannot read the {what} ({' '.join(str(exc).split())[:100]})") from None
+    return im
 
 
 # --- output paths ----------------------------------------------------------------------------

@@ -140,6 +140,41 @@ def test_read_capped_reads_a_file_that_grew_past_its_size_and_refuses_past_the_c
         doors.read_capped(f, 2 * doors.READ_CHUNK)
 
 
+def test_input_names_too_long_to_look_up_are_one_line(tmp_path, capsys):
+    """Issue 21.12: pathlib's is_file/is_dir raise ENAMETOOLONG on Python 3.11, which was a
+    traceback wherever a name was looked up before it was opened."""
+    long = "a" * 300
+    refused(capsys, "interpolate", "--from", long, "--to", "rock", "-o", tmp_path / "i.mid", message="unknown genre")
+    refused(capsys, "data", "import", long, "--out", tmp_path / "d.npz", message="too long")
+    refused(capsys, "data", "fonts", "--fonts", long, "--out", tmp_path / "f.npz", message="no such font folder")
+    refused(capsys, "report", "gan", "--run", long, "--out", tmp_path / "r", message="run folder")
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that states its size and holds one row of data: a decoder refuses or accepts it from
+    the header alone, so the test allocates nothing like width × height."""
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * (width + 1)))
+            + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("side, message", [(20_000, "megapixels"), (9_000, "9,000 × 9,000 pixels")])
+def test_a_style_image_too_large_to_decode_is_one_line(tmp_path, capsys, side, message):
+    """Issue 21.12: a 20000×20000 PNG (2 MB) was Pillow's DecompressionBombError, a traceback;
+    9000×9000 passed Pillow's check and was decoded (81 MB, then a float copy of 324 MB)."""
+    png = tmp_path / "big.png"
+    png.write_bytes(png_header(side, side))
+    refused(capsys, "letters", "HI", "--style-from", png, "-o", tmp_path / "l.png", message=message)
+    refused(capsys, "font", "--style-from", png, "-o", tmp_path / "f.otf", message=message)
+    (tmp_path / "junk.png").write_bytes(b"not a picture")
+    refused(capsys, "letters", "HI", "--style-from", tmp_path / "junk.png", "-o", tmp_path / "l.png",
+            message="not an image file")
+
+
 # --- output paths ----------------------------------------------------------------------------
 
 def test_output_names_over_255_bytes_are_one_line(tmp_path, capsys):

@@ -424,6 +424,20 @@ def test_humanize_command(models, tmp_path, capsys):
     assert rc == 2 and "exists" in err
 
 
+def test_a_tempo_of_zero_is_one_line(models, tmp_path, capsys):
+    """Issue 21.12: a set_tempo of 0 µs per beat was a ZeroDivisionError in mido.tempo2bpm."""
+    mid = mido.MidiFile(file=io.BytesIO(song(2)))
+    mid.tracks[0][0] = mido.MetaMessage("set_tempo", tempo=0, time=0)
+    src = tmp_path / "tempo0.mid"
+    mid.save(src)
+    for argv in (["humanize", src, "-o", tmp_path / "h.mid", "--preset", models["humanize"]],
+                 ["drumify", src, "-o", tmp_path / "d.mid", "--preset", models["drumify"]]):
+        rc, _, err = run(capsys, *argv)
+        assert rc == 2 and len(err.splitlines()) == 1 and "0 µs per beat, which is no tempo" in err, err
+    rc, _, err = run(capsys, "drumify", src, "-o", tmp_path / "d.mid", "--bpm", "90", "--preset", models["drumify"])
+    assert rc == 0, err  # a tempo given on the command line needs none from the file
+
+
 @pytest.fixture(scope="module")
 def tempo_model(tmp_path_factory):
     """An untrained humanize checkpoint that reads the tempo (its offsets depend on it)."""

@@ -28,6 +28,7 @@ from drumfont.drums.dataset import SPLITS, TEST, TRAIN, VAL, DrumDataset, Source
 from drumfont.errors import DrumfontError, MidiFileError
 from drumfont.score.midifile import read_midi
 from drumfont.score.pattern import N_VOICES, STEPS, stack, stack_offsets
+from drumfont.validate import is_dir
 
 MIDI_SUFFIXES = (".mid", ".midi")
 # Below this many files a pool costs more to start than it saves.
@@ -114,7 +115,7 @@ def find_midi_files(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], lis
     bad: list[tuple[str, str]] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
+        if is_dir(path):
             found: list[Path] = []
 
             def onerror(exc: OSError) -> None:

@@ -522,20 +522,26 @@ def _listed(values: Sequence[int], most: int = 12) -> str:
     return shown + (f" and {len(values) - most} more" if len(values) > most else "")
 
 
-def file_bpm(data: bytes) -> float | None:
-    """The first tempo of a MIDI file's bytes, in BPM (None if it sets none or cannot be read)."""
-
+def file_bpm(data: bytes, source: str = "<bytes>") -> float | None:
+    """The first tempo of a MIDI file's bytes, in BPM (None if it sets none or cannot be read);
+    a tempo of 0 µs per beat (no tempo at all: mido divides by it) is a MidiFileError."""
     try:
         mid = mido.MidiFile(file=io.BytesIO(data), clip=True)
     except Exception:  # noqa: BLE001 - any unreadable file simply has no tempo to offer
         return None
     tempos = [(t, m.tempo) for tr in mid.tracks for t, m in _absolute(tr) if m.type == "set_tempo"]
-    return round(mido.tempo2bpm(min(tempos)[1]), 3) if tempos else None
+    if not tempos:
+        return None
+    tick, tempo = min(tempos)
+    if tempo <= 0:
+        raise MidiFileError(f"{source}: its tempo at tick {tick} is 0 µs per beat, which is no tempo; "
+                            "set a real one in the file")
+    return round(mido.tempo2bpm(tempo), 3)
 
 
 def midi_tempo(path: str | os.PathLike) -> float | None:
     """The first tempo a .mid file sets, in BPM (None if it sets none)."""
-    return file_bpm(read_midi_bytes(path))
+    return file_bpm(read_midi_bytes(path), str(path))
 
 
 def kept_tempo(asked: float | None, found: float | None, source: str = "the input") -> float:
