@@ -377,6 +377,22 @@ def test_retime_drums_changes_only_drum_velocity_and_timing():
             open_.pop(m.note)
 
 
+def test_a_type_0_file_with_several_tracks_comes_back_as_type_1(models, tmp_path, capsys):
+    """Issue 21.16: a malformed type-0 file holding several tracks was read (as parallel tracks),
+    then mido refused to write it: ValueError "type 0 file must have exactly 1 track"."""
+    data = bytearray(song())
+    data[8:10] = b"\x00\x00"  # the header's format field: type 0, three tracks
+    out, n = retime_drums(bytes(data), lambda bars: bars)
+    written = mido.MidiFile(file=io.BytesIO(out))
+    assert n == 4 and written.type == 1 and len(written.tracks) == 3
+    assert [p.hits.tolist() for p in import_bytes(out).patterns] == [p.hits.tolist() for p in import_bytes(bytes(data)).patterns]
+    src = tmp_path / "type0.mid"
+    src.write_bytes(bytes(data))
+    rc, _, err = run(capsys, "humanize", src, "-o", tmp_path / "h.mid", "--preset", models["humanize"])
+    assert rc == 0 and "4 bar" in err, err
+    assert mido.MidiFile(tmp_path / "h.mid").type == 1
+
+
 def test_read_taps_any_channel_or_filtered(tmp_path):
     path = tmp_path / "song.mid"
     path.write_bytes(song(2))

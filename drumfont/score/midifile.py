@@ -417,6 +417,10 @@ def retime_drums(data: bytes, transform, source: str = "<bytes>", all_channels: 
         mid = mido.MidiFile(file=io.BytesIO(data), clip=True)
     except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as exc:
         raise MidiFileError(f"{source}: {exc}") from None
+    if mid.type == 0 and len(mid.tracks) > 1:
+        # A malformed type-0 file with several tracks: they were read as parallel tracks (as in
+        # type 1, which is how every player reads them), so they are written back as type 1.
+        mid.type = 1
     for track in mid.tracks:
         events: list[list] = []  # [tick, rank, msg]; rank orders one tick: note-offs, others, end
         tick = 0
