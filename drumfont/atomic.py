@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO, Iterator
 
 from drumfont.errors import FileExistsNoForce
 from drumfont.validate import check_output, explain_os_error
@@ -72,7 +74,7 @@ def _temp_file(folder: Path) -> tuple[int, Path]:
     for _ in range(100):
         tmp = folder / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}.tmp"
         try:
-            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600), tmp
+            return os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600), tmp
         except FileExistsError:
             continue
     raise FileExistsError(f"no free temp name in {folder}")
@@ -80,6 +82,17 @@ def _temp_file(folder: Path) -> tuple[int, Path]:
 
 def write_atomic(path: str | os.PathLike, data: bytes, force: bool = False) -> Path:
     """Write `data` to `path` atomically; refuse to replace an existing file unless `force`."""
+    with atomic_file(path, force) as fh:
+        fh.write(data)
+    return Path(path)
+
+
+@contextmanager
+def atomic_file(path: str | os.PathLike, force: bool = False) -> Iterator[BinaryIO]:
+    """A new temp file beside `path`, open for writing and reading ('w+b', so that a writer that
+    seeks back to fill in a header can use its descriptor): for output written piece by piece,
+    which never has to be whole in memory. When the block ends the file is synced and renamed
+    onto `path`; when it raises, the temp file is removed and the old `path` stays as it was."""
     path = check_writable(path, force)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,8 +101,8 @@ def write_atomic(path: str | os.PathLike, data: bytes, force: bool = False) -> P
     except OSError as exc:
         raise explain_os_error(path, exc) from None
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        with os.fdopen(fd, "w+b") as fh:
+            yield fh
             fh.flush()
             os.fchmod(fh.fileno(), _plain_mode(path))
             os.fsync(fh.fileno())
@@ -104,4 +117,3 @@ def write_atomic(path: str | os.PathLike, data: bytes, force: bool = False) -> P
         if isinstance(exc, OSError):
             raise explain_os_error(path, exc) from None
         raise
-    return path
