@@ -11,6 +11,7 @@ for devices. Output paths go through `check_output`: name length, dangling links
 from __future__ import annotations
 
 import argparse
+import csv
 import errno
 import io
 import math
@@ -263,6 +264,46 @@ def open_image(path: str | os.PathLike, what: str = "image"):
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise DrumfontError(f"{path}: cannot read the {what} ({' '.join(str(exc).split())[:100]})") from None
     return im
+
+
+# A downloaded dataset archive, unpacked: the Groove MIDI Dataset's (3.3 MB) unpacks to about
+# 6 MB in about 1,200 files; ten times that and more is not a dataset of MIDI files.
+MAX_UNPACKED_BYTES = 64 * MiB
+MAX_UNPACKED_FILES = 20_000
+MAX_CSV_BYTES = 16 * MiB           # a dataset's info.csv or an import manifest (GMD's: 0.2 MB)
+MAX_CSV_FIELD = 131_072            # characters in one field: the csv module's own limit
+
+
+def read_csv(path: str | os.PathLike, what: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """(column names, [(line, row)]) of a capped regular CSV file (UTF-8, a BOM allowed); a field
+    past MAX_CSV_FIELD characters or a malformed quote is a DrumfontError naming its line."""
+    text = read_text(path, MAX_CSV_BYTES, what).removeprefix("\ufeff")
+    reader = csv.DictReader(io.StringIO(text))
+    try:
+        names = list(reader.fieldnames or [])
+        rows = [(reader.line_num, row) for row in reader]
+    except csv.Error as exc:
+        why = (f"a field longer than {MAX_CSV_FIELD:,} characters" if "field limit" in str(exc)
+               else " ".join(str(exc).split()))
+        # DictReader's own line_num is updated after a row succeeds; its reader's counts the failing line
+        raise DrumfontError(f"{path} line {reader.reader.line_num}: {why}") from None
+    return names, rows
+
+
+def inside(root: str | os.PathLike, name: str, where: str) -> Path:
+    """root/name for a relative `name` that stays inside `root` (no absolute path, no `..`, no link
+    leading out), or a DrumfontError: a list of files cannot send a reader elsewhere."""
+    rel = Path(name)
+    if rel.is_absolute() or rel.drive or ".." in rel.parts:
+        raise DrumfontError(f"{where}: {short(name, 80)} is not a path inside the dataset folder")
+    path = Path(root) / rel
+    try:
+        real, top = path.resolve(), Path(root).resolve()
+    except (OSError, RuntimeError):  # a link loop, a name too long
+        raise DrumfontError(f"{where}: {short(name, 80)} cannot be looked up") from None
+    if not real.is_relative_to(top):
+        raise DrumfontError(f"{where}: {short(name, 80)} is a link that leads out of the dataset folder")
+    return path
 
 
 # --- output paths ----------------------------------------------------------------------------

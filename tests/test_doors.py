@@ -117,7 +117,7 @@ def test_read_capped_reserves_the_file_not_the_cap(tmp_path):
     (it asked for the whole cap up front: MemoryError for any preset under `prlimit --as=2G`)."""
     f = tmp_path / "small.pt"
     f.write_bytes(os.urandom(1000))
-    code = ("import resource, sys; from drumfont import doors; "
+    code = ("import resource, sys; from drumfont import validate as doors; "
             "resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30)); "
             f"data = doors.read_capped({str(f)!r}, doors.MAX_CHECKPOINT_BYTES, 'checkpoint'); "
             "print(len(data))")
