@@ -17,14 +17,18 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 
 from drumfont.errors import FileExistsNoForce
-from drumfont.validate import check_output, explain_os_error
+from drumfont.validate import check_output, explain_os_error, output_format
 
 TEMP_PREFIX = ".drumfont-"
 _TEMP_RE = re.compile(r"^\.drumfont-(\d+)-[0-9a-f]{8}\.tmp$")
 
 
-def check_writable(path: str | os.PathLike, force: bool = False) -> Path:
-    """Fail early, before any work, if `path` cannot be written (see doors.check_output)."""
+def check_writable(path: str | os.PathLike, force: bool = False, formats: dict[str, str] | None = None,
+                   what: str = "this") -> Path:
+    """Fail early, before any work, if `path` cannot be written (see validate.check_output), or,
+    given `formats`, if its suffix is not one of theirs (validate.output_format)."""
+    if formats is not None:
+        output_format(path, formats, what)
     return check_output(path, force)
 
 

@@ -359,6 +359,14 @@ def output_format(path: str | os.PathLike, formats: dict[str, str], what: str) -
                         "name the output with one of those")
 
 
+# What each kind of output file may be called (issue 21.14: `humanize -o x.wav` wrote MIDI bytes
+# into a .wav). Audio, images and fonts have theirs beside their writers.
+MIDI_OUT = {".mid": "MIDI", ".midi": "MIDI"}
+DATASET_OUT = {".npz": "dataset"}
+CHECKPOINT_OUT = {".pt": "checkpoint", ".pth": "checkpoint"}
+LOG_OUT = {".tsv": "text", ".txt": "text", ".log": "text"}
+
+
 def explain_os_error(path: str | os.PathLike, exc: OSError) -> DrumfontError:
     """One line for an OSError met while writing (disk full, read-only file system, ...)."""
     if exc.errno == errno.ENAMETOOLONG:

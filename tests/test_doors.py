@@ -183,6 +183,34 @@ def test_output_names_over_255_bytes_are_one_line(tmp_path, capsys):
             message="255")
 
 
+@pytest.mark.parametrize("argv, wants", [
+    (["humanize", "{t}/g.mid", "-o", "{t}/x.wav"], ".mid, .midi"),
+    (["drumify", "{t}/g.mid", "-o", "{t}/x.wav"], ".mid, .midi"),
+    (["transfer", "{t}/g.mid", "--to", "jazz", "-o", "{t}/x.wav"], ".mid, .midi"),
+    (["interpolate", "--from", "rock", "--to", "jazz", "-o", "{t}/x.png"], ".mid, .midi"),
+    (["data", "drums", "--out", "{t}/x.wav"], ".npz"),
+    (["data", "import", "{t}/g.mid", "--out", "{t}/x.mid"], ".npz"),
+    (["data", "import", "{t}/g.mid", "--out", "{t}/x.npz", "--skip-log", "{t}/x.mid"], ".tsv, .txt, .log"),
+    (["data", "fonts", "--out", "{t}/x"], ".npz"),
+    (["train", "vae", "--data", "{t}/d.npz", "--out", "{t}/x.mid"], ".pt, .pth"),
+    (["train", "humanize", "--data", "{t}/d.npz", "--out", "{t}/x.wav"], ".pt, .pth"),
+])
+def test_every_writer_checks_its_suffix_before_any_work(tmp_path, capsys, argv, wants):
+    """Issue 21.14: `humanize -o x.wav` wrote MIDI bytes into a .wav; each writer names what it
+    writes and refuses any other suffix, before any work (no file is made)."""
+    write_midi(tmp_path / "g.mid", [GROOVE])
+    (tmp_path / "d.npz").write_bytes(b"not read: the name is refused first")
+    before = set(tmp_path.iterdir())
+    refused(capsys, *[a.replace("{t}", str(tmp_path)) for a in argv], message=f"writes {wants} files")
+    assert set(tmp_path.iterdir()) == before
+
+
+def test_the_midi_writer_refuses_a_name_of_another_kind(tmp_path):
+    with pytest.raises(DrumfontError, match="writes .mid, .midi files"):
+        write_midi(tmp_path / "bar.wav", [GROOVE])
+    assert write_midi(tmp_path / "bar.MIDI", [GROOVE]).is_file()  # the case of a suffix is the user's
+
+
 def test_long_folder_names_are_one_line(tmp_path, capsys):
     long = tmp_path / ("d" * 300)
     refused(capsys, "report", "vae", "--out", long, message="255")

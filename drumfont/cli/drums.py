@@ -28,7 +28,7 @@ from drumfont.score.midifile import (
     write_midi,
 )
 from drumfont.score.pattern import Pattern
-from drumfont.validate import arg
+from drumfont.validate import MIDI_OUT, arg
 
 
 def _add_export(sub) -> None:
@@ -139,7 +139,7 @@ def _run_interpolate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     targets = ([out / f"morph-{i:03d}.mid" for i in range(1, args.steps + 1)] if args.split else [out])
     for t in targets:  # refuse before any work, so nothing is half-written
-        check_writable(t, args.force)
+        check_writable(t, args.force, MIDI_OUT, "interpolate")
     eng = load_engine(args.preset)
     ends = [eng.endpoint(args.src), eng.endpoint(args.dst)]
     files = [spec for spec, end in zip((args.src, args.dst), ends) if isinstance(end, Pattern)]  # .mid endpoints
@@ -164,7 +164,7 @@ def _add_transfer(sub) -> None:
 
 
 def _run_transfer(args: argparse.Namespace) -> int:
-    check_writable(args.out, args.force)
+    check_writable(args.out, args.force, MIDI_OUT, "transfer")
     opts = export_options(args, f"drumfont {args.genre}", kept_tempo(args.bpm, midi_tempo(args.input), args.input))
     eng = load_engine(args.preset)
     bars = read_patterns(args.input)
@@ -190,11 +190,11 @@ def _add_humanize(sub) -> None:
 
 
 def _run_humanize(args: argparse.Namespace) -> int:
-    check_writable(args.out, args.force)
+    check_writable(args.out, args.force, MIDI_OUT, "humanize")
     data = read_midi_bytes(args.input)
     model = groove.load("humanize", args.preset)
     model.genre_index(args.style)  # an unknown genre fails before any work
-    bpm = file_bpm(data)
+    bpm = file_bpm(data, args.input)
 
     def transform(bars):
         return groove.humanize(bars, args.style, args.amount, args.temperature, args.seed, model, bpm)
@@ -232,7 +232,7 @@ def _run_drumify(args: argparse.Namespace) -> int:
     out = Path(args.out)
     targets = [out] if args.n == 1 else [out.with_name(f"{out.stem}-{i}{out.suffix}") for i in range(1, args.n + 1)]
     for t in targets:
-        check_writable(t, args.force)
+        check_writable(t, args.force, MIDI_OUT, "drumify")
     opts = ExportOptions(bpm=kept_tempo(args.bpm, midi_tempo(args.input), args.input),
                          name=f"drumfont drumify {args.style or ''}".strip())
     model = groove.load("drumify", args.preset)

@@ -43,7 +43,7 @@ from drumfont.errors import DrumfontError
 from drumfont.npzfile import SPLITS
 from drumfont.paths import data_dir
 from drumfont.score.genres import GENRES
-from drumfont.validate import MAX_UNPACKED_BYTES, MAX_UNPACKED_FILES, MiB, inside, read_csv
+from drumfont.validate import DATASET_OUT, MAX_UNPACKED_BYTES, MAX_UNPACKED_FILES, MiB, inside, read_csv
 
 STYLE_GENRES: dict[str, str | None] = {
     "rock": "rock", "punk": "rock", "pop": "rock", "country": "rock",
@@ -122,7 +122,7 @@ def import_gmd(root: str | os.PathLike, out: str | os.PathLike, force: bool = Fa
     clap; see grooves.with_rule_claps)."""
     t0 = time.perf_counter()
     root, out = Path(root), Path(out)
-    check_writable(out, force)  # before the work, not after it
+    check_writable(out, force, DATASET_OUT, "data gmd")  # before the work, not after it
     if not 0 <= val_share < 1:
         raise DrumfontError(f"--val-share must be in [0, 1), got {val_share}")
     rows = read_info(root)

@@ -26,7 +26,7 @@ from drumfont.drums.dataset import SPLITS, TEST, TRAIN, VAL, DrumDataset, Source
 from drumfont.errors import DrumfontError, MidiFileError
 from drumfont.score.midifile import read_midi
 from drumfont.score.pattern import N_VOICES, STEPS, stack, stack_offsets
-from drumfont.validate import is_dir, read_csv
+from drumfont.validate import DATASET_OUT, is_dir, read_csv
 
 MIDI_SUFFIXES = (".mid", ".midi")
 # Below this many files a pool costs more to start than it saves.
@@ -314,7 +314,7 @@ def import_library(paths: Sequence[str | os.PathLike], out: str | os.PathLike, s
     styles and splits) into a dataset file at `out`. Validation is split by file."""
     t0 = time.perf_counter()
     out = Path(out)
-    check_writable(out, force)  # before the work, not after it
+    check_writable(out, force, DATASET_OUT, "data import")  # before the work, not after it
     if not 0 <= val_share < 1:
         raise DrumfontError(f"--val-share must be in [0, 1), got {val_share}")
     if style is not None and not style.strip():

@@ -26,7 +26,7 @@ from drumfont.atomic import write_atomic
 from drumfont.errors import DrumfontError, MidiFileError
 from drumfont.score.notemap import FOLD, GM, NoteMap
 from drumfont.score.pattern import N_VOICES, STEPS, Pattern, clip_offsets
-from drumfont.validate import MAX_MIDI_BYTES, RANGES, read_capped, total_bars
+from drumfont.validate import MAX_MIDI_BYTES, MIDI_OUT, RANGES, output_format, read_capped, total_bars
 
 TICKS_PER_BEAT = 480
 DEFAULT_BPM = 120.0   # MIDI's tempo where a file sets none
@@ -151,7 +151,8 @@ def to_midi_bytes(patterns: Sequence[Pattern], opts: ExportOptions = ExportOptio
 
 def write_midi(path: str | os.PathLike, patterns: Sequence[Pattern],
                opts: ExportOptions = ExportOptions(), force: bool = False) -> Path:
-    """Write the chain to `path` atomically (refusing to overwrite unless `force`)."""
+    """Write the chain to `path` (.mid or .midi) atomically (refusing to overwrite unless `force`)."""
+    output_format(path, MIDI_OUT, "the MIDI writer")
     if not patterns:
         raise MidiFileError("nothing to write: no patterns")
     total_bars(len(patterns), opts.bars_per_pattern, f"{len(patterns)} patterns × {opts.bars_per_pattern} bars")
