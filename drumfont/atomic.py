@@ -20,6 +20,9 @@ from drumfont.errors import FileExistsNoForce
 from drumfont.validate import check_output, explain_os_error, output_format
 
 TEMP_PREFIX = ".drumfont-"
+# Folders check_writable has cleaned, with their mtime then: an export checks 10,000 names in one
+# folder, which is listed once, and again only once something in it has changed.
+_CLEANED: dict[str, int | None] = {}
 _TEMP_RE = re.compile(r"^\.drumfont-(\d+)-[0-9a-f]{8}\.tmp$")
 
 
@@ -29,7 +32,20 @@ def check_writable(path: str | os.PathLike, force: bool = False, formats: dict[s
     given `formats`, if its suffix is not one of theirs (validate.output_format)."""
     if formats is not None:
         output_format(path, formats, what)
+    # A run killed mid-write left its temp file: this run into the folder removes it, also when
+    # it goes on to refuse (an existing file without --force) and writes nothing.
+    folder = os.path.abspath(os.path.dirname(os.fspath(path)) or ".")
+    if _CLEANED.get(folder) != _mtime(folder):  # once per change of the folder, not once per name
+        clean_stray_temps(folder)  # a folder that cannot be listed is left to check_output to explain
+        _CLEANED[folder] = _mtime(folder)
     return check_output(path, force)
+
+
+def _mtime(folder: str) -> int | None:
+    try:
+        return os.stat(folder).st_mtime_ns
+    except (OSError, ValueError):
+        return None
 
 
 def _plain_mode(path: Path) -> int:
@@ -60,7 +76,7 @@ def clean_stray_temps(folder: str | os.PathLike) -> list[Path]:
     removed = []
     try:
         names = os.listdir(folder)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the name
         return removed
     for name in names:
         m = _TEMP_RE.match(name)

@@ -94,6 +94,7 @@ RANGES: dict[str, Range] = {
     "steps": Range(2, 1000, "bars in a morph, endpoints included", integer=True),
     "samples": Range(1, 1_000_000, "generated samples to measure", integer=True),
     "scale": Range(1, 64, "upscale factor", integer=True),
+    "text_size": Range(4, 1024, "font size in pixels per em", integer=True),
     "per_genre": Range(1, 100_000, "patterns per genre", integer=True),
     "per_letter": Range(1, 10_000, "images per letter", integer=True),
     "val_share": Range(0, 0.99, "validation share"),

@@ -243,6 +243,18 @@ def test_the_next_write_removes_temp_files_a_killed_run_left(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, "x.bin"])
 
 
+def test_a_refused_run_still_removes_the_temp_a_killed_one_left(tmp_path, capsys):
+    """Issue 21.18: a killed export's hidden temp file stayed beside the files until a run with
+    --force wrote there; the next run into the folder removes it even when it refuses to write."""
+    out = tmp_path / "bars"
+    assert run(capsys, "export", "--rules", "--style", "rock", "-n", "2", "--out", out)[0] == 0
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stray = out / f".drumfont-{int(gone.stdout)}-0123abcd.tmp"  # its process has ended
+    stray.write_bytes(b"half a file")
+    refused(capsys, "export", "--rules", "--style", "rock", "-n", "2", "--out", out, message="exists")
+    assert not stray.exists()
+
+
 # --- values ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("argv, message", [

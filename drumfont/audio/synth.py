@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from drumfont.errors import AudioError
+from drumfont.quiet import caught_stderr
 
 SAMPLE_RATES = (44100, 48000)
 DRUM_CHANNEL = 9          # "channel 10"
@@ -102,6 +103,14 @@ def _calls():
     return _CALLS
 
 
+def _reason(said: list[str]) -> str:
+    """FluidSynth's first error line, as ' (the reason)', from what it printed."""
+    for line in said:
+        if line.startswith("fluidsynth: error:"):
+            return f" ({line.removeprefix('fluidsynth: error:').strip()})"
+    return ""
+
+
 class Kit:
     """FluidSynth with one SoundFont's drum kit on the GM drum channel. Not shared between threads:
     the live engine calls it from the audio callback only."""
@@ -115,9 +124,11 @@ class Kit:
         # state renders the same note the same way wherever it starts.
         self._synth = fs.Synth(gain=float(gain), samplerate=float(self.rate),
                                **{"synth.reverb.active": 0, "synth.chorus.active": 0})
-        sfid = self._synth.sfload(str(self.soundfont))
+        with caught_stderr() as said:  # FluidSynth and libinstpatch print their reasons to fd 2
+            sfid = self._synth.sfload(str(self.soundfont))
         if sfid < 0:
-            raise AudioError(f"{self.soundfont}: FluidSynth could not load this SoundFont")
+            self.close()
+            raise AudioError(f"{self.soundfont}: FluidSynth could not load this SoundFont{_reason(said)}")
         if self._synth.program_select(DRUM_CHANNEL, sfid, DRUM_BANK, 0) != 0:
             self.close()
             raise AudioError(f"{self.soundfont}: no drum kit (bank {DRUM_BANK}, preset 0) in this SoundFont")
