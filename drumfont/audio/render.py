@@ -1,6 +1,6 @@
 """Patterns -> audio files with the built-in kit: sample-accurate, loopable, peak-normalised.
 
-The notes are exactly those of the exported .mid (`midifile.note_events`: swing, velocities and
+The notes are exactly those of the exported .mid (`midifile.note_array`: swing, velocities and
 whatever timing the MIDI writer applies), so a rendered bar sounds as the .mid would in a DAW
 with a GM kit. A loop is rendered as its steady state: the notes of earlier passes that still
 ring (up to `ring_s`, longer than any GM cymbal) are rendered before the loop start and carried
@@ -22,7 +22,7 @@ import numpy as np
 from drumfont.atomic import atomic_file, check_writable
 from drumfont.audio.synth import Kit, check_rate, fluidsynth_module, resolve_soundfont
 from drumfont.errors import AudioError
-from drumfont.score.midifile import TICKS_PER_BEAT, ExportOptions, note_events
+from drumfont.score.midifile import TICKS_PER_BEAT, ExportOptions, note_array
 from drumfont.score.notemap import GM
 from drumfont.score.pattern import Pattern
 
@@ -54,15 +54,16 @@ class RenderOptions:
 
 
 def timed_notes(patterns: Sequence[Pattern], opts: ExportOptions, muted: Sequence[int] = ()
-                ) -> tuple[list[tuple[float, int, int]], float]:
-    """(seconds, note, velocity) of the chain as the .mid has them (velocity 0: note-off), and
-    the chain's length in seconds. The kit is General MIDI, so the notes are GM whatever note
-    map `opts` carries for MIDI."""
+                ) -> tuple[np.ndarray, float]:
+    """(seconds, note, velocity) rows of the chain as the .mid has them (velocity 0: note-off), an
+    (events, 3) float64 array, and the chain's length in seconds. The kit is General MIDI, so the
+    notes are GM whatever note map `opts` carries for MIDI."""
     opts = replace(opts, notemap=GM)
     if muted:
         patterns = [_mute(p, muted) for p in patterns]
     sec_per_tick = 60.0 / (opts.bpm * TICKS_PER_BEAT)
-    events = [(tick * sec_per_tick, note, vel) for tick, note, vel in note_events(patterns, opts)]
+    events = note_array(patterns, opts).astype(np.float64)
+    events[:, 0] *= sec_per_tick
     length = len(patterns) * opts.bars_per_pattern * 4 * 60.0 / opts.bpm
     return events, length
 

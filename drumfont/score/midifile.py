@@ -93,35 +93,48 @@ def note_events(patterns: Sequence[Pattern], opts: ExportOptions,
     hit (a swung late step followed by a straight one). A hit played before the chain's first
     downbeat (a negative offset on step 0 of bar 1) sits on the downbeat: a file cannot start
     before its own start."""
+    ticks, notes, vels = note_array(patterns, opts, tpb).T
+    return list(zip(ticks.tolist(), notes.tolist(), vels.tolist()))
+
+
+def note_array(patterns: Sequence[Pattern], opts: ExportOptions, tpb: int = TICKS_PER_BEAT) -> np.ndarray:
+    """note_events as an (events, 3) int64 array of tick, note, velocity: 24 bytes an event where
+    a tuple of three ints takes about 100, so that a render of 10,000 bars holds its notes in a
+    few MB (benchmarks/bench_render_memory.py)."""
     step_ticks = tpb / 4
-    onsets: list[tuple[int, int, int]] = []
     bar_ticks = 4 * tpb
+    note_of = np.array([opts.notemap.note(v) for v in range(N_VOICES)], np.int64)
+    late = (np.arange(STEPS) % 2 == 1).astype(np.float64)  # swing moves the even sixteenths
+    parts: list[np.ndarray] = []
     bar = 0
     for pattern in patterns:
         swing = applied_swing(pattern, opts.swing, opts.swing_timed)
+        steps, voices = np.nonzero(pattern.velocities)
+        offsets = pattern.offsets[steps, voices].astype(np.float64)
+        shift = late[steps] * swing_offset(1, swing, step_ticks)
         for _ in range(opts.bars_per_pattern):
-            steps, voices = np.nonzero(pattern.velocities)
-            for s, v in zip(steps.tolist(), voices.tolist()):
-                grid = bar * bar_ticks + s * step_ticks
-                tick = round(grid + float(pattern.offsets[s, v]) * step_ticks + swing_offset(s, swing, step_ticks))
-                # Exactly half a step early reads back as the step before (the importer rounds
-                # half down, for 75 % swing): a tick later keeps the hit on its own step.
-                tick = max(0, tick, math.floor(grid - step_ticks / 2) + 1)
-                onsets.append((tick, opts.notemap.note(v), int(pattern.velocities[s, v])))
+            grid = bar * bar_ticks + steps * step_ticks
+            tick = np.rint(grid + offsets * step_ticks + shift).astype(np.int64)
+            # Exactly half a step early reads back as the step before (the importer rounds
+            # half down, for 75 % swing): a tick later keeps the hit on its own step.
+            tick = np.maximum(np.maximum(tick, 0), np.floor(grid - step_ticks / 2).astype(np.int64) + 1)
+            parts.append(np.stack([tick, note_of[voices], pattern.velocities[steps, voices].astype(np.int64)], 1))
             bar += 1
-    onsets.sort()
+    onsets = np.concatenate(parts) if parts else np.zeros((0, 3), np.int64)
+    tick, note, vel = onsets[np.lexsort((onsets[:, 2], onsets[:, 0], onsets[:, 1]))].T  # by note, tick, velocity
+    # Two voices on one note (a custom map) at one tick: the loudest is played.
+    last = np.ones(len(tick), bool)
+    last[:-1] = (note[1:] != note[:-1]) | (tick[1:] != tick[:-1])
+    tick, note, vel = tick[last], note[last], vel[last]
+    # A note is cut short rather than overlap its own next hit.
     gate = max(1, round(opts.gate * step_ticks))
-    next_onset: dict[int, int] = {}
-    events: list[tuple[int, int, int]] = []
-    for tick, note, vel in reversed(onsets):
-        if next_onset.get(note) == tick:  # two voices on one note (a custom map) at one tick
-            continue
-        end = min(tick + gate, next_onset.get(note, tick + gate))
-        next_onset[note] = tick
-        events.append((tick, note, vel))
-        events.append((max(end, tick + 1), note, 0))
-    events.sort(key=lambda e: (e[0], e[2] > 0, e[1]))
-    return events
+    nxt = np.full(len(tick), np.iinfo(np.int64).max)
+    same = note[1:] == note[:-1]
+    nxt[:-1][same] = tick[1:][same]
+    off = np.maximum(np.minimum(tick + gate, nxt), tick + 1)
+    events = np.concatenate([np.stack([tick, note, vel], 1), np.stack([off, note, np.zeros_like(note)], 1)])
+    # note-offs before note-ons on one tick, then by note
+    return events[np.lexsort((events[:, 1], events[:, 2] > 0, events[:, 0]))]
 
 
 def to_midi_bytes(patterns: Sequence[Pattern], opts: ExportOptions = ExportOptions()) -> bytes:
