@@ -135,14 +135,85 @@ def total_bars(patterns: int, repeats: int, what: str = "") -> int:
 # --- input files -----------------------------------------------------------------------------
 
 MiB = 2**20
+GiB = 2**30
 # Caps by kind of file: larger than any real file of the kind, small enough to read into memory.
+# FILE_LIMITS below says which command reads what (docs/limits.md prints that table).
 MAX_MIDI_BYTES = 64 * MiB
+MAX_MIDI_BARS = MAX_TOTAL_BARS    # what any command writes, read back
+MAX_MIDI_NOTES = 4_000_000        # a 64 MB file of nothing but note-ons
+# The models (transfer, humanize, drumify) hold every bar of a file at once (measured: 22-27 KB a
+# bar, 10,000 bars 470-530 MB at peak, torch included), and humanize hands the whole file to mido
+# to rewrite it (0.75 KB an event): 100,000 bars grew past 4 GB. 10,000 bars at 120 BPM is 5.5 hours.
+MAX_MODEL_BARS = 10_000
+MAX_RETIME_EVENTS = 500_000
 MAX_TEXT_BYTES = 1 * MiB          # a pattern text file, a note map, a session
-MAX_CHECKPOINT_BYTES = 2048 * MiB
+MAX_HISTORY_BYTES = 1 * GiB       # a training history (one JSON line an epoch or step)
+MAX_CHECKPOINT_BYTES = 2 * GiB
+MAX_DATASET_BYTES = 4 * GiB       # a dataset's arrays as its .npz declares them (1,000,000 bars: 0.6 GB)
+MAX_SOUNDFONT_BYTES = 2 * GiB     # FluidSynth loads the samples into memory; GM SoundFonts are 6-150 MB
 MAX_IMAGE_BYTES = 64 * MiB        # an image whose glyphs give a style (--style-from)
 # 40 megapixels: a line of 200 glyphs at 200 px each fits; the decoded image and its float copy
 # (5 bytes a pixel) stay under 200 MB. Pillow's own bomb limit (179 megapixels) would take 900 MB.
 MAX_IMAGE_PIXELS = 40_000_000
+MAX_CSV_BYTES = 16 * MiB          # a dataset's info.csv or an import manifest (GMD's: 0.2 MB)
+MAX_CSV_FIELD = 131_072           # characters in one field: the csv module's own limit
+# A downloaded dataset archive, unpacked: the Groove MIDI Dataset's (3.3 MB) unpacks to about
+# 6 MB in about 1,200 files; ten times that and more is not a dataset of MIDI files.
+MAX_UNPACKED_BYTES = 64 * MiB
+MAX_UNPACKED_FILES = 20_000
+
+
+@dataclass(frozen=True)
+class FileLimit:
+    """One door: a kind of file, the commands that read it, and the most it may hold."""
+
+    what: str
+    read_by: str
+    max_bytes: int
+    holds: str = ""  # the limits beyond bytes, written from the constants above
+
+    def row(self) -> str:
+        size = f"{self.max_bytes / GiB:g} GB" if self.max_bytes >= GiB else f"{self.max_bytes / MiB:g} MB"
+        return f"| {self.what} | {self.read_by} | {size} | {self.holds or '-'} |"
+
+
+FILE_LIMITS: tuple[FileLimit, ...] = (
+    FileLimit("MIDI file", "`render FILE`, `play --file`, `interpolate --from/--to FILE`, `data import`, "
+              "`data gmd` (each file)", MAX_MIDI_BYTES, f"{MAX_MIDI_BARS:,} bars, {MAX_MIDI_NOTES:,} drum notes"),
+    FileLimit("MIDI file a model reads", "`transfer`, `humanize`, `drumify`", MAX_MIDI_BYTES,
+              f"{MAX_MODEL_BARS:,} bars (4/4 bars with drums; for `drumify`, bars from the first tap to the "
+              f"last), {MAX_MIDI_NOTES:,} notes"),
+    FileLimit("MIDI file humanize rewrites", "`humanize`", MAX_MIDI_BYTES,
+              f"{MAX_RETIME_EVENTS:,} events in all tracks (every event is rewritten)"),
+    FileLimit("checkpoint (`--preset`, `--classifier`, `--resume`)", "every model command", MAX_CHECKPOINT_BYTES,
+              "loaded with `weights_only=True`; layer sizes within the trainer ranges"),
+    FileLimit("dataset (.npz)", "`train`, `report --data`", MAX_DATASET_BYTES,
+              "counted as the arrays the file declares (a compressed file cannot unpack past it)"),
+    FileLimit("note map, pattern text, studio session", "`--notemap`, `--pattern`, the studio", MAX_TEXT_BYTES,
+              "UTF-8"),
+    FileLimit("training history (.jsonl)", "`train --resume`, `report gan --run`", MAX_HISTORY_BYTES, "UTF-8"),
+    FileLimit("info.csv, import manifest", "`data gmd`, `data import --manifest`", MAX_CSV_BYTES,
+              f"fields of at most {MAX_CSV_FIELD:,} characters; `data gmd`'s files inside its folder"),
+    FileLimit("dataset archive (--download)", "`data gmd --download`", MAX_UNPACKED_BYTES,
+              f"unpacked, in at most {MAX_UNPACKED_FILES:,} files"),
+    FileLimit("image (`--style-from`)", "`letters`, `font`", MAX_IMAGE_BYTES,
+              f"{MAX_IMAGE_PIXELS / 1e6:g} megapixels, checked from the header before decoding"),
+    FileLimit("SoundFont (.sf2)", "`render`, `export --audio`, `play --audio`, the studio", MAX_SOUNDFONT_BYTES,
+              "RIFF sfbk header"),
+)
+
+
+def limits_table() -> str:
+    """FILE_LIMITS as the markdown table in docs/limits.md (a test holds the page to it)."""
+    return "\n".join(["| file | read by | bytes | also |", "|---|---|---|---|"] + [f.row() for f in FILE_LIMITS])
+
+
+def check_count(count: int, limit: int, unit: str, source: str | os.PathLike, rule: str) -> int:
+    """`count` of `unit` in `source`, or a DrumfontError stating the rule ("a model reads at most
+    {limit} from one file"; {limit} is filled in)."""
+    if count > limit:
+        raise DrumfontError(f"{source}: {count:,} {unit}; {rule.format(limit=f'{limit:,}')}")
+    return count
 
 
 def _kind(mode: int) -> str:
@@ -265,14 +336,6 @@ def open_image(path: str | os.PathLike, what: str = "image"):
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise DrumfontError(f"{path}: cannot read the {what} ({' '.join(str(exc).split())[:100]})") from None
     return im
-
-
-# A downloaded dataset archive, unpacked: the Groove MIDI Dataset's (3.3 MB) unpacks to about
-# 6 MB in about 1,200 files; ten times that and more is not a dataset of MIDI files.
-MAX_UNPACKED_BYTES = 64 * MiB
-MAX_UNPACKED_FILES = 20_000
-MAX_CSV_BYTES = 16 * MiB           # a dataset's info.csv or an import manifest (GMD's: 0.2 MB)
-MAX_CSV_FIELD = 131_072            # characters in one field: the csv module's own limit
 
 
 def read_csv(path: str | os.PathLike, what: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:

@@ -445,3 +445,49 @@ def test_export_audio_checks_the_synth_before_writing_any_mid(tmp_path, capsys, 
     assert rc == 2 and "SoundFont" in err and not (out.exists() and any(out.iterdir()))
     rc, _, err = run(capsys, "render", "--style", "rock", "--soundfont", bad, "-o", tmp_path / "r.wav")
     assert rc == 2 and "SoundFont" in err and not (tmp_path / "r.wav").exists()
+
+
+# --- sizes (issue 21.15) ---------------------------------------------------------------------
+
+def test_the_limits_page_is_the_table_in_validate():
+    """docs/limits.md prints validate.FILE_LIMITS as it is: the limits are written once."""
+    page = (ROOT / "docs" / "limits.md").read_text(encoding="utf-8")
+    assert doors.limits_table() in page
+    for limit in doors.FILE_LIMITS:  # and each door states bytes, with more where a file holds more
+        assert limit.max_bytes > 0 and limit.read_by
+
+
+def test_transfer_reads_at_most_10000_bars(tmp_path, capsys):
+    import struct
+
+    events = (b"\x00\x99\x24\x64" + b"\x83\x60\x89\x24\x00") * (4 * 10_001) + b"\x00\xff\x2f\x00"
+    big = tmp_path / "long.mid"
+    big.write_bytes(b"MThd" + struct.pack(">IHHH", 6, 0, 1, 480) + b"MTrk" + struct.pack(">I", len(events)) + events)
+    refused(capsys, "transfer", big, "--to", "jazz", "-o", tmp_path / "t.mid",
+            message="10,001 bars; a model reads at most 10,000 bars of one file")
+
+
+def test_a_dataset_declaring_more_than_4_gb_is_refused_before_loading(tmp_path):
+    """A .npz member's header states its shape: a 1 KB file may declare 8 GB of arrays."""
+    import io
+    import zipfile
+
+    import numpy as np
+
+    from drumfont.drums.dataset import DrumDataset
+    from drumfont.errors import DatasetError
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False,
+                                                  "shape": (2**33 // 144, 16, 9)})
+    with zipfile.ZipFile(tmp_path / "huge.npz", "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("velocities.npy", header.getvalue() + bytes(1024))
+    with pytest.raises(DatasetError, match="bytes of arrays; a dataset may declare at most 4,294,967,296"):
+        DrumDataset.load(tmp_path / "huge.npz")
+
+
+def test_a_soundfont_that_is_a_fifo_is_refused_not_waited_on(tmp_path, capsys):
+    fifo = tmp_path / "kit.sf2"
+    os.mkfifo(fifo)
+    refused(capsys, "render", "--style", "rock", "--rules", "-n", "1", "-o", tmp_path / "r.wav",
+            "--soundfont", fifo, message="FIFO", seconds=20)

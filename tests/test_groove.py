@@ -539,3 +539,46 @@ def test_groove_commands_refuse_out_of_range_values_up_front(argv, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and ("outside" in err or "finite" in err)
+
+
+# --- sizes (issue 21.15) --------------------------------------------------------------------------
+
+def smf(events: bytes) -> bytes:
+    """A type-0 file at 480 ticks per beat holding one track of raw events."""
+    import struct
+
+    events += b"\x00\xff\x2f\x00"
+    return b"MThd" + struct.pack(">IHHH", 6, 0, 1, 480) + b"MTrk" + struct.pack(">I", len(events)) + events
+
+
+def kick_bars(bars: int) -> bytes:
+    """A kick on every beat of `bars` bars (written as bytes: 10,001 bars in a few ms)."""
+    beat = b"\x00\x99\x24\x64" + b"\x83\x60\x89\x24\x00"  # on, then off a beat (480 ticks) later
+    return smf(beat * (4 * bars))
+
+
+@pytest.mark.parametrize("command", ["humanize", "drumify"])
+def test_a_model_reads_at_most_10000_bars_of_one_file(models, tmp_path, capsys, command):
+    """A 100,000-bar file grew humanize and drumify past 4 GB (the model and mido hold every bar):
+    10,000 bars (5.5 hours at 120 BPM) are taken, one more is refused in one line before any model runs."""
+    big = tmp_path / "long.mid"
+    big.write_bytes(kick_bars(10_001))
+    rc, _, err = run(capsys, command, big, "-o", tmp_path / "o.mid", "--preset", models[command])
+    assert rc == 2 and len(err.splitlines()) == 1, err
+    assert "long.mid: 10,001 bars; a model reads at most 10,000 bars of one file" in err
+    assert not (tmp_path / "o.mid").exists()
+    if command == "drumify":  # 10,000 bars of drumify take 15 s; the boundary is the same door's
+        return
+    ok = tmp_path / "ok.mid"
+    ok.write_bytes(kick_bars(10_000))
+    rc, _, err = run(capsys, command, ok, "-o", tmp_path / "o.mid", "--preset", models[command])
+    assert rc == 0 and "10000 bar(s)" in err, err
+
+
+def test_humanize_rewrites_at_most_500000_events(models, tmp_path, capsys):
+    """1,000,000 notes on one tick: every event goes through mido (0.75 KB each), past 4 GB."""
+    crowd = tmp_path / "crowd.mid"
+    crowd.write_bytes(smf(b"\x00\x99\x24\x64" * 500_001))
+    rc, _, err = run(capsys, "humanize", crowd, "-o", tmp_path / "o.mid", "--preset", models["humanize"])
+    assert rc == 2 and len(err.splitlines()) == 1, err
+    assert "crowd.mid: 500,002 MIDI events; humanize rewrites files of at most 500,000 events" in err

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from drumfont.errors import AudioError
+from drumfont.errors import AudioError, DrumfontError
 from drumfont.quiet import caught_stderr
+from drumfont.validate import MAX_SOUNDFONT_BYTES, check_count, open_regular
 
 SAMPLE_RATES = (44100, 48000)
 DRUM_CHANNEL = 9          # "channel 10"
@@ -44,16 +45,23 @@ def default_soundfont() -> Path:
 
 def resolve_soundfont(path: str | os.PathLike | None = None) -> Path:
     """The SoundFont to use: `path`, else $DRUMFONT_SOUNDFONT, else the default; checked to be a
-    readable SoundFont 2 file (RIFF sfbk)."""
+    readable regular SoundFont 2 file (RIFF sfbk) of at most MAX_SOUNDFONT_BYTES, which FluidSynth
+    loads into memory (a FIFO would block it forever)."""
     chosen = path or os.environ.get(SOUNDFONT_SETTING) or default_soundfont()
     p = Path(chosen).expanduser()
     try:
-        with p.open("rb") as fh:
+        fd = open_regular(p, "SoundFont (.sf2)")
+    except DrumfontError as exc:
+        raise AudioError(str(exc)) from None
+    try:
+        with os.fdopen(fd, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
             head = fh.read(12)
-    except IsADirectoryError:
-        raise AudioError(f"{p}: is a folder, not a SoundFont (.sf2)") from None
+        check_count(size, MAX_SOUNDFONT_BYTES, "bytes", p, "a SoundFont may hold at most {limit}")
     except OSError as exc:
         raise AudioError(f"{p}: cannot read the SoundFont ({exc.strerror or exc})") from None
+    except DrumfontError as exc:
+        raise AudioError(str(exc)) from None
     if head[:4] != b"RIFF" or head[8:12] != b"sfbk":
         raise AudioError(f"{p}: not a SoundFont 2 file (.sf2)")
     return p

@@ -28,7 +28,7 @@ from drumfont.score.midifile import (
     write_midi,
 )
 from drumfont.score.pattern import Pattern
-from drumfont.validate import MIDI_OUT, arg
+from drumfont.validate import MAX_MODEL_BARS, MIDI_OUT, arg
 
 
 def _add_export(sub) -> None:
@@ -167,7 +167,7 @@ def _run_transfer(args: argparse.Namespace) -> int:
     check_writable(args.out, args.force, MIDI_OUT, "transfer")
     opts = export_options(args, f"drumfont {args.genre}", kept_tempo(args.bpm, midi_tempo(args.input), args.input))
     eng = load_engine(args.preset)
-    bars = read_patterns(args.input)
+    bars = read_patterns(args.input, max_bars=MAX_MODEL_BARS)
     out = eng.transfer_many(bars, args.genre)
     print(write_midi(args.out, out, opts, force=args.force))
     say(f"transferred {len(out)} bar(s) to {args.genre.lower()}")
@@ -198,7 +198,7 @@ def _run_humanize(args: argparse.Namespace) -> int:
 
     def transform(bars):
         return groove.humanize(bars, args.style, args.amount, args.temperature, args.seed, model, bpm)
-    out, n = retime_drums(data, transform, args.input, args.all_channels)
+    out, n = retime_drums(data, transform, args.input, args.all_channels, MAX_MODEL_BARS)
     print(write_atomic(args.out, out, force=args.force))
     say(f"humanised {n} bar(s)")
     return 0
@@ -237,7 +237,7 @@ def _run_drumify(args: argparse.Namespace) -> int:
                          name=f"drumfont drumify {args.style or ''}".strip())
     model = groove.load("drumify", args.preset)
     model.genre_index(args.style)
-    bars = read_taps(args.input, None if args.channel is None else args.channel - 1, args.note)
+    bars = read_taps(args.input, None if args.channel is None else args.channel - 1, args.note, MAX_MODEL_BARS)
     taps = [groove.taps_of(b) for b in bars]
     variations = groove.drumify(taps, args.style, args.n, args.temperature, args.seed, model)
     data = [to_midi_bytes(v, opts) for v in variations]  # every file made before any is written

@@ -23,7 +23,7 @@ from drumfont.letters import plots as P
 from drumfont.letters.data import GLYPHS, TRAIN, VAL, FontDataset, build_fonts
 from drumfont.letters.engine import CGAN_PRESET, GAN_PRESET, LETTERS, load_classifier, load_generator
 from drumfont.paths import preset_path
-from drumfont.validate import is_file
+from drumfont.validate import MAX_HISTORY_BYTES, is_file, read_text
 
 FIGURES = ("coverage.png", "dynamics.png", "alphabet.png", "interpolation.png", "style_consistency.png", "codes.png",
            "survival.png")
@@ -51,7 +51,8 @@ def _load_run_generator(run: Path):
 def _history(run: Path | None, blob: dict) -> tuple[list[dict], list[dict]]:
     """(step records, eval records) from a run's history file or a preset's extras."""
     if run is not None and is_file(run / "history.jsonl"):
-        recs = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines() if line.strip()]
+        text = read_text(run / "history.jsonl", MAX_HISTORY_BYTES, "training history")  # regular, capped
+        recs = [json.loads(line) for line in text.splitlines() if line.strip()]
         return [r for r in recs if r.get("type") == "step"], [r for r in recs if r.get("type") == "eval"]
     ex = blob.get("extras", {})
     return list(ex.get("history_steps", [])), list(ex.get("history_evals", []))

@@ -26,13 +26,24 @@ from drumfont.atomic import write_atomic
 from drumfont.errors import DrumfontError, MidiFileError
 from drumfont.score.notemap import FOLD, GM, NoteMap
 from drumfont.score.pattern import N_VOICES, STEPS, Pattern, clip_offsets
-from drumfont.validate import MAX_MIDI_BYTES, MIDI_OUT, RANGES, output_format, read_capped, total_bars
+from drumfont.validate import (
+    MAX_MIDI_BARS,
+    MAX_MIDI_BYTES,
+    MAX_MIDI_NOTES,
+    MAX_RETIME_EVENTS,
+    MIDI_OUT,
+    RANGES,
+    check_count,
+    output_format,
+    read_capped,
+    total_bars,
+)
 
 TICKS_PER_BEAT = 480
 DEFAULT_BPM = 120.0   # MIDI's tempo where a file sets none
 DRUM_CHANNEL = 9  # "channel 10" to a musician
 MAX_FILE_BYTES = MAX_MIDI_BYTES  # larger than any drum file; refuse rather than exhaust memory
-MAX_BARS = 100_000
+MAX_BARS = MAX_MIDI_BARS
 
 
 # --- export ----------------------------------------------------------------------------------
@@ -192,6 +203,8 @@ class _Scan:
     meters: list[tuple[int, int, int]]      # (tick, numerator, denominator)
     end_tick: int
     channels: int = 0                        # bit c set: channel c (0..15) holds a note-on
+    events: int = 0                          # events in all tracks
+    tempos: list[tuple[int, int]] = field(default_factory=list)  # (tick, µs per beat)
 
 
 def _read_vlq(data: bytes, pos: int, end: int) -> tuple[int, int]:
@@ -211,7 +224,7 @@ def _read_vlq(data: bytes, pos: int, end: int) -> tuple[int, int]:
 _DATA_LEN = {0x8: 2, 0x9: 2, 0xA: 2, 0xB: 2, 0xC: 1, 0xD: 1, 0xE: 2}
 # ... and each system common status (MTC quarter frame, song position, song select).
 _SYSTEM_DATA_LEN = {0xF1: 1, 0xF2: 2, 0xF3: 1}
-MAX_HITS = 4_000_000  # a 64 MB file of nothing but note-ons; refuse rather than exhaust memory
+MAX_HITS = MAX_MIDI_NOTES  # a 64 MB file of nothing but note-ons; refuse rather than exhaust memory
 
 
 def _scan(data: bytes, all_channels: bool, fold: Sequence[int] = FOLD, channel: int | None = None) -> _Scan:
@@ -238,6 +251,8 @@ def _scan(data: bytes, all_channels: bool, fold: Sequence[int] = FOLD, channel: 
     found = 0
     size = len(data)
     channels = 0
+    events = 0
+    tempos: list[tuple[int, int]] = []
     while found < ntracks:
         if pos + 8 > size:
             raise ValueError(f"truncated: expected {ntracks} tracks, found {found}")
@@ -256,6 +271,7 @@ def _scan(data: bytes, all_channels: bool, fold: Sequence[int] = FOLD, channel: 
         while pos < end:
             delta, pos = _read_vlq(data, pos, end)
             tick += delta
+            events += 1
             if pos >= end:
                 raise ValueError("truncated event")
             b = data[pos]
@@ -268,6 +284,8 @@ def _scan(data: bytes, all_channels: bool, fold: Sequence[int] = FOLD, channel: 
                     raise ValueError("truncated meta event")
                 if mtype == 0x58 and mlen >= 2:
                     meters.append((tick, data[pos], 1 << min(data[pos + 1], 6)))
+                elif mtype == 0x51 and mlen == 3:
+                    tempos.append((tick, int.from_bytes(data[pos:pos + 3], "big")))
                 elif mtype == 0x2F:
                     pos += mlen
                     break
@@ -302,7 +320,7 @@ def _scan(data: bytes, all_channels: bool, fold: Sequence[int] = FOLD, channel: 
             pos += n
         end_tick = max(end_tick, tick)
         pos = end
-    return _Scan(division, hits, meters, end_tick, channels)
+    return _Scan(division, hits, meters, end_tick, channels, events, tempos)
 
 
 def _bar_grid(scan: _Scan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -332,9 +350,11 @@ def _bar_grid(scan: _Scan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def import_bytes(data: bytes, source: str = "<bytes>", all_channels: bool = False,
-                 fold: Sequence[int] = FOLD, channel: int | None = None) -> ImportResult:
+                 fold: Sequence[int] = FOLD, channel: int | None = None, max_bars: int = MAX_MIDI_BARS
+                 ) -> ImportResult:
     """Bars of one MIDI file's bytes. Raises MidiFileError naming `source` on any fault.
-    `fold` and `channel` read other parts as drums (tap lines: see read_taps)."""
+    `fold` and `channel` read other parts as drums (tap lines: see read_taps); more than
+    `max_bars` drum bars are refused before a Pattern is made."""
     try:
         scan = _scan(data, all_channels, fold, channel)
         starts, lengths, four = _bar_grid(scan)
@@ -371,6 +391,7 @@ def import_bytes(data: bytes, source: str = "<bytes>", all_channels: bool = Fals
     np.maximum.at(grid, cells, hits[kept, 2].astype(np.uint8))
     timing[cells] = offset[kept]
     nonempty = grid.reshape(len(starts), -1).any(axis=1)
+    _check_bars(int((four & nonempty).sum()), max_bars, source)
     result = ImportResult(source, skipped_meter=int((~four).sum()), empty_bars=int((four & ~nonempty).sum()))
     for i in np.flatnonzero(four & nonempty):
         result.patterns.append(Pattern(grid[i], timing[i]))
@@ -378,9 +399,9 @@ def import_bytes(data: bytes, source: str = "<bytes>", all_channels: bool = Fals
     return result
 
 
-def read_midi(path: str | os.PathLike, all_channels: bool = False) -> ImportResult:
+def read_midi(path: str | os.PathLike, all_channels: bool = False, max_bars: int = MAX_MIDI_BARS) -> ImportResult:
     """Bars of one .mid file; a clear MidiFileError naming the file on any fault."""
-    return import_bytes(read_midi_bytes(path), str(path), all_channels)
+    return import_bytes(read_midi_bytes(path), str(path), all_channels, max_bars=max_bars)
 
 
 def read_midi_bytes(path: str | os.PathLike) -> bytes:
@@ -392,13 +413,23 @@ def read_midi_bytes(path: str | os.PathLike) -> bytes:
         raise MidiFileError(str(exc)) from None
 
 
-def read_patterns(path: str | os.PathLike, all_channels: bool = False) -> list[Pattern]:
-    """The drum bars of a .mid file; an error if it has none usable."""
-    result = read_midi(path, all_channels)
+def read_patterns(path: str | os.PathLike, all_channels: bool = False, max_bars: int = MAX_MIDI_BARS
+                  ) -> list[Pattern]:
+    """The drum bars of a .mid file; an error if it has none usable, or more than `max_bars`
+    (MAX_MODEL_BARS where a model holds them all)."""
+    result = read_midi(path, all_channels, max_bars)
     if not result.patterns:
         raise MidiFileError(f"{path}: no usable 4/4 drum bar "
                             f"({result.skipped_meter} bars in other meters, {result.empty_bars} empty)")
     return result.patterns
+
+
+def _check_bars(count: int, max_bars: int, source: str | os.PathLike) -> None:
+    if count > max_bars:  # only below the reader's own limit: a model's (docs/limits.md)
+        try:
+            check_count(count, max_bars, "bars", source, "a model reads at most {limit} bars of one file: split it")
+        except DrumfontError as exc:
+            raise MidiFileError(str(exc)) from None
 
 
 # --- rewriting a file's drums in place, and tap lines ------------------------------------------
@@ -408,8 +439,8 @@ def _cell_window(grid: float, sixteenth: float) -> tuple[int, int]:
     return math.floor(grid - sixteenth / 2) + 1, math.floor(grid + sixteenth / 2)
 
 
-def retime_drums(data: bytes, transform, source: str = "<bytes>", all_channels: bool = False
-                 ) -> tuple[bytes, int]:
+def retime_drums(data: bytes, transform, source: str = "<bytes>", all_channels: bool = False,
+                 max_bars: int = MAX_MIDI_BARS) -> tuple[bytes, int]:
     """The file with its drum bars replaced by `transform(patterns)` (same hits, new velocities and
     offsets), and the number of bars changed. Everything else (other channels and tracks, tempo
     and meta events, notes outside the 9 voices, bars not in 4/4) is written back as it was.
@@ -417,13 +448,20 @@ def retime_drums(data: bytes, transform, source: str = "<bytes>", all_channels: 
     Each drum note moves by its cell's change of offset and takes its cell's new velocity (a
     quieter note folded onto the same cell, a flam, keeps its ratio to the loudest); every note
     stays inside the window its cell is read from, so importing the result gives the same hits.
-    Its note-off moves with it (never past the same note's next note-on)."""
+    Its note-off moves with it (never past the same note's next note-on). Every event of the file
+    is rewritten through mido (0.75 KB each), so a file of more than MAX_RETIME_EVENTS is refused
+    before any is; `max_bars` caps the bars `transform` gets."""
 
-    result = import_bytes(data, source, all_channels)
+    result = import_bytes(data, source, all_channels, max_bars=max_bars)
+    scan = _scan(data, all_channels)
+    try:
+        check_count(scan.events, MAX_RETIME_EVENTS, "MIDI events", source,
+                    "humanize rewrites files of at most {limit} events: split it")
+    except DrumfontError as exc:
+        raise MidiFileError(str(exc)) from None
     new = list(transform(result.patterns))
     if len(new) != len(result.patterns):
         raise ValueError("transform must return one pattern per bar")
-    scan = _scan(data, all_channels)
     starts, lengths, _ = _bar_grid(scan)
     sixteenth = scan.tpb / 4
     bars = {b - 1: (old, nw) for b, old, nw in zip(result.bars, result.patterns, new)}
@@ -496,11 +534,12 @@ def retime_drums(data: bytes, transform, source: str = "<bytes>", all_channels: 
     return buf.getvalue(), len(new)
 
 
-def read_taps(path: str | os.PathLike, channel: int | None = None, note: int | None = None
-              ) -> list[Pattern]:
+def read_taps(path: str | os.PathLike, channel: int | None = None, note: int | None = None,
+              max_bars: int = MAX_MIDI_BARS) -> list[Pattern]:
     """A tapped line as bars: any note-on on any channel (or only `channel` 0..15, or only `note`)
     is a tap, kept in voice 0 with its velocity and timing; every 4/4 bar from the first tap
-    to the last is returned, empty bars included (they are rests in the rhythm)."""
+    to the last is returned, empty bars included (they are rests in the rhythm); more than
+    `max_bars` of them is an error."""
     path = Path(path)
     fold = [0] * 128 if note is None else [0 if n == note else -1 for n in range(128)]
     data = read_midi_bytes(path)
@@ -511,6 +550,9 @@ def read_taps(path: str | os.PathLike, channel: int | None = None, note: int | N
             raise MidiFileError(f"{path}: {_no_taps(data, channel, note)}")
     except (ValueError, IndexError, struct.error) as exc:
         raise MidiFileError(f"{path}: {exc}") from None
+    ticks = [t for t, _, _ in scan.hits]  # the bars from the first tap to the last, before they are read
+    first, last = np.searchsorted(starts, [min(ticks), max(ticks)], side="right") - 1
+    _check_bars(int(four[first:last + 1].sum()), max_bars, path)
     result = import_bytes(data, str(path), channel is None, fold, channel)
     if not result.patterns:
         raise MidiFileError(f"{path}: no 4/4 bar holds a tap ({result.skipped_meter} bars in other meters)")
@@ -542,12 +584,12 @@ def _listed(values: Sequence[int], most: int = 12) -> str:
 
 def file_bpm(data: bytes, source: str = "<bytes>") -> float | None:
     """The first tempo of a MIDI file's bytes, in BPM (None if it sets none or cannot be read);
-    a tempo of 0 µs per beat (no tempo at all: mido divides by it) is a MidiFileError."""
+    a tempo of 0 µs per beat (no tempo at all: mido divides by it) is a MidiFileError. Read by
+    the scanner, not mido, whose messages for a whole file would take 0.3 KB an event."""
     try:
-        mid = mido.MidiFile(file=io.BytesIO(data), clip=True)
-    except Exception:  # noqa: BLE001 - any unreadable file simply has no tempo to offer
+        tempos = _scan(data, False, [-1] * 128).tempos
+    except (ValueError, IndexError, struct.error):  # an unreadable file simply has no tempo to offer
         return None
-    tempos = [(t, m.tempo) for tr in mid.tracks for t, m in _absolute(tr) if m.type == "set_tempo"]
     if not tempos:
         return None
     tick, tempo = min(tempos)
@@ -575,9 +617,3 @@ def kept_tempo(asked: float | None, found: float | None, source: str = "the inpu
         raise MidiFileError(f"{source} plays at {found:g} BPM, outside {r.text()}; pass --bpm to choose a tempo")
     return found
 
-
-def _absolute(track):
-    tick = 0
-    for msg in track:
-        tick += msg.time
-        yield tick, msg
