@@ -332,7 +332,8 @@ def open_image(path: str | os.PathLike, what: str = "image"):
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise DrumfontError(f"{path}: larger than {MAX_IMAGE_PIXELS / 1e6:g} megapixels, too large for an {what}") from None
     except UnidentifiedImageError:
-        raise DrumfontError(f"{path}: not an image file Pillow can read (PNG, JPEG, GIF, BMP, TIFF, WebP)") from None
+        raise DrumfontError(f"{path}: cannot read the image (not a format Pillow knows: PNG, JPEG, GIF, BMP, "
+                            "TIFF, WebP)") from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise DrumfontError(f"{path}: cannot read the {what} ({' '.join(str(exc).split())[:100]})") from None
     return im

@@ -172,7 +172,7 @@ def test_a_style_image_too_large_to_decode_is_one_line(tmp_path, capsys, side, m
     refused(capsys, "font", "--style-from", png, "-o", tmp_path / "f.otf", message=message)
     (tmp_path / "junk.png").write_bytes(b"not a picture")
     refused(capsys, "letters", "HI", "--style-from", tmp_path / "junk.png", "-o", tmp_path / "l.png",
-            message="not an image file")
+            message="cannot read the image (not a format Pillow knows")
 
 
 # --- output paths ----------------------------------------------------------------------------

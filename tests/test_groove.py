@@ -446,10 +446,12 @@ def test_a_tempo_of_zero_is_one_line(models, tmp_path, capsys):
     mid.tracks[0][0] = mido.MetaMessage("set_tempo", tempo=0, time=0)
     src = tmp_path / "tempo0.mid"
     mid.save(src)
-    for argv in (["humanize", src, "-o", tmp_path / "h.mid", "--preset", models["humanize"]],
-                 ["drumify", src, "-o", tmp_path / "d.mid", "--preset", models["drumify"]]):
+    for argv, says in ((["humanize", src, "-o", tmp_path / "h.mid", "--preset", models["humanize"]],
+                        "tempo0.mid: its tempo at tick 0 is 0 µs per beat, which is no tempo"),
+                       (["drumify", src, "-o", tmp_path / "d.mid", "--preset", models["drumify"]],
+                        "tempo0.mid sets a tempo of 0 µs per beat, which is no tempo; pass --bpm")):
         rc, _, err = run(capsys, *argv)
-        assert rc == 2 and len(err.splitlines()) == 1 and "tempo0.mid: its tempo at tick 0 is 0 µs per beat" in err, err
+        assert rc == 2 and len(err.splitlines()) == 1 and says in err, err
     rc, _, err = run(capsys, "drumify", src, "-o", tmp_path / "d.mid", "--bpm", "90", "--preset", models["drumify"])
     assert rc == 0, err  # a tempo given on the command line needs none from the file
 

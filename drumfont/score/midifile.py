@@ -582,17 +582,23 @@ def _listed(values: Sequence[int], most: int = 12) -> str:
     return shown + (f" and {len(values) - most} more" if len(values) > most else "")
 
 
-def file_bpm(data: bytes, source: str = "<bytes>") -> float | None:
-    """The first tempo of a MIDI file's bytes, in BPM (None if it sets none or cannot be read);
-    a tempo of 0 µs per beat (no tempo at all: mido divides by it) is a MidiFileError. Read by
-    the scanner, not mido, whose messages for a whole file would take 0.3 KB an event."""
+def _first_tempo(data: bytes) -> tuple[int, int] | None:
+    """(tick, µs per beat) of a MIDI file's first tempo (None if it sets none or cannot be read).
+    Read by the scanner, not mido, whose messages for a whole file would take 0.3 KB an event."""
     try:
         tempos = _scan(data, False, [-1] * 128).tempos
     except (ValueError, IndexError, struct.error):  # an unreadable file simply has no tempo to offer
         return None
-    if not tempos:
+    return min(tempos) if tempos else None
+
+
+def file_bpm(data: bytes, source: str = "<bytes>") -> float | None:
+    """The first tempo of a MIDI file's bytes, in BPM (None if it sets none or cannot be read);
+    a tempo of 0 µs per beat (no tempo at all: mido divides by it) is a MidiFileError."""
+    first = _first_tempo(data)
+    if first is None:
         return None
-    tick, tempo = min(tempos)
+    tick, tempo = first
     if tempo <= 0:
         raise MidiFileError(f"{source}: its tempo at tick {tick} is 0 µs per beat, which is no tempo; "
                             "set a real one in the file")
@@ -600,8 +606,12 @@ def file_bpm(data: bytes, source: str = "<bytes>") -> float | None:
 
 
 def midi_tempo(path: str | os.PathLike) -> float | None:
-    """The first tempo a .mid file sets, in BPM (None if it sets none)."""
-    return file_bpm(read_midi_bytes(path), str(path))
+    """The first tempo a .mid file sets, in BPM (None if it sets none); a tempo of 0 µs per beat
+    is infinitely fast (math.inf), which kept_tempo refuses unless --bpm chooses one."""
+    first = _first_tempo(read_midi_bytes(path))
+    if first is None:
+        return None
+    return math.inf if first[1] <= 0 else round(mido.tempo2bpm(first[1]), 3)
 
 
 def kept_tempo(asked: float | None, found: float | None, source: str = "the input") -> float:
@@ -613,6 +623,8 @@ def kept_tempo(asked: float | None, found: float | None, source: str = "the inpu
     if found is None:
         return DEFAULT_BPM
     r = RANGES["bpm"]
+    if found == math.inf:
+        raise MidiFileError(f"{source} sets a tempo of 0 µs per beat, which is no tempo; pass --bpm to choose one")
     if not r.lo <= found <= r.hi:
         raise MidiFileError(f"{source} plays at {found:g} BPM, outside {r.text()}; pass --bpm to choose a tempo")
     return found
