@@ -1,0 +1,273 @@
+"""The phrase level above the bar: a conductor over bar codes (MusicVAE's hierarchical decoder,
+Roberts et al. 2018) with a phrase latent for the player's feel, conditioned on genre, position in
+the phrase and fill. Math only: no I/O.
+
+A phrase of L bars (L <= 8), each bar the seed's grid (16 steps x 9 voices; hits, velocities,
+offsets):
+
+    q(z_p | bars)          phrase latent ("the drummer's feel", z_phrase dims) from the mean of the
+                           bars' conv features; prior p(z_p | genre), one learned Gaussian per genre
+    q(z_i | bar i)         each bar's own code (z_bar dims): the seed's conv encoder, reading hits,
+                           velocities and offsets (27 channels)
+    conductor              a GRU over the bars; its state starts from (z_p, genre); step i reads the
+                           previous bar's code z_{i-1} and the condition c_i (genre, position, bars
+                           to the phrase's end, fill flags of this and the previous bar), and gives
+                           p(z_i | z_<i, z_p, c), a Gaussian: the learned, autoregressive prior of
+                           the bar codes
+    bar decoder            the seed's transposed-conv decoder from (z_i, conductor state, z_p) to hit
+                           logits, velocities and offsets
+
+The seed's bar VAE split a bar into z_high (style) and z_low (variation) with p(z_low | z_high);
+here the same two roles sit one level up: z_p holds what stays through a phrase (style, feel),
+the bar codes hold what changes from bar to bar, and their prior is conditioned on the bars before
+them, which is what makes bar 3 answer bar 1. Step 0 reads the code of the bar *before* the
+phrase (zeros when there is none), so phrases chain: a song or a continuation is a run of phrases
+of at most 8 bars, each starting from the last code of the one before, with one z_p throughout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from drumfont.models.hvae import gaussian_kl, model_input, transposed_conv
+
+
+@dataclass
+class PhraseConfig:
+    """Architecture of the phrase model."""
+
+    steps: int = field(default=16, metadata={"help": "sixteenth steps per bar (divisible by 4)"})
+    voices: int = field(default=9, metadata={"help": "drum voices"})
+    z_bar: int = field(default=32, metadata={"help": "dimensions of each bar's code"})
+    z_phrase: int = field(default=8, metadata={"help": "dimensions of the phrase latent (feel)"})
+    channels: int = field(default=64, metadata={"help": "conv channels of the bar encoder and decoder"})
+    hidden: int = field(default=128, metadata={"help": "width of the conductor GRU"})
+    genre_dim: int = field(default=8, metadata={"help": "size of the genre embedding"})
+    context: int = field(default=32, metadata={"help": "conductor state passed to the bar decoder"})
+    n_genres: int = field(default=7, metadata={"help": "genres (one more index stands for 'unlabelled')"})
+    max_bars: int = field(default=8, metadata={"help": "longest phrase (size of the position one-hots)"})
+
+    def to_dict(self) -> dict:
+        """Plain values, for the checkpoint."""
+        return asdict(self)
+
+    @property
+    def cond_dim(self) -> int:
+        """Size of a bar's condition vector (see `conditions`)."""
+        return 2 * self.max_bars + 3
+
+
+def conditions(fill: torch.Tensor, prev_fill: torch.Tensor, has_prev: torch.Tensor, max_bars: int,
+               start: int = 0, length: int | None = None) -> torch.Tensor:
+    """(B, L, 2 * max_bars + 3) condition of each bar of phrases: one-hot position in the phrase,
+    one-hot bars to its end, the bar's fill flag, the previous bar's fill flag, and whether there
+    is a previous bar. fill (B, L) are the flags of bars start..start+L-1 of a phrase of `length`
+    bars (default L); prev_fill / has_prev (B,) are those of the bar before bar `start`."""
+    b, n = fill.shape
+    length = n + start if length is None else length
+    pos = torch.arange(start, start + n, device=fill.device)
+    one_pos = F.one_hot(pos, max_bars).float()
+    one_end = F.one_hot(length - 1 - pos, max_bars).float()
+    f = fill.float()
+    before = torch.cat([prev_fill.float()[:, None], f[:, :-1]], dim=1)
+    had = torch.cat([has_prev.float()[:, None], torch.ones(b, n - 1, device=fill.device)], dim=1)
+    return torch.cat([one_pos.expand(b, n, max_bars), one_end.expand(b, n, max_bars),
+                      f[..., None], before[..., None], had[..., None]], dim=-1)
+
+
+class PhraseVAE(nn.Module):
+    """Bar encoder, phrase encoder, conductor (the bar codes' prior) and bar decoder."""
+
+    def __init__(self, cfg: PhraseConfig) -> None:
+        super().__init__()
+        if cfg.steps % 4:
+            raise ValueError("steps must be divisible by 4 (two stride-2 convolutions)")
+        self.cfg = cfg
+        c, q = cfg.channels, cfg.steps // 4
+        # Bar encoder, the seed's: (B, 27, 16) -> (B, c, 4) -> q(z_i | bar).
+        self.enc = nn.Sequential(
+            nn.Conv1d(cfg.voices * 3, c // 2, 3, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv1d(c // 2, c, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv1d(c, c, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+        )
+        self.enc_out = nn.Linear(c * q, 2 * cfg.z_bar)
+        # Phrase encoder: mean of the bars' conv features -> q(z_p | bars).
+        self.enc_phrase = nn.Sequential(nn.Linear(c * q, cfg.hidden), nn.LeakyReLU(0.2),
+                                        nn.Linear(cfg.hidden, 2 * cfg.z_phrase))
+        # p(z_p | genre): a Gaussian per genre (index n_genres: unlabelled), N(0, I) at the start.
+        self.phrase_prior = nn.Embedding(cfg.n_genres + 1, 2 * cfg.z_phrase)
+        nn.init.zeros_(self.phrase_prior.weight)
+        self.genre_emb = nn.Embedding(cfg.n_genres + 1, cfg.genre_dim)
+        # Conductor.
+        self.init = nn.Linear(cfg.z_phrase + cfg.genre_dim, cfg.hidden)
+        self.gru = nn.GRU(cfg.z_bar + cfg.cond_dim + cfg.genre_dim, cfg.hidden, batch_first=True)
+        self.prior_out = nn.Linear(cfg.hidden, 2 * cfg.z_bar)
+        self.to_context = nn.Linear(cfg.hidden, cfg.context)
+        # Bar decoder, the seed's: (z_i, context, z_p) -> (B, c, 4) -> (B, c/2, 16) -> three heads.
+        self.dec_in = nn.Linear(cfg.z_bar + cfg.context + cfg.z_phrase, c * q)
+        self.dec = nn.Sequential(  # applied in `decode` through `transposed_conv`
+            nn.LeakyReLU(0.2),
+            nn.ConvTranspose1d(c, c, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+            nn.ConvTranspose1d(c, c // 2, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+        )
+        self.hit_head = nn.Conv1d(c // 2, cfg.voices, 3, padding=1)
+        self.vel_head = nn.Conv1d(c // 2, cfg.voices, 3, padding=1)
+        self.offset_head = nn.Conv1d(c // 2, cfg.voices, 3, padding=1)
+
+    # --- encoders ----------------------------------------------------------------------------
+    def genre_index(self, genre: torch.Tensor) -> torch.Tensor:
+        """Genre labels with -1 (unlabelled) mapped to the extra index."""
+        return torch.where(genre < 0, torch.full_like(genre, self.cfg.n_genres), genre)
+
+    def bar_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Conv features (..., c * 4) of bars x (..., 16, 27) (`model_input`)."""
+        lead = x.shape[:-2]
+        h = self.enc(x.reshape(-1, *x.shape[-2:]).transpose(1, 2))  # (N, c, 4)
+        return h.flatten(1).view(*lead, -1)
+
+    def encode_bars(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """q(z_i | bar) from bar features: mean and log-variance (..., z_bar)."""
+        mu, logvar = self.enc_out(feats).chunk(2, dim=-1)
+        return mu, logvar.clamp(-10.0, 6.0)
+
+    def encode_phrase(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """q(z_p | bars) from the features of a phrase's bars (B, L, F): mean and log-variance."""
+        mu, logvar = self.enc_phrase(feats.mean(1)).chunk(2, dim=-1)
+        return mu, logvar.clamp(-10.0, 6.0)
+
+    def prior_phrase(self, genre: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """p(z_p | genre): mean and log-variance (B, z_phrase)."""
+        mu, logvar = self.phrase_prior(self.genre_index(genre)).chunk(2, dim=-1)
+        return mu, logvar.clamp(-10.0, 6.0)
+
+    # --- conductor ---------------------------------------------------------------------------
+    def start(self, z_p: torch.Tensor, genre: torch.Tensor) -> torch.Tensor:
+        """The conductor's first state (1, B, hidden) from the phrase latent and the genre."""
+        return torch.tanh(self.init(torch.cat([z_p, self.genre_emb(self.genre_index(genre))], -1)))[None]
+
+    def conduct(self, z_in: torch.Tensor, cond: torch.Tensor, genre: torch.Tensor, h: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Conductor over bars whose previous codes z_in (B, n, z_bar) are known (teacher forcing):
+        states (B, n, hidden), prior mean and log-variance of each bar's code, and the last state."""
+        g = self.genre_emb(self.genre_index(genre))[:, None].expand(-1, z_in.shape[1], -1)
+        hs, h = self.gru(torch.cat([z_in, cond, g], dim=-1), h)
+        mu, logvar = self.prior_out(hs).chunk(2, dim=-1)
+        return hs, mu, logvar.clamp(-10.0, 6.0), h
+
+    def decode(self, z: torch.Tensor, hs: torch.Tensor, z_p: torch.Tensor
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Hit logits, velocities in [0, 1] and offsets in (-0.5, 0.5), each (B, L, 16, 9), of bar
+        codes z (B, L, z_bar) under conductor states hs (B, L, hidden) and phrase latent z_p."""
+        b, n, _ = z.shape
+        zp = z_p[:, None].expand(b, n, -1)
+        h = self.dec_in(torch.cat([z, self.to_context(hs), zp], -1)).view(b * n, self.cfg.channels, -1)
+        for layer in self.dec:  # (N, c, 4) -> (N, c, 8) -> (N, c/2, 16)
+            h = transposed_conv(layer, h) if isinstance(layer, nn.ConvTranspose1d) else layer(h)
+        shape = (b, n, self.cfg.steps, self.cfg.voices)
+        return (self.hit_head(h).transpose(1, 2).reshape(shape),
+                torch.sigmoid(self.vel_head(h)).transpose(1, 2).reshape(shape),
+                (0.5 * torch.tanh(self.offset_head(h))).transpose(1, 2).reshape(shape))
+
+    def generate(self, z_p: torch.Tensor, genre: torch.Tensor, cond: torch.Tensor, z_prev: torch.Tensor,
+                 generator: torch.Generator | None, temperature: float = 1.0,
+                 forced: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Bar codes (B, L, z_bar) and conductor states (B, L, hidden) of one phrase, bar by bar:
+        the first k codes are `forced` (B, k, z_bar) where given (a player's bars being continued),
+        the rest drawn from the conductor's prior with its spread scaled by `temperature`.
+        z_prev (B, z_bar) is the code of the bar before the phrase (zeros if none)."""
+        h = self.start(z_p, genre)
+        n = cond.shape[1]
+        k = 0 if forced is None else forced.shape[1]
+        codes, states = [], []
+        prev = z_prev
+        if k:  # the known bars in one pass
+            z_in = torch.cat([prev[:, None], forced[:, :-1]], dim=1)
+            hs, _, _, h = self.conduct(z_in, cond[:, :k], genre, h)
+            codes.append(forced)
+            states.append(hs)
+            prev = forced[:, -1]
+        for i in range(k, n):
+            hs, mu, logvar, h = self.conduct(prev[:, None], cond[:, i:i + 1], genre, h)
+            eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype).to(mu.device)
+            prev = (mu + temperature * (0.5 * logvar).exp() * eps)[:, 0]
+            codes.append(prev[:, None])
+            states.append(hs)
+        return torch.cat(codes, 1), torch.cat(states, 1)
+
+    def sample_phrase_latent(self, genre: torch.Tensor, generator: torch.Generator | None,
+                             temperature: float = 1.0) -> torch.Tensor:
+        """z_p ~ p(z_p | genre), its spread scaled by `temperature`."""
+        mu, logvar = self.prior_phrase(genre)
+        eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype).to(mu.device)
+        return mu + temperature * (0.5 * logvar).exp() * eps
+
+    # --- training ----------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor, genre: torch.Tensor, fill: torch.Tensor, x_prev: torch.Tensor,
+                has_prev: torch.Tensor, prev_fill: torch.Tensor, generator: torch.Generator | None = None
+                ) -> dict[str, torch.Tensor]:
+        """One pass over phrases x (B, L, 16, 27) with the bar before each (B, 16, 27; zeros and
+        has_prev False where none), genre (B,), fill flags (B, L) and the previous bar's (B,);
+        returns what the loss needs."""
+        def noise(t: torch.Tensor) -> torch.Tensor:
+            return torch.randn(t.shape, generator=generator).to(t.device)
+
+        b, n = x.shape[:2]
+        feats = self.bar_features(torch.cat([x, x_prev[:, None]], dim=1))  # (B, L + 1, F)
+        mu_all, logvar_all = self.encode_bars(feats)
+        z_all = mu_all + (0.5 * logvar_all).exp() * noise(mu_all)
+        mu, logvar, z = mu_all[:, :n], logvar_all[:, :n], z_all[:, :n]
+        z_prev = z_all[:, n] * has_prev.float()[:, None]
+        mu_p, logvar_p = self.encode_phrase(feats[:, :n])
+        z_p = mu_p + (0.5 * logvar_p).exp() * noise(mu_p)
+        cond = conditions(fill, prev_fill, has_prev, self.cfg.max_bars)
+        z_in = torch.cat([z_prev[:, None], z[:, :-1]], dim=1)
+        hs, mu_c, logvar_c, _ = self.conduct(z_in, cond, genre, self.start(z_p, genre))
+        logits, vel, off = self.decode(z, hs, z_p)
+        pm, plv = self.prior_phrase(genre)
+        return {"logits": logits, "velocity": vel, "offset": off,
+                "kl_bar": gaussian_kl(mu, logvar, mu_c, logvar_c),      # (B, L, z_bar)
+                "kl_phrase": gaussian_kl(mu_p, logvar_p, pm, plv),       # (B, z_phrase)
+                "mu": mu, "mu_phrase": mu_p}
+
+    def reconstruct(self, x: torch.Tensor, genre: torch.Tensor, fill: torch.Tensor, x_prev: torch.Tensor,
+                    has_prev: torch.Tensor, prev_fill: torch.Tensor
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Decoded phrases from posterior means (codes and z_p): logits, velocities, offsets."""
+        n = x.shape[1]
+        feats = self.bar_features(torch.cat([x, x_prev[:, None]], dim=1))
+        mu_all, _ = self.encode_bars(feats)
+        z_prev = mu_all[:, n] * has_prev.float()[:, None]
+        mu_p, _ = self.encode_phrase(feats[:, :n])
+        cond = conditions(fill, prev_fill, has_prev, self.cfg.max_bars)
+        z_in = torch.cat([z_prev[:, None], mu_all[:, :n - 1]], dim=1)
+        hs, _, _, _ = self.conduct(z_in, cond, genre, self.start(mu_p, genre))
+        return self.decode(mu_all[:, :n], hs, mu_p)
+
+
+def phrase_input(hits: torch.Tensor, velocity: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
+    """(..., 16, 27) encoder input of bars: hits, velocities in [0, 1], offsets (see hvae.model_input)."""
+    shape = hits.shape
+    flat = model_input(hits.reshape(-1, *shape[-2:]), velocity.reshape(-1, *shape[-2:]),
+                       offset.reshape(-1, *shape[-2:]))
+    return flat.view(*shape[:-1], -1)
+
+
+def phrase_losses(out: dict[str, torch.Tensor], hits: torch.Tensor, velocities: torch.Tensor,
+                  offsets: torch.Tensor, temperature: float = 1.0
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per bar: BCE summed over the 144 cells and averaged over bars; velocity and offset MSE on
+    hit cells only (as the bar VAE's `reconstruction_losses`)."""
+    n_bars = hits.shape[0] * hits.shape[1]
+    bce = F.binary_cross_entropy_with_logits(out["logits"] / temperature, hits, reduction="sum") / n_bars
+    mask = hits > 0
+    if mask.any():
+        vel = F.mse_loss(out["velocity"][mask], velocities[mask])
+        off = F.mse_loss(out["offset"][mask], offsets[mask])
+    else:
+        vel = out["velocity"].sum() * 0.0
+        off = out["offset"].sum() * 0.0
+    return bce, vel, off
