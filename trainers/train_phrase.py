@@ -105,8 +105,9 @@ def model_call(model, b: dict[str, torch.Tensor], generator: torch.Generator | N
 
 
 def evaluate(model, bars: Bars, windows: dict) -> dict:
-    """Validation, per window length: reconstruction from posterior means (hit F1, velocity and
-    timing error on hit cells) and the KL terms; the 4-bar figures also at the top level."""
+    """Validation, per window length: reconstruction from posterior means, the decoder running on
+    its own bars (hit F1, velocity and timing error on hit cells), and the KL terms; the 4-bar
+    figures also at the top level."""
     from drumfont.metrics.vae import reconstruction_scores
 
     model.eval()
@@ -116,10 +117,9 @@ def evaluate(model, bars: Bars, windows: dict) -> dict:
             if not len(w):
                 continue
             b = bars.phrases(w, np.arange(len(w)))
-            logits, vel, off = model.reconstruct(b["x"], b["genre"], b["fill"], b["x_prev"], b["has_prev"],
-                                                 b["prev_fill"])
+            hits, vel, off = model.reconstruct(b["x"], b["genre"], b["fill"])
             out = model_call(model, b, torch.Generator().manual_seed(0))
-            s = reconstruction_scores(b["hits"].numpy(), (logits > 0).numpy(), b["vel"].numpy() * 127,
+            s = reconstruction_scores(b["hits"].numpy(), hits.numpy(), b["vel"].numpy() * 127,
                                       vel.numpy() * 127, b["off"].numpy(), off.numpy())
             s["kl_bar"] = float(out["kl_bar"].sum(-1).mean())
             s["kl_phrase"] = float(out["kl_phrase"].sum(-1).mean())
@@ -174,6 +174,7 @@ def train(model_cfg, cfg: TrainConfig, data_path: str, out: Path, resume: bool =
     if not any(len(w) for w in va.values()):
         va = tr  # a tiny user library: validate on what there is, rather than fail
     genres = list(ds.genres)
+    present = sorted({int(g) for w in tr.values() for g in np.unique(w.genre) if g >= 0})
     model_cfg = dataclasses.replace(model_cfg, n_genres=max(1, len(genres)))
     bars = Bars.of(ds)
     sizes = {n: len(w) for n, w in tr.items() if len(w)}
@@ -202,7 +203,8 @@ def train(model_cfg, cfg: TrainConfig, data_path: str, out: Path, resume: bool =
     def checkpoint(epoch: int, extras: dict, metrics: dict) -> None:
         save_checkpoint(out, KIND, config, model.state_dict(),
                         extras={"optimizer": opt.state_dict(), "epoch": epoch, "genres": genres,
-                                "fill_rule": fill_rule, "timing": ds.offsets is not None, **extras},
+                                "genres_present": present, "fill_rule": fill_rule,
+                                "timing": ds.offsets is not None, **extras},
                         metrics=metrics)
 
     # --- loop --------------------------------------------------------------------------------

@@ -1,0 +1,406 @@
+"""The phrase API on a trained phrase model: sample a phrase of a genre with or without a fill,
+continue a player's bars in their own feel, re-roll a phrase's fill, and lay out a song.
+
+Signatures carry numpy arrays and Patterns only (torch is imported lazily, as in the bar engine).
+Runs longer than 8 bars are phrases of at most 8 bars chained bar to bar (`phrase_data.chunks`):
+each phrase's conductor starts from the same phrase latent (the drummer's feel) and reads the last
+code of the phrase before it, so a song or a continuation keeps one feel throughout. Hits are
+decoded greedily (a hit where the decoder's probability passes 0.5), as the bar engine does;
+temperature scales the spread of the phrase latent and of every bar code (0 = the most likely
+phrase of the genre).
+
+Song mode: each section (a name and 1-64 bars) is a phrase run with its own variation of the
+groove: its phrase latent is drawn correlated (RHO) with the song's, so sections differ the way a
+drummer's verse and chorus do while the feel stays; a section whose name came before returns with
+that section's latent and seed (verse 2 plays verse 1's groove). The last bar before every change
+of section is conditioned as a fill, and the next section's downbeat gets a crash: the model alone
+plays one after a fill about a third of the time (as drummers in the data do), song mode always.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+from drumfont.drums import phrase_data
+from drumfont.drums.pattern import CRASH, Pattern, stack, stack_offsets
+from drumfont.errors import CheckpointError, DrumfontError
+
+if TYPE_CHECKING:
+    import torch
+
+PRESET_NAME = "drums_phrase.pt"
+KIND = "phrase"
+FILLS = ("end", "none")
+MAX_SECTION_BARS = 64
+MAX_SONG_BARS = 512
+MAX_CONTINUE_BARS = 32
+RHO = 0.7                 # correlation of a section's phrase latent with the song's
+CRASH_VELOCITY = 100      # the least velocity of the crash song mode adds after a fill
+_FORM_ITEM = re.compile(r"^\s*([^:,]*?)\s*:\s*([^:,]*?)\s*$")
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of a song: its name, its bars, which of them is conditioned as a fill, and
+    whether its downbeat carries the crash after the previous section's fill."""
+
+    name: str
+    patterns: tuple[Pattern, ...]
+    fills: tuple[bool, ...]
+    crash: bool
+
+
+def parse_form(form: str) -> list[tuple[str, int]]:
+    """"intro:4,verse:8,chorus:8" -> [("intro", 4), ("verse", 8), ("chorus", 8)]; names are free
+    text (no ':' or ','), 1-64 bars a section, at most 512 in all. A malformed form is one
+    DrumfontError naming the bad item."""
+    if not form or not form.strip():
+        raise DrumfontError('the form is empty; give sections as NAME:BARS, e.g. "intro:4,verse:8"')
+    out = []
+    for item in form.split(","):
+        m = _FORM_ITEM.match(item)
+        if not m or not m.group(1):
+            raise DrumfontError(f"form item {item.strip()!r} is not NAME:BARS (e.g. verse:8)")
+        name, count = m.group(1), m.group(2)
+        if not count.isdigit():
+            raise DrumfontError(f"form item {item.strip()!r}: the bar count {count!r} is not a whole number")
+        bars = int(count)
+        if not 1 <= bars <= MAX_SECTION_BARS:
+            raise DrumfontError(f"form item {item.strip()!r}: a section has 1-{MAX_SECTION_BARS} bars, got {bars}")
+        out.append((name, bars))
+    total = sum(b for _, b in out)
+    if total > MAX_SONG_BARS:
+        raise DrumfontError(f"the form has {total} bars; a song has at most {MAX_SONG_BARS}")
+    return out
+
+
+def _patterns(hits: np.ndarray, vel: np.ndarray, off: np.ndarray) -> list[Pattern]:
+    v = np.where(hits, np.clip(np.rint(vel * 127.0), 1, 127), 0).astype(np.uint8)
+    return Pattern.batch(v, off)
+
+
+def _check_fill(fill: str) -> None:
+    if fill not in FILLS:
+        raise DrumfontError(f"fill must be one of {', '.join(FILLS)}, got {fill!r}")
+
+
+def _check_temperature(temperature: float) -> None:
+    if not np.isfinite(temperature) or temperature < 0:
+        raise DrumfontError(f"temperature must be a number >= 0, got {temperature}")
+
+
+def _generator(seed: int | None) -> "torch.Generator":
+    import torch
+
+    s = int(np.random.SeedSequence(seed).generate_state(1)[0]) if seed is None else int(seed)
+    return torch.Generator().manual_seed(s)
+
+
+class PhraseModel:
+    """A loaded phrase model (a conductor over bar codes with a phrase latent)."""
+
+    def __init__(self, blob: dict, source: str = "") -> None:
+        from drumfont.checkpoint import build_model
+        from drumfont.drums.phrase import PhraseConfig, PhraseVAE
+
+        extras = blob.get("extras", {})
+        self._model = build_model(blob, PhraseVAE, PhraseConfig, source, config_key="model")
+        if extras.get("complete") is not True:
+            raise CheckpointError(f"{source}: an unfinished training run; finish it with "
+                                  "`python -m trainers.train_phrase --resume --out ...`")
+        self.config = self._model.cfg
+        if self.config.max_bars != phrase_data.MAX_BARS:
+            raise CheckpointError(f"{source}: field config.model.max_bars must be {phrase_data.MAX_BARS}")
+        genres = extras.get("genres", [])
+        if not isinstance(genres, list) or not all(isinstance(g, str) for g in genres):
+            raise CheckpointError(f"{source}: field extras.genres must be a list of genre names")
+        present = extras.get("genres_present", list(range(len(genres))))
+        if not isinstance(present, list) or not all(isinstance(i, int) and 0 <= i < len(genres) for i in present):
+            raise CheckpointError(f"{source}: field extras.genres_present must list indices into the genres")
+        self._genre_index = {genres[i]: i for i in present}
+        self.timed = bool(extras.get("timing", True))
+        self.source = source
+        self.metrics = blob.get("metrics", {})
+        self._lock = threading.Lock()  # one forward at a time
+
+    # --- helpers -------------------------------------------------------------------------------
+    @property
+    def genres(self) -> tuple[str, ...]:
+        """The genres this model can play."""
+        return tuple(self._genre_index)
+
+    def _genre(self, genre: str) -> int:
+        g = str(genre).lower()
+        if g not in self._genre_index:
+            raise DrumfontError(f"unknown genre {genre!r}; this model knows: {', '.join(self.genres)}")
+        return self._genre_index[g]
+
+    def _run(self, fn, *args):
+        import torch
+
+        with self._lock, torch.inference_mode():
+            return fn(*args)
+
+    def _encode(self, hits: np.ndarray, vel: np.ndarray, off: np.ndarray):
+        """Posterior means of bars (B, L, 16, 9) (velocities 0..127): codes (B, L, z_bar), the
+        phrase latent (B, z_phrase) of each row, and the bars as the model reads them (B, L, 16, 27)."""
+        import torch
+
+        from drumfont.drums.phrase import phrase_input
+
+        h = torch.as_tensor(np.asarray(hits) > 0, dtype=torch.float32)
+        x = phrase_input(h, torch.as_tensor(np.asarray(vel, np.float32) / 127.0),
+                         torch.as_tensor(np.asarray(off, np.float32)))
+        mu, mu_p = self._model.encode(x)
+        return mu, mu_p, x
+
+    def _timing(self, off: np.ndarray) -> np.ndarray:
+        return off if self.timed else np.zeros_like(off)
+
+    def _chain(self, genre: np.ndarray, z_p, fills: np.ndarray, gen, temperature: float,
+               forced=None, forced_x=None, z_prev=None, x_prev=None, prev_fill: np.ndarray | None = None):
+        """Bars of B runs of n bars (n = fills.shape[1]) as phrases of at most 8 chained bar to bar:
+        the new bars' hits (B, n - k, 16, 9) bool, velocities [0, 1], offsets, and the last code and
+        bar (for the next run). `forced` (B, k, z_bar) codes and `forced_x` (B, k, 16, 27) bars fix
+        the first k bars (a player's); z_prev / x_prev / prev_fill are the code, bar and fill flag
+        of the bar before the run (none by default)."""
+        import torch
+
+        from drumfont.drums.phrase import conditions
+
+        b, n = fills.shape
+        g = torch.as_tensor(genre, dtype=torch.long)
+        has_prev = torch.full((b,), z_prev is not None)
+        prev = torch.zeros(b, self.config.z_bar) if z_prev is None else z_prev
+        prev_x = torch.zeros(b, self.config.steps, 3 * self.config.voices) if x_prev is None else x_prev
+        pf = torch.zeros(b, dtype=torch.bool) if prev_fill is None else torch.as_tensor(prev_fill)
+        fl = torch.as_tensor(fills, dtype=torch.bool)
+        k = 0 if forced is None else forced.shape[1]
+        hits, vels, offs = [], [], []
+        start = 0
+        for length in phrase_data.chunks(n):
+            cond = conditions(fl[:, start:start + length], pf, has_prev, self.config.max_bars)
+            known = min(max(k - start, 0), length)
+            z, h, v, o = self._model.generate(
+                z_p, g, cond, prev, prev_x, gen, temperature,
+                forced[:, start:start + known] if known else None,
+                forced_x[:, start:start + known] if known else None)
+            hits.append(h)
+            vels.append(v)
+            offs.append(o)
+            prev, pf = z[:, -1], fl[:, start + length - 1]
+            if known == length:
+                prev_x = forced_x[:, start + length - 1]
+            else:
+                prev_x = self._bar_input(h[:, -1], v[:, -1], o[:, -1])
+            has_prev = torch.ones(b, dtype=torch.bool)
+            start += length
+        return (torch.cat(hits, 1).numpy(), torch.cat(vels, 1).numpy(),
+                self._timing(torch.cat(offs, 1).numpy()), prev, prev_x)
+
+    @staticmethod
+    def _bar_input(hits, vel, off):
+        from drumfont.models.hvae import model_input
+
+        return model_input(hits.float(), vel, off)
+
+    def _fills(self, b: int, bars: int, fill: str) -> np.ndarray:
+        f = np.zeros((b, bars), bool)
+        if fill == "end":
+            f[:, -1] = True
+        return f
+
+    # --- sampling ------------------------------------------------------------------------------
+    def sample_arrays(self, genre: str, n: int, bars: int = 4, fill: str = "end", temperature: float = 1.0,
+                      seed: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """n phrases of `bars` bars as arrays: hits (n, bars, 16, 9) bool, velocities in [0, 1],
+        offsets in sixteenths."""
+        _check_fill(fill)
+        if n < 1:
+            raise DrumfontError(f"the number of phrases must be at least 1, got {n}")
+        if not 1 <= bars <= MAX_SONG_BARS:
+            raise DrumfontError(f"a phrase has 1-{MAX_SONG_BARS} bars, got {bars}")
+        return self.sample_flagged(genre, self._fills(n, bars, fill), temperature, seed)
+
+    def sample_flagged(self, genre: str, fills: np.ndarray, temperature: float = 1.0, seed: int | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One run of bars per row of `fills` (n, bars) bool, each bar conditioned as a fill where
+        its flag is set (runs past 8 bars are chained phrases): hits, velocities, offsets."""
+        import torch
+
+        _check_temperature(temperature)
+        fills = np.asarray(fills, bool)
+        if fills.ndim != 2 or fills.shape[0] < 1 or fills.shape[1] < 1:
+            raise DrumfontError(f"fill flags must be (phrases, bars), got shape {fills.shape}")
+        g = np.full(len(fills), self._genre(genre))
+        gen = _generator(seed)
+
+        def go():
+            z_p = self._model.sample_phrase_latent(torch.as_tensor(g), gen, temperature)
+            return self._chain(g, z_p, fills, gen, temperature)[:3]
+        return self._run(go)
+
+    def sample(self, genre: str, bars: int = 4, fill: str = "end", temperature: float = 1.0,
+               seed: int | None = None) -> list[Pattern]:
+        """One phrase of `bars` bars of a genre; fill "end" plays a fill in its last bar."""
+        h, v, o = self.sample_arrays(genre, 1, bars, fill, temperature, seed)
+        return _patterns(h[0], v[0], o[0])
+
+    # --- a player's bars ----------------------------------------------------------------------------
+    def infer_genre(self, patterns: Sequence[Pattern]) -> str:
+        """The genre whose phrase prior gives the bars' phrase latent the highest density."""
+        import torch
+
+        from drumfont.models.hvae import gaussian_log_density
+
+        _, mu_p, _ = self._run(self._encode, stack(patterns)[None] > 0, stack(patterns)[None],
+                               stack_offsets(patterns)[None])
+        names = self.genres
+        idx = torch.as_tensor([self._genre_index[g] for g in names])
+        pm, plv = self._run(self._model.prior_phrase, idx)
+        dens = gaussian_log_density(mu_p.expand(len(names), -1), pm, plv)
+        return names[int(dens.argmax())]
+
+    def continue_arrays(self, hits: np.ndarray, velocities: np.ndarray, offsets: np.ndarray, bars: int,
+                        genre: str | None = None, temperature: float = 1.0, seed: int | None = None,
+                        fill: str = "none") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`continue_` on a batch of B players' runs of k bars each ((B, k, 16, 9) arrays,
+        velocities 0..127): the B continuations, (B, bars, 16, 9) each."""
+        _check_fill(fill)
+        _check_temperature(temperature)
+        hits = np.asarray(hits) > 0
+        b, k = hits.shape[:2]
+        if k < 1:
+            raise DrumfontError("continue needs at least one bar to continue")
+        if not 1 <= bars <= MAX_CONTINUE_BARS:
+            raise DrumfontError(f"continue plays 1-{MAX_CONTINUE_BARS} bars, got {bars}")
+        if genre is None:
+            gi = np.array([self._genre(self.infer_genre(_patterns(hits[i], np.asarray(velocities[i]) / 127.0,
+                                                                   offsets[i]))) for i in range(b)])
+        else:
+            gi = np.full(b, self._genre(genre))
+        # The player's own fills, found as in the training data, condition their bars.
+        given = np.stack([phrase_data.detect_fills(hits[i], np.zeros(k, np.int64), np.arange(k))
+                          for i in range(b)])
+        fills = np.concatenate([given, self._fills(b, bars, fill)], axis=1)
+        gen = _generator(seed)
+
+        def go():
+            codes, z_p, x = self._encode(hits, velocities, offsets)  # the player's feel: their phrase latent
+            return self._chain(gi, z_p, fills, gen, temperature, forced=codes, forced_x=x)[:3]
+        return self._run(go)
+
+    def continue_(self, patterns: Sequence[Pattern], bars: int, genre: str | None = None,
+                  temperature: float = 1.0, seed: int | None = None, fill: str = "none") -> list[Pattern]:
+        """`bars` new bars that carry on from the player's `patterns` in their own feel (their
+        phrase latent: timing and dynamics as well as the groove), the player's first bar taken
+        as a phrase's first; genre None: the genre the bars sound most like (`infer_genre`)."""
+        if not patterns:
+            raise DrumfontError("continue needs at least one bar to continue")
+        v, o = stack(patterns), stack_offsets(patterns)
+        h, vel, off = self.continue_arrays(v[None] > 0, v[None], o[None], bars, genre, temperature, seed, fill)
+        return _patterns(h[0], vel[0], off[0])
+
+    def regenerate_fill(self, phrase: Sequence[Pattern], genre: str | None = None, temperature: float = 1.0,
+                        seed: int | None = None) -> list[Pattern]:
+        """The phrase with a new fill in its last bar: bars 1..N-1 are returned as given, the last
+        is drawn again, conditioned as a fill after them, in the phrase's feel."""
+        if len(phrase) < 2:
+            raise DrumfontError("a phrase needs at least 2 bars to re-roll its fill")
+        head = list(phrase[:-1])
+        new = self.continue_(head, 1, genre, temperature, seed, fill="end")
+        return head + new
+
+    # --- songs ----------------------------------------------------------------------------------
+    def song(self, genre: str, form: str | Sequence[tuple[str, int]], temperature: float = 1.0,
+             seed: int | None = None) -> list[Section]:
+        """A song laid out by `form` ("intro:4,verse:8,..." or (name, bars) pairs): every section
+        a phrase run with its own variation, a fill in the last bar before each change of section
+        and a crash on the downbeat after it (see the module's docstring)."""
+        import torch
+
+        _check_temperature(temperature)
+        items = parse_form(form) if isinstance(form, str) else [(str(n), int(b)) for n, b in form]
+        if not items:
+            raise DrumfontError("the form has no section")
+        total = sum(b for _, b in items)
+        if total > MAX_SONG_BARS or min(b for _, b in items) < 1:
+            raise DrumfontError(f"a song has sections of 1-{MAX_SECTION_BARS} bars, at most {MAX_SONG_BARS} in all")
+        g = self._genre(genre)
+        gen = _generator(seed)
+        gi = torch.tensor([g])
+
+        def go():
+            mu, logvar = self._model.prior_phrase(gi)
+            sd = temperature * (0.5 * logvar).exp()
+            eps_song = torch.randn(mu.shape, generator=gen)
+            latents: dict[str, tuple] = {}
+            out, prev, prev_x, prev_fill = [], None, None, None
+            for i, (name, bars) in enumerate(items):
+                if name not in latents:
+                    eps = RHO * eps_song + (1 - RHO ** 2) ** 0.5 * torch.randn(mu.shape, generator=gen)
+                    latents[name] = (mu + sd * eps, int(torch.randint(2**31 - 1, (1,), generator=gen)))
+                z_p, section_seed = latents[name]
+                fills = self._fills(1, bars, "end" if i < len(items) - 1 else "none")
+                h, v, o, prev, prev_x = self._chain(np.array([g]), z_p, fills,
+                                                    torch.Generator().manual_seed(section_seed), temperature,
+                                                    z_prev=prev, x_prev=prev_x, prev_fill=prev_fill)
+                h, v, o = h[0].copy(), v[0].copy(), o[0].copy()
+                crash = i > 0
+                if crash:  # the downbeat after the previous section's fill
+                    h[0, 0, CRASH] = True
+                    v[0, 0, CRASH] = max(v[0, 0, CRASH], CRASH_VELOCITY / 127.0)
+                out.append(Section(name, tuple(_patterns(h, v, o)), tuple(bool(x) for x in fills[0]), crash))
+                prev_fill = fills[:, -1]
+            return out
+        return self._run(go)
+
+    # --- measuring ------------------------------------------------------------------------------
+    def reconstruct_arrays(self, hits: np.ndarray, velocities: np.ndarray, offsets: np.ndarray,
+                           genre: np.ndarray, fills: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Phrases (B, L, 16, 9) (velocities 0..127) decoded from their posterior means alone (the
+        decoder reading its own bars, `PhraseVAE.reconstruct`), conditioned on their genres (B,)
+        (dataset indices, -1 = unlabelled) and fill flags (B, L): hits bool, velocities [0, 1],
+        offsets."""
+        import torch
+
+        from drumfont.drums.phrase import phrase_input
+
+        h = torch.as_tensor(np.asarray(hits) > 0, dtype=torch.float32)
+        x = phrase_input(h, torch.as_tensor(np.asarray(velocities, np.float32) / 127.0),
+                         torch.as_tensor(np.asarray(offsets, np.float32)))
+
+        def go():
+            rh, rv, ro = self._model.reconstruct(x, torch.as_tensor(np.asarray(genre), dtype=torch.long),
+                                                 torch.as_tensor(np.asarray(fills), dtype=torch.bool))
+            return rh.numpy(), rv.numpy(), self._timing(ro.numpy())
+        return self._run(go)
+
+    def genre_index(self, genre: str) -> int:
+        """The dataset index of a genre (for `reconstruct_arrays`)."""
+        return self._genre(genre)
+
+
+def preset_available() -> bool:
+    """True when the shipped phrase model is installed."""
+    from drumfont.shipped import preset_path
+
+    return preset_path(PRESET_NAME).is_file()
+
+
+def load(preset: str | os.PathLike | None = None) -> PhraseModel:
+    """A PhraseModel from a checkpoint: None for the shipped preset, or a path."""
+    from drumfont.checkpoint import load_checkpoint
+    from drumfont.shipped import preset_path
+
+    path = preset_path(PRESET_NAME) if preset is None else Path(preset)
+    if preset is None and not path.is_file():
+        raise CheckpointError(f"the shipped phrase model {path} is missing; reinstall drumfont or pass a path")
+    return PhraseModel(load_checkpoint(path, KIND), str(path))
