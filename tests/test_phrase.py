@@ -177,11 +177,11 @@ def test_a_few_steps_lower_the_loss_on_a_fixed_batch():
         return bce + 0.1 * out["kl_bar"].sum(-1).mean() + vel + off
 
     first = loss().item()
-    for _ in range(30):
+    for _ in range(60):
         opt.zero_grad()
         loss().backward()
         opt.step()
-    assert loss().item() < 0.7 * first
+    assert loss().item() < 0.75 * first
 
 
 def test_conditioning_moves_the_prior_and_generation_is_seeded():
@@ -189,21 +189,26 @@ def test_conditioning_moves_the_prior_and_generation_is_seeded():
     model = PhraseVAE(tiny_cfg()).eval()
     z_p = torch.zeros(1, 2)
     h0 = model.start(z_p, torch.tensor([0]))
-    z_in = torch.zeros(1, 1, 4)
+    before = torch.zeros(1, 1, 16, 27)
     c_fill = conditions(torch.tensor([[True]]), torch.tensor([False]), torch.tensor([False]), 8)
     c_beat = conditions(torch.tensor([[False]]), torch.tensor([False]), torch.tensor([False]), 8)
-    _, mu_fill, _, _ = model.conduct(z_in, c_fill, torch.tensor([0]), h0)
-    _, mu_beat, _, _ = model.conduct(z_in, c_beat, torch.tensor([0]), h0)
-    _, mu_other, _, _ = model.conduct(z_in, c_beat, torch.tensor([1]), model.start(z_p, torch.tensor([1])))
+    _, mu_fill, _, _ = model.conduct(before, c_fill, torch.tensor([0]), h0)
+    _, mu_beat, _, _ = model.conduct(before, c_beat, torch.tensor([0]), h0)
+    _, mu_other, _, _ = model.conduct(before, c_beat, torch.tensor([1]), model.start(z_p, torch.tensor([1])))
+    _, mu_bar, _, _ = model.conduct(torch.ones(1, 1, 16, 27), c_beat, torch.tensor([0]), h0)
     assert not torch.allclose(mu_fill, mu_beat) and not torch.allclose(mu_beat, mu_other)
+    assert not torch.allclose(mu_beat, mu_bar)  # the bar before is read
     cond = conditions(torch.zeros(2, 4, dtype=torch.bool), torch.zeros(2, dtype=torch.bool),
                       torch.zeros(2, dtype=torch.bool), 8)
     with torch.no_grad():
-        runs = [model.generate(torch.zeros(2, 2), torch.tensor([0, 1]), cond, torch.zeros(2, 4),
-                               torch.zeros(2, 16, 27), torch.Generator().manual_seed(s)) for s in (5, 5, 6)]
-    assert runs[0][1].shape == (2, 4, 16, 9) and runs[0][0].shape == (2, 4, 4)
-    assert torch.equal(runs[0][0], runs[1][0]) and torch.equal(runs[0][1], runs[1][1])
-    assert not torch.equal(runs[0][0], runs[2][0])
+        runs = [model.generate(torch.zeros(2, 2), torch.tensor([0, 1]), cond, torch.zeros(2, 16, 27),
+                               torch.Generator().manual_seed(s)) for s in (5, 5, 6)]
+        forced = model.generate(torch.zeros(2, 2), torch.tensor([0, 1]), cond, torch.zeros(2, 16, 27),
+                                torch.Generator().manual_seed(5), forced_x=torch.zeros(2, 3, 16, 27))
+    assert runs[0][0].shape == (2, 4, 16, 9) and runs[0][0].dtype == torch.bool
+    assert all(torch.equal(a, b) for a, b in zip(runs[0], runs[1]))
+    assert not torch.equal(runs[0][1], runs[2][1])
+    assert forced[0].shape == (2, 1, 16, 9)  # three bars given, one drawn
 
 
 # --- the trainer ------------------------------------------------------------------------------------

@@ -6,14 +6,15 @@ A phrase of L bars (L <= 8), each bar the seed's grid (16 steps x 9 voices; hits
 offsets):
 
     q(z_p | bars)          phrase latent ("the drummer's feel", z_phrase dims) from the mean of the
-                           bars' conv features; prior p(z_p | genre), one learned Gaussian per genre
-    q(z_i | bar i)         each bar's own code (z_bar dims): the seed's conv encoder, reading hits,
-                           velocities and offsets (27 channels)
+                           bars' summaries; prior p(z_p | genre), one learned Gaussian per genre
+    q(z_i | bar i, ctx)    each bar's code (z_bar dims): the seed's conv encoder, reading the bar's
+                           hits, velocities and offsets (27 channels) beside those of its context,
+                           the bar before it and the phrase's first bar: a code says what changes
     conductor              a GRU over the bars; its state starts from (z_p, genre); step i reads the
-                           previous bar's code z_{i-1} and the condition c_i (position, bars to the
-                           phrase's end, fill flags of this and the previous bar), with the genre,
-                           and gives p(z_i | z_<i, z_p, c), a Gaussian: the learned, autoregressive
-                           prior of the bar codes
+                           bar before (a linear summary of its grid) and the condition c_i
+                           (position, bars to the phrase's end, fill flags of this and the
+                           previous bar), with the genre, and gives p(z_i | bars < i, z_p, c), a
+                           Gaussian: the learned, autoregressive prior of the bar codes
     bar decoder            the seed's transposed-conv decoder from (z_i, conductor state, z_p), joined
                            at full resolution by the grids of the bar before and of the phrase's
                            first bar, to hit logits, velocities and offsets
@@ -31,7 +32,7 @@ Gaussian prior over codes that decode sharply lands between them. Reading the pr
 changes; phrases are then drawn bar by bar, each decoded (greedy hits) before the next reads it.
 Reconstruction is measured the same way: from the codes alone, the decoder reading its own bars.
 
-Step 0 reads the code and the grid of the bar *before* the phrase (zeros when there is none), so
+Step 0 reads the grid of the bar *before* the phrase (zeros when there is none), so
 phrases chain: a song or a continuation is a run of phrases of at most 8 bars, each starting from
 the last bar of the one before, with one z_p throughout.
 """
@@ -98,61 +99,61 @@ class PhraseVAE(nn.Module):
         if cfg.steps % 4:
             raise ValueError("steps must be divisible by 4 (two stride-2 convolutions)")
         self.cfg = cfg
-        c, q = cfg.channels, cfg.steps // 4
-        # Bar encoder, the seed's: (B, 27, 16) -> (B, c, 4) -> q(z_i | bar).
+        c, q, v3 = cfg.channels, cfg.steps // 4, 3 * cfg.voices
+        # Bar encoder, the seed's convolutions over time: the bar beside its context (the bar
+        # before it and the phrase's first bar), (B, 81, 16) -> (B, c, 4) -> q(z_i | bar, context).
         self.enc = nn.Sequential(
-            nn.Conv1d(cfg.voices * 3, c // 2, 3, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv1d(3 * v3, c // 2, 3, padding=1), nn.LeakyReLU(0.2),
             nn.Conv1d(c // 2, c, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
             nn.Conv1d(c, c, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
         )
         self.enc_out = nn.Linear(c * q, 2 * cfg.z_bar)
-        # Phrase encoder: mean of the bars' conv features -> q(z_p | bars).
-        self.enc_phrase = nn.Sequential(nn.Linear(c * q, cfg.hidden), nn.LeakyReLU(0.2),
-                                        nn.Linear(cfg.hidden, 2 * cfg.z_phrase))
+        # A bar as the conductor and the phrase encoder read it: one linear map of its grid.
+        self.summary = nn.Sequential(nn.Linear(cfg.steps * v3, cfg.hidden), nn.LeakyReLU(0.2))
+        # Phrase encoder: mean of the bars' summaries -> q(z_p | bars).
+        self.enc_phrase = nn.Linear(cfg.hidden, 2 * cfg.z_phrase)
         # p(z_p | genre): a Gaussian per genre (index n_genres: unlabelled), N(0, I) at the start.
         self.phrase_prior = nn.Embedding(cfg.n_genres + 1, 2 * cfg.z_phrase)
         nn.init.zeros_(self.phrase_prior.weight)
         self.genre_emb = nn.Embedding(cfg.n_genres + 1, cfg.genre_dim)
-        # Conductor.
+        # Conductor: reads the bar before (its summary), the condition and the genre.
         self.init = nn.Linear(cfg.z_phrase + cfg.genre_dim, cfg.hidden)
-        self.gru = nn.GRU(cfg.z_bar + cfg.cond_dim + cfg.genre_dim, cfg.hidden, batch_first=True)
+        self.gru = nn.GRU(cfg.hidden + cfg.cond_dim + cfg.genre_dim, cfg.hidden, batch_first=True)
         self.prior_out = nn.Linear(cfg.hidden, 2 * cfg.z_bar)
         self.to_context = nn.Linear(cfg.hidden, cfg.context)
-        # Bar decoder, the seed's: (z_i, context, z_p) -> (B, c, 4) -> (B, c/2, 16) -> three heads.
+        # Bar decoder, the seed's: (z_i, conductor context, z_p) -> (B, c, 4) -> (B, c/2, 16),
+        # joined at full resolution by the context grids, -> hit logits, velocities, offsets.
         self.dec_in = nn.Linear(cfg.z_bar + cfg.context + cfg.z_phrase, c * q)
         self.dec = nn.Sequential(  # applied in `decode` through `transposed_conv`
             nn.LeakyReLU(0.2),
             nn.ConvTranspose1d(c, c, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
             nn.ConvTranspose1d(c, c // 2, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
         )
-        # The grids the bar decoder reads beside its code: the bar before it and the phrase's first
-        # bar (27 channels each, zeros where there is none), at full resolution, so that playing
-        # the groove again is a copy and the code only has to hold what changes.
-        self.ctx_conv = nn.Sequential(nn.Conv1d(2 * 3 * cfg.voices, c // 2, 3, padding=1), nn.LeakyReLU(0.2))
+        self.ctx_conv = nn.Sequential(nn.Conv1d(2 * v3, c // 2, 3, padding=1), nn.LeakyReLU(0.2))
         self.mix = nn.Sequential(nn.Conv1d(c, c // 2, 3, padding=1), nn.LeakyReLU(0.2))
-        self.hit_head = nn.Conv1d(c // 2, cfg.voices, 3, padding=1)
-        self.vel_head = nn.Conv1d(c // 2, cfg.voices, 3, padding=1)
-        self.offset_head = nn.Conv1d(c // 2, cfg.voices, 3, padding=1)
+        self.heads = nn.Conv1d(c // 2, v3, 3, padding=1)  # hits, velocities, offsets: 9 channels each
 
     # --- encoders ----------------------------------------------------------------------------
     def genre_index(self, genre: torch.Tensor) -> torch.Tensor:
         """Genre labels with -1 (unlabelled) mapped to the extra index."""
         return torch.where(genre < 0, torch.full_like(genre, self.cfg.n_genres), genre)
 
-    def bar_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Conv features (..., c * 4) of bars x (..., 16, 27) (`model_input`)."""
-        lead = x.shape[:-2]
-        h = self.enc(x.reshape(-1, *x.shape[-2:]).transpose(1, 2))  # (N, c, 4)
-        return h.flatten(1).view(*lead, -1)
+    def bar_summary(self, x: torch.Tensor) -> torch.Tensor:
+        """(..., hidden) summaries of bars x (..., 16, 27)."""
+        return self.summary(x.flatten(-2))
 
-    def encode_bars(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """q(z_i | bar) from bar features: mean and log-variance (..., z_bar)."""
-        mu, logvar = self.enc_out(feats).chunk(2, dim=-1)
+    def encode_bars(self, x: torch.Tensor, ctx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """q(z_i | bar, context) of bars x (..., 16, 27) with their context grids ctx (..., 16, 54):
+        mean and log-variance (..., z_bar)."""
+        lead = x.shape[:-2]
+        h = torch.cat([x, ctx], dim=-1).reshape(-1, *x.shape[-2:-1], x.shape[-1] + ctx.shape[-1])
+        h = self.enc(h.transpose(1, 2)).flatten(1)  # (N, c * 4)
+        mu, logvar = self.enc_out(h).view(*lead, -1).chunk(2, dim=-1)
         return mu, logvar.clamp(-10.0, 6.0)
 
-    def encode_phrase(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """q(z_p | bars) from the features of a phrase's bars (B, L, F): mean and log-variance."""
-        mu, logvar = self.enc_phrase(feats.mean(1)).chunk(2, dim=-1)
+    def encode_phrase(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """q(z_p | bars) of phrases x (B, L, 16, 27): mean and log-variance (B, z_phrase)."""
+        mu, logvar = self.enc_phrase(self.bar_summary(x).mean(1)).chunk(2, dim=-1)
         return mu, logvar.clamp(-10.0, 6.0)
 
     def prior_phrase(self, genre: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -165,15 +166,16 @@ class PhraseVAE(nn.Module):
         """The conductor's first state (1, B, hidden) from the phrase latent and the genre."""
         return torch.tanh(self.init(torch.cat([z_p, self.genre_emb(self.genre_index(genre))], -1)))[None]
 
-    def conduct(self, z_in: torch.Tensor, cond: torch.Tensor, genre: torch.Tensor, h: torch.Tensor
+    def conduct(self, before: torch.Tensor, cond: torch.Tensor, genre: torch.Tensor, h: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Conductor over bars whose previous codes z_in (B, n, z_bar) are known (teacher forcing):
-        states (B, n, hidden), prior mean and log-variance of each bar's code, and the last state."""
-        g = self.genre_emb(self.genre_index(genre))[:, None].expand(-1, z_in.shape[1], -1)
-        hs, h = self.gru(torch.cat([z_in, cond, g], dim=-1), h)
+        """Conductor over bars whose previous bars `before` (B, n, 16, 27) are known: states
+        (B, n, hidden), prior mean and log-variance of each bar's code, and the last state."""
+        g = self.genre_emb(self.genre_index(genre))[:, None].expand(-1, before.shape[1], -1)
+        hs, h = self.gru(torch.cat([self.bar_summary(before), cond, g], dim=-1), h)
         mu, logvar = self.prior_out(hs).chunk(2, dim=-1)
         return hs, mu, logvar.clamp(-10.0, 6.0), h
 
+    # --- decoder -----------------------------------------------------------------------------
     def decode(self, z: torch.Tensor, hs: torch.Tensor, z_p: torch.Tensor, ctx: torch.Tensor
                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Hit logits, velocities in [0, 1] and offsets in (-0.5, 0.5), each (B, L, 16, 9), of bar
@@ -185,51 +187,45 @@ class PhraseVAE(nn.Module):
         for layer in self.dec:  # (N, c, 4) -> (N, c, 8) -> (N, c/2, 16)
             h = transposed_conv(layer, h) if isinstance(layer, nn.ConvTranspose1d) else layer(h)
         g = self.ctx_conv(ctx.reshape(b * n, *ctx.shape[-2:]).transpose(1, 2))  # (N, c/2, 16)
-        h = self.mix(torch.cat([h, g], dim=1))
-        shape = (b, n, self.cfg.steps, self.cfg.voices)
-        return (self.hit_head(h).transpose(1, 2).reshape(shape),
-                torch.sigmoid(self.vel_head(h)).transpose(1, 2).reshape(shape),
-                (0.5 * torch.tanh(self.offset_head(h))).transpose(1, 2).reshape(shape))
+        out = self.heads(self.mix(torch.cat([h, g], dim=1))).transpose(1, 2)  # (N, 16, 27)
+        logits, vel, off = out.reshape(b, n, self.cfg.steps, -1).chunk(3, dim=-1)
+        return logits, torch.sigmoid(vel), 0.5 * torch.tanh(off)
 
-    def generate(self, z_p: torch.Tensor, genre: torch.Tensor, cond: torch.Tensor, z_prev: torch.Tensor,
-                 x_prev: torch.Tensor, generator: torch.Generator | None, temperature: float = 1.0,
-                 forced: torch.Tensor | None = None, forced_x: torch.Tensor | None = None
-                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One phrase, bar by bar: the first k bars are given (`forced` codes (B, k, z_bar) and
-        their bars `forced_x` (B, k, 16, 27): a player's bars being continued), each later bar's
-        code is drawn from the conductor's prior (spread scaled by `temperature`) and decoded
-        (greedy hits) before the next, which reads it. z_prev / x_prev are the code and bar
-        (zeros if none) before the phrase. Returns the codes (B, L, z_bar) and the new bars' hits
+    def generate(self, z_p: torch.Tensor, genre: torch.Tensor, cond: torch.Tensor, x_prev: torch.Tensor,
+                 generator: torch.Generator | None, temperature: float = 1.0,
+                 forced_x: torch.Tensor | None = None
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One phrase, bar by bar: the first k bars are given (`forced_x` (B, k, 16, 27): a
+        player's bars being continued), each later bar's code is drawn from the conductor's prior
+        (spread scaled by `temperature`) and decoded (greedy hits) before the next bar reads it.
+        x_prev is the bar before the phrase (zeros if none). Returns the new bars' hits
         (B, L - k, 16, 9) bool, velocities and offsets."""
         h = self.start(z_p, genre)
         b, n = cond.shape[:2]
-        k = 0 if forced is None else forced.shape[1]
+        k = 0 if forced_x is None else forced_x.shape[1]
         first = torch.zeros_like(x_prev)
-        codes, hits, vels, offs = [], [], [], []
-        prev, prev_x = z_prev, x_prev
+        prev_x = x_prev
+        hits, vels, offs = [], [], []
         if k:  # the known bars in one pass
-            _, _, _, h = self.conduct(torch.cat([prev[:, None], forced[:, :-1]], dim=1), cond[:, :k], genre, h)
-            codes.append(forced)
-            prev, prev_x, first = forced[:, -1], forced_x[:, -1], forced_x[:, 0]
+            before = torch.cat([prev_x[:, None], forced_x[:, :-1]], dim=1)
+            _, _, _, h = self.conduct(before, cond[:, :k], genre, h)
+            prev_x, first = forced_x[:, -1], forced_x[:, 0]
         for i in range(k, n):
-            hs, mu, logvar, h = self.conduct(prev[:, None], cond[:, i:i + 1], genre, h)
+            hs, mu, logvar, h = self.conduct(prev_x[:, None], cond[:, i:i + 1], genre, h)
             eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype).to(mu.device)
             z = mu + temperature * (0.5 * logvar).exp() * eps
-            ctx = torch.cat([prev_x, first], dim=-1)[:, None]
-            logits, vel, off = self.decode(z, hs, z_p, ctx)
+            logits, vel, off = self.decode(z, hs, z_p, torch.cat([prev_x, first], dim=-1)[:, None])
             hit = logits[:, 0] > 0
-            x = model_input(hit.float(), vel[:, 0], off[:, 0])
+            prev_x = model_input(hit.float(), vel[:, 0], off[:, 0])
             if i == 0:
-                first = x
-            codes.append(z)
+                first = prev_x
             hits.append(hit)
             vels.append(vel[:, 0])
             offs.append(off[:, 0])
-            prev, prev_x = z[:, 0], x
         if not hits:
             empty = torch.zeros(b, 0, self.cfg.steps, self.cfg.voices)
-            return torch.cat(codes, 1), empty.bool(), empty, empty
-        return torch.cat(codes, 1), torch.stack(hits, 1), torch.stack(vels, 1), torch.stack(offs, 1)
+            return empty.bool(), empty, empty
+        return torch.stack(hits, 1), torch.stack(vels, 1), torch.stack(offs, 1)
 
     def sample_phrase_latent(self, genre: torch.Tensor, generator: torch.Generator | None,
                              temperature: float = 1.0) -> torch.Tensor:
@@ -244,56 +240,44 @@ class PhraseVAE(nn.Module):
                 ) -> dict[str, torch.Tensor]:
         """One pass over phrases x (B, L, 16, 27) with the bar before each (B, 16, 27; zeros and
         has_prev False where none), genre (B,), fill flags (B, L) and the previous bar's (B,),
-        the decoder reading the true bars before each bar (teacher forcing); returns what the
+        everything reading the true bars before each bar (teacher forcing); returns what the
         loss needs."""
         def noise(t: torch.Tensor) -> torch.Tensor:
             return torch.randn(t.shape, generator=generator).to(t.device)
 
-        n = x.shape[1]
         x_prev = x_prev * has_prev.float()[:, None, None]
-        feats = self.bar_features(torch.cat([x, x_prev[:, None]], dim=1))  # (B, L + 1, F)
-        mu_all, logvar_all = self.encode_bars(feats)
-        z_all = mu_all + (0.5 * logvar_all).exp() * noise(mu_all)
-        mu, logvar, z = mu_all[:, :n], logvar_all[:, :n], z_all[:, :n]
-        z_prev = z_all[:, n] * has_prev.float()[:, None]
-        mu_p, logvar_p = self.encode_phrase(feats[:, :n])
+        ctx = context_grids(x, x_prev)
+        mu, logvar = self.encode_bars(x, ctx)
+        z = mu + (0.5 * logvar).exp() * noise(mu)
+        mu_p, logvar_p = self.encode_phrase(x)
         z_p = mu_p + (0.5 * logvar_p).exp() * noise(mu_p)
         cond = conditions(fill, prev_fill, has_prev, self.cfg.max_bars)
-        z_in = torch.cat([z_prev[:, None], z[:, :-1]], dim=1)
-        hs, mu_c, logvar_c, _ = self.conduct(z_in, cond, genre, self.start(z_p, genre))
-        logits, vel, off = self.decode(z, hs, z_p, context_grids(x, x_prev))
+        hs, mu_c, logvar_c, _ = self.conduct(ctx[..., : x.shape[-1]], cond, genre, self.start(z_p, genre))
+        logits, vel, off = self.decode(z, hs, z_p, ctx)
         pm, plv = self.prior_phrase(genre)
         return {"logits": logits, "velocity": vel, "offset": off,
                 "kl_bar": gaussian_kl(mu, logvar, mu_c, logvar_c),      # (B, L, z_bar)
                 "kl_phrase": gaussian_kl(mu_p, logvar_p, pm, plv),       # (B, z_phrase)
                 "mu": mu, "mu_phrase": mu_p}
 
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Posterior means of phrases x (B, L, 16, 27): bar codes (B, L, z_bar), z_p (B, z_phrase)."""
-        feats = self.bar_features(x)
-        mu, _ = self.encode_bars(feats)
-        mu_p, _ = self.encode_phrase(feats)
-        return mu, mu_p
-
     def reconstruct(self, x: torch.Tensor, genre: torch.Tensor, fill: torch.Tensor
                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Phrases x (B, L, 16, 27) decoded from their posterior means (codes and z_p) alone, bar
-        by bar, each bar reading the decoder's own bars before it (never the true ones), without
-        a bar before the phrase: hits (B, L, 16, 9) bool, velocities, offsets."""
+        """Phrases x (B, L, 16, 27) played back from their posterior means (bar codes and z_p),
+        without a bar before the phrase: bar by bar, the conductor and the decoder reading the
+        decoder's own bars before it (never the true ones). Hits (B, L, 16, 9) bool, velocities,
+        offsets."""
         b, n = x.shape[:2]
-        mu, mu_p = self.encode(x)
         none = torch.zeros(b, dtype=torch.bool, device=x.device)
+        zero = torch.zeros_like(x[:, 0])
+        mu, _ = self.encode_bars(x, context_grids(x, zero))
+        mu_p, _ = self.encode_phrase(x)
         cond = conditions(fill, none, none, self.cfg.max_bars)
-        # The conductor's states depend on the codes only, so one pass gives them all; the
-        # decoder then runs bar by bar on its own output.
-        z_in = torch.cat([torch.zeros_like(mu[:, :1]), mu[:, :-1]], dim=1)
-        hs, _, _, _ = self.conduct(z_in, cond, genre, self.start(mu_p, genre))
-        prev_x = torch.zeros_like(x[:, 0])
-        first = torch.zeros_like(prev_x)
+        h = self.start(mu_p, genre)
+        prev_x, first = zero, zero
         hits, vels, offs = [], [], []
         for i in range(n):
-            logits, vel, off = self.decode(mu[:, i:i + 1], hs[:, i:i + 1], mu_p,
-                                           torch.cat([prev_x, first], dim=-1)[:, None])
+            hs, _, _, h = self.conduct(prev_x[:, None], cond[:, i:i + 1], genre, h)
+            logits, vel, off = self.decode(mu[:, i:i + 1], hs, mu_p, torch.cat([prev_x, first], dim=-1)[:, None])
             hit = logits[:, 0] > 0
             prev_x = model_input(hit.float(), vel[:, 0], off[:, 0])
             if i == 0:
@@ -305,8 +289,8 @@ class PhraseVAE(nn.Module):
 
 
 def context_grids(x: torch.Tensor, x_prev: torch.Tensor) -> torch.Tensor:
-    """(B, L, 16, 54) what the decoder reads beside each bar's code under teacher forcing: the
-    bar before it (x_prev for the first) and the phrase's first bar (zeros for the first itself)."""
+    """(B, L, 16, 54) each bar's context under teacher forcing: the bar before it (x_prev for the
+    first) and the phrase's first bar (zeros for the first itself)."""
     before = torch.cat([x_prev[:, None], x[:, :-1]], dim=1)
     first = torch.cat([torch.zeros_like(x[:, :1]), x[:, :1].expand(-1, x.shape[1] - 1, -1, -1)], dim=1)
     return torch.cat([before, first], dim=-1)
