@@ -11,13 +11,14 @@ import pytest
 import torch
 
 from drumfont.checkpoint import load_checkpoint
-from drumfont.corpus.dataset import GENRES, TRAIN, VAL, DrumDataset
 from drumfont.drums import phrase_data as pdm
 from drumfont.drums import phrase_engine
-from drumfont.drums.pattern import CRASH, TOM_HIGH, TOM_LOW, Pattern
+from drumfont.drums.dataset import TRAIN, VAL, DrumDataset
 from drumfont.drums.phrase import PhraseConfig, PhraseVAE, conditions, context_grids, phrase_input, phrase_losses
 from drumfont.errors import DrumfontError
-from trainers import train_phrase, train_vae
+from drumfont.score.genres import RULE_GENRES as GENRES
+from drumfont.score.pattern import CRASH, TOM_HIGH, TOM_LOW, Pattern
+from drumfont.trainers import train_phrase, train_vae
 
 TINY_MODEL = ["--model-channels", "8", "--model-hidden", "16", "--model-z-bar", "4", "--model-z-phrase", "2",
               "--model-genre-dim", "2", "--model-context", "4"]
@@ -360,7 +361,7 @@ def test_an_unfinished_run_or_another_kind_is_refused(perf_data, tmp_path, tiny_
 
 def test_report_measures_every_target_and_draws(perf_data, tiny_phrase, tmp_path):
     from drumfont import drums
-    from drumfont.drums import phrase_plots, phrase_report
+    from drumfont.drums import phrase_report, plots
 
     bar = tmp_path / "bar.pt"
     assert train_vae.main(["--data", perf_data, "--out", str(bar), "--epochs", "2", "--model-channels", "8",
@@ -378,7 +379,7 @@ def test_report_measures_every_target_and_draws(perf_data, tiny_phrase, tmp_path
     assert m["reconstruction"]["4"]["repeat"]["hit_f1"] < 1
     assert m["continue"]["n_windows"] == 6
     assert "real_beat_bars" in rock["few_hits"]
-    figures = phrase_plots.draw_all(m, arrays, tmp_path / "rep")
+    figures = plots.draw_phrases(m, arrays, tmp_path / "rep")
     assert {p.name for p in figures} >= {"shape_4.png", "shape_8.png", "examples.png", "continue.png", "features.png"}
     assert all(p.stat().st_size > 1000 for p in figures)
     table = phrase_report.summary_table(m)

@@ -1,6 +1,6 @@
 """Train the phrase model (drumfont/drums/phrase.py), top to bottom.
 
-    python -m trainers.train_phrase --data gmd.npz [--out runs/phrase.pt] [--epochs N] [--seed S] [--resume]
+    python -m drumfont.trainers.train_phrase --data gmd.npz [--out runs/phrase.pt] [--epochs N] [--seed S] [--resume]
 
 Data: windows of 1, 2, 4 and 8 consecutive bars of the dataset's beat files, on the grid of L
 bars from the start of each run, each bar with its genre, position and fill flag
@@ -29,10 +29,16 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from drumfont.doors import OneLineParser, check_output, trainer_arg
-from trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
-from trainers.distributed import run_main
-from trainers.train_vae import KL_SCHEDULES, free_bits_kl, kl_beta, output_temperature
+from drumfont.checkpoint import load_checkpoint, save_checkpoint
+from drumfont.drums import phrase_data
+from drumfont.drums.dataset import TRAIN, VAL, DrumDataset
+from drumfont.drums.metrics import reconstruction_scores
+from drumfont.drums.phrase import PhraseConfig, PhraseVAE, phrase_input, phrase_losses
+from drumfont.errors import DrumfontError
+from drumfont.trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
+from drumfont.trainers.distributed import run_main
+from drumfont.trainers.train_vae import KL_SCHEDULES, free_bits_kl, kl_beta, output_temperature
+from drumfont.validate import OneLineParser, check_output, trainer_arg
 
 KIND = "phrase"
 
@@ -75,8 +81,6 @@ class Bars:
 
     def phrases(self, w, idx: np.ndarray) -> dict[str, torch.Tensor]:
         """The model's inputs for windows `idx` of one Windows table."""
-        from drumfont.drums.phrase import phrase_input
-
         rows = torch.from_numpy(w.rows[idx])
         prev = torch.from_numpy(np.maximum(w.prev[idx], 0))
         has_prev = torch.from_numpy(w.prev[idx] >= 0)
@@ -108,8 +112,6 @@ def evaluate(model, bars: Bars, windows: dict) -> dict:
     """Validation, per window length: reconstruction from posterior means, the decoder running on
     its own bars (hit F1, velocity and timing error on hit cells), and the KL terms; the 4-bar
     figures also at the top level."""
-    from drumfont.metrics.vae import reconstruction_scores
-
     model.eval()
     scores: dict = {}
     with torch.no_grad():
@@ -134,12 +136,6 @@ def train(model_cfg, cfg: TrainConfig, data_path: str, out: Path, resume: bool =
           stop_after: int | None = None, show_progress: bool = True, force: bool = False,
           log=print, history_path: Path | None = None) -> Path:
     """The whole run; returns the checkpoint path."""
-    from drumfont.checkpoint import load_checkpoint, save_checkpoint
-    from drumfont.corpus.dataset import TRAIN, VAL, DrumDataset
-    from drumfont.drums import phrase_data
-    from drumfont.drums.phrase import PhraseConfig, PhraseVAE, phrase_losses
-    from drumfont.errors import DrumfontError
-
     out = Path(out)
     history = History(history_path or out.with_suffix(".jsonl"))
     check_output(out, force=True)
@@ -260,8 +256,6 @@ def train(model_cfg, cfg: TrainConfig, data_path: str, out: Path, resume: bool =
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     """Flags: one per config field (model and training), plus the run options."""
-    from drumfont.drums.phrase import PhraseConfig
-
     p = OneLineParser(prog=prog, description="Train the phrase model (a conductor over bar codes).")
     p.add_argument("--data", default=None, help="dataset file (.npz) of performances, e.g. from `drumfont data gmd`")
     p.add_argument("--out", default="runs/phrase.pt", help="checkpoint to write (history beside it, .jsonl)")
@@ -278,9 +272,6 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Parse flags and train; user errors become one line and exit code 2."""
-    from drumfont.drums.phrase import PhraseConfig
-    from drumfont.errors import DrumfontError
-
     args = build_parser(prog).parse_args(argv)
     cfg = dataclass_from_args(TrainConfig, args)
     model_cfg = dataclass_from_args(PhraseConfig, args, prefix="model-")

@@ -45,7 +45,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from drumfont.models.hvae import gaussian_kl, model_input, transposed_conv
+from drumfont.drums.hvae import gaussian_kl, model_input, transposed_conv
 
 
 @dataclass

@@ -28,12 +28,14 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from drumfont.checkpoint import build_model, load_checkpoint
 from drumfont.drums import phrase_data
-from drumfont.drums.pattern import CRASH, Pattern, stack, stack_offsets
 from drumfont.errors import CheckpointError, DrumfontError
+from drumfont.paths import preset_path
+from drumfont.score.pattern import CRASH, Pattern, stack, stack_offsets
 
 if TYPE_CHECKING:
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
 PRESET_NAME = "drums_phrase.pt"
 KIND = "phrase"
@@ -97,7 +99,7 @@ def _check_temperature(temperature: float) -> None:
 
 
 def _generator(seed: int | None) -> "torch.Generator":
-    import torch
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     s = int(np.random.SeedSequence(seed).generate_state(1)[0]) if seed is None else int(seed)
     return torch.Generator().manual_seed(s)
@@ -107,14 +109,13 @@ class PhraseModel:
     """A loaded phrase model (a conductor over bar codes with a phrase latent)."""
 
     def __init__(self, blob: dict, source: str = "") -> None:
-        from drumfont.checkpoint import build_model
-        from drumfont.drums.phrase import PhraseConfig, PhraseVAE
+        from drumfont.drums.phrase import PhraseConfig, PhraseVAE  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
         extras = blob.get("extras", {})
         self._model = build_model(blob, PhraseVAE, PhraseConfig, source, config_key="model")
         if extras.get("complete") is not True:
             raise CheckpointError(f"{source}: an unfinished training run; finish it with "
-                                  "`python -m trainers.train_phrase --resume --out ...`")
+                                  "`drumfont train phrase --resume --out ...`")
         self.config = self._model.cfg
         if self.config.max_bars != phrase_data.MAX_BARS:
             raise CheckpointError(f"{source}: field config.model.max_bars must be {phrase_data.MAX_BARS}")
@@ -143,7 +144,7 @@ class PhraseModel:
         return self._genre_index[g]
 
     def _run(self, fn, *args):
-        import torch
+        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
         with self._lock, torch.inference_mode():
             # One bar at a time is a chain of small ops: a second intra-op thread only waits
@@ -158,9 +159,9 @@ class PhraseModel:
     def _encode(self, hits: np.ndarray, vel: np.ndarray, off: np.ndarray):
         """Bars (B, L, 16, 9) (velocities 0..127) as the model reads them (B, L, 16, 27), and the
         posterior mean of their phrase latent (B, z_phrase)."""
-        import torch
+        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
-        from drumfont.drums.phrase import phrase_input
+        from drumfont.drums.phrase import phrase_input  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
         h = torch.as_tensor(np.asarray(hits) > 0, dtype=torch.float32)
         x = phrase_input(h, torch.as_tensor(np.asarray(vel, np.float32) / 127.0),
@@ -177,10 +178,10 @@ class PhraseModel:
         the new bars' hits (B, n - k, 16, 9) bool, velocities [0, 1], offsets, and the last bar as
         the model reads it (for the next run). `forced_x` (B, k, 16, 27) fixes the first k bars (a
         player's); x_prev / prev_fill are the bar and fill flag before the run (none by default)."""
-        import torch
+        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
-        from drumfont.drums.phrase import conditions
-        from drumfont.models.hvae import model_input
+        from drumfont.drums.hvae import model_input  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
+        from drumfont.drums.phrase import conditions  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
         b, n = fills.shape
         g = torch.as_tensor(genre, dtype=torch.long)
@@ -231,7 +232,7 @@ class PhraseModel:
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One run of bars per row of `fills` (n, bars) bool, each bar conditioned as a fill where
         its flag is set (runs past 8 bars are chained phrases): hits, velocities, offsets."""
-        import torch
+        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
         _check_temperature(temperature)
         fills = np.asarray(fills, bool)
@@ -254,9 +255,9 @@ class PhraseModel:
     # --- a player's bars ----------------------------------------------------------------------------
     def infer_genre(self, patterns: Sequence[Pattern]) -> str:
         """The genre whose phrase prior gives the bars' phrase latent the highest density."""
-        import torch
+        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
-        from drumfont.models.hvae import gaussian_log_density
+        from drumfont.drums.hvae import gaussian_log_density  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
         _, mu_p = self._run(self._encode, stack(patterns)[None] > 0, stack(patterns)[None],
                             stack_offsets(patterns)[None])
@@ -322,7 +323,7 @@ class PhraseModel:
         """A song laid out by `form` ("intro:4,verse:8,..." or (name, bars) pairs): every section
         a phrase run with its own variation, a fill in the last bar before each change of section
         and a crash on the downbeat after it (see the module's docstring)."""
-        import torch
+        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
         _check_temperature(temperature)
         items = parse_form(form) if isinstance(form, str) else [(str(n), int(b)) for n, b in form]
@@ -366,9 +367,9 @@ class PhraseModel:
         decoder reading its own bars, `PhraseVAE.reconstruct`), conditioned on their genres (B,)
         (dataset indices, -1 = unlabelled) and fill flags (B, L): hits bool, velocities [0, 1],
         offsets."""
-        import torch
+        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
-        from drumfont.drums.phrase import phrase_input
+        from drumfont.drums.phrase import phrase_input  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
         h = torch.as_tensor(np.asarray(hits) > 0, dtype=torch.float32)
         x = phrase_input(h, torch.as_tensor(np.asarray(velocities, np.float32) / 127.0),
@@ -387,16 +388,11 @@ class PhraseModel:
 
 def preset_available() -> bool:
     """True when the shipped phrase model is installed."""
-    from drumfont.shipped import preset_path
-
     return preset_path(PRESET_NAME).is_file()
 
 
 def load(preset: str | os.PathLike | None = None) -> PhraseModel:
     """A PhraseModel from a checkpoint: None for the shipped preset, or a path."""
-    from drumfont.checkpoint import load_checkpoint
-    from drumfont.shipped import preset_path
-
     path = preset_path(PRESET_NAME) if preset is None else Path(preset)
     if preset is None and not path.is_file():
         raise CheckpointError(f"the shipped phrase model {path} is missing; reinstall drumfont or pass a path")

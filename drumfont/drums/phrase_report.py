@@ -19,18 +19,22 @@ from typing import Callable
 
 import numpy as np
 
-from drumfont.corpus.dataset import VAL, DrumDataset
+from drumfont import drums
+from drumfont.atomic import check_writable, write_atomic
+from drumfont.drums import metrics as mv
 from drumfont.drums import phrase_data as pdm
-from drumfont.drums.pattern import CRASH
+from drumfont.drums import phrase_engine, plots
+from drumfont.drums.dataset import VAL, DrumDataset
+from drumfont.drums.report import GenreJudge
 from drumfont.errors import DrumfontError
-from drumfont.metrics import vae as mv
+from drumfont.score.pattern import CRASH
 
 DEPARTURE = 0.5             # distance to every earlier bar of the phrase above which a bar departs
 FEW_HITS = 8                # "a bar with fewer than 8 hits": the fill-like bars a beat should not hold
 MIN_WINDOWS = 5             # a genre's shape is compared where the validation split has this many windows
 MIN_BARS = 10               # ... and its bar features where it has this many bars
-FEATURES = ("density", "syncopation", "offset_std", "swingness", "velocity_mean", "voices")
-MODELS = ("phrase", "one_bar", "repeat")    # the phrase model and the two baselines
+FEATURES = plots.PHRASE_FEATURES  # the GrooveToolbox-style features of `bar_features`
+MODELS = plots.PHRASE_MODELS      # the phrase model and the two baselines
 TARGETS = {  # the issue's targets: (key in the summary, comparison, threshold)
     "shape_max_error": ("<=", 0.1), "fill_lift": (">=", 0.08), "continue_distance_error": ("<=", 0.15),
     "continue_offset_std_ratio": ("in", (0.7, 1.3)), "few_hits_error_max": ("<=", 0.02),
@@ -345,11 +349,6 @@ def report(preset: str | None, data: str, out: Path, samples: int = 200, tempera
            seed: int = 0, force: bool = False, bar_preset: str | None = None, classifier: str | None = None,
            log: Callable[[str], None] = print) -> dict:
     """Measure, draw the figures into `out`, write out/metrics.json; return the metrics."""
-    from drumfont import drums
-    from drumfont.drums import phrase_engine, phrase_plots
-    from drumfont.drums.report import GenreJudge
-    from drumfont.writes import check_writable, write_atomic
-
     out = Path(out)
     if os.path.exists(out) and not os.path.isdir(out):
         raise DrumfontError(f"{out} is a file, not a folder")
@@ -366,15 +365,16 @@ def report(preset: str | None, data: str, out: Path, samples: int = 200, tempera
         log(f"note: no style classifier ({exc}); genre agreement is skipped")
     m, arrays = compute_metrics(model, bar_model, dataset, judge, samples, temperature, seed)
     out.mkdir(parents=True, exist_ok=True)
-    figures = phrase_plots.draw_all(m, arrays, out, force=force)
+    figures = plots.draw_phrases(m, arrays, out, force=force)
     m["figures"] = [p.name for p in figures]
-    write_atomic(metrics_path, (json.dumps(m, indent=2, default=_jsonable) + "\n").encode(), force=force)
+    write_atomic(metrics_path, (json.dumps(m, indent=2, default=jsonable) + "\n").encode(), force=force)
     log(summary_table(m))
     log(f"wrote {metrics_path} and {len(figures)} figures")
     return m
 
 
-def _jsonable(x):
+def jsonable(x):
+    """numpy scalars and arrays as plain JSON values (json.dumps' `default`)."""
     if isinstance(x, np.generic):
         return x.item()
     if isinstance(x, np.ndarray):
