@@ -476,6 +476,7 @@ TRAINER_RANGES: dict[str, Range] = {
     "channels": _SIZE, "hidden": _SIZE, "width": _SIZE, "features": _SIZE,
     "z_bar": _SIZE, "z_phrase": _SIZE, "genre_dim": _SIZE, "context": _SIZE,
     "max_bars": Range(1, 64, "bars of the longest phrase", integer=True),
+    "mixture": Range(1, 64, "Gaussians in a mixture prior", integer=True),
     "n_genres": Range(1, 1024, "genres", integer=True), "n_classes": Range(1, 1024, "classes", integer=True),
     "classes": Range(1, 1024, "glyph classes", integer=True),
     "steps": Range(16, 16, "steps per bar", integer=True), "voices": Range(9, 9, "voices", integer=True),

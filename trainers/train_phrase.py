@@ -56,7 +56,8 @@ class TrainConfig:
     kl_ratio: float = field(default=0.5, metadata={
         "help": "share of each cycle (or of training, monotonic) spent ramping beta"})
     beta_max: float = field(default=0.05, metadata={"help": "largest KL weight"})
-    free_bits: float = field(default=0.25, metadata={"help": "minimum KL per latent dimension in nats (0 = off)"})
+    free_bits: float = field(default=0.25, metadata={
+        "help": "minimum KL per latent dimension in nats, on the whole code of a bar and on z_p (0 = off)"})
     temp_start: float = field(default=2.0, metadata={"help": "output temperature at the start (logits / T)"})
     temp_end: float = field(default=1.0, metadata={"help": "output temperature at the end (linear in epochs)"})
     vel_weight: float = field(default=50.0, metadata={"help": "weight of the velocity loss"})
@@ -123,7 +124,7 @@ def evaluate(model, bars: Bars, windows: dict) -> dict:
             out = model_call(model, b, torch.Generator().manual_seed(0))
             s = reconstruction_scores(b["hits"].numpy(), hits.numpy(), b["vel"].numpy() * 127,
                                       vel.numpy() * 127, b["off"].numpy(), off.numpy())
-            s["kl_bar"] = float(out["kl_bar"].sum(-1).mean())
+            s["kl_bar"] = float(out["kl_bar"].mean())
             s["kl_phrase"] = float(out["kl_phrase"].sum(-1).mean())
             scores[str(length)] = s
     model.train()
@@ -220,7 +221,8 @@ def train(model_cfg, cfg: TrainConfig, data_path: str, out: Path, resume: bool =
             beta = kl_beta(epoch * steps_per_epoch + i, total_steps, cfg)
             out_ = model_call(model, b, gen)
             bce, vel_loss, off_loss = phrase_losses(out_, b["hits"], b["vel"], b["off"], temp)
-            kl_bar = free_bits_kl(out_["kl_bar"].reshape(-1, model_cfg.z_bar), cfg.free_bits)
+            # free bits on each bar's whole code (a mixture prior's KL has no per-dimension split)
+            kl_bar = out_["kl_bar"].mean().clamp(min=cfg.free_bits * model_cfg.z_bar)
             kl_phrase = free_bits_kl(out_["kl_phrase"], cfg.free_bits) / length
             loss = bce + beta * (kl_bar + kl_phrase) + cfg.vel_weight * vel_loss + cfg.offset_weight * off_loss
             opt.zero_grad(set_to_none=True)
@@ -230,7 +232,7 @@ def train(model_cfg, cfg: TrainConfig, data_path: str, out: Path, resume: bool =
             n_bars += w
             for key, value in (("loss", loss), ("bce", bce), ("vel", vel_loss), ("offset", off_loss)):
                 sums[key] += value.item() * w
-            sums["kl_bar"] += out_["kl_bar"].sum(-1).mean().item() * w
+            sums["kl_bar"] += out_["kl_bar"].mean().item() * w
             sums["kl_phrase"] += out_["kl_phrase"].sum(-1).mean().item() / length * w
         sums = {k: v / max(1, n_bars) for k, v in sums.items()}
         record = {"epoch": epoch, **sums, "beta": beta, "temperature": temp, "seconds": time.perf_counter() - t0}

@@ -45,7 +45,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from drumfont.drums.hvae import gaussian_kl, model_input, transposed_conv
+from drumfont.drums.hvae import gaussian_kl, gaussian_log_density, model_input, transposed_conv
 
 
 @dataclass
@@ -62,6 +62,7 @@ class PhraseConfig:
     context: int = field(default=32, metadata={"help": "conductor state passed to the bar decoder"})
     n_genres: int = field(default=7, metadata={"help": "genres (one more index stands for 'unlabelled')"})
     max_bars: int = field(default=8, metadata={"help": "longest phrase (size of the position one-hots)"})
+    mixture: int = field(default=8, metadata={"help": "Gaussians in the prior of each bar code (1 = one Gaussian)"})
 
     def to_dict(self) -> dict:
         """Plain values, for the checkpoint."""
@@ -89,6 +90,39 @@ def conditions(fill: torch.Tensor, prev_fill: torch.Tensor, has_prev: torch.Tens
     had = torch.cat([has_prev.float()[:, None], torch.ones(b, n - 1, device=fill.device)], dim=1)
     return torch.cat([one_pos.expand(b, n, max_bars), one_end.expand(b, n, max_bars),
                       f[..., None], before[..., None], had[..., None]], dim=-1)
+
+
+class Prior:
+    """The conductor's prior of bar codes: a mixture of diagonal Gaussians per bar, weights
+    (..., K) as logits, means and log-variances (..., K, z_bar). With K = 1 it is one Gaussian."""
+
+    def __init__(self, logits: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> None:
+        self.logits, self.mu, self.logvar = logits, mu, logvar
+
+    def log_density(self, z: torch.Tensor) -> torch.Tensor:
+        """log p(z) of codes z (..., z_bar): (...)."""
+        comp = gaussian_log_density(z.unsqueeze(-2), self.mu, self.logvar)  # (..., K)
+        return torch.logsumexp(F.log_softmax(self.logits, -1) + comp, dim=-1)
+
+    def kl(self, z: torch.Tensor, mu_q: torch.Tensor, logvar_q: torch.Tensor) -> torch.Tensor:
+        """KL(q || p) of each bar, (...): in closed form for one Gaussian, else estimated by
+        log q(z) - log p(z) at the posterior sample z (no closed form for a mixture)."""
+        if self.mu.shape[-2] == 1:
+            return gaussian_kl(mu_q, logvar_q, self.mu[..., 0, :], self.logvar[..., 0, :]).sum(-1)
+        return gaussian_log_density(z, mu_q, logvar_q) - self.log_density(z)
+
+    def sample(self, generator: torch.Generator | None, temperature: float = 1.0) -> torch.Tensor:
+        """A code per bar: a component by its weight, then its Gaussian with the spread scaled by
+        `temperature` (0: the mean of the heaviest component)."""
+        if temperature == 0:
+            k = self.logits.argmax(-1)
+        else:
+            probs = F.softmax(self.logits, -1)
+            k = torch.multinomial(probs.reshape(-1, probs.shape[-1]), 1, generator=generator).view(probs.shape[:-1])
+        idx = k[..., None, None].expand(*k.shape, 1, self.mu.shape[-1])
+        mu, logvar = self.mu.gather(-2, idx)[..., 0, :], self.logvar.gather(-2, idx)[..., 0, :]
+        eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype).to(mu.device)
+        return mu + temperature * (0.5 * logvar).exp() * eps
 
 
 class PhraseVAE(nn.Module):
@@ -119,7 +153,7 @@ class PhraseVAE(nn.Module):
         # Conductor: reads the bar before (its summary), the condition and the genre.
         self.init = nn.Linear(cfg.z_phrase + cfg.genre_dim, cfg.hidden)
         self.gru = nn.GRU(cfg.hidden + cfg.cond_dim + cfg.genre_dim, cfg.hidden, batch_first=True)
-        self.prior_out = nn.Linear(cfg.hidden, 2 * cfg.z_bar)
+        self.prior_out = nn.Linear(cfg.hidden, cfg.mixture * (2 * cfg.z_bar + 1))
         self.to_context = nn.Linear(cfg.hidden, cfg.context)
         # Bar decoder, the seed's: (z_i, conductor context, z_p) -> (B, c, 4) -> (B, c/2, 16),
         # joined at full resolution by the context grids, -> hit logits, velocities, offsets.
@@ -167,13 +201,16 @@ class PhraseVAE(nn.Module):
         return torch.tanh(self.init(torch.cat([z_p, self.genre_emb(self.genre_index(genre))], -1)))[None]
 
     def conduct(self, before: torch.Tensor, cond: torch.Tensor, genre: torch.Tensor, h: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+                ) -> tuple[torch.Tensor, Prior, torch.Tensor]:
         """Conductor over bars whose previous bars `before` (B, n, 16, 27) are known: states
-        (B, n, hidden), prior mean and log-variance of each bar's code, and the last state."""
+        (B, n, hidden), the prior of each bar's code, and the last state."""
         g = self.genre_emb(self.genre_index(genre))[:, None].expand(-1, before.shape[1], -1)
         hs, h = self.gru(torch.cat([self.bar_summary(before), cond, g], dim=-1), h)
-        mu, logvar = self.prior_out(hs).chunk(2, dim=-1)
-        return hs, mu, logvar.clamp(-10.0, 6.0), h
+        out = self.prior_out(hs)
+        k, d = self.cfg.mixture, self.cfg.z_bar
+        logits, params = out[..., :k], out[..., k:].unflatten(-1, (k, 2 * d))
+        mu, logvar = params.chunk(2, dim=-1)
+        return hs, Prior(logits, mu, logvar.clamp(-10.0, 6.0)), h
 
     # --- decoder -----------------------------------------------------------------------------
     def decode(self, z: torch.Tensor, hs: torch.Tensor, z_p: torch.Tensor, ctx: torch.Tensor
@@ -208,12 +245,11 @@ class PhraseVAE(nn.Module):
         hits, vels, offs = [], [], []
         if k:  # the known bars in one pass
             before = torch.cat([prev_x[:, None], forced_x[:, :-1]], dim=1)
-            _, _, _, h = self.conduct(before, cond[:, :k], genre, h)
+            _, _, h = self.conduct(before, cond[:, :k], genre, h)
             prev_x, first = forced_x[:, -1], forced_x[:, 0]
         for i in range(k, n):
-            hs, mu, logvar, h = self.conduct(prev_x[:, None], cond[:, i:i + 1], genre, h)
-            eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype).to(mu.device)
-            z = mu + temperature * (0.5 * logvar).exp() * eps
+            hs, prior, h = self.conduct(prev_x[:, None], cond[:, i:i + 1], genre, h)
+            z = prior.sample(generator, temperature)
             logits, vel, off = self.decode(z, hs, z_p, torch.cat([prev_x, first], dim=-1)[:, None])
             hit = logits[:, 0] > 0
             prev_x = model_input(hit.float(), vel[:, 0], off[:, 0])
@@ -252,11 +288,11 @@ class PhraseVAE(nn.Module):
         mu_p, logvar_p = self.encode_phrase(x)
         z_p = mu_p + (0.5 * logvar_p).exp() * noise(mu_p)
         cond = conditions(fill, prev_fill, has_prev, self.cfg.max_bars)
-        hs, mu_c, logvar_c, _ = self.conduct(ctx[..., : x.shape[-1]], cond, genre, self.start(z_p, genre))
+        hs, prior, _ = self.conduct(ctx[..., : x.shape[-1]], cond, genre, self.start(z_p, genre))
         logits, vel, off = self.decode(z, hs, z_p, ctx)
         pm, plv = self.prior_phrase(genre)
         return {"logits": logits, "velocity": vel, "offset": off,
-                "kl_bar": gaussian_kl(mu, logvar, mu_c, logvar_c),      # (B, L, z_bar)
+                "kl_bar": prior.kl(z, mu, logvar),                       # (B, L)
                 "kl_phrase": gaussian_kl(mu_p, logvar_p, pm, plv),       # (B, z_phrase)
                 "mu": mu, "mu_phrase": mu_p}
 
@@ -276,7 +312,7 @@ class PhraseVAE(nn.Module):
         prev_x, first = zero, zero
         hits, vels, offs = [], [], []
         for i in range(n):
-            hs, _, _, h = self.conduct(prev_x[:, None], cond[:, i:i + 1], genre, h)
+            hs, _, h = self.conduct(prev_x[:, None], cond[:, i:i + 1], genre, h)
             logits, vel, off = self.decode(mu[:, i:i + 1], hs, mu_p, torch.cat([prev_x, first], dim=-1)[:, None])
             hit = logits[:, 0] > 0
             prev_x = model_input(hit.float(), vel[:, 0], off[:, 0])
