@@ -106,6 +106,16 @@ def test_windows_sit_on_the_grid_from_each_run_start_with_the_bar_before():
         pdm.build_windows(hits, np.zeros(n), np.zeros(n), np.zeros(n), np.arange(n), lengths=(9,))
 
 
+def test_the_rule_corpus_bars_never_enter_a_window():
+    n = 8
+    vel = np.stack([groove(0)] * n).astype(np.uint8) * 90
+    src = [("drummer1/a.mid", b) for b in range(1, 5)] + [("rules:rock", b) for b in range(1, 5)]
+    ds = DrumDataset(vel, np.zeros(n, np.int16), np.zeros(n, np.uint8), GENRES[:1], src)
+    assert pdm.performed(ds).tolist() == [True] * 4 + [False] * 4
+    w = pdm.windows_of(ds, (1, 4))
+    assert w[4].rows.tolist() == [[0, 1, 2, 3]] and w[1].rows.ravel().tolist() == [0, 1, 2, 3]
+
+
 def test_chunks_and_jaccard():
     assert pdm.chunks(13) == [8, 4, 1] and pdm.chunks(4) == [4] and pdm.chunks(64) == [8] * 8
     assert sum(pdm.chunks(31)) == 31
@@ -153,6 +163,27 @@ def test_forward_shapes_and_finite_loss():
     assert (out["offset"].abs() < 0.5).all() and ((out["velocity"] >= 0) & (out["velocity"] <= 1)).all()
     bce, vel, off = phrase_losses(out, h, v, o)
     assert torch.isfinite(bce + vel + off)
+
+
+def test_mixture_prior_density_kl_and_sampling():
+    from drumfont.drums.hvae import gaussian_kl
+    from drumfont.drums.phrase import Prior
+
+    g = torch.Generator().manual_seed(0)
+    mu, logvar = torch.randn(5, 1, 3, generator=g), torch.randn(5, 1, 3, generator=g) * 0.3
+    one = Prior(torch.zeros(5, 1), mu, logvar)
+    z = torch.randn(5, 3, generator=g)
+    ref = -0.5 * (np.log(2 * np.pi) + logvar[:, 0] + (z - mu[:, 0]) ** 2 / logvar[:, 0].exp()).sum(-1)
+    assert torch.allclose(one.log_density(z), ref, atol=1e-5)
+    mq, lq = torch.randn(5, 3, generator=g), torch.zeros(5, 3)
+    assert torch.allclose(one.kl(z, mq, lq), gaussian_kl(mq, lq, mu[:, 0], logvar[:, 0]).sum(-1))
+    # two far components, nearly all weight on the second: draws land there; T=0 is its mean
+    two = Prior(torch.tensor([[-8.0, 8.0]]).repeat(400, 1), torch.tensor([[[-10.0] * 3, [10.0] * 3]]).repeat(400, 1, 1),
+                torch.full((400, 2, 3), -4.0))
+    draws = two.sample(torch.Generator().manual_seed(1))
+    assert (draws > 5).all()
+    assert torch.equal(two.sample(None, 0.0), torch.full((400, 3), 10.0))
+    assert torch.isfinite(two.kl(draws, draws, torch.zeros_like(draws))).all()
 
 
 def test_context_grids_hold_the_bar_before_and_the_first_bar():

@@ -146,10 +146,23 @@ def build_windows(hits: np.ndarray, genre: np.ndarray, split: np.ndarray, source
     return out
 
 
+def performed(ds) -> np.ndarray:
+    """(N,) bool: bars of performances, i.e. not the rule corpus's bars that `data gmd --rule-claps`
+    adds (source "rules:<genre>"): each of those is its own draw from the rules, so bars that follow
+    each other in their numbering were never played one after the other."""
+    rule_files = np.array([f.startswith("rules:") for f in ds.sources.files], bool)
+    if not len(rule_files):
+        return np.ones(len(ds), bool)
+    return ~rule_files[np.asarray(ds.sources.file_index)]
+
+
 def windows_of(ds, lengths: tuple[int, ...] = LENGTHS) -> dict[int, Windows]:
-    """`build_windows` of a DrumDataset (its sources say which bars follow each other)."""
+    """`build_windows` of a DrumDataset (its sources say which bars follow each other), the rule
+    corpus's bars left out (`performed`)."""
+    fill_file = np.zeros(len(ds), bool) if ds.fill is None else np.asarray(ds.fill, bool)
+    # A bar left out counts as a fill-file bar: outside every run, so no window reaches it.
     return build_windows(ds.velocities > 0, ds.genre, ds.split, ds.sources.file_index, ds.sources.bar,
-                         ds.fill, lengths)
+                         fill_file | ~performed(ds), lengths)
 
 
 def positions(length: int) -> tuple[np.ndarray, np.ndarray]:
