@@ -111,18 +111,20 @@ class Prior:
             return gaussian_kl(mu_q, logvar_q, self.mu[..., 0, :], self.logvar[..., 0, :]).sum(-1)
         return gaussian_log_density(z, mu_q, logvar_q) - self.log_density(z)
 
-    def sample(self, generator: torch.Generator | None, temperature: float = 1.0) -> torch.Tensor:
+    def sample(self, generator: torch.Generator | None, temperature: float | torch.Tensor = 1.0) -> torch.Tensor:
         """A code per bar: a component by its weight, then its Gaussian with the spread scaled by
-        `temperature` (0: the mean of the heaviest component)."""
-        if temperature == 0:
-            k = self.logits.argmax(-1)
-        else:
-            probs = F.softmax(self.logits, -1)
-            k = torch.multinomial(probs.reshape(-1, probs.shape[-1]), 1, generator=generator).view(probs.shape[:-1])
+        `temperature`, one number or one per row of the batch (0: the mean of the heaviest
+        component)."""
+        lead = self.logits.shape[:-1]
+        t = torch.as_tensor(temperature, dtype=self.mu.dtype)
+        t = t.reshape(t.shape + (1,) * (len(lead) - t.dim()))  # broadcasts over lead
+        probs = F.softmax(self.logits, -1)
+        k = torch.multinomial(probs.reshape(-1, probs.shape[-1]), 1, generator=generator).view(lead)
+        k = torch.where(t == 0, self.logits.argmax(-1), k)
         idx = k[..., None, None].expand(*k.shape, 1, self.mu.shape[-1])
         mu, logvar = self.mu.gather(-2, idx)[..., 0, :], self.logvar.gather(-2, idx)[..., 0, :]
         eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype).to(mu.device)
-        return mu + temperature * (0.5 * logvar).exp() * eps
+        return mu + t[..., None] * (0.5 * logvar).exp() * eps
 
 
 class PhraseVAE(nn.Module):
@@ -229,15 +231,19 @@ class PhraseVAE(nn.Module):
         return logits, torch.sigmoid(vel), 0.5 * torch.tanh(off)
 
     def generate(self, z_p: torch.Tensor, genre: torch.Tensor, cond: torch.Tensor, x_prev: torch.Tensor,
-                 generator: torch.Generator | None, temperature: float = 1.0,
-                 forced_x: torch.Tensor | None = None
+                 generator: torch.Generator | None, temperature: float | torch.Tensor = 1.0,
+                 forced_x: torch.Tensor | None = None, threshold: float | torch.Tensor = 0.0
                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """One phrase, bar by bar: the first k bars are given (`forced_x` (B, k, 16, 27): a
         player's bars being continued), each later bar's code is drawn from the conductor's prior
-        (spread scaled by `temperature`) and decoded (greedy hits) before the next bar reads it.
-        x_prev is the bar before the phrase (zeros if none). Returns the new bars' hits
-        (B, L - k, 16, 9) bool, velocities and offsets."""
+        (spread scaled by `temperature`) and decoded (a hit where the logit passes `threshold`)
+        before the next bar reads it.
+        x_prev is the bar before the phrase (zeros if none); temperature and threshold are one
+        number or one per row (B,). Returns the new bars' hits (B, L - k, 16, 9) bool, velocities
+        and offsets."""
         h = self.start(z_p, genre)
+        thr = torch.as_tensor(threshold, dtype=x_prev.dtype)
+        thr = thr.reshape(thr.shape + (1, 1)) if thr.dim() else thr
         b, n = cond.shape[:2]
         k = 0 if forced_x is None else forced_x.shape[1]
         first = torch.zeros_like(x_prev)
@@ -251,7 +257,7 @@ class PhraseVAE(nn.Module):
             hs, prior, h = self.conduct(prev_x[:, None], cond[:, i:i + 1], genre, h)
             z = prior.sample(generator, temperature)
             logits, vel, off = self.decode(z, hs, z_p, torch.cat([prev_x, first], dim=-1)[:, None])
-            hit = logits[:, 0] > 0
+            hit = logits[:, 0] > thr
             prev_x = model_input(hit.float(), vel[:, 0], off[:, 0])
             if i == 0:
                 first = prev_x

@@ -4,10 +4,12 @@ continue a player's bars in their own feel, re-roll a phrase's fill, and lay out
 Signatures carry numpy arrays and Patterns only (torch is imported lazily, as in the bar engine).
 Runs longer than 8 bars are phrases of at most 8 bars chained bar to bar (`phrase_data.chunks`):
 each phrase's conductor starts from the same phrase latent (the drummer's feel) and reads the last
-code of the phrase before it, so a song or a continuation keeps one feel throughout. Hits are
-decoded greedily (a hit where the decoder's probability passes 0.5), as the bar engine does;
-temperature scales the spread of the phrase latent and of every bar code (0 = the most likely
-phrase of the genre).
+bar of the phrase before it, so a song or a continuation keeps one feel throughout. Each bar is
+decoded before the next reads it. Temperature scales the spread of the phrase latent and of every
+bar code around the genre's calibrated spread; a cell is a hit where its logit passes the genre's
+calibrated threshold (both fitted on training phrases after training, see trainers/train_phrase.py
+`calibrate`; a checkpoint without them samples at the prior's own spread and p > 0.5). 0 = the
+most likely phrase of the genre.
 
 Song mode: each section (a name and 1-64 bars) is a phrase run with its own variation of the
 groove: its phrase latent is drawn correlated (RHO) with the song's, so sections differ the way a
@@ -88,6 +90,24 @@ def _patterns(hits: np.ndarray, vel: np.ndarray, off: np.ndarray) -> list[Patter
     return Pattern.batch(v, off)
 
 
+def _sampling(sampling, n: int, source: str):
+    """(spread (n + 1,), threshold (n + 1,)) tensors of a checkpoint's calibration (see
+    trainers/train_phrase.py `calibrate`); the prior's own spread and p > 0.5 where it has none.
+    The last entry serves unlabelled phrases."""
+    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
+
+    spread, threshold = [1.0] * n, [0.0] * n
+    if sampling is not None:
+        ok = isinstance(sampling, dict) and all(
+            isinstance(sampling.get(k), list) and len(sampling[k]) == n
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in sampling[k])
+            for k in ("spread", "threshold"))
+        if not ok or min(sampling["spread"], default=1.0) < 0:
+            raise CheckpointError(f"{source}: field extras.sampling must hold a spread >= 0 and a threshold per genre")
+        spread, threshold = list(sampling["spread"]), list(sampling["threshold"])
+    return torch.tensor(spread + [1.0]), torch.tensor(threshold + [0.0])
+
+
 def _check_fill(fill: str) -> None:
     if fill not in FILLS:
         raise DrumfontError(f"fill must be one of {', '.join(FILLS)}, got {fill!r}")
@@ -126,6 +146,7 @@ class PhraseModel:
         if not isinstance(present, list) or not all(isinstance(i, int) and 0 <= i < len(genres) for i in present):
             raise CheckpointError(f"{source}: field extras.genres_present must list indices into the genres")
         self._genre_index = {genres[i]: i for i in present}
+        self._spread, self._threshold = _sampling(extras.get("sampling"), len(genres), source)
         self.timed = bool(extras.get("timing", True))
         self.source = source
         self.metrics = blob.get("metrics", {})
@@ -190,13 +211,16 @@ class PhraseModel:
         pf = torch.zeros(b, dtype=torch.bool) if prev_fill is None else torch.as_tensor(prev_fill)
         fl = torch.as_tensor(fills, dtype=torch.bool)
         k = 0 if forced_x is None else forced_x.shape[1]
+        # each genre's calibrated spread of bar codes, scaled by the temperature, and hit threshold
+        row = self._model.genre_index(g)
+        spread, threshold = temperature * self._spread[row], self._threshold[row]
         hits, vels, offs = [], [], []
         start = 0
         for length in phrase_data.chunks(n):
             cond = conditions(fl[:, start:start + length], pf, has_prev, self.config.max_bars)
             known = min(max(k - start, 0), length)
-            h, v, o = self._model.generate(z_p, g, cond, prev_x, gen, temperature,
-                                           forced_x[:, start:start + known] if known else None)
+            h, v, o = self._model.generate(z_p, g, cond, prev_x, gen, spread,
+                                           forced_x[:, start:start + known] if known else None, threshold)
             hits.append(h)
             vels.append(v)
             offs.append(o)
