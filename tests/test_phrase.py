@@ -106,14 +106,16 @@ def test_windows_sit_on_the_grid_from_each_run_start_with_the_bar_before():
         pdm.build_windows(hits, np.zeros(n), np.zeros(n), np.zeros(n), np.arange(n), lengths=(9,))
 
 
-def test_the_rule_corpus_bars_never_enter_a_window():
+def test_the_rule_corpus_bars_are_one_bar_phrases_of_their_own():
     n = 8
     vel = np.stack([groove(0)] * n).astype(np.uint8) * 90
     src = [("drummer1/a.mid", b) for b in range(1, 5)] + [("rules:rock", b) for b in range(1, 5)]
     ds = DrumDataset(vel, np.zeros(n, np.int16), np.zeros(n, np.uint8), GENRES[:1], src)
     assert pdm.performed(ds).tolist() == [True] * 4 + [False] * 4
-    w = pdm.windows_of(ds, (1, 4))
-    assert w[4].rows.tolist() == [[0, 1, 2, 3]] and w[1].rows.ravel().tolist() == [0, 1, 2, 3]
+    w = pdm.windows_of(ds, (1, 2, 4))
+    assert w[4].rows.tolist() == [[0, 1, 2, 3]] and w[2].rows.tolist() == [[0, 1], [2, 3]]
+    assert sorted(w[1].rows.ravel().tolist()) == list(range(n))  # each rule bar a phrase of its own
+    assert (w[1].prev[np.isin(w[1].rows[:, 0], [4, 5, 6, 7])] == -1).all()
 
 
 def test_chunks_and_jaccard():

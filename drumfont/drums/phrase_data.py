@@ -157,12 +157,16 @@ def performed(ds) -> np.ndarray:
 
 
 def windows_of(ds, lengths: tuple[int, ...] = LENGTHS) -> dict[int, Windows]:
-    """`build_windows` of a DrumDataset (its sources say which bars follow each other), the rule
-    corpus's bars left out (`performed`)."""
-    fill_file = np.zeros(len(ds), bool) if ds.fill is None else np.asarray(ds.fill, bool)
-    # A bar left out counts as a fill-file bar: outside every run, so no window reaches it.
-    return build_windows(ds.velocities > 0, ds.genre, ds.split, ds.sources.file_index, ds.sources.bar,
-                         fill_file | ~performed(ds), lengths)
+    """`build_windows` of a DrumDataset (its sources say which bars follow each other). A bar of the
+    rule corpus (`performed`) is a phrase of one bar on its own: it keeps the hand clap, which the
+    recordings lack, reachable, and never sits in a longer window."""
+    played = performed(ds)
+    files = np.asarray(ds.sources.file_index, np.int64).copy()
+    bars = np.asarray(ds.sources.bar, np.int64).copy()
+    lone = np.flatnonzero(~played)
+    files[lone] = -1 - np.arange(len(lone))  # a file of its own for each
+    bars[lone] = 1
+    return build_windows(ds.velocities > 0, ds.genre, ds.split, files, bars, ds.fill, lengths)
 
 
 def positions(length: int) -> tuple[np.ndarray, np.ndarray]:
