@@ -252,6 +252,9 @@ def test_trainer_runs_two_epochs_and_the_checkpoint_rebuilds_the_model(tiny_phra
     ex = blob["extras"]
     assert ex["complete"] and ex["epoch"] == 2 and ex["genres"] == list(GENRES[:3]) and ex["genres_present"] == [0, 1, 2]
     assert blob["config"]["model"]["z_bar"] == 4 and blob["config"]["train"]["epochs"] == 2
+    sampling = ex["sampling"]  # calibrated per genre on training phrases, from the trainer's grid
+    assert len(sampling["spread"]) == len(sampling["threshold"]) == 3 and set(sampling["fit"]) == {"0", "1", "2"}
+    assert set(sampling["spread"]) <= set(train_phrase.SPREADS) and set(sampling["threshold"]) <= set(train_phrase.THRESHOLDS)
     history = [json.loads(x) for x in open(tiny_phrase.replace(".pt", ".jsonl")).read().splitlines()]
     assert [r["epoch"] for r in history] == [0, 1]
     assert 0 <= history[1]["val"]["hit_f1"] <= 1 and np.isfinite(history[1]["loss"])
@@ -350,6 +353,33 @@ def test_continue_and_regenerate_fill_keep_what_they_are_given(engine):
     phrase = engine.sample("rock", 4, "end", seed=6)
     again = engine.regenerate_fill(phrase, seed=7)
     assert len(again) == 4 and again[:3] == phrase[:3]
+
+
+def test_continue_plays_as_loose_as_the_player(engine):
+    rng = np.random.default_rng(0)
+    hits = np.stack([groove(1)] * 4)[None]
+    vel = np.where(hits, 90, 0).astype(np.uint8)
+    tight = np.zeros(hits.shape, np.float32)
+    loose = np.where(hits, rng.uniform(-0.45, 0.45, hits.shape), 0).astype(np.float32)
+    spread = []
+    for off in (tight, loose):
+        h, _, o = engine.continue_arrays(hits, vel, off, 8, "jazz", seed=3)
+        spread.append(o[h].std())
+    assert spread[1] > spread[0] + 0.05
+
+
+def test_calibration_is_read_and_checked(tiny_phrase, tmp_path):
+    from drumfont.checkpoint import save_checkpoint
+
+    blob = load_checkpoint(tiny_phrase, "phrase")
+    m = phrase_engine.PhraseModel(blob, "x")
+    assert torch.allclose(m._spread[:3], torch.tensor(blob["extras"]["sampling"]["spread"], dtype=torch.float32))
+    blob["extras"]["sampling"] = {"spread": [1.0, float("nan"), 1.0], "threshold": [0.0] * 3}
+    save_checkpoint(tmp_path / "bad.pt", "phrase", blob["config"], blob["state_dict"], blob["extras"])
+    with pytest.raises(DrumfontError, match="extras.sampling"):
+        phrase_engine.load(tmp_path / "bad.pt")
+    del blob["extras"]["sampling"]  # an uncalibrated run samples at the prior's own spread
+    assert phrase_engine.PhraseModel(blob, "x")._spread.tolist() == [1.0] * 4
 
 
 def test_song_lays_out_the_form_with_fills_before_changes_and_crashes_after(engine):

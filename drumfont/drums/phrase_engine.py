@@ -316,15 +316,46 @@ class PhraseModel:
         gen = _generator(seed)
 
         def go():
+            import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
+
             x, z_p = self._encode(hits, velocities, offsets)  # the player's feel: their phrase latent
-            return self._chain(gi, z_p, fills, gen, temperature, forced_x=x)[:3]
+            h, v, o, _ = self._chain(gi, z_p, fills, gen, temperature, forced_x=x)
+            # The decoder gives each hit's expected timing; the player's looseness around it is
+            # what the model's playback of their own bars misses. Measured on their bars, it is
+            # drawn onto the new hits (without it the new bars' offset spread was 0.51x the input's).
+            jitter = self._jitter(x, hits, np.asarray(offsets, np.float32), gi, given)
+            noise = torch.randn(o.shape, generator=gen).numpy() * jitter[:, None, None, None]
+            return h, v, np.where(h, np.clip(o + noise, -0.5, 0.49), 0.0).astype(np.float32)
         return self._run(go)
+
+    def _jitter(self, x, hits: np.ndarray, offsets: np.ndarray, genre: np.ndarray, fills: np.ndarray) -> np.ndarray:
+        """(B,) the std of each player's offsets around the model's playback of their bars (hits
+        both play), 0 where fewer than two such hits or a model without timing."""
+        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
+
+        if not self.timed:
+            return np.zeros(len(hits), np.float32)
+        rec_h, rec_o = [], []
+        start = 0
+        for length in phrase_data.chunks(hits.shape[1]):
+            rh, _, ro = self._model.reconstruct(x[:, start:start + length], torch.as_tensor(genre),
+                                                torch.as_tensor(fills[:, start:start + length]))
+            rec_h.append(rh.numpy())
+            rec_o.append(ro.numpy())
+            start += length
+        both = hits & np.concatenate(rec_h, 1)
+        resid = np.where(both, offsets - np.concatenate(rec_o, 1), 0.0)
+        n = both.sum((1, 2, 3))
+        mean = resid.sum((1, 2, 3)) / np.maximum(n, 1)
+        var = (np.where(both, resid - mean[:, None, None, None], 0.0) ** 2).sum((1, 2, 3)) / np.maximum(n - 1, 1)
+        return np.where(n > 1, np.sqrt(var), 0.0).astype(np.float32)
 
     def continue_(self, patterns: Sequence[Pattern], bars: int, genre: str | None = None,
                   temperature: float = 1.0, seed: int | None = None, fill: str = "none") -> list[Pattern]:
         """`bars` new bars that carry on from the player's `patterns` in their own feel (their
-        phrase latent: timing and dynamics as well as the groove), the player's first bar taken
-        as a phrase's first; genre None: the genre the bars sound most like (`infer_genre`)."""
+        phrase latent: timing and dynamics as well as the groove, and their looseness: `_jitter`),
+        the player's first bar taken as a phrase's first; genre None: the genre the bars sound
+        most like (`infer_genre`)."""
         if not patterns:
             raise DrumfontError("continue needs at least one bar to continue")
         v, o = stack(patterns), stack_offsets(patterns)
