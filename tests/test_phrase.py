@@ -422,14 +422,19 @@ def test_an_unfinished_run_or_another_kind_is_refused(perf_data, tmp_path, tiny_
 
 # --- the report ---------------------------------------------------------------------------------------
 
-def test_report_measures_every_target_and_draws(perf_data, tiny_phrase, tmp_path):
+@pytest.fixture(scope="module")
+def tiny_bar(perf_data, tmp_path_factory) -> str:
+    out = tmp_path_factory.mktemp("bar_model") / "bar.pt"
+    assert train_vae.main(["--data", perf_data, "--out", str(out), "--epochs", "2", "--model-channels", "8",
+                           "--model-hidden", "8", "--batch-size", "16", "--no-progress"]) == 0
+    return str(out)
+
+
+def test_report_measures_every_target_and_draws(perf_data, tiny_phrase, tiny_bar, tmp_path):
     from drumfont import drums
     from drumfont.drums import phrase_report, plots
 
-    bar = tmp_path / "bar.pt"
-    assert train_vae.main(["--data", perf_data, "--out", str(bar), "--epochs", "2", "--model-channels", "8",
-                           "--model-hidden", "8", "--batch-size", "16", "--no-progress"]) == 0
-    model, bar_model = phrase_engine.load(tiny_phrase), drums.load(bar)
+    model, bar_model = phrase_engine.load(tiny_phrase), drums.load(tiny_bar)
     data = DrumDataset.load(perf_data)
     m, arrays = phrase_report.compute_metrics(model, bar_model, data, None, samples=6, seed=0)
     assert set(m["summary"]) == set(phrase_report.TARGETS)
@@ -447,3 +452,30 @@ def test_report_measures_every_target_and_draws(perf_data, tiny_phrase, tmp_path
     assert all(p.stat().st_size > 1000 for p in figures)
     table = phrase_report.summary_table(m)
     assert "hit_f1" in table and ("hit" in table or "MISSED" in table)
+
+
+def test_report_and_train_commands(perf_data, tiny_phrase, tiny_bar, tmp_path, capsys):
+    from drumfont.cli import main
+
+    out = tmp_path / "rep"
+    rc = main(["report", "phrases", "--preset", tiny_phrase, "--bar-preset", tiny_bar, "--data", perf_data,
+               "--out", str(out), "--samples", "4", "--json"])
+    cap = capsys.readouterr()
+    assert rc == 0
+    printed = json.loads(cap.out)
+    assert printed["summary"] == json.loads((out / "metrics.json").read_text())["summary"]
+    assert "hit_f1" in cap.err  # the table goes to stderr beside --json
+    # a second run does not overwrite without --force; bad inputs are one line and exit 2
+    for argv, message in ((["--out", str(out)], "exists"),
+                          (["--out", str(tmp_path / "r2"), "--preset", str(tmp_path / "none.pt")], "no such"),
+                          (["--out", str(tmp_path / "r3"), "--samples", "0"], "samples")):
+        base = ["report", "phrases", "--preset", tiny_phrase, "--bar-preset", tiny_bar, "--data", perf_data]
+        rc = main(base + argv)
+        err = capsys.readouterr().err
+        assert rc == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert main(["report", "phrases", "--out", str(out)]) == 2  # --data is required
+    assert "required: --data" in capsys.readouterr().err
+    assert main(["train", "phrase", "--out", str(tmp_path / "p.pt"), "--no-progress"]) == 2
+    assert "--data is required" in capsys.readouterr().err
+    assert main(["train", "phrase", "--data", perf_data, "--out", str(tmp_path / "p.pt"), "--epochs", "1"] + TINY) == 0
+    assert phrase_engine.load(tmp_path / "p.pt").sample("rock", 2, seed=0)
