@@ -9,7 +9,7 @@ from pathlib import Path
 from drumfont.atomic import check_writable, write_atomic
 from drumfont.audio import render
 from drumfont.cli.common import PRESET_HELP, add_midi_out, export_options, say, temperature_help
-from drumfont.drums import export, groove
+from drumfont.drums import export, groove, phrase_report
 from drumfont.drums import report as vae_report
 from drumfont.drums.engine import Engine, load_engine
 from drumfont.errors import DrumfontError
@@ -273,4 +273,30 @@ def _run_report_vae(args: argparse.Namespace) -> int:
 
 
 SUBCOMMANDS = [_add_export, _add_render, _add_interpolate, _add_transfer, _add_humanize, _add_drumify]
-REPORTS = [_add_report_vae]
+def _add_report_phrases(rsub) -> None:
+    p = rsub.add_parser("phrases", help="phrase shape, fills, Continue and features of the phrase model")
+    p.add_argument("--preset", default=None, help="phrase model checkpoint (default: the shipped one)")
+    p.add_argument("--bar-preset", default=None, help="the 1-bar model of the baselines: real (default), rules or a path")
+    p.add_argument("--data", required=True, help="dataset .npz of performances (e.g. from `drumfont data gmd`)")
+    p.add_argument("--classifier", default=None, help="style classifier checkpoint (default: shipped)")
+    p.add_argument("--out", required=True, help="folder for the figures and metrics.json")
+    p.add_argument("--samples", type=arg("samples"), default=200, help="generated phrases per genre")
+    p.add_argument("--temperature", type=arg("temperature"), default=1.0,
+                   help=temperature_help("sampling temperature of the phrase model (1 = each genre's calibrated spread)"))
+    p.add_argument("--seed", type=arg("seed"), default=0)
+    p.add_argument("--json", action="store_true", help="print exactly the metrics JSON on stdout")
+    p.add_argument("--force", action="store_true", help="overwrite files in --out")
+    p.set_defaults(run=_run_report_phrases)
+
+
+def _run_report_phrases(args: argparse.Namespace) -> int:
+    metrics = phrase_report.report(preset=args.preset, data=args.data, out=Path(args.out), samples=args.samples,
+                                   temperature=args.temperature, seed=args.seed, force=args.force,
+                                   bar_preset=args.bar_preset, classifier=args.classifier,
+                                   log=say if args.json else print)
+    if args.json:
+        print(json.dumps(metrics, indent=2, default=phrase_report.jsonable))
+    return 0
+
+
+REPORTS = [_add_report_vae, _add_report_phrases]

@@ -33,6 +33,12 @@ def _letter_classifier() -> Main:
     return train_letter_classifier.main
 
 
+def _phrase() -> Main:
+    from drumfont.trainers import train_phrase  # noqa: PLC0415 (torch, as above)
+
+    return train_phrase.main
+
+
 def _humanize() -> Main:
     from drumfont.trainers import train_groove  # noqa: PLC0415 (torch, as above)
 
@@ -48,6 +54,7 @@ def _drumify() -> Main:
 # train subcommand -> (the trainer's entry point, help). Flags are handed over unparsed.
 TRAINERS: dict[str, tuple[Callable[[], Main], str]] = {
     "vae": (_vae, "train the hierarchical drum VAE (--help lists the flags)"),
+    "phrase": (_phrase, "train the phrase model: a conductor over bar codes (2-, 4- and 8-bar phrases)"),
     "style-classifier": (_style_classifier, "train the drum genre classifier that judges the VAE"),
     "gan": (_gan, "train the letter GAN (stabilisers as flags; --help lists them)"),
     "letter-classifier": (_letter_classifier, "train the letter classifier that judges the GAN"),
