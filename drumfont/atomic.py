@@ -12,18 +12,40 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO, Iterator
 
 from drumfont.errors import FileExistsNoForce
-from drumfont.validate import check_output, explain_os_error
+from drumfont.validate import check_output, explain_os_error, output_format
 
 TEMP_PREFIX = ".drumfont-"
+# Folders check_writable has cleaned, with their mtime then: an export checks 10,000 names in one
+# folder, which is listed once, and again only once something in it has changed.
+_CLEANED: dict[str, int | None] = {}
 _TEMP_RE = re.compile(r"^\.drumfont-(\d+)-[0-9a-f]{8}\.tmp$")
 
 
-def check_writable(path: str | os.PathLike, force: bool = False) -> Path:
-    """Fail early, before any work, if `path` cannot be written (see doors.check_output)."""
+def check_writable(path: str | os.PathLike, force: bool = False, formats: dict[str, str] | None = None,
+                   what: str = "this") -> Path:
+    """Fail early, before any work, if `path` cannot be written (see validate.check_output), or,
+    given `formats`, if its suffix is not one of theirs (validate.output_format)."""
+    if formats is not None:
+        output_format(path, formats, what)
+    # A run killed mid-write left its temp file: this run into the folder removes it, also when
+    # it goes on to refuse (an existing file without --force) and writes nothing.
+    folder = os.path.abspath(os.path.dirname(os.fspath(path)) or ".")
+    if _CLEANED.get(folder) != _mtime(folder):  # once per change of the folder, not once per name
+        clean_stray_temps(folder)  # a folder that cannot be listed is left to check_output to explain
+        _CLEANED[folder] = _mtime(folder)
     return check_output(path, force)
+
+
+def _mtime(folder: str) -> int | None:
+    try:
+        return os.stat(folder).st_mtime_ns
+    except (OSError, ValueError):
+        return None
 
 
 def _plain_mode(path: Path) -> int:
@@ -54,7 +76,7 @@ def clean_stray_temps(folder: str | os.PathLike) -> list[Path]:
     removed = []
     try:
         names = os.listdir(folder)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the name
         return removed
     for name in names:
         m = _TEMP_RE.match(name)
@@ -72,7 +94,7 @@ def _temp_file(folder: Path) -> tuple[int, Path]:
     for _ in range(100):
         tmp = folder / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}.tmp"
         try:
-            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600), tmp
+            return os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600), tmp
         except FileExistsError:
             continue
     raise FileExistsError(f"no free temp name in {folder}")
@@ -80,6 +102,17 @@ def _temp_file(folder: Path) -> tuple[int, Path]:
 
 def write_atomic(path: str | os.PathLike, data: bytes, force: bool = False) -> Path:
     """Write `data` to `path` atomically; refuse to replace an existing file unless `force`."""
+    with atomic_file(path, force) as fh:
+        fh.write(data)
+    return Path(path)
+
+
+@contextmanager
+def atomic_file(path: str | os.PathLike, force: bool = False) -> Iterator[BinaryIO]:
+    """A new temp file beside `path`, open for writing and reading ('w+b', so that a writer that
+    seeks back to fill in a header can use its descriptor): for output written piece by piece,
+    which never has to be whole in memory. When the block ends the file is synced and renamed
+    onto `path`; when it raises, the temp file is removed and the old `path` stays as it was."""
     path = check_writable(path, force)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,8 +121,8 @@ def write_atomic(path: str | os.PathLike, data: bytes, force: bool = False) -> P
     except OSError as exc:
         raise explain_os_error(path, exc) from None
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        with os.fdopen(fd, "w+b") as fh:
+            yield fh
             fh.flush()
             os.fchmod(fh.fileno(), _plain_mode(path))
             os.fsync(fh.fileno())
@@ -104,4 +137,3 @@ def write_atomic(path: str | os.PathLike, data: bytes, force: bool = False) -> P
         if isinstance(exc, OSError):
             raise explain_os_error(path, exc) from None
         raise
-    return path

@@ -11,6 +11,7 @@ import io
 import os
 import pickle
 import struct
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -48,12 +49,15 @@ def load_checkpoint(path: str | os.PathLike, kind: str | tuple[str, ...]) -> dic
     except DrumfontError as exc:
         raise CheckpointError(str(exc)) from None
     try:
-        blob = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # torch warns (two lines on stderr) on any pickle of another protocol, a plain pickle
+            # included, before it refuses it: the refusal below says it in one
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+            blob = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile,
             AttributeError, TypeError, KeyError, IndexError, UnicodeDecodeError, RecursionError,
             OverflowError, struct.error) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path}: not a readable drumfont checkpoint ({first[:120]})") from None
+        raise CheckpointError(f"{path}: not a readable drumfont checkpoint ({_why(exc)})") from None
     if not isinstance(blob, dict) or "kind" not in blob or "state_dict" not in blob:
         raise CheckpointError(f"{path}: not a drumfont checkpoint")
     for key, types in _FIELDS.items():
@@ -68,6 +72,18 @@ def load_checkpoint(path: str | os.PathLike, kind: str | tuple[str, ...]) -> dic
     blob.setdefault("extras", {})
     blob.setdefault("metrics", {})
     return blob
+
+
+def _why(exc: BaseException) -> str:
+    """torch.load's refusal in a few words: its first line, or for a pickle that a weights-only
+    load refuses (a page of advice about weights_only=False) the unpickler's own reason."""
+    text = str(exc).strip()
+    if "WeightsUnpickler error:" in text:
+        rest = [line.strip() for line in text.split("WeightsUnpickler error:", 1)[1].splitlines() if line.strip()]
+        return f"a pickle that a weights-only load refuses: {rest[0][:100] if rest else 'unsupported content'}"
+    if isinstance(exc, (KeyError, IndexError, struct.error)) or not text:  # the unpickler lost its way
+        return f"its bytes are not a torch checkpoint: {type(exc).__name__} {text[:60]}".strip()
+    return text.splitlines()[0][:120]
 
 
 # The checkpoint dict's fields and their types (the tensors inside are checked by the model).

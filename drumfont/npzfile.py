@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from drumfont.errors import DatasetError, DrumfontError
-from drumfont.validate import check_input
+from drumfont.validate import MAX_DATASET_BYTES, check_count, check_input
 
 FORMAT = 1
 TRAIN, VAL, TEST = 0, 1, 2
@@ -58,6 +58,21 @@ def _mmap_npz(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
+def declared_bytes(path: Path) -> int:
+    """The bytes the arrays of an .npz declare in their .npy headers (read before any is loaded:
+    a compressed member may unpack to any size its header states)."""
+    total = 0
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            with zf.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                shape, _, dtype = read_header(member)
+            total += int(np.prod(shape, dtype=object)) * dtype.itemsize
+    return total
+
+
 def read_npz(path: str | os.PathLike, kind: str, mmap: bool = False) -> tuple[dict[str, np.ndarray], dict]:
     """Arrays and metadata of a dataset file, checked to be of `kind`; memory-mapped if asked."""
     path = Path(path)
@@ -68,6 +83,11 @@ def read_npz(path: str | os.PathLike, kind: str, mmap: bool = False) -> tuple[di
     except DrumfontError as exc:
         raise DatasetError(str(exc)) from None
     try:
+        try:
+            check_count(declared_bytes(path), MAX_DATASET_BYTES, "bytes of arrays", path,
+                        "a dataset may declare at most {limit}")
+        except DrumfontError as exc:
+            raise DatasetError(str(exc)) from None
         if mmap:
             arrays = _mmap_npz(path)
         else:

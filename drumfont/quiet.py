@@ -1,11 +1,13 @@
 """Quieting the C libraries (ALSA, JACK, PortAudio, FluidSynth) that print to fd 2: the live
-player and the audio kit both use it, so it sits on the ground floor."""
+player and the audio kit both use it, so it sits on the ground floor. `caught_stderr` keeps what
+they said, for a one-line error that quotes their reason."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import sys
+import tempfile
 from typing import Iterator
 
 
@@ -30,3 +32,29 @@ def quiet_stderr() -> Iterator[None]:
     finally:
         os.dup2(saved, fd)
         os.close(saved)
+
+
+@contextlib.contextmanager
+def caught_stderr() -> Iterator[list[str]]:
+    """quiet_stderr that keeps what was said: the list yielded holds the lines the C libraries
+    wrote to fd 2, once the block has ended (a temp file catches them, not a pipe that a chatty
+    library could fill and block on)."""
+    lines: list[str] = []
+    try:
+        fd = sys.__stderr__.fileno() if sys.__stderr__ is not None else 2
+        saved = os.dup(fd)
+    except (AttributeError, OSError, ValueError):
+        yield lines
+        return
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        sys.stderr.flush()
+    with tempfile.TemporaryFile() as caught:
+        try:
+            os.dup2(caught.fileno(), fd)
+            yield lines
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+            caught.seek(0)
+            text = caught.read(64 * 1024).decode("utf-8", "replace")
+            lines += [line.strip() for line in text.splitlines() if line.strip()]

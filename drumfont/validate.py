@@ -11,10 +11,13 @@ for devices. Output paths go through `check_output`: name length, dangling links
 from __future__ import annotations
 
 import argparse
+import csv
 import errno
+import io
 import math
 import os
 import stat
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -91,6 +94,7 @@ RANGES: dict[str, Range] = {
     "steps": Range(2, 1000, "bars in a morph, endpoints included", integer=True),
     "samples": Range(1, 1_000_000, "generated samples to measure", integer=True),
     "scale": Range(1, 64, "upscale factor", integer=True),
+    "text_size": Range(4, 1024, "font size in pixels per em", integer=True),
     "per_genre": Range(1, 100_000, "patterns per genre", integer=True),
     "per_letter": Range(1, 10_000, "images per letter", integer=True),
     "val_share": Range(0, 0.99, "validation share"),
@@ -208,10 +212,85 @@ def total_bars(patterns: int, repeats: int, what: str = "") -> int:
 # --- input files -----------------------------------------------------------------------------
 
 MiB = 2**20
+GiB = 2**30
 # Caps by kind of file: larger than any real file of the kind, small enough to read into memory.
+# FILE_LIMITS below says which command reads what (docs/limits.md prints that table).
 MAX_MIDI_BYTES = 64 * MiB
+MAX_MIDI_BARS = MAX_TOTAL_BARS    # what any command writes, read back
+MAX_MIDI_NOTES = 4_000_000        # a 64 MB file of nothing but note-ons
+# The models (transfer, humanize, drumify) hold every bar of a file at once (measured: 22-27 KB a
+# bar, 10,000 bars 470-530 MB at peak, torch included), and humanize hands the whole file to mido
+# to rewrite it (0.75 KB an event): 100,000 bars grew past 4 GB. 10,000 bars at 120 BPM is 5.5 hours.
+MAX_MODEL_BARS = 10_000
+MAX_RETIME_EVENTS = 500_000
 MAX_TEXT_BYTES = 1 * MiB          # a pattern text file, a note map, a session
-MAX_CHECKPOINT_BYTES = 2048 * MiB
+MAX_HISTORY_BYTES = 1 * GiB       # a training history (one JSON line an epoch or step)
+MAX_CHECKPOINT_BYTES = 2 * GiB
+MAX_DATASET_BYTES = 4 * GiB       # a dataset's arrays as its .npz declares them (1,000,000 bars: 0.6 GB)
+MAX_SOUNDFONT_BYTES = 2 * GiB     # FluidSynth loads the samples into memory; GM SoundFonts are 6-150 MB
+MAX_IMAGE_BYTES = 64 * MiB        # an image whose glyphs give a style (--style-from)
+# 40 megapixels: a line of 200 glyphs at 200 px each fits; the decoded image and its float copy
+# (5 bytes a pixel) stay under 200 MB. Pillow's own bomb limit (179 megapixels) would take 900 MB.
+MAX_IMAGE_PIXELS = 40_000_000
+MAX_CSV_BYTES = 16 * MiB          # a dataset's info.csv or an import manifest (GMD's: 0.2 MB)
+MAX_CSV_FIELD = 131_072           # characters in one field: the csv module's own limit
+# A downloaded dataset archive, unpacked: the Groove MIDI Dataset's (3.3 MB) unpacks to about
+# 6 MB in about 1,200 files; ten times that and more is not a dataset of MIDI files.
+MAX_UNPACKED_BYTES = 64 * MiB
+MAX_UNPACKED_FILES = 20_000
+
+
+@dataclass(frozen=True)
+class FileLimit:
+    """One door: a kind of file, the commands that read it, and the most it may hold."""
+
+    what: str
+    read_by: str
+    max_bytes: int
+    holds: str = ""  # the limits beyond bytes, written from the constants above
+
+    def row(self) -> str:
+        size = f"{self.max_bytes / GiB:g} GB" if self.max_bytes >= GiB else f"{self.max_bytes / MiB:g} MB"
+        return f"| {self.what} | {self.read_by} | {size} | {self.holds or '-'} |"
+
+
+FILE_LIMITS: tuple[FileLimit, ...] = (
+    FileLimit("MIDI file", "`render FILE`, `play --file`, `interpolate --from/--to FILE`, `data import`, "
+              "`data gmd` (each file)", MAX_MIDI_BYTES, f"{MAX_MIDI_BARS:,} bars, {MAX_MIDI_NOTES:,} drum notes"),
+    FileLimit("MIDI file a model reads", "`transfer`, `humanize`, `drumify`", MAX_MIDI_BYTES,
+              f"{MAX_MODEL_BARS:,} bars (4/4 bars with drums; for `drumify`, bars from the first tap to the "
+              f"last), {MAX_MIDI_NOTES:,} notes"),
+    FileLimit("MIDI file humanize rewrites", "`humanize`", MAX_MIDI_BYTES,
+              f"{MAX_RETIME_EVENTS:,} events in all tracks (every event is rewritten)"),
+    FileLimit("checkpoint (`--preset`, `--classifier`, `--resume`)", "every model command", MAX_CHECKPOINT_BYTES,
+              "loaded with `weights_only=True`; layer sizes within the trainer ranges"),
+    FileLimit("dataset (.npz)", "`train`, `report --data`", MAX_DATASET_BYTES,
+              "counted as the arrays the file declares (a compressed file cannot unpack past it)"),
+    FileLimit("note map, pattern text, studio session", "`--notemap`, `--pattern`, the studio", MAX_TEXT_BYTES,
+              "UTF-8"),
+    FileLimit("training history (.jsonl)", "`train --resume`, `report gan --run`", MAX_HISTORY_BYTES, "UTF-8"),
+    FileLimit("info.csv, import manifest", "`data gmd`, `data import --manifest`", MAX_CSV_BYTES,
+              f"fields of at most {MAX_CSV_FIELD:,} characters; `data gmd`'s files inside its folder"),
+    FileLimit("dataset archive (--download)", "`data gmd --download`", MAX_UNPACKED_BYTES,
+              f"unpacked, in at most {MAX_UNPACKED_FILES:,} files"),
+    FileLimit("image (`--style-from`)", "`letters`, `font`", MAX_IMAGE_BYTES,
+              f"{MAX_IMAGE_PIXELS / 1e6:g} megapixels, checked from the header before decoding"),
+    FileLimit("SoundFont (.sf2)", "`render`, `export --audio`, `play --audio`, the studio", MAX_SOUNDFONT_BYTES,
+              "RIFF sfbk header"),
+)
+
+
+def limits_table() -> str:
+    """FILE_LIMITS as the markdown table in docs/limits.md (a test holds the page to it)."""
+    return "\n".join(["| file | read by | bytes | also |", "|---|---|---|---|"] + [f.row() for f in FILE_LIMITS])
+
+
+def check_count(count: int, limit: int, unit: str, source: str | os.PathLike, rule: str) -> int:
+    """`count` of `unit` in `source`, or a DrumfontError stating the rule ("a model reads at most
+    {limit} from one file"; {limit} is filled in)."""
+    if count > limit:
+        raise DrumfontError(f"{source}: {count:,} {unit}; {rule.format(limit=f'{limit:,}')}")
+    return count
 
 
 def _kind(mode: int) -> str:
@@ -251,24 +330,55 @@ def open_regular(path: str | os.PathLike, what: str = "file") -> int:
     return fd
 
 
+def is_file(path: str | os.PathLike) -> bool:
+    """Path.is_file that answers False, not OSError, for a name the system cannot look up
+    (longer than 255 bytes: ENAMETOOLONG, which pathlib raises on Python 3.11)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def is_dir(path: str | os.PathLike) -> bool:
+    """Path.is_dir that answers False, not OSError, for a name the system cannot look up."""
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
 def check_input(path: str | os.PathLike, what: str = "file") -> Path:
     """Refuse a missing path, a folder, FIFO or device before anything opens it for real."""
     os.close(open_regular(path, what))
     return Path(path)
 
 
+READ_CHUNK = 16 * MiB  # what read_capped asks for at a time beyond the size the file states
+
+
 def read_capped(path: str | os.PathLike, max_bytes: int, what: str = "file") -> bytes:
     """The bytes of a regular file of at most `max_bytes`; larger is refused having read no more
-    than max_bytes + 1 (st_size is not trusted)."""
+    than max_bytes + 1. st_size is only a hint: the first read asks for the size the file
+    states (one allocation of the file's own size, never of the cap: `read(cap)` reserved 2 GB
+    for a 1 MB preset), and whatever is still there after it is read in bounded chunks."""
     fd = open_regular(path, what)
+    chunks: list[bytes] = []
+    got = 0
     try:
-        with os.fdopen(fd, "rb", closefd=True) as fh:
-            data = fh.read(max_bytes + 1)
+        with os.fdopen(fd, "rb", buffering=0, closefd=True) as fh:
+            want = min(os.fstat(fh.fileno()).st_size, max_bytes) + 1
+            while got <= max_bytes:
+                chunk = fh.read(want)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                got += len(chunk)
+                want = min(READ_CHUNK, max_bytes + 1 - got)
     except OSError as exc:
         raise DrumfontError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if len(data) > max_bytes:
+    if got > max_bytes:
         raise DrumfontError(f"{path}: larger than {max_bytes / MiB:g} MB, too large for a {what}")
-    return data
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def read_text(path: str | os.PathLike, max_bytes: int = MAX_TEXT_BYTES, what: str = "text file") -> str:
@@ -278,6 +388,64 @@ def read_text(path: str | os.PathLike, max_bytes: int = MAX_TEXT_BYTES, what: st
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DrumfontError(f"{path}: not a UTF-8 {what} (byte {exc.start}: {data[exc.start]:#04x})") from None
+
+
+def open_image(path: str | os.PathLike, what: str = "image"):
+    """A decoded Pillow image from a regular file of at most MAX_IMAGE_BYTES and MAX_IMAGE_PIXELS;
+    the size is checked from the header, before a pixel is decoded (a 2 MB PNG can hold 20000 ×
+    20000 pixels). Anything Pillow cannot read is a DrumfontError naming the file."""
+    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415 (Pillow: 50 ms to import, paid only by a door that reads an image)
+
+    data = read_capped(path, MAX_IMAGE_BYTES, what)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)  # our limit is lower anyway
+            im = Image.open(io.BytesIO(data))
+            pixels = im.width * im.height
+            if pixels > MAX_IMAGE_PIXELS:
+                raise DrumfontError(f"{path}: {im.width:,} × {im.height:,} pixels; the most an {what} may "
+                                    f"have is {MAX_IMAGE_PIXELS / 1e6:g} megapixels")
+            im.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise DrumfontError(f"{path}: larger than {MAX_IMAGE_PIXELS / 1e6:g} megapixels, too large for an {what}") from None
+    except UnidentifiedImageError:
+        raise DrumfontError(f"{path}: cannot read the image (not a format Pillow knows: PNG, JPEG, GIF, BMP, "
+                            "TIFF, WebP)") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise DrumfontError(f"{path}: cannot read the {what} ({' '.join(str(exc).split())[:100]})") from None
+    return im
+
+
+def read_csv(path: str | os.PathLike, what: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """(column names, [(line, row)]) of a capped regular CSV file (UTF-8, a BOM allowed); a field
+    past MAX_CSV_FIELD characters or a malformed quote is a DrumfontError naming its line."""
+    text = read_text(path, MAX_CSV_BYTES, what).removeprefix("\ufeff")
+    reader = csv.DictReader(io.StringIO(text))
+    try:
+        names = list(reader.fieldnames or [])
+        rows = [(reader.line_num, row) for row in reader]
+    except csv.Error as exc:
+        why = (f"a field longer than {MAX_CSV_FIELD:,} characters" if "field limit" in str(exc)
+               else " ".join(str(exc).split()))
+        # DictReader's own line_num is updated after a row succeeds; its reader's counts the failing line
+        raise DrumfontError(f"{path} line {reader.reader.line_num}: {why}") from None
+    return names, rows
+
+
+def inside(root: str | os.PathLike, name: str, where: str) -> Path:
+    """root/name for a relative `name` that stays inside `root` (no absolute path, no `..`, no link
+    leading out), or a DrumfontError: a list of files cannot send a reader elsewhere."""
+    rel = Path(name)
+    if rel.is_absolute() or rel.drive or ".." in rel.parts:
+        raise DrumfontError(f"{where}: {short(name, 80)} is not a path inside the dataset folder")
+    path = Path(root) / rel
+    try:
+        real, top = path.resolve(), Path(root).resolve()
+    except (OSError, RuntimeError):  # a link loop, a name too long
+        raise DrumfontError(f"{where}: {short(name, 80)} cannot be looked up") from None
+    if not real.is_relative_to(top):
+        raise DrumfontError(f"{where}: {short(name, 80)} is a link that leads out of the dataset folder")
+    return path
 
 
 # --- output paths ----------------------------------------------------------------------------
@@ -331,6 +499,14 @@ def output_format(path: str | os.PathLike, formats: dict[str, str], what: str) -
     said = f"its suffix {Path(path).suffix!r}" if suffix else "no suffix"
     raise DrumfontError(f"{path}: {what} writes {listed} files, and the name has {said}; "
                         "name the output with one of those")
+
+
+# What each kind of output file may be called (issue 21.14: `humanize -o x.wav` wrote MIDI bytes
+# into a .wav). Audio, images and fonts have theirs beside their writers.
+MIDI_OUT = {".mid": "MIDI", ".midi": "MIDI"}
+DATASET_OUT = {".npz": "dataset"}
+CHECKPOINT_OUT = {".pt": "checkpoint", ".pth": "checkpoint"}
+LOG_OUT = {".tsv": "text", ".txt": "text", ".log": "text"}
 
 
 def explain_os_error(path: str | os.PathLike, exc: OSError) -> DrumfontError:

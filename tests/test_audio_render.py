@@ -4,6 +4,11 @@ file written and read back."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -16,6 +21,7 @@ from drumfont.score.pattern import KICK, N_VOICES, VOICES, Pattern, from_text
 pytest.importorskip("fluidsynth", reason="pyfluidsynth or libfluidsynth3 is not installed")
 soundfile = pytest.importorskip("soundfile")
 
+ROOT = Path(__file__).resolve().parents[1]
 GROOVE = from_text("""
 KK X.....x.X...o...
 SN ....X..o....X..o
@@ -111,6 +117,53 @@ def test_write_audio_wav_and_flac_read_back(tmp_path):
         r.write_audio(tmp_path / "loop.wav", [GROOVE])
     r.write_audio(tmp_path / "loop.wav", [GROOVE], force=True)
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_streamed_file_holds_the_samples_of_the_song_in_memory(tmp_path):
+    """write_audio renders twice in blocks (the peak, then the file): the same samples as the whole
+    song rendered at once, for a loop and for a one-shot with early notes and a ring-out."""
+    offsets = np.where(GROOVE.hits, 0.3, 0.0).astype(np.float32)
+    offsets[0] = np.where(GROOVE.hits[0], -0.45, 0.0)  # early downbeats: wrapped to the loop's end
+    timed = Pattern(GROOVE.velocities, offsets)
+    for name, ropts in (("loop.wav", r.RenderOptions()), ("one.flac", r.RenderOptions(loop=False, rate=44100))):
+        whole = r.render_patterns([GROOVE, timed] * 3, ExportOptions(bpm=240, swing=60), ropts)
+        path = r.write_audio(tmp_path / name, [GROOVE, timed] * 3, ExportOptions(bpm=240, swing=60), ropts)
+        samples, _ = soundfile.read(str(path), dtype="int32")
+        assert samples.shape == whole.shape
+        expected = np.clip(np.round(whole.astype(np.float64) * 2**23), -2**23, 2**23 - 1)
+        assert np.abs(samples // 256 - expected).max() <= 1  # 24-bit rounding
+
+
+def _peak_rss_mb(argv: list[str]) -> float:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "drumfont", *argv], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, proc.stderr.read().decode()
+    return usage.ru_maxrss / 1024
+
+
+def test_render_memory_does_not_grow_with_the_song(tmp_path):
+    """Issue 21.13: render held the whole song (and a normalised copy, and the encoded file) in
+    memory: 10,000 bars tried to allocate 7.2 GB. Streamed, 500 bars at 300 BPM (400 s, 147 MB
+    as one float32 array) take no more than one bar does, give or take 40 MB."""
+    from drumfont.score.pattern import to_text
+
+    bar = tmp_path / "bar.txt"
+    bar.write_text(to_text(GROOVE))
+    sizes = {}
+    for bars in (1, 500):
+        sizes[bars] = _peak_rss_mb(["render", "--pattern", str(bar), "--bars", str(bars), "--bpm", "300",
+                                    "-o", str(tmp_path / f"{bars}.wav")])
+    assert sizes[500] - sizes[1] < 40, sizes
+    assert soundfile.info(str(tmp_path / "500.wav")).frames == 500 * 4 * 60 // 300 * 48000
+
+
+def test_a_wav_past_4_gb_is_refused_before_any_work(tmp_path):
+    """A .wav's sizes are 32-bit: 5.8 GB of 10,000 bars at 120 BPM cannot be stated in one; .flac can."""
+    with pytest.raises(AudioError, match="a .wav holds at most 4.3 GB"):
+        r.write_audio(tmp_path / "long.wav", [GROOVE] * 10_000)
+    assert not list(tmp_path.iterdir())
 
 
 def test_bad_requests_are_clear_errors(tmp_path):

@@ -41,3 +41,16 @@ def test_kit_strikes_a_note_at_the_frame_it_is_asked_to():
     finally:
         kit.close()
         kit.close()
+
+
+def test_a_damaged_soundfont_is_one_line_with_fluidsynths_reason(tmp_path, capfd):
+    """Issue 21.18: a cut .sf2 passes the RIFF/sfbk check, then FluidSynth and libinstpatch printed
+    four lines to fd 2 before drumfont's one; they are caught and the first reason quoted."""
+    from drumfont.cli import main
+
+    cut = tmp_path / "cut.sf2"
+    cut.write_bytes(synth.default_soundfont().read_bytes()[:100_000])
+    assert main(["render", "--style", "rock", "--rules", "-n", "1", "-o", str(tmp_path / "r.wav"),
+                 "--soundfont", str(cut)]) == 2
+    out, err = capfd.readouterr()
+    assert err.count("\n") == 1 and "could not load this SoundFont (SoundFont file size mismatch)" in err, err

@@ -59,3 +59,22 @@ def test_build_model_from_its_own_config(tmp_path):
         build_model(blob, Net, Cfg, path, config_key="m", state_key="G")
     with pytest.raises(CheckpointError, match="does not load"):
         build_model(blob, Net, Cfg, path)  # no such parts
+
+
+def test_a_plain_pickle_is_one_line_without_torchs_warning(tmp_path):
+    """Issue 21.18: torch printed a two-line UserWarning ("Detected pickle protocol 4") before
+    the refusal of a plain pickle given as --preset; the refusal names the unpickler's reason."""
+    import os
+    import pickle
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    plain = tmp_path / "plain.pt"
+    plain.write_bytes(pickle.dumps({"a": 1}, protocol=4))
+    root = Path(__file__).resolve().parents[1]
+    res = subprocess.run([sys.executable, "-m", "drumfont", "export", "--style", "rock", "-n", "1",
+                          "--out", str(tmp_path / "e"), "--preset", str(plain)],
+                         capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(root)})
+    assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
+    assert "a pickle that a weights-only load refuses" in res.stderr and "Warning" not in res.stderr

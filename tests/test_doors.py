@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import signal
 import struct
+import subprocess
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from drumfont.errors import DrumfontError, MidiFileError
 from drumfont.score.midifile import write_midi
 from drumfont.score.pattern import from_text
 
+ROOT = Path(__file__).resolve().parents[1]
 GROOVE = from_text("KK x.......x.x.....\nSN ....x.......x...\nCH x.x.x.x.x.x.x.x.")
 
 
@@ -109,12 +112,103 @@ def test_read_capped_does_not_trust_st_size(tmp_path):
         doors.read_capped(f, 100)
 
 
+def test_read_capped_reserves_the_file_not_the_cap(tmp_path):
+    """Issue 21.1: a 1 KB file read with the 2 GB checkpoint cap fits in a 1 GB address space
+    (it asked for the whole cap up front: MemoryError for any preset under `prlimit --as=2G`)."""
+    f = tmp_path / "small.pt"
+    f.write_bytes(os.urandom(1000))
+    code = ("import resource, sys; from drumfont import validate as doors; "
+            "resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30)); "
+            f"data = doors.read_capped({str(f)!r}, doors.MAX_CHECKPOINT_BYTES, 'checkpoint'); "
+            "print(len(data))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert res.returncode == 0 and res.stdout.strip() == "1000", res.stderr[-500:]
+
+
+def test_read_capped_reads_a_file_that_grew_past_its_size_and_refuses_past_the_cap(tmp_path, monkeypatch):
+    f = tmp_path / "grows"
+    f.write_bytes(b"y" * (3 * doors.READ_CHUNK + 5))
+    real = os.fstat
+
+    def shrunk(fd):  # st_size says less than is there (a file still being written)
+        st = real(fd)
+        return os.stat_result((st.st_mode, *st[1:6], 10, *st[7:]))
+    monkeypatch.setattr(doors.os, "fstat", shrunk)
+    assert doors.read_capped(f, 4 * doors.READ_CHUNK) == b"y" * (3 * doors.READ_CHUNK + 5)
+    with pytest.raises(DrumfontError, match="too large"):
+        doors.read_capped(f, 2 * doors.READ_CHUNK)
+
+
+def test_input_names_too_long_to_look_up_are_one_line(tmp_path, capsys):
+    """Issue 21.12: pathlib's is_file/is_dir raise ENAMETOOLONG on Python 3.11, which was a
+    traceback wherever a name was looked up before it was opened."""
+    long = "a" * 300
+    refused(capsys, "interpolate", "--from", long, "--to", "rock", "-o", tmp_path / "i.mid", message="unknown genre")
+    refused(capsys, "data", "import", long, "--out", tmp_path / "d.npz", message="too long")
+    refused(capsys, "data", "fonts", "--fonts", long, "--out", tmp_path / "f.npz", message="no such font folder")
+    refused(capsys, "report", "gan", "--run", long, "--out", tmp_path / "r", message="run folder")
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that states its size and holds one row of data: a decoder refuses or accepts it from
+    the header alone, so the test allocates nothing like width × height."""
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * (width + 1)))
+            + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("side, message", [(20_000, "megapixels"), (9_000, "9,000 × 9,000 pixels")])
+def test_a_style_image_too_large_to_decode_is_one_line(tmp_path, capsys, side, message):
+    """Issue 21.12: a 20000×20000 PNG (2 MB) was Pillow's DecompressionBombError, a traceback;
+    9000×9000 passed Pillow's check and was decoded (81 MB, then a float copy of 324 MB)."""
+    png = tmp_path / "big.png"
+    png.write_bytes(png_header(side, side))
+    refused(capsys, "letters", "HI", "--style-from", png, "-o", tmp_path / "l.png", message=message)
+    refused(capsys, "font", "--style-from", png, "-o", tmp_path / "f.otf", message=message)
+    (tmp_path / "junk.png").write_bytes(b"not a picture")
+    refused(capsys, "letters", "HI", "--style-from", tmp_path / "junk.png", "-o", tmp_path / "l.png",
+            message="cannot read the image (not a format Pillow knows")
+
+
 # --- output paths ----------------------------------------------------------------------------
 
 def test_output_names_over_255_bytes_are_one_line(tmp_path, capsys):
     refused(capsys, "letters", "AB", "-o", tmp_path / ("a" * 252 + ".png"), message="255")
     refused(capsys, "interpolate", "--from", "rock", "--to", "jazz", "-o", tmp_path / ("é" * 130 + ".mid"),
             message="255")
+
+
+@pytest.mark.parametrize("argv, wants", [
+    (["humanize", "{t}/g.mid", "-o", "{t}/x.wav"], ".mid, .midi"),
+    (["drumify", "{t}/g.mid", "-o", "{t}/x.wav"], ".mid, .midi"),
+    (["transfer", "{t}/g.mid", "--to", "jazz", "-o", "{t}/x.wav"], ".mid, .midi"),
+    (["interpolate", "--from", "rock", "--to", "jazz", "-o", "{t}/x.png"], ".mid, .midi"),
+    (["data", "drums", "--out", "{t}/x.wav"], ".npz"),
+    (["data", "import", "{t}/g.mid", "--out", "{t}/x.mid"], ".npz"),
+    (["data", "import", "{t}/g.mid", "--out", "{t}/x.npz", "--skip-log", "{t}/x.mid"], ".tsv, .txt, .log"),
+    (["data", "fonts", "--out", "{t}/x"], ".npz"),
+    (["train", "vae", "--data", "{t}/d.npz", "--out", "{t}/x.mid"], ".pt, .pth"),
+    (["train", "humanize", "--data", "{t}/d.npz", "--out", "{t}/x.wav"], ".pt, .pth"),
+])
+def test_every_writer_checks_its_suffix_before_any_work(tmp_path, capsys, argv, wants):
+    """Issue 21.14: `humanize -o x.wav` wrote MIDI bytes into a .wav; each writer names what it
+    writes and refuses any other suffix, before any work (no file is made)."""
+    write_midi(tmp_path / "g.mid", [GROOVE])
+    (tmp_path / "d.npz").write_bytes(b"not read: the name is refused first")
+    before = set(tmp_path.iterdir())
+    refused(capsys, *[a.replace("{t}", str(tmp_path)) for a in argv], message=f"writes {wants} files")
+    assert set(tmp_path.iterdir()) == before
+
+
+def test_the_midi_writer_refuses_a_name_of_another_kind(tmp_path):
+    with pytest.raises(DrumfontError, match="writes .mid, .midi files"):
+        write_midi(tmp_path / "bar.wav", [GROOVE])
+    assert write_midi(tmp_path / "bar.MIDI", [GROOVE]).is_file()  # the case of a suffix is the user's
 
 
 def test_long_folder_names_are_one_line(tmp_path, capsys):
@@ -147,6 +241,18 @@ def test_the_next_write_removes_temp_files_a_killed_run_left(tmp_path):
     write_atomic(tmp_path / "x.bin", b"data")
     assert not dead.exists() and live.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, "x.bin"])
+
+
+def test_a_refused_run_still_removes_the_temp_a_killed_one_left(tmp_path, capsys):
+    """Issue 21.18: a killed export's hidden temp file stayed beside the files until a run with
+    --force wrote there; the next run into the folder removes it even when it refuses to write."""
+    out = tmp_path / "bars"
+    assert run(capsys, "export", "--rules", "--style", "rock", "-n", "2", "--out", out)[0] == 0
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stray = out / f".drumfont-{int(gone.stdout)}-0123abcd.tmp"  # its process has ended
+    stray.write_bytes(b"half a file")
+    refused(capsys, "export", "--rules", "--style", "rock", "-n", "2", "--out", out, message="exists")
+    assert not stray.exists()
 
 
 # --- values ----------------------------------------------------------------------------------
@@ -339,3 +445,49 @@ def test_export_audio_checks_the_synth_before_writing_any_mid(tmp_path, capsys, 
     assert rc == 2 and "SoundFont" in err and not (out.exists() and any(out.iterdir()))
     rc, _, err = run(capsys, "render", "--style", "rock", "--soundfont", bad, "-o", tmp_path / "r.wav")
     assert rc == 2 and "SoundFont" in err and not (tmp_path / "r.wav").exists()
+
+
+# --- sizes (issue 21.15) ---------------------------------------------------------------------
+
+def test_the_limits_page_is_the_table_in_validate():
+    """docs/limits.md prints validate.FILE_LIMITS as it is: the limits are written once."""
+    page = (ROOT / "docs" / "limits.md").read_text(encoding="utf-8")
+    assert doors.limits_table() in page
+    for limit in doors.FILE_LIMITS:  # and each door states bytes, with more where a file holds more
+        assert limit.max_bytes > 0 and limit.read_by
+
+
+def test_transfer_reads_at_most_10000_bars(tmp_path, capsys):
+    import struct
+
+    events = (b"\x00\x99\x24\x64" + b"\x83\x60\x89\x24\x00") * (4 * 10_001) + b"\x00\xff\x2f\x00"
+    big = tmp_path / "long.mid"
+    big.write_bytes(b"MThd" + struct.pack(">IHHH", 6, 0, 1, 480) + b"MTrk" + struct.pack(">I", len(events)) + events)
+    refused(capsys, "transfer", big, "--to", "jazz", "-o", tmp_path / "t.mid",
+            message="10,001 bars; a model reads at most 10,000 bars of one file")
+
+
+def test_a_dataset_declaring_more_than_4_gb_is_refused_before_loading(tmp_path):
+    """A .npz member's header states its shape: a 1 KB file may declare 8 GB of arrays."""
+    import io
+    import zipfile
+
+    import numpy as np
+
+    from drumfont.drums.dataset import DrumDataset
+    from drumfont.errors import DatasetError
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False,
+                                                  "shape": (2**33 // 144, 16, 9)})
+    with zipfile.ZipFile(tmp_path / "huge.npz", "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("velocities.npy", header.getvalue() + bytes(1024))
+    with pytest.raises(DatasetError, match="bytes of arrays; a dataset may declare at most 4,294,967,296"):
+        DrumDataset.load(tmp_path / "huge.npz")
+
+
+def test_a_soundfont_that_is_a_fifo_is_refused_not_waited_on(tmp_path, capsys):
+    fifo = tmp_path / "kit.sf2"
+    os.mkfifo(fifo)
+    refused(capsys, "render", "--style", "rock", "--rules", "-n", "1", "-o", tmp_path / "r.wav",
+            "--soundfont", fifo, message="FIFO", seconds=20)

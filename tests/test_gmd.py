@@ -194,3 +194,77 @@ def test_genre_table_is_complete():
         doc = fh.read()
     for style in gmd.STYLE_GENRES:  # the genre table in docs/models.md names every style
         assert style in doc, style
+
+
+# --- a folder that is not to be trusted (issue 21.17) ------------------------------------------
+
+@pytest.mark.parametrize("name, words", [
+    ("../../etc/passwd", "is not a path inside the dataset folder"),
+    ("../outside/a.mid", "is not a path inside the dataset folder"),
+    ("/etc/passwd", "is not a path inside the dataset folder"),
+    ("drummer9/out/link.mid", "is a link that leads out of the dataset folder"),
+])
+def test_midi_filename_stays_inside_the_folder(tmp_path, capsys, name, words):
+    """`../../etc/passwd` was opened, `../good/a.mid` and absolute paths were imported (exit 0)."""
+    make_gmd(tmp_path / "gmd")
+    write_midi(tmp_path / "outside" / "a.mid", _played("rock", 2, 0))
+    (tmp_path / "gmd" / "drummer9" / "out").mkdir(parents=True)
+    (tmp_path / "gmd" / "drummer9" / "out" / "link.mid").symlink_to(tmp_path / "outside" / "a.mid")
+    info = tmp_path / "gmd" / "info.csv"
+    first = info.read_text().splitlines()[1]
+    info.write_text(info.read_text() + first.replace(first.split(",")[7], name, 1) + "\n")
+    assert main(["data", "gmd", str(tmp_path / "gmd"), "--out", str(tmp_path / "g.npz")]) == 2
+    err = capsys.readouterr().err
+    assert f"line {len(ROWS) + 2}: midi_filename" in err and words in err and err.count("\n") == 1, err
+    assert not (tmp_path / "g.npz").exists()
+
+
+def test_an_info_csv_that_is_a_fifo_is_refused_not_waited_on(tmp_path, capsys):
+    import os
+    import signal
+
+    make_gmd(tmp_path / "gmd")
+    (tmp_path / "gmd" / "info.csv").unlink()
+    os.mkfifo(tmp_path / "gmd" / "info.csv")
+
+    class Hung(BaseException):  # not an OSError: nothing on the way may turn it into a message
+        pass
+
+    def hung(*_):
+        raise Hung("still reading after 20 s")
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(20)
+    try:
+        rc = main(["data", "gmd", str(tmp_path / "gmd"), "--out", str(tmp_path / "g.npz")])
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    err = capsys.readouterr().err
+    assert rc == 2 and "FIFO" in err and err.count("\n") == 1, err
+
+
+def test_a_field_past_the_csv_limit_is_one_line(tmp_path, capsys):
+    make_gmd(tmp_path / "gmd")
+    info = tmp_path / "gmd" / "info.csv"
+    info.write_text(info.read_text().replace("jazz/swing", "jazz/" + "x" * 140_000, 1))
+    assert main(["data", "gmd", str(tmp_path / "gmd"), "--out", str(tmp_path / "g.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "line 9: a field longer than 131,072 characters" in err and err.count("\n") == 1, err
+
+
+def test_a_download_that_unpacks_past_the_cap_is_refused(tmp_path, monkeypatch, capsys):
+    """A 2 MB zip became 2.1 GB on disk (exit 0): the sizes the archive states are summed first."""
+    make_gmd(tmp_path / "src")
+    buf = io.BytesIO(_zip_of(tmp_path / "src"))
+    with zipfile.ZipFile(buf, "a", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("groove/zeros.bin", bytes(64 * 2**20))  # 64 MB of zeros: 64 KB packed
+    payload = buf.getvalue()
+    assert len(payload) < 2**20
+    monkeypatch.setenv("DRUMFONT_DATA_DIR", str(tmp_path / "data"))
+    with serve(payload) as (url, _):
+        monkeypatch.setenv(gmd.URL_ENV, url)
+        monkeypatch.setenv(gmd.SHA256_ENV, hashlib.sha256(payload).hexdigest())
+        assert main(["data", "gmd", "--download", "--out", str(tmp_path / "g.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "unpacks to 64 MB" in err and "at most 64 MB" in err and err.count("\n") == 1, err
+    assert not list((tmp_path / "data" / "datasets").iterdir())  # nothing unpacked, the archive deleted

@@ -377,6 +377,22 @@ def test_retime_drums_changes_only_drum_velocity_and_timing():
             open_.pop(m.note)
 
 
+def test_a_type_0_file_with_several_tracks_comes_back_as_type_1(models, tmp_path, capsys):
+    """Issue 21.16: a malformed type-0 file holding several tracks was read (as parallel tracks),
+    then mido refused to write it: ValueError "type 0 file must have exactly 1 track"."""
+    data = bytearray(song())
+    data[8:10] = b"\x00\x00"  # the header's format field: type 0, three tracks
+    out, n = retime_drums(bytes(data), lambda bars: bars)
+    written = mido.MidiFile(file=io.BytesIO(out))
+    assert n == 4 and written.type == 1 and len(written.tracks) == 3
+    assert [p.hits.tolist() for p in import_bytes(out).patterns] == [p.hits.tolist() for p in import_bytes(bytes(data)).patterns]
+    src = tmp_path / "type0.mid"
+    src.write_bytes(bytes(data))
+    rc, _, err = run(capsys, "humanize", src, "-o", tmp_path / "h.mid", "--preset", models["humanize"])
+    assert rc == 0 and "4 bar" in err, err
+    assert mido.MidiFile(tmp_path / "h.mid").type == 1
+
+
 def test_read_taps_any_channel_or_filtered(tmp_path):
     path = tmp_path / "song.mid"
     path.write_bytes(song(2))
@@ -386,8 +402,21 @@ def test_read_taps_any_channel_or_filtered(tmp_path):
     assert every[0].hits[:, 0].sum() == len(np.flatnonzero(BEAT.hits.any(1)) )
     only_kick = read_taps(path, note=36)
     assert only_kick[0].hits[:, 0].sum() == BEAT.hits[:, KICK].sum()
-    with pytest.raises(MidiFileError, match="no notes"):
+    with pytest.raises(MidiFileError, match="no notes on channel 6; the file has notes on channels 1, 10"):
         read_taps(path, channel=5)
+
+
+def test_a_tap_filter_that_finds_nothing_is_named(models, tmp_path, capsys):
+    """Issue 21.9: `drumify --note 61` on a file of note 60 said "no notes to read on any channel"."""
+    path = tmp_path / "taps60.mid"
+    mid = mido.MidiFile(type=0, ticks_per_beat=96)
+    mid.tracks.append(mido.MidiTrack([mido.Message("note_on", note=60, velocity=90, time=24 * i and 24)
+                                      for i in range(8)]))
+    mid.save(path)
+    with pytest.raises(MidiFileError, match="no note 61 on any channel; the notes there are 60"):
+        read_taps(path, note=61)
+    rc, _, err = run(capsys, "drumify", path, "--note", "61", "-o", tmp_path / "k.mid", "--preset", models["drumify"])
+    assert rc == 2 and len(err.splitlines()) == 1 and "no note 61" in err, err
 
 
 # --- commands -------------------------------------------------------------------------------------
@@ -409,6 +438,22 @@ def test_humanize_command(models, tmp_path, capsys):
     assert any(p.timed for p in read_patterns(out))
     rc, _, err = run(capsys, "humanize", src, "-o", out, "--preset", models["humanize"])
     assert rc == 2 and "exists" in err
+
+
+def test_a_tempo_of_zero_is_one_line(models, tmp_path, capsys):
+    """Issue 21.12: a set_tempo of 0 µs per beat was a ZeroDivisionError in mido.tempo2bpm."""
+    mid = mido.MidiFile(file=io.BytesIO(song(2)))
+    mid.tracks[0][0] = mido.MetaMessage("set_tempo", tempo=0, time=0)
+    src = tmp_path / "tempo0.mid"
+    mid.save(src)
+    for argv, says in ((["humanize", src, "-o", tmp_path / "h.mid", "--preset", models["humanize"]],
+                        "tempo0.mid: its tempo at tick 0 is 0 µs per beat, which is no tempo"),
+                       (["drumify", src, "-o", tmp_path / "d.mid", "--preset", models["drumify"]],
+                        "tempo0.mid sets a tempo of 0 µs per beat, which is no tempo; pass --bpm")):
+        rc, _, err = run(capsys, *argv)
+        assert rc == 2 and len(err.splitlines()) == 1 and says in err, err
+    rc, _, err = run(capsys, "drumify", src, "-o", tmp_path / "d.mid", "--bpm", "90", "--preset", models["drumify"])
+    assert rc == 0, err  # a tempo given on the command line needs none from the file
 
 
 @pytest.fixture(scope="module")
@@ -496,3 +541,46 @@ def test_groove_commands_refuse_out_of_range_values_up_front(argv, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and ("outside" in err or "finite" in err)
+
+
+# --- sizes (issue 21.15) --------------------------------------------------------------------------
+
+def smf(events: bytes) -> bytes:
+    """A type-0 file at 480 ticks per beat holding one track of raw events."""
+    import struct
+
+    events += b"\x00\xff\x2f\x00"
+    return b"MThd" + struct.pack(">IHHH", 6, 0, 1, 480) + b"MTrk" + struct.pack(">I", len(events)) + events
+
+
+def kick_bars(bars: int) -> bytes:
+    """A kick on every beat of `bars` bars (written as bytes: 10,001 bars in a few ms)."""
+    beat = b"\x00\x99\x24\x64" + b"\x83\x60\x89\x24\x00"  # on, then off a beat (480 ticks) later
+    return smf(beat * (4 * bars))
+
+
+@pytest.mark.parametrize("command", ["humanize", "drumify"])
+def test_a_model_reads_at_most_10000_bars_of_one_file(models, tmp_path, capsys, command):
+    """A 100,000-bar file grew humanize and drumify past 4 GB (the model and mido hold every bar):
+    10,000 bars (5.5 hours at 120 BPM) are taken, one more is refused in one line before any model runs."""
+    big = tmp_path / "long.mid"
+    big.write_bytes(kick_bars(10_001))
+    rc, _, err = run(capsys, command, big, "-o", tmp_path / "o.mid", "--preset", models[command])
+    assert rc == 2 and len(err.splitlines()) == 1, err
+    assert "long.mid: 10,001 bars; a model reads at most 10,000 bars of one file" in err
+    assert not (tmp_path / "o.mid").exists()
+    if command == "drumify":  # 10,000 bars of drumify take 15 s; the boundary is the same door's
+        return
+    ok = tmp_path / "ok.mid"
+    ok.write_bytes(kick_bars(10_000))
+    rc, _, err = run(capsys, command, ok, "-o", tmp_path / "o.mid", "--preset", models[command])
+    assert rc == 0 and "10000 bar(s)" in err, err
+
+
+def test_humanize_rewrites_at_most_500000_events(models, tmp_path, capsys):
+    """1,000,000 notes on one tick: every event goes through mido (0.75 KB each), past 4 GB."""
+    crowd = tmp_path / "crowd.mid"
+    crowd.write_bytes(smf(b"\x00\x99\x24\x64" * 500_001))
+    rc, _, err = run(capsys, "humanize", crowd, "-o", tmp_path / "o.mid", "--preset", models["humanize"])
+    assert rc == 2 and len(err.splitlines()) == 1, err
+    assert "crowd.mid: 500,002 MIDI events; humanize rewrites files of at most 500,000 events" in err

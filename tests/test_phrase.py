@@ -479,3 +479,29 @@ def test_report_and_train_commands(perf_data, tiny_phrase, tiny_bar, tmp_path, c
     assert "--data is required" in capsys.readouterr().err
     assert main(["train", "phrase", "--data", perf_data, "--out", str(tmp_path / "p.pt"), "--epochs", "1"] + TINY) == 0
     assert phrase_engine.load(tmp_path / "p.pt").sample("rock", 2, seed=0)
+
+
+# --- the shipped preset --------------------------------------------------------------------------------
+
+def test_the_shipped_phrase_preset_loads_and_plays():
+    assert phrase_engine.preset_available()
+    model = phrase_engine.load()
+    assert set(model.genres) == {"rock", "jazz", "hiphop", "electronic", "latin", "funk", "afrobeat"}
+    blob = load_checkpoint(model.source, "phrase")  # weights_only, as every preset
+    assert blob["extras"]["complete"] and len(blob["extras"]["sampling"]["spread"]) == 7
+    for genre in model.genres:
+        h, v, o = model.sample_arrays(genre, 8, 4, "end", seed=0)
+        assert h.shape == (8, 4, 16, 9) and ((v >= 0) & (v <= 1)).all() and (np.abs(o) < 0.5).all()
+        assert 4 <= h.sum((2, 3)).mean() <= 40  # grooves, not empty or saturated bars
+    # bars of a sampled phrase belong together: far nearer bar 1 than independent bars are
+    h, _, _ = model.sample_arrays("rock", 64, 4, "none", seed=1)
+    assert pdm.jaccard_distance(h[:, :1], h[:, 1:3]).mean() < 0.65
+    song = model.song("funk", "intro:4,verse:8,chorus:8,outro:4", seed=2)
+    assert [len(s.patterns) for s in song] == [4, 8, 8, 4]
+    assert all(s.patterns[0].hits[0, CRASH] for s in song[1:])
+
+
+def test_the_shipped_model_names_the_genre_of_its_own_phrases():
+    model = phrase_engine.load()
+    named = [model.infer_genre(model.sample(g, 4, "none", 0.5, seed=s)) == g for g in model.genres for s in (1, 2)]
+    assert sum(named) >= 12  # of 14 (measured: 14; 20 of 21 over seeds 0-2)

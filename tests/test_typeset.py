@@ -109,3 +109,13 @@ def test_text_target_checks_before_any_work(tmp_path):
     assert typeset.text_target(tmp_path / "a.PNG") == "PNG" and typeset.text_target(tmp_path / "a.svg", svg=True) == "SVG"
     with pytest.raises(DrumfontError, match="JPEG"):
         typeset.text_target(tmp_path / "a.jpg", bg="#00000080")  # half-transparent is transparency too
+
+
+def test_size_out_of_range_is_refused_before_any_tracing(tmp_path, capsys, monkeypatch):
+    """Issue 21.18: `letters --size 5000` was refused by the renderer, after ~6 s of tracing."""
+    def traced(*_, **__):
+        raise AssertionError("the typeface was traced before --size was checked")
+    monkeypatch.setattr(font, "build_typeface", traced)
+    assert main(["letters", "HELLO", "--size", "5000", "-o", str(tmp_path / "l.png")]) == 2
+    err = capsys.readouterr().err
+    assert "--size" in err and "at most 1,024" in err and err.count("\n") == 1, err

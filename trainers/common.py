@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from drumfont.atomic import write_atomic
 from drumfont.errors import DrumfontError
-from drumfont.validate import explain_os_error, read_text, trainer_arg
+from drumfont.validate import MAX_HISTORY_BYTES, explain_os_error, read_text, trainer_arg
 
 T = TypeVar("T")
 
@@ -94,7 +94,7 @@ class History:
         damaged line before it is a DrumfontError naming the file and the line."""
         if not os.path.lexists(self.path):
             return []
-        lines = [(i, line) for i, line in enumerate(read_text(self.path, 2**30, "history file").splitlines(), 1)
+        lines = [(i, line) for i, line in enumerate(read_text(self.path, MAX_HISTORY_BYTES, "history file").splitlines(), 1)
                  if line.strip()]
         records = []
         for k, (i, line) in enumerate(lines):

@@ -78,7 +78,7 @@ from drumfont.trainers.distributed import (
     unwrap,
     wrap,
 )
-from drumfont.validate import OneLineParser, check_output
+from drumfont.validate import CHECKPOINT_OUT, OneLineParser, check_output
 
 
 @dataclass
@@ -202,7 +202,7 @@ def train(cfg: TrainConfig, gcfg: GanConfig) -> dict:
         if not cfg.resume and not cfg.force and (ckpt_path.exists() or hist_path.exists()):
             raise DrumfontError(f"{run} already holds a run; pass --resume to continue it or --force to restart")
         if cfg.preset_out:
-            check_writable(cfg.preset_out, cfg.force)
+            check_writable(cfg.preset_out, cfg.force, CHECKPOINT_OUT, "--preset-out")
         return load_checkpoint(ckpt_path, "gan_run") if cfg.resume and ckpt_path.exists() else None
 
     blob = on_main(check_or_load, job)

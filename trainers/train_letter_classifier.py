@@ -47,7 +47,7 @@ from drumfont.trainers.distributed import (
     unwrap,
     wrap,
 )
-from drumfont.validate import OneLineParser
+from drumfont.validate import CHECKPOINT_OUT, OneLineParser
 
 
 @dataclass
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
 def train(cfg: TrainConfig, mcfg: ClassifierConfig) -> int:
     """The whole run (one process, or one rank under torchrun): data, loop, evaluation, checkpoint."""
     d = setup(cfg.device)
-    on_main(lambda: check_writable(cfg.out, cfg.force), d)
+    on_main(lambda: check_writable(cfg.out, cfg.force, CHECKPOINT_OUT, "--out"), d)
     if cfg.batch_size % d.world_size:
         raise DrumfontError(f"--batch-size {cfg.batch_size} (the global batch) must be divisible by the "
                             f"{d.world_size} processes")

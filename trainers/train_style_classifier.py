@@ -41,7 +41,7 @@ from drumfont.trainers.distributed import (
     unwrap,
     wrap,
 )
-from drumfont.validate import OneLineParser
+from drumfont.validate import CHECKPOINT_OUT, OneLineParser
 
 
 @dataclass
@@ -86,7 +86,7 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, force: 
     d = setup(device)
     if not d.is_main:
         log = lambda msg: None  # noqa: E731  (rank 0 alone speaks)
-    on_main(lambda: check_writable(out, force), d)
+    on_main(lambda: check_writable(out, force, CHECKPOINT_OUT, "--out"), d)
     torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
     ds = load_data(data_path)

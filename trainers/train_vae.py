@@ -52,7 +52,7 @@ from drumfont.trainers.distributed import (
     unwrap,
     wrap,
 )
-from drumfont.validate import OneLineParser, check_output, trainer_arg
+from drumfont.validate import CHECKPOINT_OUT, OneLineParser, check_output, output_format, trainer_arg
 
 if TYPE_CHECKING:
     import torch
@@ -243,6 +243,7 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, resume:
 
     def load_or_check():
         # On rank 0 only; its checkpoint (or its refusal) goes to every rank.
+        output_format(out, CHECKPOINT_OUT, "train vae --out")
         check_output(out, force=True)  # a name too long or a folder we cannot write in: now, not after an epoch
         check_output(history.path, force=True)
         if resume:

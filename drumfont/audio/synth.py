@@ -20,7 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from drumfont.errors import AudioError
+from drumfont.errors import AudioError, DrumfontError
+from drumfont.quiet import caught_stderr
+from drumfont.validate import MAX_SOUNDFONT_BYTES, check_count, open_regular
 
 SAMPLE_RATES = (44100, 48000)
 DRUM_CHANNEL = 9          # "channel 10"
@@ -43,16 +45,23 @@ def default_soundfont() -> Path:
 
 def resolve_soundfont(path: str | os.PathLike | None = None) -> Path:
     """The SoundFont to use: `path`, else $DRUMFONT_SOUNDFONT, else the default; checked to be a
-    readable SoundFont 2 file (RIFF sfbk)."""
+    readable regular SoundFont 2 file (RIFF sfbk) of at most MAX_SOUNDFONT_BYTES, which FluidSynth
+    loads into memory (a FIFO would block it forever)."""
     chosen = path or os.environ.get(SOUNDFONT_SETTING) or default_soundfont()
     p = Path(chosen).expanduser()
     try:
-        with p.open("rb") as fh:
+        fd = open_regular(p, "SoundFont (.sf2)")
+    except DrumfontError as exc:
+        raise AudioError(str(exc)) from None
+    try:
+        with os.fdopen(fd, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
             head = fh.read(12)
-    except IsADirectoryError:
-        raise AudioError(f"{p}: is a folder, not a SoundFont (.sf2)") from None
+        check_count(size, MAX_SOUNDFONT_BYTES, "bytes", p, "a SoundFont may hold at most {limit}")
     except OSError as exc:
         raise AudioError(f"{p}: cannot read the SoundFont ({exc.strerror or exc})") from None
+    except DrumfontError as exc:
+        raise AudioError(str(exc)) from None
     if head[:4] != b"RIFF" or head[8:12] != b"sfbk":
         raise AudioError(f"{p}: not a SoundFont 2 file (.sf2)")
     return p
@@ -102,6 +111,14 @@ def _calls():
     return _CALLS
 
 
+def _reason(said: list[str]) -> str:
+    """FluidSynth's first error line, as ' (the reason)', from what it printed."""
+    for line in said:
+        if line.startswith("fluidsynth: error:"):
+            return f" ({line.removeprefix('fluidsynth: error:').strip()})"
+    return ""
+
+
 class Kit:
     """FluidSynth with one SoundFont's drum kit on the GM drum channel. Not shared between threads:
     the live engine calls it from the audio callback only."""
@@ -115,9 +132,11 @@ class Kit:
         # state renders the same note the same way wherever it starts.
         self._synth = fs.Synth(gain=float(gain), samplerate=float(self.rate),
                                **{"synth.reverb.active": 0, "synth.chorus.active": 0})
-        sfid = self._synth.sfload(str(self.soundfont))
+        with caught_stderr() as said:  # FluidSynth and libinstpatch print their reasons to fd 2
+            sfid = self._synth.sfload(str(self.soundfont))
         if sfid < 0:
-            raise AudioError(f"{self.soundfont}: FluidSynth could not load this SoundFont")
+            self.close()
+            raise AudioError(f"{self.soundfont}: FluidSynth could not load this SoundFont{_reason(said)}")
         if self._synth.program_select(DRUM_CHANNEL, sfid, DRUM_BANK, 0) != 0:
             self.close()
             raise AudioError(f"{self.soundfont}: no drum kit (bank {DRUM_BANK}, preset 0) in this SoundFont")

@@ -11,7 +11,7 @@ from drumfont.cli.common import say
 from drumfont.drums import gmd, library, rules
 from drumfont.errors import DrumfontError
 from drumfont.letters import data as fonts
-from drumfont.validate import arg
+from drumfont.validate import DATASET_OUT, LOG_OUT, arg
 
 
 def _add_data(sub) -> None:
@@ -66,7 +66,7 @@ def _add_data(sub) -> None:
 
 
 def _run_data_drums(args: argparse.Namespace) -> int:
-    check_writable(args.out, args.force)  # refuse before the work, not after it
+    check_writable(args.out, args.force, DATASET_OUT, "data drums")  # refuse before the work, not after it
     data = rules.build_corpus(seed=args.seed, per_genre=args.per_genre)
     data.save(args.out, force=args.force)
     say(f"wrote {len(data)} bars ({args.per_genre} per genre) to {args.out}")
@@ -76,7 +76,7 @@ def _run_data_drums(args: argparse.Namespace) -> int:
 
 def _run_data_import(args: argparse.Namespace) -> int:
     if args.skip_log:
-        check_writable(args.skip_log, args.force)  # before the work, not after it
+        check_writable(args.skip_log, args.force, LOG_OUT, "--skip-log")  # before the work, not after it
     report = library.import_library(
         [Path(p) for p in args.paths], out=Path(args.out), style=args.style,
         style_from_folder=args.style_from_folder, all_channels=args.all_channels,
@@ -92,7 +92,7 @@ def _run_data_import(args: argparse.Namespace) -> int:
 def _run_data_gmd(args: argparse.Namespace) -> int:
     if (args.folder is None) == (not args.download):
         raise DrumfontError("give the dataset FOLDER or --download, one of them")
-    check_writable(args.out, args.force)  # before the download, not after it
+    check_writable(args.out, args.force, DATASET_OUT, "data gmd")  # before the download, not after it
     folder = gmd.download(progress=sys.stderr.isatty()) if args.download else Path(args.folder)
     report = gmd.import_gmd(folder, args.out, force=args.force, workers=args.workers,
                             progress=sys.stderr.isatty(), val_share=args.val_share, seed=args.seed,
@@ -102,7 +102,7 @@ def _run_data_gmd(args: argparse.Namespace) -> int:
 
 
 def _run_data_fonts(args: argparse.Namespace) -> int:
-    check_writable(args.out, args.force)
+    check_writable(args.out, args.force, DATASET_OUT, "data fonts")
     if args.train_per_letter < 1 or args.val_per_letter < 1:
         raise DrumfontError("--train-per-letter and --val-per-letter must be at least 1")
     files = fonts.find_fonts(args.fonts) if args.fonts else None

@@ -41,7 +41,7 @@ from drumfont.score.midifile import (
 from drumfont.score.notemap import load_notemap
 from drumfont.score.pattern import Pattern
 from drumfont.score.phrase import Phrase, song_bars
-from drumfont.validate import RANGES, arg, form_arg, phrase_length, total_bars
+from drumfont.validate import MAX_MODEL_BARS, MIDI_OUT, RANGES, arg, form_arg, phrase_length, total_bars
 
 
 def _add_export(sub) -> None:
@@ -162,7 +162,7 @@ def _add_interpolate(sub) -> None:
                    help="move the style (high), the variation (low) or both")
     p.add_argument("--phrase", type=phrase_length, default=1,
                    help="morph phrases of 1 (single bars, the default), 2, 4 or 8 bars, bar by bar: a genre "
-                   "endpoint is a phrase drawn from it (a fill in its last bar), a .mid one its first bars")
+                   "endpoint is a phrase drawn from it (--seed; a fill in its last bar), a .mid one its first bars")
     p.add_argument("--seed", type=arg("seed"), default=None, help="with --phrase: seed of the genre endpoints' phrases")
     p.add_argument("--phrase-preset", default=None, help=PHRASE_PRESET_HELP)
     p.add_argument("-o", "--out", required=True, help=".mid file (with --split: a folder)")
@@ -174,14 +174,15 @@ def _add_interpolate(sub) -> None:
 
 def _phrase_endpoint(eng: Engine, spec: str, bars: int, seed: int | None) -> Phrase:
     """A morph endpoint of `bars` bars: a .mid file's first bars (its fills found as they are
-    played), or a phrase of a genre at temperature 0 (its most typical), a fill in the last bar."""
+    played), or a phrase drawn from a genre (seeded, at the default temperature: at 0 the phrase
+    model's most typical jazz phrase opened on a bar of one hit), a fill in the last bar."""
     if spec.lower().endswith((".mid", ".midi")) or Path(spec).is_file():
         found = read_patterns(spec)
         if len(found) < bars:
             raise DrumfontError(f"{spec}: has {len(found)} drum bar(s); --phrase {bars} needs {bars}")
         return eng.phrase_of(found[:bars])
     eng.endpoint(spec)  # an unknown genre (or no morph at all) is refused by name first
-    return eng.phrase(spec.lower(), bars, "end", 0.0, seed)
+    return eng.phrase(spec.lower(), bars, "end", 1.0, seed)
 
 
 def _run_interpolate(args: argparse.Namespace) -> int:
@@ -191,7 +192,7 @@ def _run_interpolate(args: argparse.Namespace) -> int:
     targets = ([out / f"morph-{i:03d}.mid" for i in range(1, args.steps + 1)] if args.split else [out])
     total_bars(args.steps * args.phrase, args.bars, f"--steps {args.steps} of --phrase {args.phrase}")
     for t in targets:  # refuse before any work, so nothing is half-written
-        check_writable(t, args.force)
+        check_writable(t, args.force, MIDI_OUT, "interpolate")
     eng = load_engine(args.preset, phrase_preset=args.phrase_preset)
     ends = [eng.endpoint(args.src), eng.endpoint(args.dst)]
     files = [spec for spec, end in zip((args.src, args.dst), ends) if isinstance(end, Pattern)]  # .mid endpoints
@@ -220,10 +221,10 @@ def _add_transfer(sub) -> None:
 
 
 def _run_transfer(args: argparse.Namespace) -> int:
-    check_writable(args.out, args.force)
+    check_writable(args.out, args.force, MIDI_OUT, "transfer")
     opts = export_options(args, f"drumfont {args.genre}", kept_tempo(args.bpm, midi_tempo(args.input), args.input))
     eng = load_engine(args.preset)
-    played = eng.phrase_of(read_patterns(args.input))  # where the player's fills are
+    played = eng.phrase_of(read_patterns(args.input, max_bars=MAX_MODEL_BARS))  # where the player's fills are
     out = eng.transfer_phrase(played, args.genre)
     print(write_midi(args.out, list(out.bars), opts, force=args.force))
     fills = sum(out.fills)
@@ -248,15 +249,15 @@ def _add_humanize(sub) -> None:
 
 
 def _run_humanize(args: argparse.Namespace) -> int:
-    check_writable(args.out, args.force)
+    check_writable(args.out, args.force, MIDI_OUT, "humanize")
     data = read_midi_bytes(args.input)
     model = groove.load("humanize", args.preset)
     model.genre_index(args.style)  # an unknown genre fails before any work
-    bpm = file_bpm(data)
+    bpm = file_bpm(data, args.input)
 
     def transform(bars):
         return groove.humanize(bars, args.style, args.amount, args.temperature, args.seed, model, bpm)
-    out, n = retime_drums(data, transform, args.input, args.all_channels)
+    out, n = retime_drums(data, transform, args.input, args.all_channels, MAX_MODEL_BARS)
     print(write_atomic(args.out, out, force=args.force))
     say(f"humanised {n} bar(s)")
     return 0
@@ -290,12 +291,12 @@ def _run_drumify(args: argparse.Namespace) -> int:
     out = Path(args.out)
     targets = [out] if args.n == 1 else [out.with_name(f"{out.stem}-{i}{out.suffix}") for i in range(1, args.n + 1)]
     for t in targets:
-        check_writable(t, args.force)
+        check_writable(t, args.force, MIDI_OUT, "drumify")
     opts = ExportOptions(bpm=kept_tempo(args.bpm, midi_tempo(args.input), args.input),
                          name=f"drumfont drumify {args.style or ''}".strip())
     model = groove.load("drumify", args.preset)
     model.genre_index(args.style)
-    bars = read_taps(args.input, None if args.channel is None else args.channel - 1, args.note)
+    bars = read_taps(args.input, None if args.channel is None else args.channel - 1, args.note, MAX_MODEL_BARS)
     taps = [groove.taps_of(b) for b in bars]
     variations = groove.drumify(taps, args.style, args.n, args.temperature, args.seed, model)
     data = [to_midi_bytes(v, opts) for v in variations]  # every file made before any is written
@@ -331,9 +332,9 @@ def _add_song(sub) -> None:
 def _run_song(args: argparse.Namespace) -> int:
     out = Path(args.out)
     sound = out.with_suffix(f".{args.audio}") if args.audio else None
-    for t in (out, sound):  # both refused before any work, so nothing is half-written
-        if t is not None:
-            check_writable(t, args.force)
+    check_writable(out, args.force, MIDI_OUT, "song")   # both refused before any work
+    if sound is not None:
+        check_writable(sound, args.force)
     ropts = render.RenderOptions(soundfont=args.soundfont, loop=False)
     if sound is not None:
         render.check_render(ropts)  # the synth and SoundFont before the .mid is written
@@ -386,9 +387,9 @@ def continue_context(bars: list) -> list:
 
 
 def _run_continue(args: argparse.Namespace) -> int:
-    check_writable(args.out, args.force)
+    check_writable(args.out, args.force, MIDI_OUT, "continue")
     data = read_midi_bytes(args.input)
-    bars = import_bytes(data, args.input, args.all_channels).patterns
+    bars = import_bytes(data, args.input, args.all_channels, max_bars=MAX_MODEL_BARS).patterns
     bpm = kept_tempo(args.bpm, file_bpm(data), args.input)   # the player's own tempo, unless --bpm
     opts = ExportOptions(bpm=bpm, notemap=load_notemap(args.notemap), name="drumfont continue")
     eng = load_engine(args.preset, phrase_preset=args.phrase_preset)
@@ -434,7 +435,7 @@ def _add_report_phrases(rsub) -> None:
     p.add_argument("--out", required=True, help="folder for the figures and metrics.json")
     p.add_argument("--samples", type=arg("samples"), default=200, help="generated phrases per genre")
     p.add_argument("--temperature", type=arg("temperature"), default=1.0,
-                   help=temperature_help("sampling temperature of the phrase model"))
+                   help=temperature_help("sampling temperature of the phrase model (1 = each genre's calibrated spread)"))
     p.add_argument("--seed", type=arg("seed"), default=0)
     p.add_argument("--json", action="store_true", help="print exactly the metrics JSON on stdout")
     p.add_argument("--force", action="store_true", help="overwrite files in --out")

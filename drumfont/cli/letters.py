@@ -23,7 +23,7 @@ def _add_letters(sub) -> None:
     p.add_argument("-o", "--out", required=True,
                    help="file to write, as its suffix says: .png, .jpg (opaque --bg) or .svg (vector paths)")
     _add_style(p)
-    p.add_argument("--size", type=int, default=96, help="font size in pixels per em (4-1024)")
+    p.add_argument("--size", type=arg("text_size"), default=96, help="font size in pixels per em (4-1024)")
     p.add_argument("--fg", default="white", help="text colour: a name, #rrggbb or #rrggbbaa")
     p.add_argument("--bg", default="black", help="background colour, or 'transparent'")
     p.add_argument("--svg", action="store_true", help="write SVG (vector paths): the file must be named .svg")

@@ -26,8 +26,6 @@ A style not in the table is dropped and counted, like the ones above.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import shutil
 import tempfile
@@ -45,6 +43,7 @@ from drumfont.errors import DrumfontError
 from drumfont.npzfile import SPLITS
 from drumfont.paths import data_dir
 from drumfont.score.genres import GENRES
+from drumfont.validate import DATASET_OUT, MAX_UNPACKED_BYTES, MAX_UNPACKED_FILES, MiB, inside, read_csv
 
 STYLE_GENRES: dict[str, str | None] = {
     "rock": "rock", "punk": "rock", "pop": "rock", "country": "rock",
@@ -84,33 +83,31 @@ class InfoRow:
 def read_info(root: str | os.PathLike) -> list[InfoRow]:
     """The rows of ROOT/info.csv; a bad row is a one-line error naming its line."""
     path = Path(root) / "info.csv"
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         raise DrumfontError(f"{path}: no info.csv; give the Groove MIDI folder (the one holding info.csv), "
-                            f"or use --download") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DrumfontError(f"{path}: cannot read ({exc})") from None
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in INFO_COLUMNS if c not in (reader.fieldnames or [])]
+                            f"or use --download")
+    # a regular file of at most 16 MB (a FIFO would block forever), fields under csv's limit
+    names, table = read_csv(path, "info.csv")
+    missing = [c for c in INFO_COLUMNS if c not in names]
     if missing:
         raise DrumfontError(f"{path}: missing column(s) {', '.join(missing)} (needs {', '.join(INFO_COLUMNS)})")
     rows = []
-    for row in reader:
-        where = f"{path} line {reader.line_num}"
+    for line, row in table:
+        where = f"{path} line {line}"
         file = (row["midi_filename"] or "").strip()
         style = (row["style"] or "").strip().lower().split("/")[0]
         beat = (row["beat_type"] or "").strip().lower()
         split = (row["split"] or "").strip().lower()
         if not file:
             raise DrumfontError(f"{where}: empty midi_filename")
+        inside(root, file, f"{where}: midi_filename")  # never ../../etc/passwd, never /elsewhere
         if not style:
             raise DrumfontError(f"{where}: empty style")
         if beat not in ("beat", "fill"):
             raise DrumfontError(f"{where}: beat_type {row['beat_type']!r} is neither beat nor fill")
         if split and split not in SPLITS:
             raise DrumfontError(f"{where}: unknown split {row['split']!r} (train, validation, test or empty)")
-        rows.append(InfoRow(reader.line_num, file, style, beat == "fill",
+        rows.append(InfoRow(line, file, style, beat == "fill",
                             (row["time_signature"] or "").strip(), SPLITS[split] if split else None))
     if not rows:
         raise DrumfontError(f"{path}: no rows")
@@ -125,7 +122,7 @@ def import_gmd(root: str | os.PathLike, out: str | os.PathLike, force: bool = Fa
     clap; see grooves.with_rule_claps)."""
     t0 = time.perf_counter()
     root, out = Path(root), Path(out)
-    check_writable(out, force)  # before the work, not after it
+    check_writable(out, force, DATASET_OUT, "data gmd")  # before the work, not after it
     if not 0 <= val_share < 1:
         raise DrumfontError(f"--val-share must be in [0, 1), got {val_share}")
     rows = read_info(root)
@@ -215,10 +212,19 @@ def _extract(archive: Path, folder: Path) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
         with zipfile.ZipFile(archive) as zf:
-            for member in zf.namelist():
-                target = (tmp / member).resolve()
+            members = zf.infolist()
+            for member in members:
+                target = (tmp / member.filename).resolve()
                 if not target.is_relative_to(tmp.resolve()):
-                    raise DrumfontError(f"{archive}: member {member!r} points outside the archive's folder")
+                    raise DrumfontError(f"{archive}: member {member.filename!r} points outside the archive's folder")
+            # The sizes the archive states bound what is written: zipfile stops a member at its
+            # stated size (and a member that holds more fails its CRC), so a bomb is refused here.
+            unpacked = sum(m.file_size for m in members)
+            if unpacked > MAX_UNPACKED_BYTES or len(members) > MAX_UNPACKED_FILES:
+                archive.unlink(missing_ok=True)
+                raise DrumfontError(f"{archive}: unpacks to {unpacked / MiB:,.0f} MB in {len(members):,} files; a "
+                                    f"dataset archive may hold at most {MAX_UNPACKED_BYTES / MiB:g} MB in "
+                                    f"{MAX_UNPACKED_FILES:,} files (deleted it)")
             zf.extractall(tmp)
         if folder.exists():
             shutil.rmtree(folder)

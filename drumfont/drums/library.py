@@ -8,8 +8,6 @@ same dataset bytes. A bad file is reported with its cause and skipped; it never 
 
 from __future__ import annotations
 
-import csv
-import io
 import multiprocessing as mp
 import os
 import re
@@ -28,6 +26,7 @@ from drumfont.drums.dataset import SPLITS, TEST, TRAIN, VAL, DrumDataset, Source
 from drumfont.errors import DrumfontError, MidiFileError
 from drumfont.score.midifile import read_midi
 from drumfont.score.pattern import N_VOICES, STEPS, stack, stack_offsets
+from drumfont.validate import DATASET_OUT, is_dir, read_csv
 
 MIDI_SUFFIXES = (".mid", ".midi")
 # Below this many files a pool costs more to start than it saves.
@@ -114,7 +113,7 @@ def find_midi_files(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], lis
     bad: list[tuple[str, str]] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
+        if is_dir(path):
             found: list[Path] = []
 
             def onerror(exc: OSError) -> None:
@@ -282,18 +281,13 @@ def read_manifest(path: str | os.PathLike) -> list[tuple[Path, str | None, int |
     """(file, style or None, split or None) per row of a CSV with columns path, style, split;
     paths relative to the manifest's folder. A bad row is a one-line error naming its line."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DrumfontError(f"{path}: cannot read manifest ({exc})") from None
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in ("path", "style", "split") if c not in (reader.fieldnames or [])]
+    names, table = read_csv(path, "manifest")  # a regular file, capped; fields under csv's limit
+    missing = [c for c in ("path", "style", "split") if c not in names]
     if missing:
         raise DrumfontError(f"{path}: manifest needs the columns path, style, split; missing {', '.join(missing)}")
     rows = []
     seen: dict[str, int] = {}
-    for row in reader:
-        line = reader.line_num
+    for line, row in table:
         file = (row["path"] or "").strip()
         if not file:
             raise DrumfontError(f"{path} line {line}: empty path")
@@ -320,7 +314,7 @@ def import_library(paths: Sequence[str | os.PathLike], out: str | os.PathLike, s
     styles and splits) into a dataset file at `out`. Validation is split by file."""
     t0 = time.perf_counter()
     out = Path(out)
-    check_writable(out, force)  # before the work, not after it
+    check_writable(out, force, DATASET_OUT, "data import")  # before the work, not after it
     if not 0 <= val_share < 1:
         raise DrumfontError(f"--val-share must be in [0, 1), got {val_share}")
     if style is not None and not style.strip():

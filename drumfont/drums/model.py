@@ -23,6 +23,7 @@ from drumfont.errors import CheckpointError, DrumfontError
 from drumfont.paths import preset_path
 from drumfont.score.midifile import read_patterns
 from drumfont.score.pattern import N_VOICES, STEPS, Pattern, stack, stack_offsets
+from drumfont.validate import is_file, short
 
 if TYPE_CHECKING:
     import torch
@@ -339,9 +340,11 @@ class DrumModel:
 
 def endpoint(model: DrumModel, spec: str) -> Endpoint:
     """A morph endpoint from the command line: a genre name, or a .mid file (its first bar)."""
-    if spec.lower().endswith((".mid", ".midi")) or Path(spec).is_file():
+    if spec.lower().endswith((".mid", ".midi")) or is_file(spec):
         return read_patterns(spec)[0]
-    model._genre(spec)  # raises with the list of known genres
+    if spec.lower() not in model._genre_index:
+        known = ", ".join(model.genres) or "none"
+        raise DrumfontError(f"unknown genre {short(spec, 60)} (and no file of that name); this model knows: {known}")
     return spec.lower()
 
 

@@ -55,7 +55,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from drumfont.drums.hvae import gaussian_kl, gaussian_log_density, model_input, transposed_conv
+from drumfont.drums.hvae import gaussian_kl, gaussian_log_density, model_input, stride1_kernel, transposed_conv
 
 
 @dataclass
@@ -225,20 +225,26 @@ class PhraseVAE(nn.Module):
         return hs, Prior(logits, mu, logvar.clamp(-10.0, 6.0)), h
 
     # --- decoder -----------------------------------------------------------------------------
-    def decode(self, z: torch.Tensor, hs: torch.Tensor, z_p: torch.Tensor, ctx: torch.Tensor
-               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def decode(self, z: torch.Tensor, hs: torch.Tensor, z_p: torch.Tensor, ctx: torch.Tensor,
+               kernels: list | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Hit logits, velocities in [0, 1] and offsets in (-0.5, 0.5), each (B, L, 16, 9), of bar
         codes z (B, L, z_bar) under conductor states hs (B, L, hidden), phrase latent z_p and the
-        context grids ctx (B, L, 16, 54) (`context_grids`)."""
+        context grids ctx (B, L, 16, 54) (`context_grids`). `kernels`: `decoder_kernels()`, for a
+        loop that decodes one bar at a time."""
         b, n, _ = z.shape
         zp = z_p[:, None].expand(b, n, -1)
         h = self.dec_in(torch.cat([z, self.to_context(hs), zp], -1)).view(b * n, self.cfg.channels, -1)
+        kernels = iter(self.decoder_kernels() if kernels is None else kernels)
         for layer in self.dec:  # (N, c, 4) -> (N, c, 8) -> (N, c/2, 16)
-            h = transposed_conv(layer, h) if isinstance(layer, nn.ConvTranspose1d) else layer(h)
+            h = transposed_conv(layer, h, next(kernels)) if isinstance(layer, nn.ConvTranspose1d) else layer(h)
         g = self.ctx_conv(ctx.reshape(b * n, *ctx.shape[-2:]).transpose(1, 2))  # (N, c/2, 16)
         out = self.heads(self.mix(torch.cat([h, g], dim=1))).transpose(1, 2)  # (N, 16, 27)
         logits, vel, off = out.reshape(b, n, self.cfg.steps, -1).chunk(3, dim=-1)
         return logits, torch.sigmoid(vel), 0.5 * torch.tanh(off)
+
+    def decoder_kernels(self) -> list:
+        """The stride-1 kernels of the decoder's transposed convolutions (see hvae.transposed_conv)."""
+        return [stride1_kernel(layer) for layer in self.dec if isinstance(layer, nn.ConvTranspose1d)]
 
     def generate(self, z_p: torch.Tensor, genre: torch.Tensor, cond: torch.Tensor, x_prev: torch.Tensor,
                  generator: torch.Generator | None, temperature: float | torch.Tensor = 1.0,
@@ -258,6 +264,7 @@ class PhraseVAE(nn.Module):
         k = 0 if forced_x is None else forced_x.shape[1]
         first = torch.zeros_like(x_prev)
         prev_x = x_prev
+        kernels = self.decoder_kernels()  # once for the whole phrase, not once a bar
         hits, vels, offs = [], [], []
         if k:  # the known bars in one pass
             before = torch.cat([prev_x[:, None], forced_x[:, :-1]], dim=1)
@@ -266,7 +273,7 @@ class PhraseVAE(nn.Module):
         for i in range(k, n):
             hs, prior, h = self.conduct(prev_x[:, None], cond[:, i:i + 1], genre, h)
             z = prior.sample(generator, temperature)
-            logits, vel, off = self.decode(z, hs, z_p, torch.cat([prev_x, first], dim=-1)[:, None])
+            logits, vel, off = self.decode(z, hs, z_p, torch.cat([prev_x, first], dim=-1)[:, None], kernels)
             hit = logits[:, 0] > thr
             prev_x = model_input(hit.float(), vel[:, 0], off[:, 0])
             if i == 0:
@@ -326,10 +333,12 @@ class PhraseVAE(nn.Module):
         cond = conditions(fill, none, none, self.cfg.max_bars)
         h = self.start(mu_p, genre)
         prev_x, first = zero, zero
+        kernels = self.decoder_kernels()
         hits, vels, offs = [], [], []
         for i in range(n):
             hs, _, h = self.conduct(prev_x[:, None], cond[:, i:i + 1], genre, h)
-            logits, vel, off = self.decode(mu[:, i:i + 1], hs, mu_p, torch.cat([prev_x, first], dim=-1)[:, None])
+            logits, vel, off = self.decode(mu[:, i:i + 1], hs, mu_p, torch.cat([prev_x, first], dim=-1)[:, None],
+                                           kernels)
             hit = logits[:, 0] > 0
             prev_x = model_input(hit.float(), vel[:, 0], off[:, 0])
             if i == 0:

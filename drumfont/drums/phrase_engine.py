@@ -278,18 +278,41 @@ class PhraseModel:
 
     # --- a player's bars ----------------------------------------------------------------------------
     def infer_genre(self, patterns: Sequence[Pattern]) -> str:
-        """The genre whose phrase prior gives the bars' phrase latent the highest density."""
+        """The genre under which the model finds the bars likeliest: log p(z_p | genre) plus, bar
+        by bar, the log density of each bar's code under the conductor's prior given the bars
+        before it and that genre (posterior means; runs past 8 bars in chained phrases). On 300
+        4-bar phrases of each split it names 89 % of training and 56 % of validation phrases'
+        genres (the style classifier: 60 % of single validation bars); z_p's prior alone named 35 %."""
         import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
         from drumfont.drums.hvae import gaussian_log_density  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
+        from drumfont.drums.phrase import conditions, context_grids  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
-        _, mu_p = self._run(self._encode, stack(patterns)[None] > 0, stack(patterns)[None],
-                            stack_offsets(patterns)[None])
+        if not patterns:
+            raise DrumfontError("no bars to find the genre of")
+        v = stack(patterns)[None]
         names = self.genres
-        idx = torch.as_tensor([self._genre_index[g] for g in names])
-        pm, plv = self._run(self._model.prior_phrase, idx)
-        dens = gaussian_log_density(mu_p.expand(len(names), -1), pm, plv)
-        return names[int(dens.argmax())]
+        g = torch.as_tensor([self._genre_index[n] for n in names])
+
+        def go():
+            x, mu_p = self._encode(v > 0, v, stack_offsets(patterns)[None])
+            x, mu_p = x.expand(len(g), -1, -1, -1), mu_p.expand(len(g), -1)
+            pm, plv = self._model.prior_phrase(g)
+            score = gaussian_log_density(mu_p, pm, plv)
+            prev, has = torch.zeros_like(x[:, 0]), torch.zeros(len(g), dtype=torch.bool)
+            start = 0
+            for length in phrase_data.chunks(x.shape[1]):
+                part = x[:, start:start + length]
+                ctx = context_grids(part, prev)
+                mu, _ = self._model.encode_bars(part, ctx)
+                cond = conditions(torch.zeros(len(g), length, dtype=torch.bool), torch.zeros_like(has), has,
+                                  self.config.max_bars)
+                _, prior, _ = self._model.conduct(ctx[..., : part.shape[-1]], cond, g, self._model.start(mu_p, g))
+                score = score + prior.log_density(mu).sum(1)
+                prev, has = part[:, -1], torch.ones_like(has)
+                start += length
+            return score
+        return names[int(self._run(go).argmax())]
 
     def continue_arrays(self, hits: np.ndarray, velocities: np.ndarray, offsets: np.ndarray, bars: int,
                         genre: str | None = None, temperature: float = 1.0, seed: int | None = None,

@@ -27,6 +27,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from drumfont.atomic import write_atomic
 from drumfont.errors import DatasetError
 from drumfont.npzfile import FORMAT, TRAIN, VAL, npz_bytes, read_npz
+from drumfont.validate import is_dir
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 DIGITS = "0123456789"
@@ -153,7 +154,7 @@ def default_fonts() -> list[Path]:
 def find_fonts(folder: str | os.PathLike) -> list[Path]:
     """Every .ttf/.otf under `folder` (recursively) that draws 26 distinct capital letters."""
     folder = Path(folder)
-    if not folder.is_dir():
+    if not is_dir(folder):
         raise DatasetError(f"{folder}: no such font folder")
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".ttf", ".otf") and p.is_file())
     usable = [p for p in files if _draws_alphabet(p)]

@@ -17,14 +17,14 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from drumfont.atomic import check_writable, write_atomic
 from drumfont.checkpoint import build_model, load_checkpoint
 from drumfont.errors import DrumfontError
 from drumfont.letters.data import BOX, GLYPHS, SIZE
 from drumfont.paths import preset_path
-from drumfont.validate import output_format
+from drumfont.validate import open_image, output_format
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 GAN_PRESET = "letters_gan.pt"
@@ -196,12 +196,8 @@ def style_from_image(path: str | os.PathLike, preset: str | os.PathLike | None =
 
     from drumfont.letters.classifier import classify  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
-    try:
-        with Image.open(path) as im:
-            im.load()
-            cells = glyph_cells(_ink_image(im))
-    except (OSError, UnidentifiedImageError) as exc:
-        raise DrumfontError(f"{path}: cannot read the image ({exc})") from None
+    with open_image(path) as im:  # capped in bytes and pixels, checked from the header
+        cells = glyph_cells(_ink_image(im))
     g, _ = conditional_generator(preset)
     clf, _ = load_classifier()
     x = torch.from_numpy(np.stack(cells))

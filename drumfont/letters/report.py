@@ -23,6 +23,7 @@ from drumfont.letters import plots as P
 from drumfont.letters.data import GLYPHS, TRAIN, VAL, FontDataset, build_fonts
 from drumfont.letters.engine import CGAN_PRESET, GAN_PRESET, LETTERS, load_classifier, load_generator
 from drumfont.paths import preset_path
+from drumfont.validate import MAX_HISTORY_BYTES, is_file, read_text
 
 FIGURES = ("coverage.png", "dynamics.png", "alphabet.png", "interpolation.png", "style_consistency.png", "codes.png",
            "survival.png")
@@ -30,9 +31,9 @@ FIGURES = ("coverage.png", "dynamics.png", "alphabet.png", "interpolation.png", 
 
 def _load_run_generator(run: Path):
     """The finished generator of a run, or the latest one of a run still training."""
-    if (run / "generator.pt").is_file():
+    if is_file(run / "generator.pt"):
         return load_generator(run / "generator.pt")
-    if (run / "checkpoint.pt").is_file():
+    if is_file(run / "checkpoint.pt"):
         import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
         from drumfont.letters.gan import GanConfig, Generator, recalibrate_batchnorm  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
@@ -49,8 +50,9 @@ def _load_run_generator(run: Path):
 
 def _history(run: Path | None, blob: dict) -> tuple[list[dict], list[dict]]:
     """(step records, eval records) from a run's history file or a preset's extras."""
-    if run is not None and (run / "history.jsonl").is_file():
-        recs = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines() if line.strip()]
+    if run is not None and is_file(run / "history.jsonl"):
+        text = read_text(run / "history.jsonl", MAX_HISTORY_BYTES, "training history")  # regular, capped
+        recs = [json.loads(line) for line in text.splitlines() if line.strip()]
         return [r for r in recs if r.get("type") == "step"], [r for r in recs if r.get("type") == "eval"]
     ex = blob.get("extras", {})
     return list(ex.get("history_steps", [])), list(ex.get("history_evals", []))

@@ -21,9 +21,9 @@ from drumfont.atomic import check_writable, write_atomic
 from drumfont.errors import DrumfontError
 from drumfont.letters.engine import RASTER_FORMATS, check_text, image_bytes
 from drumfont.letters.font import ASCENT, DESCENT, GLYPH_NAMES, SPACE, UPM, Typeface, font_bytes
-from drumfont.validate import output_format
+from drumfont.validate import RANGES, output_format
 
-MIN_SIZE, MAX_SIZE = 4, 1024      # pixels per em
+SIZE = RANGES["text_size"]         # pixels per em (letters --size checks it as it parses, before any tracing)
 MAX_PIXELS = 40_000_000           # a PNG larger than this is refused (about 6000 × 6000)
 MARGIN = 0.15                     # em, around the text
 
@@ -67,8 +67,7 @@ def layout(face: Typeface, text: str) -> tuple[list[list[tuple[str, int]]], int]
 
 
 def _canvas(face: Typeface, text: str, size: int) -> tuple[list, float, int, int]:
-    if not MIN_SIZE <= size <= MAX_SIZE:
-        raise DrumfontError(f"size must be between {MIN_SIZE} and {MAX_SIZE} pixels, got {size}")
+    size = SIZE.check(size, "size")
     lines, widest = layout(face, text)
     scale = size / UPM
     margin = round(MARGIN * size)

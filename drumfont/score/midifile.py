@@ -26,13 +26,24 @@ from drumfont.atomic import write_atomic
 from drumfont.errors import DrumfontError, MidiFileError
 from drumfont.score.notemap import FOLD, GM, NoteMap
 from drumfont.score.pattern import N_VOICES, STEPS, Pattern, clip_offsets
-from drumfont.validate import MAX_MIDI_BYTES, RANGES, read_capped, total_bars
+from drumfont.validate import (
+    MAX_MIDI_BARS,
+    MAX_MIDI_BYTES,
+    MAX_MIDI_NOTES,
+    MAX_RETIME_EVENTS,
+    MIDI_OUT,
+    RANGES,
+    check_count,
+    output_format,
+    read_capped,
+    total_bars,
+)
 
 TICKS_PER_BEAT = 480
 DEFAULT_BPM = 120.0   # MIDI's tempo where a file sets none
 DRUM_CHANNEL = 9  # "channel 10" to a musician
 MAX_FILE_BYTES = MAX_MIDI_BYTES  # larger than any drum file; refuse rather than exhaust memory
-MAX_BARS = 100_000
+MAX_BARS = MAX_MIDI_BARS
 
 
 # --- export ----------------------------------------------------------------------------------
@@ -93,35 +104,48 @@ def note_events(patterns: Sequence[Pattern], opts: ExportOptions,
     hit (a swung late step followed by a straight one). A hit played before the chain's first
     downbeat (a negative offset on step 0 of bar 1) sits on the downbeat: a file cannot start
     before its own start."""
+    ticks, notes, vels = note_array(patterns, opts, tpb).T
+    return list(zip(ticks.tolist(), notes.tolist(), vels.tolist()))
+
+
+def note_array(patterns: Sequence[Pattern], opts: ExportOptions, tpb: int = TICKS_PER_BEAT) -> np.ndarray:
+    """note_events as an (events, 3) int64 array of tick, note, velocity: 24 bytes an event where
+    a tuple of three ints takes about 100, so that a render of 10,000 bars holds its notes in a
+    few MB (benchmarks/bench_render_memory.py)."""
     step_ticks = tpb / 4
-    onsets: list[tuple[int, int, int]] = []
     bar_ticks = 4 * tpb
+    note_of = np.array([opts.notemap.note(v) for v in range(N_VOICES)], np.int64)
+    late = (np.arange(STEPS) % 2 == 1).astype(np.float64)  # swing moves the even sixteenths
+    parts: list[np.ndarray] = []
     bar = 0
     for pattern in patterns:
         swing = applied_swing(pattern, opts.swing, opts.swing_timed)
+        steps, voices = np.nonzero(pattern.velocities)
+        offsets = pattern.offsets[steps, voices].astype(np.float64)
+        shift = late[steps] * swing_offset(1, swing, step_ticks)
         for _ in range(opts.bars_per_pattern):
-            steps, voices = np.nonzero(pattern.velocities)
-            for s, v in zip(steps.tolist(), voices.tolist()):
-                grid = bar * bar_ticks + s * step_ticks
-                tick = round(grid + float(pattern.offsets[s, v]) * step_ticks + swing_offset(s, swing, step_ticks))
-                # Exactly half a step early reads back as the step before (the importer rounds
-                # half down, for 75 % swing): a tick later keeps the hit on its own step.
-                tick = max(0, tick, math.floor(grid - step_ticks / 2) + 1)
-                onsets.append((tick, opts.notemap.note(v), int(pattern.velocities[s, v])))
+            grid = bar * bar_ticks + steps * step_ticks
+            tick = np.rint(grid + offsets * step_ticks + shift).astype(np.int64)
+            # Exactly half a step early reads back as the step before (the importer rounds
+            # half down, for 75 % swing): a tick later keeps the hit on its own step.
+            tick = np.maximum(np.maximum(tick, 0), np.floor(grid - step_ticks / 2).astype(np.int64) + 1)
+            parts.append(np.stack([tick, note_of[voices], pattern.velocities[steps, voices].astype(np.int64)], 1))
             bar += 1
-    onsets.sort()
+    onsets = np.concatenate(parts) if parts else np.zeros((0, 3), np.int64)
+    tick, note, vel = onsets[np.lexsort((onsets[:, 2], onsets[:, 0], onsets[:, 1]))].T  # by note, tick, velocity
+    # Two voices on one note (a custom map) at one tick: the loudest is played.
+    last = np.ones(len(tick), bool)
+    last[:-1] = (note[1:] != note[:-1]) | (tick[1:] != tick[:-1])
+    tick, note, vel = tick[last], note[last], vel[last]
+    # A note is cut short rather than overlap its own next hit.
     gate = max(1, round(opts.gate * step_ticks))
-    next_onset: dict[int, int] = {}
-    events: list[tuple[int, int, int]] = []
-    for tick, note, vel in reversed(onsets):
-        if next_onset.get(note) == tick:  # two voices on one note (a custom map) at one tick
-            continue
-        end = min(tick + gate, next_onset.get(note, tick + gate))
-        next_onset[note] = tick
-        events.append((tick, note, vel))
-        events.append((max(end, tick + 1), note, 0))
-    events.sort(key=lambda e: (e[0], e[2] > 0, e[1]))
-    return events
+    nxt = np.full(len(tick), np.iinfo(np.int64).max)
+    same = note[1:] == note[:-1]
+    nxt[:-1][same] = tick[1:][same]
+    off = np.maximum(np.minimum(tick + gate, nxt), tick + 1)
+    events = np.concatenate([np.stack([tick, note, vel], 1), np.stack([off, note, np.zeros_like(note)], 1)])
+    # note-offs before note-ons on one tick, then by note
+    return events[np.lexsort((events[:, 1], events[:, 2] > 0, events[:, 0]))]
 
 
 def to_midi_bytes(patterns: Sequence[Pattern], opts: ExportOptions = ExportOptions()) -> bytes:
@@ -151,7 +175,8 @@ def to_midi_bytes(patterns: Sequence[Pattern], opts: ExportOptions = ExportOptio
 
 def write_midi(path: str | os.PathLike, patterns: Sequence[Pattern],
                opts: ExportOptions = ExportOptions(), force: bool = False) -> Path:
-    """Write the chain to `path` atomically (refusing to overwrite unless `force`)."""
+    """Write the chain to `path` (.mid or .midi) atomically (refusing to overwrite unless `force`)."""
+    output_format(path, MIDI_OUT, "the MIDI writer")
     if not patterns:
         raise MidiFileError("nothing to write: no patterns")
     total_bars(len(patterns), opts.bars_per_pattern, f"{len(patterns)} patterns × {opts.bars_per_pattern} bars")
@@ -177,6 +202,9 @@ class _Scan:
     hits: list[tuple[int, int, int]]        # (tick, voice, velocity)
     meters: list[tuple[int, int, int]]      # (tick, numerator, denominator)
     end_tick: int
+    channels: int = 0                        # bit c set: channel c (0..15) holds a note-on
+    events: int = 0                          # events in all tracks
+    tempos: list[tuple[int, int]] = field(default_factory=list)  # (tick, µs per beat)
 
 
 def _read_vlq(data: bytes, pos: int, end: int) -> tuple[int, int]:
@@ -196,7 +224,7 @@ def _read_vlq(data: bytes, pos: int, end: int) -> tuple[int, int]:
 _DATA_LEN = {0x8: 2, 0x9: 2, 0xA: 2, 0xB: 2, 0xC: 1, 0xD: 1, 0xE: 2}
 # ... and each system common status (MTC quarter frame, song position, song select).
 _SYSTEM_DATA_LEN = {0xF1: 1, 0xF2: 2, 0xF3: 1}
-MAX_HITS = 4_000_000  # a 64 MB file of nothing but note-ons; refuse rather than exhaust memory
+MAX_HITS = MAX_MIDI_NOTES  # a 64 MB file of nothing but note-ons; refuse rather than exhaust memory
 
 
 def _scan(data: bytes, all_channels: bool, fold: Sequence[int] = FOLD, channel: int | None = None) -> _Scan:
@@ -222,6 +250,9 @@ def _scan(data: bytes, all_channels: bool, fold: Sequence[int] = FOLD, channel: 
     end_tick = 0
     found = 0
     size = len(data)
+    channels = 0
+    events = 0
+    tempos: list[tuple[int, int]] = []
     while found < ntracks:
         if pos + 8 > size:
             raise ValueError(f"truncated: expected {ntracks} tracks, found {found}")
@@ -240,6 +271,7 @@ def _scan(data: bytes, all_channels: bool, fold: Sequence[int] = FOLD, channel: 
         while pos < end:
             delta, pos = _read_vlq(data, pos, end)
             tick += delta
+            events += 1
             if pos >= end:
                 raise ValueError("truncated event")
             b = data[pos]
@@ -252,6 +284,8 @@ def _scan(data: bytes, all_channels: bool, fold: Sequence[int] = FOLD, channel: 
                     raise ValueError("truncated meta event")
                 if mtype == 0x58 and mlen >= 2:
                     meters.append((tick, data[pos], 1 << min(data[pos + 1], 6)))
+                elif mtype == 0x51 and mlen == 3:
+                    tempos.append((tick, int.from_bytes(data[pos:pos + 3], "big")))
                 elif mtype == 0x2F:
                     pos += mlen
                     break
@@ -275,6 +309,8 @@ def _scan(data: bytes, all_channels: bool, fold: Sequence[int] = FOLD, channel: 
             n = _DATA_LEN[kind]
             if pos + n > end:
                 raise ValueError("truncated channel message")
+            if kind == 0x9 and data[pos + 1] > 0:
+                channels |= 1 << (status & 0x0F)
             if kind == 0x9 and data[pos + 1] > 0 and (all_channels or (status & 0x0F) == wanted):
                 voice = fold[data[pos] & 0x7F]
                 if voice >= 0:
@@ -284,7 +320,7 @@ def _scan(data: bytes, all_channels: bool, fold: Sequence[int] = FOLD, channel: 
             pos += n
         end_tick = max(end_tick, tick)
         pos = end
-    return _Scan(division, hits, meters, end_tick)
+    return _Scan(division, hits, meters, end_tick, channels, events, tempos)
 
 
 def _bar_grid(scan: _Scan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -314,9 +350,11 @@ def _bar_grid(scan: _Scan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def import_bytes(data: bytes, source: str = "<bytes>", all_channels: bool = False,
-                 fold: Sequence[int] = FOLD, channel: int | None = None) -> ImportResult:
+                 fold: Sequence[int] = FOLD, channel: int | None = None, max_bars: int = MAX_MIDI_BARS
+                 ) -> ImportResult:
     """Bars of one MIDI file's bytes. Raises MidiFileError naming `source` on any fault.
-    `fold` and `channel` read other parts as drums (tap lines: see read_taps)."""
+    `fold` and `channel` read other parts as drums (tap lines: see read_taps); more than
+    `max_bars` drum bars are refused before a Pattern is made."""
     try:
         scan = _scan(data, all_channels, fold, channel)
         starts, lengths, four = _bar_grid(scan)
@@ -353,6 +391,7 @@ def import_bytes(data: bytes, source: str = "<bytes>", all_channels: bool = Fals
     np.maximum.at(grid, cells, hits[kept, 2].astype(np.uint8))
     timing[cells] = offset[kept]
     nonempty = grid.reshape(len(starts), -1).any(axis=1)
+    _check_bars(int((four & nonempty).sum()), max_bars, source)
     result = ImportResult(source, skipped_meter=int((~four).sum()), empty_bars=int((four & ~nonempty).sum()))
     for i in np.flatnonzero(four & nonempty):
         result.patterns.append(Pattern(grid[i], timing[i]))
@@ -360,9 +399,9 @@ def import_bytes(data: bytes, source: str = "<bytes>", all_channels: bool = Fals
     return result
 
 
-def read_midi(path: str | os.PathLike, all_channels: bool = False) -> ImportResult:
+def read_midi(path: str | os.PathLike, all_channels: bool = False, max_bars: int = MAX_MIDI_BARS) -> ImportResult:
     """Bars of one .mid file; a clear MidiFileError naming the file on any fault."""
-    return import_bytes(read_midi_bytes(path), str(path), all_channels)
+    return import_bytes(read_midi_bytes(path), str(path), all_channels, max_bars=max_bars)
 
 
 def read_midi_bytes(path: str | os.PathLike) -> bytes:
@@ -374,13 +413,23 @@ def read_midi_bytes(path: str | os.PathLike) -> bytes:
         raise MidiFileError(str(exc)) from None
 
 
-def read_patterns(path: str | os.PathLike, all_channels: bool = False) -> list[Pattern]:
-    """The drum bars of a .mid file; an error if it has none usable."""
-    result = read_midi(path, all_channels)
+def read_patterns(path: str | os.PathLike, all_channels: bool = False, max_bars: int = MAX_MIDI_BARS
+                  ) -> list[Pattern]:
+    """The drum bars of a .mid file; an error if it has none usable, or more than `max_bars`
+    (MAX_MODEL_BARS where a model holds them all)."""
+    result = read_midi(path, all_channels, max_bars)
     if not result.patterns:
         raise MidiFileError(f"{path}: no usable 4/4 drum bar "
                             f"({result.skipped_meter} bars in other meters, {result.empty_bars} empty)")
     return result.patterns
+
+
+def _check_bars(count: int, max_bars: int, source: str | os.PathLike) -> None:
+    if count > max_bars:  # only below the reader's own limit: a model's (docs/limits.md)
+        try:
+            check_count(count, max_bars, "bars", source, "a model reads at most {limit} bars of one file: split it")
+        except DrumfontError as exc:
+            raise MidiFileError(str(exc)) from None
 
 
 # --- rewriting a file's drums in place, and tap lines ------------------------------------------
@@ -390,8 +439,8 @@ def _cell_window(grid: float, sixteenth: float) -> tuple[int, int]:
     return math.floor(grid - sixteenth / 2) + 1, math.floor(grid + sixteenth / 2)
 
 
-def retime_drums(data: bytes, transform, source: str = "<bytes>", all_channels: bool = False
-                 ) -> tuple[bytes, int]:
+def retime_drums(data: bytes, transform, source: str = "<bytes>", all_channels: bool = False,
+                 max_bars: int = MAX_MIDI_BARS) -> tuple[bytes, int]:
     """The file with its drum bars replaced by `transform(patterns)` (same hits, new velocities and
     offsets), and the number of bars changed. Everything else (other channels and tracks, tempo
     and meta events, notes outside the 9 voices, bars not in 4/4) is written back as it was.
@@ -399,13 +448,20 @@ def retime_drums(data: bytes, transform, source: str = "<bytes>", all_channels: 
     Each drum note moves by its cell's change of offset and takes its cell's new velocity (a
     quieter note folded onto the same cell, a flam, keeps its ratio to the loudest); every note
     stays inside the window its cell is read from, so importing the result gives the same hits.
-    Its note-off moves with it (never past the same note's next note-on)."""
+    Its note-off moves with it (never past the same note's next note-on). Every event of the file
+    is rewritten through mido (0.75 KB each), so a file of more than MAX_RETIME_EVENTS is refused
+    before any is; `max_bars` caps the bars `transform` gets."""
 
-    result = import_bytes(data, source, all_channels)
+    result = import_bytes(data, source, all_channels, max_bars=max_bars)
+    scan = _scan(data, all_channels)
+    try:
+        check_count(scan.events, MAX_RETIME_EVENTS, "MIDI events", source,
+                    "humanize rewrites files of at most {limit} events: split it")
+    except DrumfontError as exc:
+        raise MidiFileError(str(exc)) from None
     new = list(transform(result.patterns))
     if len(new) != len(result.patterns):
         raise ValueError("transform must return one pattern per bar")
-    scan = _scan(data, all_channels)
     starts, lengths, _ = _bar_grid(scan)
     sixteenth = scan.tpb / 4
     bars = {b - 1: (old, nw) for b, old, nw in zip(result.bars, result.patterns, new)}
@@ -413,6 +469,10 @@ def retime_drums(data: bytes, transform, source: str = "<bytes>", all_channels: 
         mid = mido.MidiFile(file=io.BytesIO(data), clip=True)
     except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as exc:
         raise MidiFileError(f"{source}: {exc}") from None
+    if mid.type == 0 and len(mid.tracks) > 1:
+        # A malformed type-0 file with several tracks: they were read as parallel tracks (as in
+        # type 1, which is how every player reads them), so they are written back as type 1.
+        mid.type = 1
     for track in mid.tracks:
         events: list[list] = []  # [tick, rank, msg]; rank orders one tick: note-offs, others, end
         tick = 0
@@ -474,19 +534,25 @@ def retime_drums(data: bytes, transform, source: str = "<bytes>", all_channels: 
     return buf.getvalue(), len(new)
 
 
-def read_taps(path: str | os.PathLike, channel: int | None = None, note: int | None = None
-              ) -> list[Pattern]:
+def read_taps(path: str | os.PathLike, channel: int | None = None, note: int | None = None,
+              max_bars: int = MAX_MIDI_BARS) -> list[Pattern]:
     """A tapped line as bars: any note-on on any channel (or only `channel` 0..15, or only `note`)
     is a tap, kept in voice 0 with its velocity and timing; every 4/4 bar from the first tap
-    to the last is returned, empty bars included (they are rests in the rhythm)."""
+    to the last is returned, empty bars included (they are rests in the rhythm); more than
+    `max_bars` of them is an error."""
     path = Path(path)
     fold = [0] * 128 if note is None else [0 if n == note else -1 for n in range(128)]
     data = read_midi_bytes(path)
     try:
         scan = _scan(data, channel is None, fold, channel)
         starts, lengths, four = _bar_grid(scan)
+        if not scan.hits:  # name the filter that found nothing, and what the file does hold
+            raise MidiFileError(f"{path}: {_no_taps(data, channel, note)}")
     except (ValueError, IndexError, struct.error) as exc:
         raise MidiFileError(f"{path}: {exc}") from None
+    ticks = [t for t, _, _ in scan.hits]  # the bars from the first tap to the last, before they are read
+    first, last = np.searchsorted(starts, [min(ticks), max(ticks)], side="right") - 1
+    _check_bars(int(four[first:last + 1].sum()), max_bars, path)
     result = import_bytes(data, str(path), channel is None, fold, channel)
     if not result.patterns:
         raise MidiFileError(f"{path}: no 4/4 bar holds a tap ({result.skipped_meter} bars in other meters)")
@@ -495,20 +561,57 @@ def read_taps(path: str | os.PathLike, channel: int | None = None, note: int | N
     return [found.get(b, Pattern.empty()) for b in range(first, last + 1) if four[b - 1]]
 
 
-def file_bpm(data: bytes) -> float | None:
-    """The first tempo of a MIDI file's bytes, in BPM (None if it sets none or cannot be read)."""
+def _no_taps(data: bytes, channel: int | None, note: int | None) -> str:
+    """Why a tap filter found nothing: the filter, and the notes and channels the file holds."""
+    where = "any channel" if channel is None else f"channel {channel + 1}"
+    wanted = "no notes" if note is None else f"no note {note}"
+    # Fold every note onto itself to list what is there (on the channel asked for, then on any).
+    here = sorted({n for _, n, _ in _scan(data, channel is None, list(range(128)), channel).hits})
+    if note is not None and here:
+        return f"{wanted} on {where}; the notes there are {_listed(here)} (--note picks one of them)"
+    if channel is not None:
+        per = [c for c in range(16) if _scan(data, True, [-1] * 128).channels >> c & 1]
+        if per:
+            return (f"{wanted} on {where}; the file has notes on channel{'s' if len(per) > 1 else ''} "
+                    f"{_listed([c + 1 for c in per])}")
+    return f"{wanted} on {where}"
 
+
+def _listed(values: Sequence[int], most: int = 12) -> str:
+    shown = ", ".join(str(v) for v in values[:most])
+    return shown + (f" and {len(values) - most} more" if len(values) > most else "")
+
+
+def _first_tempo(data: bytes) -> tuple[int, int] | None:
+    """(tick, µs per beat) of a MIDI file's first tempo (None if it sets none or cannot be read).
+    Read by the scanner, not mido, whose messages for a whole file would take 0.3 KB an event."""
     try:
-        mid = mido.MidiFile(file=io.BytesIO(data), clip=True)
-    except Exception:  # noqa: BLE001 - any unreadable file simply has no tempo to offer
+        tempos = _scan(data, False, [-1] * 128).tempos
+    except (ValueError, IndexError, struct.error):  # an unreadable file simply has no tempo to offer
         return None
-    tempos = [(t, m.tempo) for tr in mid.tracks for t, m in _absolute(tr) if m.type == "set_tempo"]
-    return round(mido.tempo2bpm(min(tempos)[1]), 3) if tempos else None
+    return min(tempos) if tempos else None
+
+
+def file_bpm(data: bytes, source: str = "<bytes>") -> float | None:
+    """The first tempo of a MIDI file's bytes, in BPM (None if it sets none or cannot be read);
+    a tempo of 0 µs per beat (no tempo at all: mido divides by it) is a MidiFileError."""
+    first = _first_tempo(data)
+    if first is None:
+        return None
+    tick, tempo = first
+    if tempo <= 0:
+        raise MidiFileError(f"{source}: its tempo at tick {tick} is 0 µs per beat, which is no tempo; "
+                            "set a real one in the file")
+    return round(mido.tempo2bpm(tempo), 3)
 
 
 def midi_tempo(path: str | os.PathLike) -> float | None:
-    """The first tempo a .mid file sets, in BPM (None if it sets none)."""
-    return file_bpm(read_midi_bytes(path))
+    """The first tempo a .mid file sets, in BPM (None if it sets none); a tempo of 0 µs per beat
+    is infinitely fast (math.inf), which kept_tempo refuses unless --bpm chooses one."""
+    first = _first_tempo(read_midi_bytes(path))
+    if first is None:
+        return None
+    return math.inf if first[1] <= 0 else round(mido.tempo2bpm(first[1]), 3)
 
 
 def kept_tempo(asked: float | None, found: float | None, source: str = "the input") -> float:
@@ -520,13 +623,9 @@ def kept_tempo(asked: float | None, found: float | None, source: str = "the inpu
     if found is None:
         return DEFAULT_BPM
     r = RANGES["bpm"]
+    if found == math.inf:
+        raise MidiFileError(f"{source} sets a tempo of 0 µs per beat, which is no tempo; pass --bpm to choose one")
     if not r.lo <= found <= r.hi:
         raise MidiFileError(f"{source} plays at {found:g} BPM, outside {r.text()}; pass --bpm to choose a tempo")
     return found
 
-
-def _absolute(track):
-    tick = 0
-    for msg in track:
-        tick += msg.time
-        yield tick, msg
