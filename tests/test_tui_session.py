@@ -248,7 +248,10 @@ async def test_default_start_loads_the_shipped_model_in_a_worker(tmp_path):
         seed = app.studio.seed
         await pilot.press("s")
         await settle(pilot)
-        assert app.studio.current == app.engine.sample(app.studio.genre, 1.0, seed)
+        assert app.studio.phrase == app.engine.phrase(app.studio.genre, 4, "end", 1.0, seed)
+        from drumfont.drums import phrase_engine
+        if phrase_engine.preset_available():   # the shipped phrase model played it
+            assert app.engine.phrase_reason is None
 
 
 async def test_a_session_with_a_user_models_genre_and_an_empty_bank_starts(tmp_path):
