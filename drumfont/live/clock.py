@@ -625,6 +625,9 @@ def run_in_child(conn: Connection, shared, spec: PortSpec, cfg: ClockConfig) -> 
     """Entry point of the clock process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGTERM, _exit_on_signal)  # terminate(): unwind, so notes are released
+    # ...and let a system call the signal lands in restart rather than fail: libjack prints two
+    # lines ("Cannot read socket ... Interrupted system call") for a request cut short that way.
+    signal.siginterrupt(signal.SIGTERM, False)
     granted = _raise_priority(cfg)
     try:
         port, audio, off = _open_outputs(spec, None, cfg)
