@@ -185,7 +185,7 @@ class Clock:
         self.last_reopen = now
         if self.port is not None:
             with contextlib.suppress(Exception):
-                self.port.close()
+                self.port.close(drain=False)   # gone: nothing to deliver, and no time to wait
         try:
             self.port = open_output(self.spec)
         except DrumfontError:

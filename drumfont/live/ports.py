@@ -220,9 +220,10 @@ class RtOutput:
         except Exception:
             return False
 
-    def close(self) -> None:
-        """Close the port and the client (on JACK, once the last messages have gone out)."""
-        if self.backend == "jack":
+    def close(self, drain: bool = True) -> None:
+        """Close the port and the client (on JACK, once the last messages have gone out, unless
+        `drain` is False: a port that vanished has nothing to deliver)."""
+        if drain and self.backend == "jack":
             time.sleep(JACK_DRAIN_S)
         with contextlib.suppress(Exception):
             self._out.close_port()
