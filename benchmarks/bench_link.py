@@ -37,10 +37,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import link_helpers as lh  # noqa: E402
 
-from drumfont.drums.pattern import from_text  # noqa: E402
 from drumfont.live import Player, PortSpec  # noqa: E402
 from drumfont.live import link as lk  # noqa: E402
 from drumfont.live import schedule as sch  # noqa: E402
+from drumfont.score.pattern import from_text  # noqa: E402
 
 PATTERN = from_text("CR X...............\nKK x.......x.......\nSN ....x.......x...\nCH x.x.x.x.x.x.x.x.")
 

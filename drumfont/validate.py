@@ -100,6 +100,7 @@ RANGES: dict[str, Range] = {
     "val_share": Range(0, 0.99, "validation share"),
     "amount": Range(0, 1, "share of the humanised change, 0 = unchanged"),
     "workers": Range(1, 256, "processes", integer=True),
+    "quantum": Range(1, 64, "Link quantum in beats, 4 = one 4/4 bar", integer=True),
 }
 
 

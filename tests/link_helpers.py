@@ -19,7 +19,6 @@ Run as a script (`python tests/link_helpers.py receiver NAME SOURCE OUT.npy`) it
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ctypes
 import os
@@ -177,12 +176,9 @@ class Peer:
     def __init__(self, bpm: float, quantum: int = 4, every_s: float = 0.002) -> None:
         import aalink
 
-        self._loop = asyncio.new_event_loop()
+        from drumfont.live.link import make_link
 
-        async def make():
-            return aalink.Link(float(bpm))
-
-        self.link = self._loop.run_until_complete(make())
+        self.link, self._loop = make_link(aalink, bpm)
         self.link.quantum = quantum
         self.link.start_stop_sync_enabled = True
         self.link.enabled = True
@@ -237,7 +233,8 @@ class Peer:
         self._stop.set()
         self._thread.join()
         self.link.enabled = False
-        self._loop.close()
+        if self._loop is not None:
+            self._loop.close()
 
 
 def downbeats(rows: np.ndarray, note: int = CRASH) -> np.ndarray:

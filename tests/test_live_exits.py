@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -141,37 +140,27 @@ def test_a_stop_from_the_daw_it_follows(jack_monitor, jack_server, tmp_path):
     released_before_all_notes_off(msgs)
 
 
-def test_a_stop_of_the_link_session(jack_monitor, jack_server):
+def test_a_stop_of_the_link_session(jack_monitor, jack_server, tmp_path):
     pytest.importorskip("aalink", reason="Ableton Link needs aalink: pip install 'drumfont[link]'")
-    import io
-
     import link_helpers as lh
-
-    from drumfont.drums.pattern import from_text
-    from drumfont.live.play import play
-    from drumfont.live.ports import PortSpec
 
     peer = lh.Peer(150)
     time.sleep(1.0)                                    # the session's first peer (see test_live_link)
     name = f"rec{uuid.uuid4().hex[:6]}"
     mon = jack_monitor(None, name)
-    out, done = io.StringIO(), threading.Event()
-    player = threading.Thread(target=play, kwargs=dict(
-        patterns=[from_text(GROOVE)], spec=PortSpec(name=f"{name}:input", backend="jack"), gate=1.0, link=4,
-        out=out, should_stop=done.is_set))
+    proc = _play(jack_server, tmp_path, f"{name}:input", "--link")
     try:
-        player.start()
-        end = time.monotonic() + 30
-        while "bar 2" not in out.getvalue() and time.monotonic() < end:
-            time.sleep(0.02)
+        before = "\n".join(_wait_for_bar(proc, 2))
         assert peer.link.playing, "play --link did not start the session"
         time.sleep(0.3)
         peer.link.playing = False                      # the DAW stops the session, mid-bar
         msgs = [m for _, m in mon.stop(until=sch.ALL_NOTES_OFF)]
+        os.killpg(proc.pid, signal.SIGINT)
+        code, out = _finish(proc)
     finally:
-        done.set()
-        player.join(20)
+        if proc.poll() is None:
+            proc.kill()
         peer.close()
+    assert code == 0 and "with 1 Link peer at 150 BPM" in before, before
     assert sum(m[0] == sch.NOTE_ON for m in msgs) > 16
     released_before_all_notes_off(msgs)
-    assert "all notes off" in out.getvalue()

@@ -20,10 +20,10 @@ import uuid
 import numpy as np
 import pytest
 
-from drumfont.score.pattern import from_text
 from drumfont.errors import DrumfontError
 from drumfont.live import link as lk
 from drumfont.live import schedule as sch
+from drumfont.score.pattern import from_text
 
 # --- the follower: pure logic --------------------------------------------------------------------
 
@@ -92,8 +92,8 @@ def test_a_timeline_jump_realigns_at_the_next_bar():
 
 def test_quantum_is_a_whole_number_of_beats_in_range():
     assert lk.check_quantum(8) == 8
-    for bad in (0, 2.5, 65, -4):
-        with pytest.raises(ValueError, match="quantum"):
+    for bad in (0, 2.5, 65, -4, "4"):
+        with pytest.raises(DrumfontError, match="quantum"):
             lk.check_quantum(bad)
 
 
@@ -105,8 +105,21 @@ def test_without_aalink_link_says_what_to_install(monkeypatch):
         Player(port=PortSpec(virtual="x"), link=4)
     assert "not installed" in lk.probe()
     monkeypatch.setattr(lk, "missing", lambda: None)
-    with pytest.raises(DrumfontError, match="quantum 3.5 must be a whole number"):
+    with pytest.raises(DrumfontError, match="Link quantum must be a whole number"):
         Player(port=PortSpec(virtual="x"), link=3.5)
+
+
+def test_play_link_without_aalink_is_one_line_and_exit_2(monkeypatch, capsys):
+    import sys
+
+    from drumfont.cli import main
+
+    monkeypatch.setitem(sys.modules, "aalink", None)      # as where the package is not installed
+    assert main(["play", "--link", "--rules", "--virtual", "x"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install 'drumfont[link]'" in err
+    assert main(["play", "--quantum", "8", "--rules"]) == 2               # --quantum needs --link
+    assert "add --link" in capsys.readouterr().err
 
 
 def test_missing_is_true_to_the_import(monkeypatch):

@@ -37,6 +37,14 @@ Micro-timing (schedule.py's docstring has the rules): each hit sounds at step + 
 added to straight bars only unless `swing_timed=True`, the first step after a start is clamped to
 its downbeat, and MIDI clock pulses stay on the grid, so bars line up with followers.
 
+Ableton Link (`link=quantum`, link.py): the loop also reads the Link session every link.POLL_NS
+(2 ms; a read costs about 1 us) and re-anchors the tempo map on the session's timeline, so the
+same absolute deadlines and the same spin follow the session's tempo and bar lines; MIDI clock
+out, being scheduled in musical position like the notes, follows at the session's tempo. The
+session's start and stop start and stop the player; its own start, stop and tempo go to the
+session. link.py's docstring says why Link is read synchronously here rather than through
+aalink's asyncio API.
+
 The parent-side handle that starts it and talks to it is `player.Player`.
 """
 
@@ -475,7 +483,7 @@ class Clock:
         elif act.kind == "stop" and self.playing:
             self.halt()
             self.resume_step = act.step
-            self._report("stopped", act.step)
+            self._report("stopped", act.step, "clock")
 
     # Link mode (link.py) -----------------------------------------------------------------------
     def link_on(self, quantum: int, wait_s: float = 0.0) -> None:
@@ -564,10 +572,10 @@ class Clock:
             self.link_session.mark_start()
             act = self.link.session_start(self._link_read())
             self.start(act.step, act.t_ns, act.step_ns)
-            self._report("ok", "the Link session started")
+            self._report("started", "link")
         elif act.kind == "stop":
             self.halt()
-            self._report("stopped", self.resume_step)
+            self._report("stopped", self.resume_step, "link")
         elif act.kind == "realign":   # Stop, then Continue at the new bar line for followers
             self.halt()
             self.start(act.step, act.t_ns, act.step_ns)

@@ -63,11 +63,11 @@ import time
 from typing import Callable, NamedTuple
 
 from drumfont.errors import DrumfontError
+from drumfont.validate import RANGES
 
 INSTALL_HINT = ("Ableton Link needs the aalink package: pip install 'drumfont[link]' "
                 "(or pip install aalink)")
 DEFAULT_QUANTUM = 4
-MIN_QUANTUM, MAX_QUANTUM = 1, 64
 BEATS_PER_BAR = 4                # a drumfont bar is 16 sixteenths = 4 beats
 STEPS_PER_BEAT = 4
 
@@ -76,6 +76,8 @@ READ_MAX_NS = 200_000            # a read that took longer was preempted: its ti
 JUMP_STEPS = 0.25                # a timeline that moved by more than this (sixteenths) was realigned
 CATCH_NS = 30_000_000            # a session start seen this late still starts on its bar line
 JOIN_WAIT_S = 1.0                # at launch, how long to look for a session before playing alone
+PROBE_WAIT_S = 0.5               # `drumfont ports`: the same, just to report (a session answers
+                                 # a newcomer within 5-60 ms, measured)
 
 
 def missing() -> str | None:
@@ -84,12 +86,8 @@ def missing() -> str | None:
 
 
 def check_quantum(quantum: float) -> int:
-    """The quantum as an int of beats, or ValueError outside 1..64."""
-    q = float(quantum)
-    if not q.is_integer() or not MIN_QUANTUM <= q <= MAX_QUANTUM:
-        raise ValueError(f"Link quantum {quantum:g} must be a whole number of beats, "
-                         f"{MIN_QUANTUM}..{MAX_QUANTUM} (4 = one 4/4 bar)")
-    return int(q)
+    """The quantum as an int of beats, or a DrumfontError outside validate.RANGES['quantum']."""
+    return int(RANGES["quantum"].check(quantum, "Link quantum"))
 
 
 class Reading(NamedTuple):
@@ -196,6 +194,26 @@ class LinkFollower:
         return act._replace(kind="realign")
 
 
+def make_link(aalink, bpm: float):
+    """(an aalink.Link, the event loop made for it or None). aalink takes the running event loop
+    when a Link is made (its callbacks and sync() futures would be delivered there); we use
+    neither, so where no loop runs in this thread one is run only for the construction."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        loop = asyncio.new_event_loop()
+
+        async def make():
+            return aalink.Link(float(bpm))
+
+        try:
+            return loop.run_until_complete(make()), loop
+        except BaseException:
+            loop.close()
+            raise
+    return aalink.Link(float(bpm)), None
+
+
 class Session:
     """One Link peer in this process, through aalink, read synchronously (see the module
     docstring for why not through its event loop)."""
@@ -208,17 +226,9 @@ class Session:
             raise DrumfontError(INSTALL_HINT) from None
         self.now = now
         self.quantum = check_quantum(quantum)
-        # aalink takes the running event loop when a Link is made (its callbacks and sync()
-        # futures would be delivered there); we use neither, so the loop runs only for this.
-        self._loop = asyncio.new_event_loop()
-
-        async def make():
-            return aalink.Link(float(bpm))
-
         try:
-            self.link = self._loop.run_until_complete(make())
+            self.link, self._loop = make_link(aalink, bpm)
         except Exception as exc:   # no network stack, no multicast, a broken build
-            self._loop.close()
             raise DrumfontError(f"Ableton Link did not start: {exc}") from None
         self.link.quantum = self.quantum
         self.link.start_stop_sync_enabled = True
@@ -261,7 +271,8 @@ class Session:
         try:
             self.link.enabled = False
         finally:
-            self._loop.close()
+            if self._loop is not None:
+                self._loop.close()
 
 
 def describe(peers: int | None, bpm: float | None = None, playing: bool | None = None) -> str:
@@ -277,7 +288,7 @@ def describe(peers: int | None, bpm: float | None = None, playing: bool | None =
     return "Link: " + " · ".join(parts)
 
 
-def probe(wait_s: float = JOIN_WAIT_S) -> str:
+def probe(wait_s: float = PROBE_WAIT_S) -> str:
     """`drumfont ports`' line about Link: join for up to `wait_s`, say what is there, leave."""
     hint = missing()
     if hint:

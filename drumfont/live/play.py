@@ -119,6 +119,10 @@ def play(patterns: list[Pattern], spec: PortSpec, *, bpm: float = 120.0, swing: 
                 if kind in ("error", "ok"):
                     print(("\r\033[K" if tty else "") + ("error: " if kind == "error" else "") + str(rest[0]),
                           file=out, flush=True)
+                elif rest[-1:] == ["link"]:
+                    what = ("started" if kind == "started" else
+                            "stopped; waiting for it to start again (Ctrl-C to quit)")
+                    print(("\r\033[K" if tty else "") + f"the Link session {what}", file=out, flush=True)
             if not player.alive():
                 raise DrumfontError("the MIDI clock stopped unexpectedly")
             head = player.playhead()

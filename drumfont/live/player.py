@@ -18,7 +18,9 @@ Parent-side API (the TUI builds on this)::
         p.set_notemap("tr8s"); p.set_bars(8)  # note map; stop after 8 bars (None: never)
         p.playhead()    # -> (bar, step) from 0, or None when stopped; never blocks
         p.error()       # -> "port ... vanished; retrying" or None; never blocks
-        p.notices()     # -> [("error"|"ok"|"stopped"|"ended", ...)] since the last call
+        p.notices()     # -> [("error"|"ok"|"stopped"|"started"|"ended", ...)] since the last call;
+                        #    a stop or start that came from the leader / the Link session says
+                        #    which: ("stopped", step, "clock"|"link"), ("started", "link")
         p.ended(); p.bpm(); p.waiting_for_clock(); p.chain_entry(); p.priority; p.port_name
         p.stop(); p.resume()
         p.audition(SNARE); p.audio_counts()  # kit only: (underruns from the backend, late notes)
@@ -377,7 +379,8 @@ class Player:
         return self._errors.popleft() if self._errors else None
 
     def notices(self) -> list[tuple]:
-        """Everything the clock reported since the last call: ('error'|'ok'|'stopped'|'ended', ...)."""
+        """Everything the clock reported since the last call: ('error'|'ok'|'stopped'|'started'|
+        'ended', ...); a stop or start from the leader or the Link session names it last."""
         self._drain()
         out = list(self._notices)
         self._notices.clear()
@@ -416,7 +419,7 @@ def _link_quantum(quantum: int) -> int:
     hint = lk.missing()
     if hint:
         raise DrumfontError(hint)
-    return _user_value(lk.check_quantum, quantum)
+    return lk.check_quantum(quantum)
 
 
 def _voice(voice: int) -> int:
