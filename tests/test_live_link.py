@@ -323,3 +323,31 @@ def test_a_tempo_set_in_drumfont_reaches_the_session(link_jack, peer):
         time.sleep(0.3)
         assert peer.link.tempo == pytest.approx(140.0, abs=0.01)
     _session(peer, 100.0)
+
+
+def test_ports_shows_the_session_and_its_peers(link_jack, peer, capsys):
+    from drumfont.cli import main
+
+    _session(peer, 100.0, playing=True)
+    assert main(["ports", "--backend", "jack"]) == 0
+    out = capsys.readouterr().out
+    assert "jack:" in out and "Link: 1 peer · 100.0 BPM" in out
+    assert main(["ports", "--backend", "jack", "--no-link"]) == 0
+    assert "Link" not in capsys.readouterr().out
+    _session(peer, 100.0, playing=False)
+
+
+def test_joining_keeps_the_session_tempo(link_jack, peer):
+    """Ableton/link#146: a newcomer that enables Link at once resets some sessions to its own
+    tempo (5 of 15 joins measured); drumfont waits link.ENABLE_DELAY_S first. Four joins at
+    120 BPM into a session at 100 would take it over with a chance of about 80% without that."""
+    from drumfont.live import Player
+
+    _session(peer, 100.0)
+    for _ in range(4):
+        with Player(port=_spec(), link=4, bpm=120) as player:
+            assert player.link_state()[0] >= 1
+            time.sleep(0.3)
+            assert peer.link.tempo == pytest.approx(100.0, abs=0.01), "drumfont took over the session's tempo"
+            _wait(lambda: abs(player.bpm() - 100.0) < 0.01, 5)
+        _session(peer, 100.0)

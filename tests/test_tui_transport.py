@@ -353,7 +353,7 @@ async def test_link_key_joins_the_session_and_plays_with_it(tmp_path):
             await pilot.press("K")
             assert tr.link
             side = lambda: str(app.query_one("#side", Static).render())  # noqa: E731
-            assert await wait_until(pilot, lambda: "link: 1 peer ■" in side(), 10), side()
+            assert await wait_until(pilot, lambda: "link: 1 peer" in side(), 10), side()
             assert await wait_until(pilot, lambda: tr.bpm == 100.0), tr.bpm    # the session's tempo
             assert "· link" in str(app.query_one("#transport", Static).render())
             await pilot.press("space")                                          # starts the session
@@ -365,7 +365,7 @@ async def test_link_key_joins_the_session_and_plays_with_it(tmp_path):
             assert await wait_until(pilot, lambda: not app.playing, 5)
             assert await wait_until(pilot, lambda: ports[-1].messages()[-1] == (0xB9, 123, 0), 5)
             peer.link.playing = True                                            # ...and starts
-            assert await wait_until(pilot, lambda: app.playing and "link: 1 peer ▶" in side(), 5)
+            assert await wait_until(pilot, lambda: app.playing, 5)
             await pilot.press("K")                                              # leave
             assert not tr.link and await wait_until(pilot, lambda: app.player.link_state() is None, 5)
             assert "link:" not in side()

@@ -97,7 +97,7 @@ def _add_ports(sub) -> None:
     p = sub.add_parser("ports", help="list MIDI outputs and inputs per backend, and the Ableton Link session")
     _add_backend(p)
     p.add_argument("--no-link", action="store_true", help="do not look for a Link session (it takes up to "
-                   f"{lk.PROBE_WAIT_S:g} s where aalink is installed)")
+                   f"{lk.ENABLE_DELAY_S + lk.PROBE_WAIT_S:g} s where aalink is installed)")
     p.set_defaults(run=_run_ports)
 
 

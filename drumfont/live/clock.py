@@ -388,8 +388,9 @@ class Clock:
                 self.link.stopped()
             self._report("stopped", self.resume_step)
         elif op == "tempo":
-            if self.link is not None:   # to the session; the next reading re-anchors the map
+            if self.link is not None:   # to the session; a reading of it re-anchors the map
                 self.link_session.set_tempo(a[0])
+            if self.link is not None and self.link_session.enabled:
                 self._link_poll()
             else:
                 self.tempo.set_bpm(a[0], self.now())
@@ -487,8 +488,9 @@ class Clock:
 
     # Link mode (link.py) -----------------------------------------------------------------------
     def link_on(self, quantum: int, wait_s: float = 0.0) -> None:
-        """Join a Link session (DrumfontError where aalink cannot start); `wait_s`: look for
-        peers that long first (at launch, so that the first bar is already the session's)."""
+        """Join a Link session (DrumfontError where aalink cannot start); `wait_s`: enable it now
+        and look for peers that long (at launch, so that the first bar is already the session's);
+        else it is enabled by _link_poll once link.ENABLE_DELAY_S has passed."""
         session = lk.Session(self.tempo.bpm, quantum, self.now)
         if wait_s:
             session.wait_for_peers(wait_s)
@@ -521,13 +523,10 @@ class Clock:
         if self.follow_in is not None:
             self._set_follow(None, None)
         try:
-            self.link_on(quantum)
+            self.link_on(quantum)   # enabled by _link_poll, link.ENABLE_DELAY_S later
         except DrumfontError as exc:
             self._report("error", str(exc))
             return
-        if self.playing:   # alone, the new session takes our bar lines; with peers, it realigns
-            with contextlib.suppress(Exception):
-                self.link_session.link.request_beat(self.tempo.pos_at(self.now()) / lk.STEPS_PER_BEAT)
         self._report("ok", f"Link on (quantum {quantum})")
 
     def _link_read(self) -> lk.Reading:
@@ -550,6 +549,12 @@ class Clock:
     def _link_poll(self) -> None:
         """Read the session and follow it: tempo and phase, start/stop, timeline jumps."""
         self.link_polled = self.now()
+        if not self.link_session.enabled:   # switched on in the loop: not in the network yet
+            if not self.link_session.enable_when_due():
+                return
+            if self.playing:   # alone, the session takes our bar lines; with peers, it realigns
+                with contextlib.suppress(Exception):
+                    self.link_session.link.request_beat(self.tempo.pos_at(self.now()) / lk.STEPS_PER_BEAT)
         r = self.link_session.read()
         if r is None:
             return

@@ -46,7 +46,10 @@ fell. Where it fell in the recent past (the start was on a bar line and the read
 ms later: polling, the network) the player starts on it, its first notes late by that much,
 up to CATCH_NS; otherwise on the next bar line. A session stop stops the player (note-offs, All
 Notes Off). The player's own start/stop is committed to the session, so the DAW starts and stops
-with drumfont. A jump of the timeline (drumfont joining a session that was
+with drumfont. Link shares start/stop as changes only: a peer that joins a playing session sees
+it stopped until someone starts or stops it (measured: still "stopped" 3 s after joining). So
+`play --link` starts the session itself (a no-op for the others where it already plays), and
+nothing shown to the user claims to know whether the session plays. A jump of the timeline (drumfont joining a session that was
 already playing, two sessions merging) re-aligns the player at the next bar line of the new
 timeline instead of rushing through or repeating the notes in between.
 
@@ -76,6 +79,11 @@ READ_MAX_NS = 200_000            # a read that took longer was preempted: its ti
 JUMP_STEPS = 0.25                # a timeline that moved by more than this (sixteenths) was realigned
 CATCH_NS = 30_000_000            # a session start seen this late still starts on its bar line
 JOIN_WAIT_S = 1.0                # at launch, how long to look for a session before playing alone
+# Link is enabled this long after its object is made: enabled at once, a newcomer resets the
+# session's tempo to its own in some joins (Ableton/link#146, aalink#7; measured here with two
+# plain aalink processes: 5 of 15 joins took the newcomer's 120 BPM with no delay, 0 of 15 with
+# 0.6 s; 0.5 s is the workaround reported upstream, 0.2 s too little).
+ENABLE_DELAY_S = 0.6
 PROBE_WAIT_S = 0.5               # `drumfont ports`: the same, just to report (a session answers
                                  # a newcomer within 5-60 ms, measured)
 
@@ -232,6 +240,23 @@ class Session:
             raise DrumfontError(f"Ableton Link did not start: {exc}") from None
         self.link.quantum = self.quantum
         self.link.start_stop_sync_enabled = True
+        self._made = time.monotonic()
+
+    @property
+    def enabled(self) -> bool:
+        """Whether this peer takes part in the network session yet."""
+        return bool(self.link.enabled)
+
+    def enable_when_due(self) -> bool:
+        """Enable Link once ENABLE_DELAY_S has passed since it was made (never blocks); whether
+        it is enabled now."""
+        if not self.link.enabled and time.monotonic() - self._made >= ENABLE_DELAY_S:
+            self.link.enabled = True
+        return bool(self.link.enabled)
+
+    def enable(self) -> None:
+        """Enable Link, waiting out what is left of ENABLE_DELAY_S (for a start, not a loop)."""
+        time.sleep(max(0.0, self._made + ENABLE_DELAY_S - time.monotonic()))
         self.link.enabled = True
 
     def read(self) -> Reading | None:
@@ -245,8 +270,9 @@ class Session:
         return Reading((t0 + t1) // 2, beat, link.tempo, link.playing, link.num_peers)
 
     def wait_for_peers(self, timeout_s: float = JOIN_WAIT_S) -> int:
-        """Wait up to `timeout_s` for a session to answer (joining one takes 5-60 ms where a
-        peer runs, measured); the number of peers found."""
+        """Enable Link and wait up to `timeout_s` for a session to answer (joining one takes
+        5-60 ms where a peer runs, measured); the number of peers found."""
+        self.enable()
         end = time.monotonic() + timeout_s
         while self.link.num_peers == 0 and time.monotonic() < end:
             time.sleep(0.005)
@@ -301,6 +327,6 @@ def probe(wait_s: float = PROBE_WAIT_S) -> str:
         peers = session.wait_for_peers(wait_s)
         if peers == 0:
             return f"Link: no session found in {wait_s:g} s (drumfont play --link starts one)"
-        return describe(peers, session.link.tempo, bool(session.link.playing))
+        return describe(peers, session.link.tempo)   # not playing/stopped: see the module docstring
     finally:
         session.close()

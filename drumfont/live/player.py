@@ -332,7 +332,9 @@ class Player:
         self._cmd("link", None if quantum is None else _link_quantum(quantum))
 
     def link_state(self) -> tuple[int, bool] | None:
-        """(other peers in the Link session, whether the session plays), or None when Link is off."""
+        """(other peers in the Link session, whether the session plays as this peer knows it), or
+        None when Link is off. Link shares start/stop as changes only: just after joining a
+        playing session, this says False until someone starts or stops it."""
         if self._shared is None or self._shared[SLOT_LINK_PEERS] < 0:
             return None
         return int(self._shared[SLOT_LINK_PEERS]), bool(self._shared[SLOT_LINK_PLAYING])

@@ -203,12 +203,12 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
         if self.studio.transport.output != "both":
             lines.append(f"out: {self.studio.transport.output}")
         if self.studio.transport.link:   # the Ableton Link session: who is in it, does it play
+            # (not whether the session plays: a newcomer to a playing session cannot know, link.py)
             state = self.player.link_state() if self.player is not None else None
             if state is None:
                 lines.append("link: joining…" if self.player is not None else "link: on")
             else:
-                who = "alone" if state[0] == 0 else f"{state[0]} peer{'s' if state[0] != 1 else ''}"
-                lines.append(f"link: {who} {'▶' if state[1] else '■'}")
+                lines.append("link: alone" if state[0] == 0 else f"link: {state[0]} peer{'s' if state[0] != 1 else ''}")
         if self.player is None:
             for reason in _clauses(self.player_reason or ""):
                 lines.append(f"[dim]{escape(_gist(reason))}[/dim]")
