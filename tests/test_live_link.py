@@ -194,13 +194,13 @@ def _session(peer, bpm: float, playing: bool = False) -> None:
     _wait(lambda: abs(peer.link.tempo - bpm) < 0.01 and peer.link.playing == playing, 5)
 
 
-def _paired(rows: np.ndarray, timing: np.ndarray) -> np.ndarray:
-    """The receiver's rows for the messages of the player's timing record, in order (the record
-    holds every scheduled send; the silencing at a stop comes after, unrecorded)."""
-    n = len(timing)
-    assert len(rows) >= n, f"{n - len(rows)} messages sent but not received"
-    assert np.array_equal(rows[:n, 1], timing[:, 2]), "the receiver's stream is not the sent one"
-    return rows[:n]
+def _paired(rows: np.ndarray, timing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The note-ons as received and as the player's timing record has them, pair by pair. (The
+    record holds every scheduled send, not the silencing at a stop or a realignment, which sends
+    note-offs and All Notes Off only: note-ons pair one to one.)"""
+    got, sent = rows[rows[:, 1] == sch.NOTE_ON], timing[timing[:, 2] == sch.NOTE_ON]
+    assert len(got) == len(sent), f"{len(sent)} note-ons sent, {len(got)} received"
+    return got, sent
 
 
 def _downbeat_errors(peer, rows: np.ndarray, timing: np.ndarray, sel: np.ndarray) -> tuple[np.ndarray, int]:
@@ -237,15 +237,15 @@ def test_notes_follow_the_session_tempo_and_bar_lines(link_jack, peer):
         player.stop()
         _wait(lambda: any(n[0] == "stopped" for n in player.notices()), 5)
     rows = rx.stop()
-    paired = _paired(rows, timing)
+    paired, sent = _paired(rows, timing)
     crash = _crash_on(paired)
     t = paired[:, 0]
     bar130 = 4 * 60e9 / 130
-    before, after = crash & (timing[:, 1] < t_change), crash & (timing[:, 1] > t_change + bar130)
+    before, after = crash & (sent[:, 1] < t_change), crash & (sent[:, 1] > t_change + bar130)
     assert before.sum() >= 4 and after.sum() >= 2
 
     for sel, bpm in ((before, 100.0), (after, 130.0)):
-        err, late = _downbeat_errors(peer, paired, timing, sel)
+        err, late = _downbeat_errors(peer, paired, sent, sel)
         assert np.all(np.abs(err) <= TOL_MS), f"downbeats off the session's bar lines at {bpm} BPM: {err} ms"
         assert late <= sel.sum() // 4, f"{late} of {sel.sum()} downbeats delivered late by JACK"
         # the notes' tempo: a line through the downbeats' arrivals, one bar per downbeat
@@ -351,3 +351,36 @@ def test_joining_keeps_the_session_tempo(link_jack, peer):
             assert peer.link.tempo == pytest.approx(100.0, abs=0.01), "drumfont took over the session's tempo"
             _wait(lambda: abs(player.bpm() - 100.0) < 0.01, 5)
         _session(peer, 100.0)
+
+
+def test_link_switched_on_while_playing_moves_to_the_session_bar_lines(link_jack, peer):
+    """The studio's K while a bar plays: the player joins (link.ENABLE_DELAY_S later), and from
+    the next bar line of the session on its downbeats are the session's."""
+    from drumfont.live import Player
+
+    _session(peer, 100.0)
+    spec = _spec()
+    with Player(port=spec, bpm=100, gate=1.0, record_timing=True) as player:
+        rx = lh.Receiver(_jack_name(spec))
+        player.set_pattern(PATTERN)
+        _wait(lambda: 1.9 < peer.link.phase < 2.1, 5)       # start half a bar off the session's lines
+        player.start()
+        _wait(lambda: player.playhead() is not None and player.playhead() >= (1, 0), 20)
+        t_on = time.perf_counter_ns()
+        player.set_link(4)
+        _wait(lambda: (player.link_state() or (0,))[0] >= 1, 10)
+        _wait(lambda: player.playhead() is not None and player.playhead()[0] >= 5, 30)
+        timing = player.timing()
+        player.stop()
+    rows = rx.stop()
+    paired, sent = _paired(rows, timing)
+    crash = _crash_on(paired)
+    before = crash & (sent[:, 1] < t_on)
+    joined = crash & (sent[:, 1] > t_on + (lk.ENABLE_DELAY_S + 2.4 + 0.5) * 1e9)   # + one bar, + margin
+    assert before.sum() >= 1 and joined.sum() >= 2
+    off_before = np.abs(peer.phase_error_ms(sent[before, 1].astype(float)))
+    assert np.all(off_before > 500), "the test did not start off the session's bar lines: it proves nothing"
+    err, late = _downbeat_errors(peer, paired, sent, joined)
+    assert np.all(np.abs(err) <= TOL_MS), f"after joining, downbeats off the session's bar lines: {err} ms"
+    released = rows[rows[:, 1] == sch.NOTE_ON].shape[0] == rows[rows[:, 1] == sch.NOTE_OFF].shape[0]
+    assert released, "a note was left without its note-off across the realignment"
