@@ -202,7 +202,7 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
             lines.append(f"[dim]morph/transfer off: {escape(_short(self.engine.reason))}[/dim]")
         if self.studio.transport.output != "both":
             lines.append(f"out: {self.studio.transport.output}")
-        if self.studio.transport.link:   # the Ableton Link session: who is in it, does it play
+        if self.studio.transport.link:   # the Ableton Link session: who is in it
             # (not whether the session plays: a newcomer to a playing session cannot know, link.py)
             state = self.player.link_state() if self.player is not None else None
             if state is None:
