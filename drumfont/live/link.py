@@ -33,11 +33,12 @@ registers a callback, so nothing is ever queued on it.
 What the user sees of it: `Session.read()` gives the number of peers, the tempo and whether the
 session plays; the clock publishes them in shared slots (`player.Player.link_state`).
 
-How close it gets (benchmarks/bench_link.py, five 60 s runs against a peer at 100 BPM, two of
-them moving to 130 BPM halfway; the clock at SCHED_FIFO, a 256-frame JACK server as the
-receiver): downbeats as sent lie a median 0.05-0.07 ms and at most 0.10-0.32 ms from the peer's
-phase 0; as they arrive at the receiver (less half a period of delivery) a median 0.4-2.2 ms and
-at most 2.4-2.8 ms, which is JACK's 5.3 ms period at work.
+How close it gets (benchmarks/bench_link.py, seven 60 s runs against a peer at 100 BPM, three
+of them moving to 130 BPM halfway; the clock at SCHED_FIFO, a 256-frame JACK server as the
+receiver, load 2-5 on 2 cores): downbeats as sent lie a median 0.05-0.07 ms from the peer's phase
+0, at most 0.09-0.32 ms in six runs and 2.2 ms once (one downbeat); as they arrive at the
+receiver (less half a period of delivery) a median 0.4-2.2 ms, at most 2.4-2.8 ms (5.1 ms in that
+run): JACK's 5.3 ms period at work.
 
 Start/stop sync is always on. A session start (from any peer) starts the player on the session's
 first bar line at or after the start time: Link knows that time, aalink does not expose it, so
