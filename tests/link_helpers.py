@@ -78,7 +78,9 @@ def jack_server(period: int = PERIOD, rate: int = RATE, realtime: bool = False) 
             os.environ["JACK_DEFAULT_SERVER"] = saved
         proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(5)
+            # generously: a jackd killed before it unregisters leaves its slot in JACK's server
+            # registry for good, and after 8 such no server starts on this machine at all
+            proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
@@ -156,8 +158,23 @@ class Receiver:
         if self.proc.stdout.readline().strip() != "ready":
             self.proc.kill()
             raise RuntimeError("the JACK receiver did not start")
+        Receiver._alive.append(self)
+
+    @classmethod
+    def kill_all(cls) -> None:
+        """End the receivers a failed test left running."""
+        while cls._alive:
+            rx = cls._alive.pop()
+            if rx.proc.poll() is None:
+                rx.proc.kill()
+                rx.proc.wait()
+            with contextlib.suppress(OSError):
+                os.unlink(rx.path)
+
+    _alive: list[Receiver] = []
 
     def stop(self, settle: float = 0.2) -> np.ndarray:
+        """End the receiver and read what it recorded."""
         time.sleep(settle)
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(10)
@@ -165,6 +182,8 @@ class Receiver:
             return np.load(self.path)
         finally:
             os.unlink(self.path)
+            with contextlib.suppress(ValueError):
+                Receiver._alive.remove(self)
 
 
 # --- a Link peer in this process ------------------------------------------------------------------

@@ -158,6 +158,12 @@ def link_jack():
         yield env
 
 
+@pytest.fixture(autouse=True)
+def _no_stray_receivers():
+    yield
+    lh.Receiver.kill_all()      # a test that failed before reading its receiver
+
+
 @pytest.fixture(scope="module")
 def peer():
     """The session's first peer. Two sessions that meet merge into the older one, and two begun
