@@ -107,6 +107,7 @@ RANGES: dict[str, Range] = {
     "song_bars": Range(1, 512, "bars in a song", integer=True),
     "song_sections": Range(1, 64, "sections in the studio's song", integer=True),
     "section_repeats": Range(1, 8, "times a studio song section plays its slot's phrase", integer=True),
+    "quantum": Range(1, 64, "Link quantum in beats, 4 = one 4/4 bar", integer=True),
 }
 # The phrase lengths the phrase model is trained on (its windows): `--phrase` takes these.
 PHRASE_LENGTHS = (1, 2, 4, 8)

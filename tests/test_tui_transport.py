@@ -332,3 +332,58 @@ async def test_the_header_names_the_port_once_midi_is_open(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:                          # --no-midi
         await settle(pilot)
         assert "MIDI off" in str(app.query_one("#transport", Static).render())
+
+
+# --- Ableton Link ---------------------------------------------------------------------------------
+
+async def test_link_key_joins_the_session_and_plays_with_it(tmp_path):
+    pytest.importorskip("aalink", reason="Ableton Link needs aalink: pip install 'drumfont[link]'")
+    import time
+
+    import link_helpers as lh
+
+    peer = lh.Peer(100)
+    time.sleep(1.0)                      # the session's first peer (see test_live_link)
+    factory, ports = recording_player()
+    app = build_app(tmp_path, player_factory=factory)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            tr = app.studio.transport
+            await pilot.press("K")
+            assert tr.link
+            side = lambda: str(app.query_one("#side", Static).render())  # noqa: E731
+            assert await wait_until(pilot, lambda: "link: 1 peer" in side(), 10), side()
+            assert await wait_until(pilot, lambda: tr.bpm == 100.0), tr.bpm    # the session's tempo
+            assert "· link" in str(app.query_one("#transport", Static).render())
+            await pilot.press("space")                                          # starts the session
+            assert await wait_until(pilot, lambda: peer.link.playing, 5)
+            assert await wait_until(pilot, lambda: len(note_ons(ports[-1])) > 0, 10)
+            await pilot.press("right_square_bracket")                           # tempo out: 101
+            assert await wait_until(pilot, lambda: abs(peer.link.tempo - 101.0) < 0.01, 5)
+            peer.link.playing = False                                           # the DAW stops
+            assert await wait_until(pilot, lambda: not app.playing, 5)
+            assert await wait_until(pilot, lambda: ports[-1].messages()[-1] == (0xB9, 123, 0), 5)
+            peer.link.playing = True                                            # ...and starts
+            assert await wait_until(pilot, lambda: app.playing, 5)
+            await pilot.press("K")                                              # leave
+            assert not tr.link and await wait_until(pilot, lambda: app.player.link_state() is None, 5)
+            assert "link:" not in side()
+            await pilot.press("space")
+        saved = json.loads((tmp_path / "data" / st.SESSION_FILE).read_text())
+        assert saved["transport"]["link"] is False
+    finally:
+        peer.close()
+
+
+async def test_link_key_without_aalink_says_what_to_install(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "aalink", None)          # as where the extra is not installed
+    factory, _ = recording_player()
+    app = build_app(tmp_path, player_factory=factory)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("K")
+        assert not app.studio.transport.link
+        assert "pip install 'drumfont[link]'" in app._last_error

@@ -9,6 +9,7 @@ from drumfont.audio.engine import AudioSpec
 from drumfont.cli.common import PHRASE_PRESET_HELP, PRESET_HELP, add_timing, say, temperature_help
 from drumfont.drums.engine import load_engine
 from drumfont.errors import DrumfontError
+from drumfont.live import link as lk
 from drumfont.live import play
 from drumfont.live.ports import BACKENDS, PortSpec
 from drumfont.score.genres import GENRES
@@ -18,7 +19,7 @@ from drumfont.validate import arg, form_arg, phrase_length, total_bars
 
 
 def _add_play(sub) -> None:
-    p = sub.add_parser("play", help="stream patterns live into a DAW over MIDI (clock out, follow)")
+    p = sub.add_parser("play", help="stream patterns live into a DAW over MIDI (clock out, follow, Ableton Link)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--style", default=None, help=f"genre to sample (default rock): {', '.join(GENRES)}")
     src.add_argument("--file", default=None, help="play the drum bars of a .mid file")
@@ -40,13 +41,20 @@ def _add_play(sub) -> None:
     dest.add_argument("--virtual", default=None, metavar="NAME", help="create a virtual output (default 'drumfont')")
     dest.add_argument("--port", default=None, metavar="NAME", help="open an existing output (substring of its name)")
     _add_backend(p)
-    add_timing(p, "tempo 20-300 (default: the --file's, else 120), changeable by --follow's leader", None)
+    add_timing(p, "tempo 20-300 (default: the --file's, else 120); with --follow or --link the leader's or the "
+               "session's tempo leads", None)
     p.add_argument("--notemap", default="gm", help="output note map: gm, a preset name or a .json file")
     length = p.add_mutually_exclusive_group()
     length.add_argument("--bars", type=arg("play_bars"), default=None, help="stop after N bars")
     length.add_argument("--forever", action="store_true", help="play until Ctrl-C (the default)")
-    p.add_argument("--clock-out", action="store_true", help="send MIDI clock and Start/Stop as leader")
-    p.add_argument("--follow", default=None, metavar="PORT", help="lock to the MIDI clock arriving on an input")
+    p.add_argument("--clock-out", action="store_true", help="send MIDI clock and Start/Stop as leader "
+                   "(with --link: at the session's tempo)")
+    lead = p.add_mutually_exclusive_group()
+    lead.add_argument("--follow", default=None, metavar="PORT", help="lock to the MIDI clock arriving on an input")
+    lead.add_argument("--link", action="store_true", help="join an Ableton Link session: its tempo, bar lines "
+                      "and start/stop (needs drumfont[link])")
+    p.add_argument("--quantum", type=arg("quantum"), default=None,
+                   help=f"with --link: beats between the bar lines drumfont starts on (default {lk.DEFAULT_QUANTUM})")
     p.add_argument("--audio", action="store_true", help="play the built-in drum kit (with --port/--virtual: "
                    "beside MIDI; alone: no MIDI port is opened)")
     p.add_argument("--audio-device", default=None, metavar="NAME",
@@ -56,6 +64,10 @@ def _add_play(sub) -> None:
 
 
 def _run_play(args: argparse.Namespace) -> int:
+    if args.quantum is not None and not args.link:
+        raise DrumfontError("--quantum sets the bar lines of a Link session: add --link")
+    if args.link and lk.missing():   # before a model is loaded or a port opened
+        raise DrumfontError(lk.missing())
     if (args.file or args.pattern) and (args.phrase > 1 or args.song):
         raise DrumfontError(f"{'--song' if args.song else '--phrase'} draws from a genre: use it with --style, "
                             "not --file or --pattern")
@@ -100,7 +112,8 @@ def _run_play(args: argparse.Namespace) -> int:
     play.play(patterns, spec, bpm=bpm, swing=args.swing, gate=args.gate, notemap=args.notemap,
               bars=bars, repeat=repeat, clock_out=args.clock_out, follow=args.follow,
               swing_timed=args.swing_timed, audio=audio,
-              midi=not args.audio or bool(args.port or args.virtual))
+              midi=not args.audio or bool(args.port or args.virtual),
+              link=(args.quantum or lk.DEFAULT_QUANTUM) if args.link else None)
     return 0
 
 
@@ -111,13 +124,15 @@ def _add_backend(p: argparse.ArgumentParser) -> None:
 
 
 def _add_ports(sub) -> None:
-    p = sub.add_parser("ports", help="list MIDI outputs and inputs per backend")
+    p = sub.add_parser("ports", help="list MIDI outputs and inputs per backend, and the Ableton Link session")
     _add_backend(p)
+    p.add_argument("--no-link", action="store_true", help="do not look for a Link session (it takes up to "
+                   f"{lk.ENABLE_DELAY_S + lk.PROBE_WAIT_S:g} s where aalink is installed)")
     p.set_defaults(run=_run_ports)
 
 
 def _run_ports(args: argparse.Namespace) -> int:
-    print(play.show_ports(args.backend))
+    print(play.show_ports(args.backend, link=not args.no_link))
     return 0
 
 

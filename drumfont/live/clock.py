@@ -37,6 +37,14 @@ Micro-timing (schedule.py's docstring has the rules): each hit sounds at step + 
 added to straight bars only unless `swing_timed=True`, the first step after a start is clamped to
 its downbeat, and MIDI clock pulses stay on the grid, so bars line up with followers.
 
+Ableton Link (`link=quantum`, link.py): the loop also reads the Link session every link.POLL_NS
+(2 ms; a read costs about 1 us) and re-anchors the tempo map on the session's timeline, so the
+same absolute deadlines and the same spin follow the session's tempo and bar lines; MIDI clock
+out, being scheduled in musical position like the notes, follows at the session's tempo. The
+session's start and stop start and stop the player; its own start, stop and tempo go to the
+session. link.py's docstring says why Link is read synchronously here rather than through
+aalink's asyncio API.
+
 The parent-side handle that starts it and talks to it is `player.Player`.
 """
 
@@ -59,6 +67,7 @@ import numpy as np
 
 from drumfont.audio.engine import open_engine
 from drumfont.errors import DrumfontError
+from drumfont.live import link as lk
 from drumfont.live import schedule as sch
 from drumfont.live.ports import PortSpec, open_input, open_output, wrap_port
 from drumfont.live.sync import ClockFollower
@@ -68,8 +77,10 @@ from drumfont.score.pattern import STEPS, Pattern
 
 # Shared-memory slots the clock writes and the parent reads without a lock: each is one aligned
 # 8-byte double, written whole.
-SLOT_STEP, SLOT_BPM, SLOT_STATE, SLOT_ENTRY, SLOT_UNDERRUNS, SLOT_LATE, SLOT_CALLBACK = range(7)
-STATE_STOPPED, STATE_PLAYING, STATE_WAITING = 0.0, 1.0, 2.0   # waiting: follow mode, no clock yet
+(SLOT_STEP, SLOT_BPM, SLOT_STATE, SLOT_ENTRY, SLOT_UNDERRUNS, SLOT_LATE, SLOT_CALLBACK,
+ SLOT_LINK_PEERS, SLOT_LINK_PLAYING) = range(9)
+N_SLOTS = 9
+STATE_STOPPED, STATE_PLAYING, STATE_WAITING = 0.0, 1.0, 2.0   # waiting: for the leader's clock / Link start
 
 START_LEAD_NS = 3_000_000        # the first downbeat sits this far after start(): room to schedule
 HEALTH_EVERY_NS = 500_000_000    # how often a port opened by name is checked to still exist
@@ -93,6 +104,7 @@ class ClockConfig(Timing):
     realtime: bool = True            # ask for SCHED_FIFO first (granted with CAP_SYS_NICE / rtprio)
     midi: bool = True                # open the MIDI port (False: audio only)
     audio: Any = None                # an audio.engine.AudioSpec: also play the built-in kit
+    link: int | None = None          # join a Link session with this quantum (beats); None: off
 
 
 # --- the clock (runs in the child process or the in-process thread) -----------------------------
@@ -134,9 +146,16 @@ class Clock:
         self.wake_r.setblocking(False)
         self.wake_w.setblocking(False)  # a full buffer must never block rtmidi's thread
         self.follower = ClockFollower()
+        # Link mode (link.py): the session whose timeline the tempo map follows
+        self.link: lk.LinkFollower | None = None
+        self.link_session: lk.Session | None = None
+        self.link_polled = 0
+        self.link_fresh = False          # switched on since the last reading
         shared[SLOT_BPM] = cfg.bpm
         shared[SLOT_STEP] = -1.0
         shared[SLOT_STATE] = STATE_STOPPED
+        shared[SLOT_LINK_PEERS] = -1.0
+        shared[SLOT_LINK_PLAYING] = 0.0
 
     # sending -----------------------------------------------------------------------------------
     def _send(self, data: tuple[int, ...], deadline: int = 0) -> None:
@@ -174,7 +193,7 @@ class Clock:
         self.last_reopen = now
         if self.port is not None:
             with contextlib.suppress(Exception):
-                self.port.close()
+                self.port.close(drain=False)   # gone: nothing to deliver, and no time to wait
         try:
             self.port = open_output(self.spec)
         except DrumfontError:
@@ -191,18 +210,21 @@ class Clock:
             self.conn.send(msg)
 
     # transport ---------------------------------------------------------------------------------
-    def _begin(self, step: int, at_ns: int, transport: tuple[tuple[int, ...], ...]) -> None:
-        """Start playing at global step `step`, whose downbeat is at `at_ns`."""
+    def _begin(self, step: int, at_ns: int, transport: tuple[tuple[int, ...], ...],
+               step_ns: float | None = None) -> None:
+        """Start playing at global step `step`, whose downbeat is at `at_ns` (at `step_ns` per
+        sixteenth where given, else at the tempo in force)."""
         self.heap.clear()
-        self.tempo.anchor(step, at_ns)
+        self.tempo.anchor(step, at_ns, step_ns)
         for data in transport:
             heapq.heappush(self.heap, sch.Event(step, sch.ORDER_TRANSPORT, data))
         heapq.heappush(self.heap, sch.Event(step - sch.LOOKAHEAD, sch.ORDER_GEN, (), tag=step))
         self.playing, self.ending = True, False
         self.shared[SLOT_STATE] = STATE_PLAYING
 
-    def start(self, from_step: int = 0) -> None:
-        """Start (from bar 1) or continue (from `from_step`), as leader."""
+    def start(self, from_step: int = 0, at_ns: int | None = None, step_ns: float | None = None) -> None:
+        """Start (from bar 1) or continue (from `from_step`), as leader; the first downbeat at
+        `at_ns` (default: just after now)."""
         if from_step == 0:
             self.seq.rewind()
             transport = ((sch.START,),) if self.clock_out else ()
@@ -210,7 +232,9 @@ class Clock:
             self.seq.seek_bar(from_step // STEPS)
             transport = (sch.song_position_bytes(from_step), (sch.CONTINUE,)) if self.clock_out else ()
         self.announce_clock = False
-        self._begin(from_step, self.now() + START_LEAD_NS, transport)
+        if step_ns is not None:
+            self.shared[SLOT_BPM] = 60e9 / step_ns / 4.0
+        self._begin(from_step, self.now() + START_LEAD_NS if at_ns is None else at_ns, transport, step_ns)
 
     def halt(self, send_stop: bool = True) -> None:
         """Stop: note-offs for what sounds, All Notes Off, Stop to followers."""
@@ -225,7 +249,8 @@ class Clock:
         if was and send_stop and self.clock_out and self.follow_in is None:
             self._send((sch.STOP,))
         self.shared[SLOT_STEP] = -1.0
-        self.shared[SLOT_STATE] = STATE_WAITING if self.follow_in is not None else STATE_STOPPED
+        waiting = self.follow_in is not None or self.link is not None
+        self.shared[SLOT_STATE] = STATE_WAITING if waiting else STATE_STOPPED
 
     # scheduling --------------------------------------------------------------------------------
     def _generate(self, step: int) -> None:
@@ -279,6 +304,8 @@ class Clock:
             audio = (self.audio.name, self.audio.delay_ns / 1e6) if self.audio is not None else None
             self._report("ready", self.port_name(), self.priority, audio, self.off)
             while not self.closing:
+                if self.link is not None and self.now() - self.link_polled >= lk.POLL_NS:
+                    self._link_poll()
                 deadline = self._next_deadline()
                 if deadline is None or deadline - self.now() - self.spin_ns >= 1_000_000:
                     self._idle(deadline)
@@ -323,6 +350,8 @@ class Clock:
             if sleep_ms < 1:
                 return
             timeout = min(sleep_ms / 1000, 0.25)  # 0.25 s: keep the housekeeping going
+        if self.link is not None:   # wake up to read the session (tempo, start/stop, peers)
+            timeout = lk.POLL_NS / 1e9 if timeout is None else min(timeout, lk.POLL_NS / 1e9)
         ready = wait([self.conn, self.wake_r], timeout)
         if self.conn in ready:
             while self.conn.poll():
@@ -341,16 +370,31 @@ class Clock:
             if self.follow_in is None:
                 if self.playing:
                     self.halt(send_stop=False)
-                self.start(0)
+                if self.link is not None:
+                    self._link_start(0)
+                else:
+                    self.start(0)
         elif op == "resume":
             if self.follow_in is None and not self.playing:
-                self.start(self.resume_step)
+                if self.link is not None:   # bars start on the session's bar lines
+                    self._link_start(self.resume_step // STEPS * STEPS)
+                else:
+                    self.start(self.resume_step)
         elif op == "stop":
             self.halt()
+            if self.link is not None:
+                self.link_session.set_playing(False)
+                self.link.session_playing = False
+                self.link.stopped()
             self._report("stopped", self.resume_step)
         elif op == "tempo":
-            self.tempo.set_bpm(a[0], self.now())
-            self.shared[SLOT_BPM] = self.tempo.bpm
+            if self.link is not None:   # to the session; a reading of it re-anchors the map
+                self.link_session.set_tempo(a[0])
+            if self.link is not None and self.link_session.enabled:
+                self._link_poll()
+            else:
+                self.tempo.set_bpm(a[0], self.now())
+                self.shared[SLOT_BPM] = self.tempo.bpm
         elif op == "pattern":
             self.seq.set_pattern(Pattern(*a[0]), at=a[1])
         elif op == "chain":
@@ -380,6 +424,8 @@ class Clock:
             self.bars = a[0]
         elif op == "follow":
             self._set_follow(a[0], a[1])
+        elif op == "link":
+            self._set_link(a[0])
         elif op == "audition":
             if self.audio is not None:
                 self.audio.audition(GM.note(a[0]), a[1])
@@ -390,6 +436,9 @@ class Clock:
 
     # follow mode -------------------------------------------------------------------------------
     def _set_follow(self, query: str | None, backend: str | None) -> None:
+        if query is not None and self.link is not None:   # one source of time at once
+            self._link_off()
+            self._report("ok", "Link off (following MIDI clock)")
         self.halt(send_stop=self.follow_in is None)
         if self.follow_in is not None:
             with contextlib.suppress(Exception):
@@ -436,12 +485,114 @@ class Clock:
         elif act.kind == "stop" and self.playing:
             self.halt()
             self.resume_step = act.step
-            self._report("stopped", act.step)
+            self._report("stopped", act.step, "clock")
+
+    # Link mode (link.py) -----------------------------------------------------------------------
+    def link_on(self, quantum: int, wait_s: float = 0.0) -> None:
+        """Join a Link session (DrumfontError where aalink cannot start); `wait_s`: enable it now
+        and look for peers that long (at launch, so that the first bar is already the session's);
+        else it is enabled by _link_poll once link.ENABLE_DELAY_S has passed."""
+        session = lk.Session(self.tempo.bpm, quantum, self.now)
+        if wait_s:
+            session.wait_for_peers(wait_s)
+        self.link_session, self.link = session, lk.LinkFollower(quantum, START_LEAD_NS)
+        self.link_fresh, self.link_polled = True, 0
+        self.shared[SLOT_LINK_PEERS] = float(session.link.num_peers)
+        self.shared[SLOT_BPM] = float(session.link.tempo)
+
+    def _link_off(self) -> None:
+        if self.link_session is not None:
+            with contextlib.suppress(Exception):
+                self.link_session.close()
+        self.link = self.link_session = None
+        self.shared[SLOT_LINK_PEERS] = -1.0
+        self.shared[SLOT_LINK_PLAYING] = 0.0
+        if not self.playing and self.follow_in is None:
+            self.shared[SLOT_STATE] = STATE_STOPPED
+
+    def _set_link(self, quantum: int | None) -> None:
+        if quantum is None:
+            if self.link is not None:
+                self._link_off()
+                self._report("ok", "Link off")
+            return
+        if self.link is not None:
+            if quantum != self.link.quantum:   # a new bar grid: the next reading realigns
+                self.link_session.link.quantum = quantum
+                self.link.quantum, self.link.mapped = quantum, False
+            return
+        if self.follow_in is not None:
+            self._set_follow(None, None)
+        try:
+            self.link_on(quantum)   # enabled by _link_poll, link.ENABLE_DELAY_S later
+        except DrumfontError as exc:
+            self._report("error", str(exc))
+            return
+        self._report("ok", f"Link on (quantum {quantum})")
+
+    def _link_read(self) -> lk.Reading:
+        """A reading of the session; retried where one was preempted."""
+        for _ in range(100):
+            r = self.link_session.read()
+            if r is not None:
+                return r
+        raise DrumfontError("Ableton Link cannot be read in time (the machine is overloaded)")
+
+    def _link_start(self, step: int) -> None:
+        """Start from bar line `step` at the session's next bar line, and start the session."""
+        r = self._link_read()
+        act = self.link.start(r, step)
+        if not r.playing:
+            self.link_session.set_playing(True)
+            self.link.session_playing = True
+        self.start(act.step, act.t_ns, act.step_ns)
+
+    def _link_poll(self) -> None:
+        """Read the session and follow it: tempo and phase, start/stop, timeline jumps."""
+        self.link_polled = self.now()
+        if not self.link_session.enabled:   # switched on in the loop: not in the network yet
+            if not self.link_session.enable_when_due():
+                return
+            if self.playing:   # alone, the session takes our bar lines; with peers, it realigns
+                with contextlib.suppress(Exception):
+                    self.link_session.link.request_beat(self.tempo.pos_at(self.now()) / lk.STEPS_PER_BEAT)
+        r = self.link_session.read()
+        if r is None:
+            return
+        self.shared[SLOT_LINK_PEERS] = float(r.peers)
+        self.shared[SLOT_LINK_PLAYING] = 1.0 if r.playing else 0.0
+        if self.link_fresh:   # switched on while playing: tell the session we play
+            self.link_fresh = False
+            if self.playing and not r.playing:
+                self.link_session.set_playing(True)
+                r = r._replace(playing=True)
+                self.link.session_playing = True
+        act = self.link.feed(r, self.playing, self.tempo.pos_at(r.t_ns))
+        if not self.playing or act is not None and act.kind == "anchor":
+            self.shared[SLOT_BPM] = r.bpm
+        if act is None:
+            return
+        if act.kind == "anchor":
+            self.tempo.anchor(act.pos, act.t_ns, act.step_ns)
+        elif act.kind == "session_start":
+            self.link_session.mark_start()
+            act = self.link.session_start(self._link_read())
+            self.start(act.step, act.t_ns, act.step_ns)
+            self._report("started", "link")
+        elif act.kind == "stop":
+            self.halt()
+            self._report("stopped", self.resume_step, "link")
+        elif act.kind == "realign":   # Stop, then Continue at the new bar line for followers
+            self.halt()
+            self.start(act.step, act.t_ns, act.step_ns)
+            self._report("ok", "realigned to the Link session's bar lines")
 
     def shutdown(self) -> None:
         """Silence everything and release the port (also on errors and parent death)."""
         with contextlib.suppress(Exception):
             self.halt()
+        with contextlib.suppress(Exception):
+            self._link_off()
         with contextlib.suppress(Exception):
             if self.follow_in is not None:
                 self.follow_in.cancel_callback()
@@ -488,6 +639,9 @@ def run_in_child(conn: Connection, shared, spec: PortSpec, cfg: ClockConfig) -> 
     """Entry point of the clock process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGTERM, _exit_on_signal)  # terminate(): unwind, so notes are released
+    # ...and let a system call the signal lands in restart rather than fail: libjack prints two
+    # lines ("Cannot read socket ... Interrupted system call") for a request cut short that way.
+    signal.siginterrupt(signal.SIGTERM, False)
     granted = _raise_priority(cfg)
     try:
         port, audio, off = _open_outputs(spec, None, cfg)
@@ -497,6 +651,8 @@ def run_in_child(conn: Connection, shared, spec: PortSpec, cfg: ClockConfig) -> 
     clock = Clock(conn, shared, port, cfg, spec if port is not None else None)
     clock.priority = granted
     clock.audio, clock.off = audio, off
+    if not _join_link(clock, conn, cfg):
+        return
     # A collection of the cyclic GC can take milliseconds in the middle of a spin: freeze what
     # startup made, switch automatic collection off, and collect in the slack instead (_idle).
     gc.freeze()
@@ -513,7 +669,22 @@ def run_in_thread(conn: Connection, shared, port: Any, spec: PortSpec | None, cf
         return
     clock = Clock(conn, shared, port, cfg, spec if port is not None and spec is not None else None)
     clock.audio, clock.off = audio, off
-    clock.run()
+    if _join_link(clock, conn, cfg):
+        clock.run()
+
+
+def _join_link(clock: Clock, conn: Connection, cfg: ClockConfig) -> bool:
+    """Join the Link session `cfg` asks for, looking for peers for up to link.JOIN_WAIT_S so that
+    the first bar is already the session's; False (and 'fatal' sent) where Link cannot start."""
+    if cfg.link is None:
+        return True
+    try:
+        clock.link_on(cfg.link, wait_s=lk.JOIN_WAIT_S)
+    except DrumfontError as exc:
+        conn.send(("fatal", str(exc)))
+        clock.shutdown()   # closes the port (its 'closed' comes after 'fatal', unread)
+        return False
+    return True
 
 
 def _open_outputs(spec: PortSpec | None, port_obj: Any, cfg: ClockConfig) -> tuple[Any, Any, dict[str, str]]:

@@ -13,10 +13,14 @@ Parent-side API (the TUI builds on this)::
         p.set_mute(KICK, True); p.set_solo(SNARE, True)
         p.set_clock_out(True)                # 24 ppq + Start/Stop/Continue/SPP
         p.follow("some input")               # lock to incoming clock; follow(None) = lead again
+        p.set_link(4)                        # join Ableton Link, quantum 4 (None: leave); link.py
+        p.link_state()  # -> (peers, session playing), or None when Link is off
         p.set_notemap("tr8s"); p.set_bars(8)  # note map; stop after 8 bars (None: never)
         p.playhead()    # -> (bar, step) from 0, or None when stopped; never blocks
         p.error()       # -> "port ... vanished; retrying" or None; never blocks
-        p.notices()     # -> [("error"|"ok"|"stopped"|"ended", ...)] since the last call
+        p.notices()     # -> [("error"|"ok"|"stopped"|"started"|"ended", ...)] since the last call;
+                        #    a stop or start that came from the leader / the Link session says
+                        #    which: ("stopped", step, "clock"|"link"), ("started", "link")
         p.ended(); p.bpm(); p.waiting_for_clock(); p.chain_entry(); p.priority; p.port_name
         p.stop(); p.resume()
         p.audition(SNARE); p.audio_counts()  # kit only: (underruns from the backend, late notes)
@@ -51,12 +55,16 @@ import numpy as np
 
 from drumfont.errors import DrumfontError, LiveMidiError
 from drumfont.live import clock
+from drumfont.live import link as lk
 from drumfont.live import schedule as sch
 from drumfont.live.clock import (
+    N_SLOTS,
     SLOT_BPM,
     SLOT_CALLBACK,
     SLOT_ENTRY,
     SLOT_LATE,
+    SLOT_LINK_PEERS,
+    SLOT_LINK_PLAYING,
     SLOT_STATE,
     SLOT_STEP,
     SLOT_UNDERRUNS,
@@ -111,13 +119,15 @@ class Player:
     port: a PortSpec (opened by the clock), or an object with send(msg) (implies in_process).
     notemap: a NoteMap or a name/path for load_notemap. in_process: run the clock in a thread
     of this process instead of its own process (see the module docstring for the cost).
+    link: join an Ableton Link session with this quantum in beats (None: no Link).
     """
 
     def __init__(self, port: PortSpec | Any = None, notemap: NoteMap | str | None = None,
                  bpm: float = 120.0, swing: float = 50.0, gate: float = 0.5, clock_out: bool = False,
                  bars: int | None = None, in_process: bool | None = None, spin_us: int = 1000,
                  record_timing: bool = False, nice: int = -5, realtime: bool = True,
-                 swing_timed: bool = False, midi: bool = True, audio: Any = None) -> None:
+                 swing_timed: bool = False, midi: bool = True, audio: Any = None,
+                 link: int | None = None) -> None:
         port = PortSpec() if port is None else port
         self._spec = port if isinstance(port, PortSpec) else None
         self._port_obj = None if self._spec else port
@@ -127,11 +137,13 @@ class Player:
         nm = notemap if isinstance(notemap, NoteMap) else load_notemap(notemap)
         if bars is not None and bars < 1:
             raise DrumfontError("--bars must be at least 1")
+        if link is not None:
+            link = _link_quantum(link)
         self.config = ClockConfig(
             bpm=_user_value(sch.check_bpm, bpm), swing=_user_value(sch.check_swing, swing),
             gate=_user_value(sch.check_gate, gate), notes=tuple(nm.notes), clock_out=bool(clock_out),
             bars=bars, spin_us=int(spin_us), record_timing=record_timing, nice=int(nice),
-            realtime=bool(realtime), swing_timed=bool(swing_timed), midi=bool(midi), audio=audio)
+            realtime=bool(realtime), swing_timed=bool(swing_timed), midi=bool(midi), audio=audio, link=link)
         if not midi and audio is None:
             raise DrumfontError("nothing to play to: MIDI and audio are both off")
         self.notemap = nm
@@ -155,7 +167,7 @@ class Player:
             return self
         ctx = mp.get_context("spawn")
         with _spawn_safe():
-            self._shared = ctx.RawArray("d", 7)
+            self._shared = ctx.RawArray("d", N_SLOTS)
             parent, child = ctx.Pipe(duplex=True)
             if self.in_process:
                 self._worker = threading.Thread(
@@ -312,8 +324,22 @@ class Player:
         return float(self._shared[SLOT_CALLBACK]) if self._shared is not None else 0.0
 
     def follow(self, port: str | None, backend: str | None = None) -> None:
-        """Lock to the MIDI clock arriving on input `port` (None: lead again). Errors via error()."""
+        """Lock to the MIDI clock arriving on input `port` (None: lead again; Link goes off while
+        following). Errors via error()."""
         self._cmd("follow", port, backend)
+
+    def set_link(self, quantum: int | None) -> None:
+        """Join an Ableton Link session with this quantum in beats (None: leave it); following
+        MIDI clock goes off. DrumfontError at once where aalink is not installed."""
+        self._cmd("link", None if quantum is None else _link_quantum(quantum))
+
+    def link_state(self) -> tuple[int, bool] | None:
+        """(other peers in the Link session, whether the session plays as this peer knows it), or
+        None when Link is off. Link shares start/stop as changes only: just after joining a
+        playing session, this says False until someone starts or stops it."""
+        if self._shared is None or self._shared[SLOT_LINK_PEERS] < 0:
+            return None
+        return int(self._shared[SLOT_LINK_PEERS]), bool(self._shared[SLOT_LINK_PLAYING])
 
     # readers (never block) ---------------------------------------------------------------------
     def _drain(self) -> None:
@@ -348,7 +374,7 @@ class Player:
         return float(self._shared[SLOT_BPM]) if self._shared is not None else self.config.bpm
 
     def waiting_for_clock(self) -> bool:
-        """Follow mode, and the leader has not started."""
+        """Follow mode or Link, and the leader (the session) has not started."""
         return self._shared is not None and self._shared[SLOT_STATE] == STATE_WAITING
 
     def error(self) -> str | None:
@@ -357,7 +383,8 @@ class Player:
         return self._errors.popleft() if self._errors else None
 
     def notices(self) -> list[tuple]:
-        """Everything the clock reported since the last call: ('error'|'ok'|'stopped'|'ended', ...)."""
+        """Everything the clock reported since the last call: ('error'|'ok'|'stopped'|'started'|
+        'ended', ...); a stop or start from the leader or the Link session names it last."""
         self._drain()
         out = list(self._notices)
         self._notices.clear()
@@ -389,6 +416,14 @@ class Player:
 def _wire(pattern: Pattern) -> tuple[np.ndarray, np.ndarray | None]:
     """A pattern as it travels down the pipe: velocities, and offsets only where it has timing."""
     return np.asarray(pattern.velocities), (np.asarray(pattern.offsets) if pattern.timed else None)
+
+
+def _link_quantum(quantum: int) -> int:
+    """A checked quantum; DrumfontError where it is out of range or aalink is missing."""
+    hint = lk.missing()
+    if hint:
+        raise DrumfontError(hint)
+    return lk.check_quantum(quantum)
 
 
 def _voice(voice: int) -> int:

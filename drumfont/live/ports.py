@@ -30,6 +30,13 @@ BACKENDS: dict[str, tuple[str, str]] = {
     "windows": ("API_WINDOWS_MM", "WINDOWS_MM"),
 }
 
+# rtmidi's JACK output hands what it was sent to the next JACK cycle, and its close_port()
+# unregisters the port as soon as that cycle has taken the messages -- before the clients
+# downstream have read them in the same cycle. Measured (tests/test_live_exits.py, a 1024-frame
+# server): 2 of 5 Ctrl-C runs lost the final note-off and All Notes Off. So a JACK port waits this
+# long after its last message before it closes: two periods of 2048 frames at 44.1 kHz.
+JACK_DRAIN_S = 0.1
+
 NO_RTMIDI = ("python-rtmidi is not installed, so live MIDI is off (the rest of drumfont works); "
              "install it with `pip install python-rtmidi` (it may have no wheel for your Python yet: "
              "use Python 3.11 or 3.12)")
@@ -213,8 +220,11 @@ class RtOutput:
         except Exception:
             return False
 
-    def close(self) -> None:
-        """Close the port and the client."""
+    def close(self, drain: bool = True) -> None:
+        """Close the port and the client (on JACK, once the last messages have gone out, unless
+        `drain` is False: a port that vanished has nothing to deliver)."""
+        if drain and self.backend == "jack":
+            time.sleep(JACK_DRAIN_S)
         with contextlib.suppress(Exception):
             self._out.close_port()
         with contextlib.suppress(Exception):

@@ -198,7 +198,7 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
         clock = "clock out" if tr.clock_out else "clock off"
         if tr.notemap != "gm":
             clock += f" · {escape(Path(tr.notemap).stem)}"
-        follow = f" · follow {escape(tr.follow)}" if tr.follow else ""
+        follow = f" · follow {escape(tr.follow)}" if tr.follow else " · link" if tr.link else ""
         times = f" ×{tr.bars}" if tr.bars > 1 else ""
         return (f"[b]{s.genre}[/b] T{s.temperature:.1f} │ {play} {tr.bpm:g} BPM swing {tr.swing:g}% "
                 f"{s.phrase_bars}-bar{times} │ → {port} │ {clock}{follow}")
@@ -222,6 +222,13 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
             lines.append(f"[dim]morph/transfer off: {escape(_short(self.engine.reason))}[/dim]")
         if self.studio.transport.output != "both":
             lines.append(f"out: {self.studio.transport.output}")
+        if self.studio.transport.link:   # the Ableton Link session: who is in it
+            # (not whether the session plays: a newcomer to a playing session cannot know, link.py)
+            state = self.player.link_state() if self.player is not None else None
+            if state is None:
+                lines.append("link: joining…" if self.player is not None else "link: on")
+            else:
+                lines.append("link: alone" if state[0] == 0 else f"link: {state[0]} peer{'s' if state[0] != 1 else ''}")
         if self.player is None:
             for reason in _clauses(self.player_reason or ""):
                 lines.append(f"[dim]{escape(_gist(reason))}[/dim]")

@@ -78,6 +78,7 @@ KEYS: tuple[Key, ...] = (
     Key("O", "choose_port", "choose the MIDI output port", "Transport"),
     Key("C", "clock_out", "MIDI clock out on / off", "Transport"),
     Key("F", "choose_follow", "follow an external clock (or not)", "Transport"),
+    Key("K", "link", "Ableton Link on / off: the session's tempo, bar lines, start/stop", "Transport"),
     Key("Y", "notemap", "output note map: gm / tr8s / drumrack / ...", "Transport"),
     Key("e", "export", "export the phrase (the morph in the morph view)", "Files", True, short="export"),
     Key("E", "export_bank", "export the bank as one .mid", "Files"),

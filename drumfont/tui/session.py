@@ -67,6 +67,7 @@ class Transport:
     port: str | None = None      # None: the virtual port named 'drumfont'
     clock_out: bool = False
     follow: str | None = None    # an input port name to follow, or None for the internal clock
+    link: bool = False           # in an Ableton Link session (live/link.py): its tempo and bar lines lead
     notemap: str = "gm"
     output: str = "both"         # one of OUTPUTS
 
@@ -586,7 +587,8 @@ class Studio:
                 bpm=t.opt("bpm", 120.0, t.ranged("bpm")), swing=t.opt("swing", 50.0, t.ranged("swing")),
                 gate=t.opt("gate", 0.5, t.ranged("gate")), bars=t.opt("bars", 1, t.choice(BARS_CHOICES)),
                 port=t.opt("port", None, t.opt_str), clock_out=t.opt("clock_out", False, t.bool),
-                follow=t.opt("follow", None, t.opt_str), notemap=t.opt("notemap", "gm", t.text),
+                follow=t.opt("follow", None, t.opt_str), link=t.opt("link", False, t.bool),
+                notemap=t.opt("notemap", "gm", t.text),
                 output=t.opt("output", "both", t.choice(OUTPUTS))),
             mutes=set(f.list("mutes", voice, max_len=N_VOICES)), solos=set(f.list("solos", voice, max_len=N_VOICES)),
             cursor=(cursor[0], cursor[1]),

@@ -1,5 +1,5 @@
 """The studio's transport and live player: play / stop, chains, tempo, swing, bars, note map,
-clock out, ports and follow mode, the playhead. A mixin of `StudioApp` (app.py), kept apart so
+clock out, ports, follow mode and Ableton Link, the playhead. A mixin of `StudioApp` (app.py), kept apart so
 that each file reads in one sitting.
 
 The player's setters return at once (one message down a pipe to the clock process); opening a
@@ -14,11 +14,13 @@ from typing import Any
 from textual import work
 
 from drumfont.errors import DrumfontError
+from drumfont.live import link as lk
 from drumfont.live import ports
 from drumfont.score.notemap import available_notemaps
 from drumfont.score.pattern import Pattern
 from drumfont.tui.session import OUTPUTS
 from drumfont.tui.widgets import ChoiceScreen, SongTable, StepGrid
+from drumfont.validate import RANGES
 
 VIRTUAL_PORT = "drumfont (virtual)"
 INTERNAL_CLOCK = "internal clock"
@@ -73,6 +75,12 @@ class TransportMixin:
                 self._player("set_solo", v, True)
             if tr.follow:
                 self._player("follow", tr.follow, self.midi_backend)
+            elif tr.link:
+                if lk.missing():   # a session saved where aalink was installed
+                    tr.link = False
+                    self.say(f"Link is off: {lk.missing()}")
+                else:
+                    self._player("set_link", lk.DEFAULT_QUANTUM)
             self._send_pattern()
         self.refresh_all(save=False)
 
@@ -242,6 +250,39 @@ class TransportMixin:
         self.say(f"MIDI clock out {'on' if tr.clock_out else 'off'}")
         self.refresh_all()
 
+    def action_link(self) -> None:
+        """Join or leave the Ableton Link session (following a MIDI clock stops)."""
+        tr = self.studio.transport
+        if not tr.link and lk.missing():
+            self.fail(lk.missing())
+            return
+        tr.link = not tr.link
+        if tr.link:
+            tr.follow = None
+        self._link_shown = None
+        self._player("set_link", lk.DEFAULT_QUANTUM if tr.link else None)
+        self.say("Ableton Link on: the session's tempo and bar lines lead; space starts and stops it"
+                 if tr.link else "Ableton Link off")
+        self.refresh_all()
+
+    def _follow_link(self) -> None:
+        """In a Link session: show its peers, take its tempo, and play / stop with it."""
+        for kind, *rest in self.player.notices():
+            if kind == "stopped" and rest[1:] and self.playing:   # the session (or a leader) stopped
+                self.playing = False
+            elif kind == "started" and not self.playing:          # the session started
+                self.playing = True
+        tr = self.studio.transport
+        state = self.player.link_state() if tr.link else None
+        bpm = round(self.player.bpm(), 2) if tr.link else tr.bpm
+        shown = (state, bpm, self.playing)
+        if shown == getattr(self, "_link_shown", None):
+            return
+        self._link_shown = shown
+        if tr.link and RANGES["bpm"].lo <= bpm <= RANGES["bpm"].hi:
+            tr.bpm = bpm   # so that [ ] nudge the session's tempo, and the session saves it
+        self.refresh_all(save=False)
+
     def _port_names(self, kind: str) -> tuple[list[str], str]:
         try:
             listing = ports.list_ports(self.midi_backend)
@@ -280,6 +321,8 @@ class TransportMixin:
                 return
             follow = None if name == INTERNAL_CLOCK else name
             self.studio.transport.follow = follow
+            if follow:
+                self.studio.transport.link = False   # the player leaves the Link session too
             self._player("follow", follow, self.midi_backend)
             self.say(f"clock: {name}")
             self.refresh_all()
@@ -298,6 +341,7 @@ class TransportMixin:
             err, ph = str(exc), None
         if err:  # the player reports each problem once
             self.fail(f"MIDI: {err}")
+        self._follow_link()
         grids = self.main.query(StepGrid)  # empty while the screen is being torn down
         if grids:
             grids.first().set_playhead(None if ph is None else ph[1])
