@@ -252,6 +252,7 @@ class Peer:
         self._stop.set()
         self._thread.join()
         self.link.enabled = False
+        self.link = None         # its destructor waits until the others were told it left
         if self._loop is not None:
             self._loop.close()
 

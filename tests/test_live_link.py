@@ -9,10 +9,14 @@ late on a loaded machine (the dummy driver runs at normal priority where real-ti
 not allowed) delivers what it carries later than that; such a downbeat -- one that the receiver
 got more than a period and a millisecond after the player's own record says it was sent -- is
 held to the 5 ms by that record instead, and at most a quarter of them may be late this way.
+
+A Link session spans the machine and its network, with no way to fence one off: another Link
+app running meanwhile (a DAW, a second test run) joins these sessions, so run them where none is.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 import uuid
@@ -254,9 +258,12 @@ def test_notes_follow_the_session_tempo_and_bar_lines(link_jack, peer):
         err, late = _downbeat_errors(peer, paired, sent, sel)
         assert np.all(np.abs(err) <= TOL_MS), f"downbeats off the session's bar lines at {bpm} BPM: {err} ms"
         assert late <= sel.sum() // 4, f"{late} of {sel.sum()} downbeats delivered late by JACK"
-        # the notes' tempo: a line through the downbeats' arrivals, one bar per downbeat
-        bars = np.arange(sel.sum())
-        slope = np.polyfit(bars, lh.sent_estimate(t[sel].astype(float)), 1)[0]
+        # one downbeat per bar of the session, none skipped or doubled...
+        arrived = lh.sent_estimate(t[sel].astype(float))
+        bars = np.round(peer.beat_at(arrived) / 4)
+        assert np.all(np.diff(bars) == 1), f"downbeats on session bars {bars}: skipped or doubled"
+        # ...and the notes' tempo: a line through the downbeats' arrivals against their bars
+        slope = np.polyfit(bars, arrived, 1)[0]
         assert 4 * 60e9 / slope == pytest.approx(bpm, rel=0.005), "the bars do not come at the session's tempo"
     # nothing was lost or left sounding
     ons = rows[rows[:, 1] == sch.NOTE_ON]
@@ -337,7 +344,7 @@ def test_ports_shows_the_session_and_its_peers(link_jack, peer, capsys):
     _session(peer, 100.0, playing=True)
     assert main(["ports", "--backend", "jack"]) == 0
     out = capsys.readouterr().out
-    assert "jack:" in out and "Link: 1 peer · 100.0 BPM" in out
+    assert "jack:" in out and re.search(r"Link: \d+ peers? · 100\.0 BPM", out), out   # the peer (and any other)
     assert main(["ports", "--backend", "jack", "--no-link"]) == 0
     assert "Link" not in capsys.readouterr().out
     _session(peer, 100.0, playing=False)

@@ -295,10 +295,13 @@ class Session:
             self.link.playing = bool(playing)
 
     def close(self) -> None:
-        """Leave the session (the others play on)."""
+        """Leave the session (the others play on). Dropping the Link object runs its destructor,
+        which waits until Link has said goodbye to the others; otherwise a process that exits
+        right after would stay in their peer lists for Link's 5 s time-to-live."""
         try:
             self.link.enabled = False
         finally:
+            self.link = None
             if self._loop is not None:
                 self._loop.close()
 
