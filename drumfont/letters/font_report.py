@@ -40,14 +40,10 @@ SPECIMEN_FONTS = ("DejaVuSans.ttf", "DejaVuSerif-Bold.ttf", "STIXGeneral.ttf", "
 def read_back(font: bytes, glyphs: str, size: int, clf) -> np.ndarray:
     """(len(glyphs),) bool: each glyph of the font file, rendered by FreeType at `size` px and
     normalised like the training images, read as itself by the classifier."""
-    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
-    from drumfont.letters.classifier import classify  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
     ft = ImageFont.truetype(io.BytesIO(font), size)
-    x = torch.from_numpy(np.stack([render_letter(ft, ch) for ch in glyphs]).astype(np.float32) / 255)
-    pred, _, _ = classify(clf, x, classes=clf.cfg.n_classes)
-    return pred.numpy() == np.arange(len(glyphs))
+    x = np.stack([render_letter(ft, ch) for ch in glyphs]).astype(np.float32) / 255
+    pred, _, _ = clf.classify(x, classes=clf.cfg.n_classes)
+    return pred == np.arange(len(glyphs))
 
 
 def rendered_holes(font: bytes, ch: str, size: int = 256) -> int:
