@@ -38,6 +38,12 @@ def weight(state: State, key: str, shape: tuple[int | None, ...] | None = None) 
     return a
 
 
+def matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """x (..., K) @ w (K, N) as one 2-D product: numpy runs a stacked `@` as one small product per
+    leading index (a thousand bars were a thousand calls), so the leading axes are folded first."""
+    return (np.ascontiguousarray(x).reshape(-1, x.shape[-1]) @ w).reshape(*x.shape[:-1], w.shape[-1])
+
+
 def _bias(state: State, key: str, n: int) -> np.ndarray | None:
     return weight(state, key, (n,)) if key in state else None
 
@@ -77,7 +83,7 @@ class Linear:
         self.b = _bias(state, f"{prefix}.bias", self.out_features)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        y = x @ self.w
+        y = matmul(x, self.w)
         return y if self.b is None else y + self.b
 
 
@@ -112,7 +118,7 @@ class Conv1d:
             xp = np.pad(x, ((0, 0), (p, p), (0, 0))) if p else x
             out = (length + 2 * p - d * (k - 1) - 1) // s + 1
             cols = np.concatenate([xp[:, t * d: t * d + s * (out - 1) + 1: s] for t in range(k)], axis=-1)
-        y = cols @ self.w
+        y = matmul(cols, self.w)
         return y if self.b is None else y + self.b
 
 
@@ -131,7 +137,7 @@ class ConvTranspose1d:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         b, length, _ = x.shape
         s, k, c = self.stride, self.kernel, self.out_channels
-        taps = (x @ self.w).reshape(b, length, k, c)
+        taps = matmul(x, self.w).reshape(b, length, k, c)
         full = np.zeros((b, (length - 1) * s + k, c), F32)
         for t in range(k):
             full[:, t: t + (length - 1) * s + 1: s] += taps[:, :, t]
@@ -158,7 +164,7 @@ class Conv2d:
         ho, wo = (h + 2 * p - self.kh) // s + 1, (w_ + 2 * p - self.kw) // s + 1
         cols = np.concatenate([xp[:, i: i + s * (ho - 1) + 1: s, j: j + s * (wo - 1) + 1: s]
                                for i in range(self.kh) for j in range(self.kw)], axis=-1)
-        y = cols @ self.w
+        y = matmul(cols, self.w)
         return y if self.b is None else y + self.b
 
 
@@ -183,7 +189,7 @@ class ConvTranspose2d:
         b, h, w_, _ = x.shape
         s, c, p = self.stride, self.out_channels, self.padding
         fh, fw, ho, wo = self._sizes(h, w_)
-        taps = (x @ self.w).reshape(b, h, w_, self.kh, self.kw, c)
+        taps = matmul(x, self.w).reshape(b, h, w_, self.kh, self.kw, c)
         full = np.zeros((b, fh, fw, c), F32)
         for i in range(self.kh):
             for j in range(self.kw):
@@ -200,7 +206,7 @@ class ConvTranspose2d:
         full[:, p: p + ho, p: p + wo] = grad
         cols = np.stack([full[:, i: i + (h - 1) * s + 1: s, j: j + (w - 1) * s + 1: s]
                          for i in range(self.kh) for j in range(self.kw)], axis=3)  # (B, h, w, kh*kw, C_out)
-        return cols.reshape(b, h, w, -1) @ self.w.T
+        return matmul(cols.reshape(b, h, w, -1), self.w.T)
 
 
 class BatchNorm:
@@ -262,8 +268,8 @@ class GRUCell:
         self.b_hh = _bias(state, f"{prefix}.bias_hh{suffix}", 3 * h)
 
     def __call__(self, x: np.ndarray, h: np.ndarray) -> np.ndarray:
-        gi = x @ self.w_ih
-        gh = h @ self.w_hh
+        gi = matmul(x, self.w_ih)
+        gh = matmul(h, self.w_hh)
         if self.b_ih is not None:
             gi = gi + self.b_ih
         if self.b_hh is not None:
