@@ -55,8 +55,8 @@ def blocker_env(folder: Path, mode: str = "block") -> tuple[dict[str, str], Path
     (site / "sitecustomize.py").write_text(SITECUSTOMIZE.format(heavy=HEAVY), encoding="utf-8")
     log = folder / f"imports-{mode}.log"
     log.write_text("", encoding="utf-8")
-    root = str(Path(__file__).resolve().parents[1])
-    path = [str(site), root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    # the installed drumfont is the one run (the light venv of .ci/run tests an install, not the checkout)
+    path = [str(site)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(path), DRUMFONT_IMPORT_LOG=str(log),
                DRUMFONT_IMPORT_MODE=mode, PYTHONUNBUFFERED="1")
     return env, log
