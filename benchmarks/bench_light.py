@@ -135,53 +135,65 @@ def studio(reps: int) -> None:
 
 # --- sampling ----------------------------------------------------------------------------------
 
-def median_ms(fn, repeat: int) -> float:
-    times = []
+def interleaved_ms(fns: dict, repeat: int) -> dict[str, tuple[float, float]]:
+    """(median, min) milliseconds of each function, run in turn `repeat` times: on a shared machine
+    the peers see the same load."""
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for fn in fns.values():
+        fn()  # warm-up
     for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - t) * 1000)
+    return {k: (statistics.median(v), min(v)) for k, v in times.items()}
 
 
-def sampling() -> None:
+def sampling(repeat: int = 60) -> None:
     from drumfont import drums
 
     model = drums.load()
-    model.sample_arrays("rock", 1, seed=0)
-    print("sampling, the shipped drum VAE (medians):")
-    print(f"  numpy runtime (1 BLAS thread)     1 bar {median_ms(lambda: model.sample('rock', 1, seed=1), 300):7.3f} ms"
-          f"   1000 bars {median_ms(lambda: model.sample('rock', 1000, seed=1), 30):7.2f} ms  (Patterns)")
-    print(f"  numpy runtime, arrays             1 bar {median_ms(lambda: model.sample_arrays('rock', 1, seed=1), 300):7.3f} ms"
-          f"   1000 bars {median_ms(lambda: model.sample_arrays('rock', 1000, seed=1), 30):7.2f} ms")
+    fns = {}
+    for n in (1, 1000):
+        fns[f"numpy runtime, {n} bar(s), Patterns"] = lambda n=n: model.sample("rock", n, seed=1)
+        fns[f"numpy runtime, {n} bar(s), arrays"] = lambda n=n: model.sample_arrays("rock", n, seed=1)
     try:
         import torch
+
+        from drumfont.checkpoint import build_model
+        from drumfont.drums.hvae import HierarchicalVAE, HVAEConfig
+        from drumfont.nn import preset as presets
+        from drumfont.paths import preset_path
     except ImportError:
+        torch = None
+    if torch is not None:
+        twin = build_model(presets.load(preset_path(drums.PRESET_NAME), "vae"), HierarchicalVAE, HVAEConfig,
+                           "vae", config_key="model")
+        g = model._genre("rock")
+        mean, chol = torch.tensor(model._mean), torch.tensor(model._chol)
+
+        def torch_sample(n: int, threads: int):  # the path before: DrumModel.sample_arrays on torch's sampler
+            torch.set_num_threads(threads)
+            gen = torch.Generator().manual_seed(1)
+            with torch.inference_mode():
+                eps = torch.randn((n, model.config.z_high), generator=gen)
+                z_high = mean[g] + eps @ chol[g].T
+                hits, vel, off = twin.sample(n, gen, 1.0, z_high=z_high)
+                return hits.numpy() > 0, vel.numpy(), off.numpy()
+        for n in (1, 1000):
+            fns[f"torch {torch.__version__}, 1 thread, {n} bar(s), arrays"] = lambda n=n: torch_sample(n, 1)
+    print(f"sampling, the shipped drum VAE, interleaved x{repeat} (median / min):")
+    for name, (med, low) in interleaved_ms(fns, repeat).items():
+        print(f"  {name:52s} {med:8.3f} / {low:8.3f} ms")
+    if torch is None:
         print("  (torch not installed: no torch beside it)")
         return
-    from drumfont.checkpoint import build_model
-    from drumfont.drums.hvae import HierarchicalVAE, HVAEConfig
-    from drumfont.nn import preset as presets
-    from drumfont.paths import preset_path
-
-    twin = build_model(presets.load(preset_path(drums.PRESET_NAME), "vae"), HierarchicalVAE, HVAEConfig, "vae",
-                       config_key="model")
-    g = model._genre("rock")
-    mean, chol = torch.tensor(model._mean), torch.tensor(model._chol)
-
-    def torch_sample(n: int):  # the torch path before: DrumModel.sample_arrays on torch's sampler
-        gen = torch.Generator().manual_seed(1)
-        with torch.inference_mode():
-            eps = torch.randn((n, model.config.z_high), generator=gen)
-            z_high = mean[g] + eps @ chol[g].T
-            hits, vel, off = twin.sample(n, gen, 1.0, z_high=z_high)
-            return hits.numpy() > 0, vel.numpy(), off.numpy()
-    for threads in (1, torch.get_num_threads()):
-        torch.set_num_threads(threads)
-        torch_sample(1)
-        print(f"  torch {torch.__version__} ({threads} thread{'s' if threads > 1 else ''}), arrays"
-              f"  1 bar {median_ms(lambda: torch_sample(1), 300):7.3f} ms"
-              f"   1000 bars {median_ms(lambda: torch_sample(1000), 30):7.2f} ms")
+    # torch's default (a thread per core) last and alone: its idle threads spin and would slow the peers
+    threads = os.cpu_count() or 1
+    alone = {f"torch, {threads} threads (its default), {n} bar(s), arrays": (lambda n=n: torch_sample(n, threads))
+             for n in (1, 1000)}
+    for name, (med, low) in interleaved_ms(alone, repeat).items():
+        print(f"  {name:52s} {med:8.3f} / {low:8.3f} ms")
 
 
 # --- numpy vs ONNX Runtime ---------------------------------------------------------------------

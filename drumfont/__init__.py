@@ -9,5 +9,5 @@ __version__ = "0.1.0"
 # a style to a two-letter image (200 steps) took 0.85 s on one thread and 19.5 s on two, on a busy
 # 2-core machine (benchmarks/bench_light.py measures sampling both ways). Read when numpy loads, so
 # it is set here, before anything imports numpy; child processes (the live clock) inherit it.
-for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+# (OpenBLAS only: numpy's wheels use it; torch reads MKL's and OpenMP's settings, and keeps its own.)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

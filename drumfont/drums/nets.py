@@ -27,6 +27,7 @@ from drumfont.nn.layers import (
     logit,
     relu,
     sigmoid,
+    weight,
 )
 
 F32 = np.float32
@@ -167,7 +168,13 @@ class HVAE:
         self.dec_in = Linear(state, "dec_in", cfg.z_high + cfg.z_low, c * (cfg.steps // 4))
         self.dec = [ConvTranspose1d(state, "dec.1", c, c, 4, stride=2, padding=1),
                     ConvTranspose1d(state, "dec.3", c, c // 2, 4, stride=2, padding=1)]
-        self.heads = [Conv1d(state, name, c // 2, v, 3, padding=1) for name in ("hit_head", "vel_head", "offset_head")]
+        # the three heads read the same features: one convolution of 3 x 9 channels
+        names = ("hit_head", "vel_head", "offset_head")
+        for name in names:
+            weight(state, f"{name}.weight", (v, c // 2, 3)), weight(state, f"{name}.bias", (v,))
+        heads = {f"heads.{k}": np.concatenate([np.asarray(state[f"{n}.{k}"], F32) for n in names])
+                 for k in ("weight", "bias")}
+        self.heads = Conv1d(heads, "heads", c // 2, 3 * v, 3, padding=1)
 
     def encode_low(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """q(z_low | x) for x (B, 16, 27) (`model_input`) or (B, 16, 9) hits alone: mean, log-variance."""
@@ -203,8 +210,9 @@ class HVAE:
         h = leaky_relu(h)
         for deconv in self.dec:                                     # (B, 8, c) -> (B, 16, c/2)
             h = leaky_relu(deconv(h))
-        hit, vel, off = (head(h) for head in self.heads)
-        return hit, sigmoid(vel), F32(0.5) * np.tanh(off)
+        out = self.heads(h)                                         # (B, 16, 27)
+        v = self.cfg.voices
+        return out[..., :v], sigmoid(out[..., v: 2 * v]), F32(0.5) * np.tanh(out[..., 2 * v:])
 
     def sample_low(self, z_high: np.ndarray, eps: np.ndarray, temperature: float = 1.0) -> np.ndarray:
         """z_low = mu_p + T sigma_p eps under p(z_low | z_high), for standard normal draws eps."""

@@ -14,6 +14,8 @@ nothing a user can hear (figures in reports/README.md).
 
 from __future__ import annotations
 
+import ctypes
+import sys
 from typing import Mapping
 
 import numpy as np
@@ -22,6 +24,26 @@ from drumfont.errors import CheckpointError
 
 State = Mapping[str, np.ndarray]
 F32 = np.float32
+
+
+def _reuse_freed_memory() -> bool:
+    """Let glibc keep and reuse the memory of freed arrays instead of handing every block over
+    128 kB back to the kernel, which maps fresh zeroed pages for the next one: a batch of 1,000 bars
+    makes a few MB of temporaries per layer, and the page faults cost more than the arithmetic
+    (1,000 bars sampled in 15 ms median before, 7.6 ms after, on the same machine; torch's own
+    allocator does this caching for it). Up to 128 MB freed stays with the process. Linux only;
+    elsewhere, or where it fails, nothing changes."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        return bool(libc.mallopt(m_mmap_threshold, 32 * 2**20) and libc.mallopt(m_trim_threshold, 128 * 2**20))
+    except (OSError, AttributeError):  # not glibc (musl, ...)
+        return False
+
+
+MALLOC_TUNED = _reuse_freed_memory()
 
 
 def weight(state: State, key: str, shape: tuple[int | None, ...] | None = None) -> np.ndarray:
@@ -44,6 +66,14 @@ def matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return (np.ascontiguousarray(x).reshape(-1, x.shape[-1]) @ w).reshape(*x.shape[:-1], w.shape[-1])
 
 
+def pad_steps(x: np.ndarray, p: int) -> np.ndarray:
+    """x (B, L, C) with p zero steps either side (np.pad's general path costs more than the copy)."""
+    b, length, c = x.shape
+    out = np.zeros((b, length + 2 * p, c), x.dtype)
+    out[:, p: p + length] = x
+    return out
+
+
 def _bias(state: State, key: str, n: int) -> np.ndarray | None:
     return weight(state, key, (n,)) if key in state else None
 
@@ -55,12 +85,14 @@ def relu(x: np.ndarray) -> np.ndarray:
 
 
 def leaky_relu(x: np.ndarray, slope: float = 0.2) -> np.ndarray:
-    return np.where(x > 0, x, x * F32(slope))
+    return np.maximum(x, x * F32(slope))  # for 0 <= slope <= 1; a third of np.where's time
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + e^-x) without overflow and exact in the tails (a logit of -30 stays 1e-13, not 0)."""
-    return np.exp(-np.logaddexp(F32(0), -x)).astype(F32, copy=False)
+    """1 / (1 + e^-x), as torch computes it: exact in the tails (a logit of -30 gives 9e-14, not
+    0); below -88 e^-x overflows float32 to inf and the result is 0, as it should be."""
+    with np.errstate(over="ignore"):
+        return np.reciprocal(np.exp(-x) + F32(1))
 
 
 def tanh(x: np.ndarray) -> np.ndarray:
@@ -115,7 +147,7 @@ class Conv1d:
         if k == 1 and p == 0 and s == 1:
             cols = x
         else:
-            xp = np.pad(x, ((0, 0), (p, p), (0, 0))) if p else x
+            xp = pad_steps(x, p) if p else x
             out = (length + 2 * p - d * (k - 1) - 1) // s + 1
             cols = np.concatenate([xp[:, t * d: t * d + s * (out - 1) + 1: s] for t in range(k)], axis=-1)
         y = matmul(cols, self.w)
@@ -123,26 +155,44 @@ class Conv1d:
 
 
 class ConvTranspose1d:
-    """torch.nn.ConvTranspose1d on channels-last (B, L, C_in) -> (B, L_out, C_out): every input
-    step's k taps in one matrix product, each tap added at its strided place, then the padding cut."""
+    """torch.nn.ConvTranspose1d on channels-last (B, L, C_in) -> (B, L_out, C_out), as s stride-1
+    convolutions, one per phase of the output (output step j*s + r is phase r of step j): phase r
+    of step j sums W[:, :, t] x[j - d] over the taps t = d*s + r + padding that exist. Each phase
+    is one matrix product over only its own taps, and the phases interleave by a reshape of the
+    channels-last result: no scatter-adds of taps (2.5x faster, benchmarks/bench_light.py)."""
 
     def __init__(self, state: State, prefix: str, in_channels: int | None = None, out_channels: int | None = None,
                  kernel: int | None = None, stride: int = 1, padding: int = 0, output_padding: int = 0):
         w = weight(state, f"{prefix}.weight", (in_channels, out_channels, kernel))  # (C_in, C_out, k)
         self.in_channels, self.out_channels, self.kernel = w.shape
         self.stride, self.padding, self.output_padding = stride, padding, output_padding
-        self.w = np.ascontiguousarray(w.transpose(0, 2, 1).reshape(self.in_channels, self.kernel * self.out_channels))
+        s, p = stride, padding
+        # per phase: (the input offsets d it reads, their taps' weights stacked (len(d) * C_in, C_out))
+        self.phases: list[tuple[list[int], np.ndarray]] = []
+        for r in range(s):
+            taps = [((t - r - p) // s, t) for t in range(self.kernel) if (t - r - p) % s == 0]
+            self.phases.append(([d for d, _ in taps],
+                                np.concatenate([w[:, :, t] for _, t in taps], axis=0) if taps
+                                else np.zeros((0, self.out_channels), F32)))
+        offsets = [d for ds, _ in self.phases for d in ds] or [0]
+        self.lo, self.hi = min(offsets), max(offsets)
         self.b = _bias(state, f"{prefix}.bias", self.out_channels)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        b, length, _ = x.shape
-        s, k, c = self.stride, self.kernel, self.out_channels
-        taps = matmul(x, self.w).reshape(b, length, k, c)
-        full = np.zeros((b, (length - 1) * s + k, c), F32)
-        for t in range(k):
-            full[:, t: t + (length - 1) * s + 1: s] += taps[:, :, t]
-        out = (length - 1) * s - 2 * self.padding + k + self.output_padding
-        y = full[:, self.padding: self.padding + out]
+        b, length, cin = x.shape
+        s, c = self.stride, self.out_channels
+        out = (length - 1) * s - 2 * self.padding + self.kernel + self.output_padding
+        blocks = -(-out // s)
+        left = max(self.hi, 0)
+        right = max(blocks - 1 - self.lo - (length - 1), 0)
+        xp = np.zeros((b, left + length + right, cin), F32)
+        xp[:, left: left + length] = x
+        y = np.zeros((b, blocks, s, c), F32)
+        for r, (ds, w) in enumerate(self.phases):
+            if ds:
+                cols = np.concatenate([xp[:, left - d: left - d + blocks] for d in ds], axis=-1)
+                y[:, :, r] = matmul(cols, w)
+        y = y.reshape(b, blocks * s, c)[:, :out]
         return y if self.b is None else y + self.b
 
 
