@@ -81,14 +81,14 @@ def startup(reps: int, before: str | None) -> None:
 
 # --- the studio --------------------------------------------------------------------------------
 
-def tui_once(marks: tuple[bytes, ...], timeout: float = 60.0) -> dict[bytes, float]:
+def tui_once(marks: tuple[bytes, ...], python: str = sys.executable, timeout: float = 60.0) -> dict[bytes, float]:
     """Seconds from spawning `drumfont tui` in an 80x24 pty until each mark is on screen."""
     with tempfile.TemporaryDirectory() as tmp:
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
         env = dict(os.environ, TERM="xterm-256color", COLUMNS="80", LINES="24")
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "drumfont", "tui", "--no-midi", "--no-audio",
+        proc = subprocess.Popen([python, "-m", "drumfont", "tui", "--no-midi", "--no-audio",
                                  "--data-dir", tmp], stdin=slave, stdout=slave, stderr=slave, env=env,
                                 start_new_session=True, cwd=tmp)
         os.close(slave)
@@ -121,16 +121,24 @@ def tui_once(marks: tuple[bytes, ...], timeout: float = 60.0) -> dict[bytes, flo
     return seen
 
 
-def studio(reps: int) -> None:
+def studio(reps: int, before: str | None) -> None:
     marks = (b"BPM", b"engine: vae")
-    runs = [tui_once(marks) for _ in range(reps + 1)][1:]  # the first warms the file cache
-    print(f"studio (medians of {reps} starts, 80x24 pseudo-terminal):")
-    for m, label in zip(marks, ("first frame (the transport line)", "VAE loaded (status 'engine: vae')")):
-        got = [r[m] for r in runs if m in r]
-        if len(got) < len(runs):
-            print(f"  {label:46s} not seen in {len(runs) - len(got)} of {len(runs)} starts")
-        if got:
-            print(f"  {label:46s} {statistics.median(got):6.3f} s  (min {min(got):.3f}, max {max(got):.3f})")
+    pythons = {"": sys.executable, **({"before: ": before} if before else {})}
+    runs: dict[str, list[dict[bytes, float]]] = {k: [] for k in pythons}
+    for i in range(reps + 1):  # interleaved; the first round warms the file cache
+        for k, py in pythons.items():
+            r = tui_once(marks, py)
+            if i:
+                runs[k].append(r)
+    print(f"studio (medians of {reps} starts, 80x24 pseudo-terminal, interleaved):")
+    for k in pythons:
+        for m, label in zip(marks, ("first frame (the transport line)", "VAE loaded (status 'engine: vae')")):
+            got = [r[m] for r in runs[k] if m in r]
+            name = k + label
+            if len(got) < len(runs[k]):
+                print(f"  {name:46s} not seen in {len(runs[k]) - len(got)} of {len(runs[k])} starts")
+            if got:
+                print(f"  {name:46s} {statistics.median(got):6.3f} s  (min {min(got):.3f}, max {max(got):.3f})")
 
 
 # --- sampling ----------------------------------------------------------------------------------
@@ -198,15 +206,20 @@ def sampling(repeat: int = 60) -> None:
 
 # --- numpy vs ONNX Runtime ---------------------------------------------------------------------
 
+# The decoder from drumfont.nn's layers, as drums/nets.py's HVAE.decode builds it (that module
+# would also import the drums package, whose .mid code is no part of the runtime).
 NUMPY_FIRST = """
 import time; t = time.perf_counter()
 import numpy as np
-from drumfont.drums.nets import HVAE, HVAEConfig
-from drumfont.nn import preset
-b = preset.load({preset!r}, "vae")
-net = HVAE(HVAEConfig(**b["config"]["model"]), b["state_dict"])
+from drumfont.nn import layers as L, preset
+s = preset.load({preset!r}, "vae")["state_dict"]
+dec_in = L.Linear(s, "dec_in"); d1 = L.ConvTranspose1d(s, "dec.1", stride=2, padding=1)
+d3 = L.ConvTranspose1d(s, "dec.3", stride=2, padding=1)
+heads = [L.Conv1d(s, n, padding=1) for n in ("hit_head", "vel_head", "offset_head")]
 t_import = time.perf_counter() - t
-net.decode(np.zeros((1, 4), np.float32), np.zeros((1, 12), np.float32))
+h = L.leaky_relu(dec_in(np.zeros((1, 16), np.float32)).reshape(1, 64, 4).transpose(0, 2, 1))
+h = L.leaky_relu(d3(L.leaky_relu(d1(h))))
+out = heads[0](h), L.sigmoid(heads[1](h)), np.tanh(heads[2](h))
 print(t_import, time.perf_counter() - t)
 """
 ORT_FIRST = """
@@ -255,7 +268,9 @@ def runtimes(ort_path: str, reps: int) -> None:
         rs = rs[1:]
         print(f"  {name:22s} import {statistics.median(r[0] for r in rs):6.3f} s   "
               f"import + first inference {statistics.median(r[1] for r in rs):6.3f} s")
-    st = Path(sys.modules["safetensors"].__file__).parent
+    import safetensors
+
+    st = Path(safetensors.__file__).parent
     print(f"  install size added: numpy runtime {folder_mb(st):.1f} MB (safetensors; numpy is there anyway), "
           f"ONNX Runtime {folder_mb(ort_dir):.0f} MB (onnxruntime alone; protobuf and flatbuffers besides)")
 
@@ -298,7 +313,7 @@ def main() -> None:
     if "startup" in only:
         startup(args.reps, args.before)
     if "studio" in only:
-        studio(args.reps)
+        studio(args.reps, args.before)
     if "sampling" in only:
         sampling()
     if "runtime" in only and args.ort:
