@@ -21,7 +21,7 @@ from drumfont.nn import preset as presets
 from drumfont.validate import OneLineParser
 
 # What each kind of checkpoint holds, so a conversion reads any of them.
-KINDS = ("vae", "style_classifier", "humanize", "drumify", "letters_gan", "letter_classifier")
+KINDS = ("vae", "style_classifier", "humanize", "drumify", "letters_gan", "letter_classifier", "phrase")
 
 
 def preset_of(blob: dict) -> dict:
