@@ -187,7 +187,8 @@ def test_generator_agrees_and_draws_the_same_glyphs(name):
     if g.cfg.conditional:  # a style seed's glyphs, as `drumfont letters` draws them
         glyphs = letters.drawable(preset_path(name))
         got = letters.draw_glyphs(glyphs, letters.style_latent(5, preset_path(name), 0.7), preset_path(name))
-        lat = torch.tensor(g.latent(1, np.random.default_rng(5)) * np.float32(0.7)).expand(len(glyphs), -1)
+        # the style torch drew for seed 5 before the runtime was numpy
+        lat = (twin.latent(1, torch.Generator().manual_seed(5)) * 0.7).expand(len(glyphs), -1)
         with torch.inference_mode():
             close(got, twin(lat, torch.arange(len(glyphs)))[:, 0])
 
@@ -217,3 +218,14 @@ def test_style_fitting_gradient_matches_autograd():
     images, grad = g.grad(z, labels, 2.0 * (g(z, labels) - target))
     close(images, out)
     np.testing.assert_allclose(grad, zt.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 4, 2**31, 2**32 - 1])
+@pytest.mark.parametrize("n", [3, 8, 16, 64, 70, 110])
+def test_torch_generator_on_numpy_draws_torch_normals(seed, n):
+    from drumfont.nn.torch_random import TorchGenerator
+
+    gen, twin = TorchGenerator(seed), torch.Generator().manual_seed(seed)
+    close(gen.randn(n), torch.randn(n, generator=twin))
+    assert gen.randint(26) == int(torch.randint(0, 26, (1,), generator=twin))
+    close(gen.randn(16), torch.randn(16, generator=twin))

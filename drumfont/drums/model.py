@@ -154,8 +154,9 @@ class DrumModel:
         if temperature < 0:
             raise DrumfontError(f"temperature must be >= 0, got {temperature}")
         if genre is not None and temperature == 0 and self._typical is not None:
-            zh, zl = self.genre_code(genre)  # the genre's typical bar, as stored
-            return self.decode_arrays(np.repeat(zh[None], n, 0), np.repeat(zl[None], n, 0))
+            zh, zl = self.genre_code(genre)  # the genre's typical bar, as stored: decoded once, n copies
+            # (decoding n equal rows need not give equal floats: BLAS sums edge rows in another order)
+            return tuple(np.repeat(a, n, 0) for a in self.decode_arrays(zh[None], zl[None]))
         # Ancestral sampling, draws in this order: z_high's noise (n, z_high), then z_low's (n, z_low).
         rng = rng_of(seed)
         if genre is None:

@@ -6,7 +6,8 @@ the model; glyphs.py and font.py build typefaces from these alone. `render_text`
 raw 28-pixel cells, `render_grid` a sample sheet of the unconditional generator. None does I/O
 beyond loading the presets, so the TUI can call them from a worker thread; `write_image` is the
 atomic file writer the CLI uses (PNG or JPEG, as the file's suffix says). The models run on numpy
-(letters/nets.py): nothing here imports torch, and a style seed draws its latent from
+(letters/nets.py): nothing here imports torch; a style seed draws the latent torch's generator drew
+for it (nn/torch_random.py), so seeds keep their styles, and a sample sheet draws from
 `numpy.random.default_rng(seed)`.
 """
 
@@ -113,7 +114,7 @@ def style_latent(seed: int, preset: str | os.PathLike | None = None, truncation:
     if not 0.0 < truncation <= 2.0:
         raise DrumfontError(f"truncation must be in (0, 2], got {truncation}")
     g, _ = conditional_generator(preset)
-    return g.latent(1, np.random.default_rng(seed)) * np.float32(truncation)
+    return g.seeded_latent(seed) * np.float32(truncation)
 
 
 def draw_glyphs(glyphs: str, latent, preset: str | os.PathLike | None = None) -> np.ndarray:
@@ -194,7 +195,7 @@ def style_from_image(path: str | os.PathLike, preset: str | os.PathLike | None =
     clf, _ = load_classifier()
     x = np.stack(cells).astype(np.float32)
     labels, _, _ = clf.classify(x, classes=g.cfg.classes)
-    return fit_latent(g, x, labels, g.latent(1, np.random.default_rng(seed)), INVERT_STEPS)
+    return fit_latent(g, x, labels, g.seeded_latent(seed), INVERT_STEPS)
 
 
 def _to_image(pixels: np.ndarray, scale: int):

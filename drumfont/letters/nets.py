@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from drumfont.nn.layers import BatchNorm, Conv2d, ConvTranspose2d, Linear, State, max_pool2d, relu, sigmoid
+from drumfont.nn.torch_random import TorchGenerator
 
 F32 = np.float32
 N_LETTERS = 26  # A-Z: the class count of checkpoints from before digits and punctuation
@@ -93,6 +94,15 @@ class GeneratorNet:
         if self.cfg.info_codes:
             codes = rng.integers(0, self.cfg.info_codes, n)
             z = np.concatenate([z, _one_hot(codes, self.cfg.info_codes)], axis=1)
+        return z
+
+    def seeded_latent(self, seed: int) -> np.ndarray:
+        """The latent (1, latent_dim) of a style seed: the one torch's `Generator.latent(1,
+        torch.Generator().manual_seed(seed))` drew, so a seed keeps its style (nn/torch_random.py)."""
+        gen = TorchGenerator(seed)
+        z = gen.randn(self.cfg.z_dim)[None]
+        if self.cfg.info_codes:
+            z = np.concatenate([z, _one_hot(np.array([gen.randint(self.cfg.info_codes)]), self.cfg.info_codes)], axis=1)
         return z
 
     def _input(self, z: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
