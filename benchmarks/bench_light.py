@@ -233,8 +233,9 @@ print(t_import, time.perf_counter() - t)
 """
 
 
-def folder_mb(path: Path) -> float:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink()) / 2**20
+def folder_mb(path: Path, bytecode: bool = True) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink()
+               and (bytecode or "__pycache__" not in f.parts)) / 2**20
 
 
 def runtimes(ort_path: str, reps: int) -> None:
@@ -277,9 +278,9 @@ def runtimes(ort_path: str, reps: int) -> None:
 
 # --- install size --------------------------------------------------------------------------------
 
-def site_packages_mb(venv: Path) -> float:
+def site_packages_mb(venv: Path, bytecode: bool = True) -> float:
     sp = next(venv.glob("lib/python*/site-packages"))
-    return folder_mb(sp)
+    return folder_mb(sp, bytecode)
 
 
 def install(before_src: str | None) -> None:
@@ -287,16 +288,18 @@ def install(before_src: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         venv = Path(tmp) / "light"
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        base = site_packages_mb(venv)
+        base, base_src = site_packages_mb(venv), site_packages_mb(venv, False)
         subprocess.run([str(venv / "bin/python"), "-m", "pip", "install", "-q", str(ROOT)], check=True)
         print(f"  pip install .                                   {site_packages_mb(venv) - base:7.0f} MB "
-              f"(a bare venv's pip and setuptools, {base:.0f} MB, not counted)")
+              f"({site_packages_mb(venv, False) - base_src:.0f} MB without the bytecode pip compiles; a bare "
+              f"venv's pip and setuptools, {base:.0f} MB, not counted)")
         if before_src:
             venv = Path(tmp) / "before"
             subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
             subprocess.run([str(venv / "bin/python"), "-m", "pip", "install", "-q", "torch==2.13.0"], check=True)
             subprocess.run([str(venv / "bin/python"), "-m", "pip", "install", "-q", before_src], check=True)
-            print(f"  before: torch==2.13.0 then pip install {before_src}  {site_packages_mb(venv) - base:7.0f} MB")
+            print(f"  before: torch==2.13.0 then pip install {before_src}  {site_packages_mb(venv) - base:7.0f} MB "
+                  f"({site_packages_mb(venv, False) - base_src:.0f} MB without bytecode)")
 
 
 def main() -> None:
