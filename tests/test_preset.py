@@ -54,7 +54,7 @@ def test_every_shipped_model_is_a_preset_and_no_pickle_ships():
     names = sorted(p.name for p in presets_dir().iterdir() if p.is_file() and p.suffix != ".py")
     assert not [n for n in names if n.endswith((".pt", ".pth", ".pkl"))], names
     models = [n for n in names if n.endswith(presets.SUFFIX)]
-    assert len(models) == 9
+    assert len(models) == 10
     for name in models:
         assert presets.is_preset((presets_dir() / name).read_bytes()), name
 

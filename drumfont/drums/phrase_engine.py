@@ -30,16 +30,17 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from drumfont.checkpoint import build_model, load_checkpoint
+from drumfont.checkpoint import build_model
 from drumfont.drums import phrase_data
 from drumfont.errors import CheckpointError, DrumfontError
+from drumfont.nn import preset as presets
 from drumfont.paths import preset_path
 from drumfont.score.pattern import CRASH, Pattern, stack, stack_offsets
 
 if TYPE_CHECKING:
     import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
-PRESET_NAME = "drums_phrase.pt"
+PRESET_NAME = "drums_phrase.safetensors"
 KIND = "phrase"
 FILLS = ("end", "none")
 MAX_SECTION_BARS = 64
@@ -474,4 +475,4 @@ def load(preset: str | os.PathLike | None = None) -> PhraseModel:
     path = preset_path(PRESET_NAME) if preset is None else Path(preset)
     if preset is None and not path.is_file():
         raise CheckpointError(f"the shipped phrase model {path} is missing; reinstall drumfont or pass a path")
-    return PhraseModel(load_checkpoint(path, KIND), str(path))
+    return PhraseModel(presets.load(path, KIND), str(path))
