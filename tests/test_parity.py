@@ -229,3 +229,102 @@ def test_torch_generator_on_numpy_draws_torch_normals(seed, n):
     close(gen.randn(n), torch.randn(n, generator=twin))
     assert gen.randint(26) == int(torch.randint(0, 26, (1,), generator=twin))
     close(gen.randn(16), torch.randn(16, generator=twin))
+
+
+# --- the phrase model -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def phrase_pair():
+    from drumfont.drums import phrase_engine
+    from drumfont.drums.phrase import PhraseConfig, PhraseVAE
+
+    blob = _blob(phrase_engine.PRESET_NAME, "phrase")
+    return phrase_engine.load(), build_model(blob, PhraseVAE, PhraseConfig, "phrase", config_key="model")
+
+
+def _phrases(n: int, bars: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    h = (rng.random((n, bars, 16, 9)) < 0.25).astype(np.float32)
+    return np.concatenate([h, rng.random(h.shape, dtype=np.float32) * h,
+                           2 * (rng.random(h.shape, dtype=np.float32) - 0.5) * h], -1)
+
+
+def test_phrase_forwards_agree(phrase_pair):
+    from drumfont.drums import phrase as tp
+    from drumfont.drums import phrase_net as npn
+
+    model, twin = phrase_pair
+    net, rng = model._model, np.random.default_rng(8)
+    x = _phrases(250, 4, 8)                                     # 1,000 bars
+    g = rng.integers(-1, len(model.genres), len(x))
+    fill = rng.random(x.shape[:2]) < 0.3
+    z_p = rng.standard_normal((len(x), net.cfg.z_phrase)).astype(np.float32)
+    z = rng.standard_normal((len(x), 4, net.cfg.z_bar)).astype(np.float32)
+    none = np.zeros(len(x), bool)
+    with torch.inference_mode():
+        xt, gt = torch.tensor(x), torch.tensor(g)
+        ctx = npn.context_grids(x, np.zeros_like(x[:, 0]))
+        ctx_t = tp.context_grids(xt, torch.zeros_like(xt[:, 0]))
+        close(ctx, ctx_t)
+        for got, want in zip(net.encode_bars(x, ctx), twin.encode_bars(xt, ctx_t)):
+            close(got, want)
+        for got, want in zip(net.encode_phrase(x), twin.encode_phrase(xt)):
+            close(got, want)
+        cond = npn.conditions(fill, none, none, net.cfg.max_bars)
+        cond_t = tp.conditions(torch.tensor(fill), torch.tensor(none), torch.tensor(none), net.cfg.max_bars)
+        close(cond, cond_t)
+        h0 = net.start(z_p, g)
+        close(h0, twin.start(torch.tensor(z_p), gt)[0])
+        hs, prior, last = net.conduct(x, cond, g, h0)
+        hs_t, prior_t, last_t = twin.conduct(xt, cond_t, gt, torch.tensor(h0)[None])
+        for got, want in ((hs, hs_t), (last, last_t[0]), (prior.logits, prior_t.logits), (prior.mu, prior_t.mu),
+                          (prior.logvar, prior_t.logvar), (prior.log_density(z), prior_t.log_density(torch.tensor(z)))):
+            close(got, want)
+        for got, want in zip(net.decode(z, hs, z_p, ctx), twin.decode(torch.tensor(z), hs_t, torch.tensor(z_p), ctx_t)):
+            close(got, want)
+        rec, rec_t = net.reconstruct(x, g, fill), twin.reconstruct(xt, gt, torch.tensor(fill))
+        np.testing.assert_array_equal(rec[0], rec_t[0].numpy())
+        close(rec[1], rec_t[1])
+        close(rec[2], rec_t[2])
+
+
+def test_phrase_sampling_gives_the_same_bars(phrase_pair):
+    """PhraseModel.sample_arrays against PhraseVAE.generate driven by the same numpy draws: the
+    phrase latent's noise, then per bar one uniform picking the mixture component and the code's
+    noise, in that order."""
+    from drumfont.drums import phrase as tp
+
+    model, twin = phrase_pair
+    n, bars, seed = 64, 4, 11
+    for genre in model.genres[:3]:
+        hits, vel, off = model.sample_arrays(genre, n, bars, "end", 1.0, seed=seed)
+        rng = np.random.default_rng(seed)
+        gi = model._genre(genre)
+        g = torch.full((n,), gi)
+        row = min(gi, len(model._spread) - 1)
+        spread, thr = torch.tensor(float(model._spread[row])), torch.tensor(float(model._threshold[row]))
+        with torch.inference_mode():
+            mu, logvar = twin.prior_phrase(g)
+            z_p = mu + (0.5 * logvar).exp() * torch.tensor(rng.standard_normal(mu.shape, dtype=np.float32))
+            fill = torch.zeros(n, bars, dtype=torch.bool)
+            fill[:, -1] = True
+            cond = tp.conditions(fill, torch.zeros(n, dtype=torch.bool), torch.zeros(n, dtype=torch.bool), 8)
+            h, prev = twin.start(z_p, g), torch.zeros(n, 16, 27)
+            first = torch.zeros_like(prev)
+            got_h = []
+            for i in range(bars):
+                hs, prior, h = twin.conduct(prev[:, None], cond[:, i:i + 1], g, h)
+                probs = torch.softmax(prior.logits, -1)[:, 0]
+                u = torch.tensor(rng.random((n, 1)))[:, 0]
+                k = torch.clamp((probs.cumsum(-1).double() < u[:, None]).sum(-1), max=probs.shape[-1] - 1)
+                mu_k = prior.mu[:, 0][torch.arange(n), k]
+                lv_k = prior.logvar[:, 0][torch.arange(n), k]
+                eps = torch.tensor(rng.standard_normal((n, 1, mu_k.shape[-1]), dtype=np.float32))
+                z = mu_k[:, None] + spread * (0.5 * lv_k[:, None]).exp() * eps
+                logits, v, o = twin.decode(z, hs, z_p, torch.cat([prev, first], -1)[:, None])
+                hit = logits[:, 0] > thr
+                prev = model_input(hit.float(), v[:, 0], o[:, 0])
+                if i == 0:
+                    first = prev
+                got_h.append(hit.numpy())
+        np.testing.assert_array_equal(hits, np.stack(got_h, 1))

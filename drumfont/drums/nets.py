@@ -9,13 +9,8 @@ shipped preset's two forwards to each other (1e-5 on 1,000 random inputs) and th
 to the same bars. Randomness comes in as numpy arrays drawn by the caller (`numpy.random.Generator`),
 so the same seed gives the same bars on either side.
 
-The phrase model (issue 19: drums/phrase.py's PhraseVAE, on its branch when this was written) is
-made of these layers plus `nn.layers.GRU` (its conductor, nn.GRU's one layer) and
-`nn.layers.Embedding` (genre embedding, the per-genre phrase prior), both held to torch in
-tests/test_nn.py. Its twin here mirrors PhraseVAE's `start`, `conduct`, `decode` and `generate`
-(bar encoder and decoder as in `HVAE`, the context convolution and `mix` as `Conv1d`s); its
-engine draws from one `numpy.random.Generator` per call as `model.DrumModel` does; its preset is
-written by `python -m drumfont.trainers.export_preset` ("phrase" is among the kinds it reads).
+The phrase model's twin is drums/phrase_net.py (PhraseNet: the same layers plus `nn.layers.GRU`
+and `Embedding`), held to drums/phrase.py's PhraseVAE the same way.
 """
 
 from __future__ import annotations
