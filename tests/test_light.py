@@ -8,6 +8,7 @@ Training and the reports need the training extra and say so in one line (exit 2)
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -128,4 +129,18 @@ def test_the_studio_starts_and_loads_the_vae_without_torch(work):
             time.sleep(0.2)
     finally:
         term.close()
+    assert heavy_imports(log) == []
+
+
+def test_the_phrase_engine_runs_without_torch(work):
+    """No command calls it yet (issue 19: the Python API first): its sampling, Continue and songs
+    run with torch blocked all the same."""
+    env, log = blocker_env(work / "phrase", "block")
+    code = ("from drumfont.drums import phrase_engine as pe; m = pe.load(); bars = m.sample('rock', 4, seed=0); "
+            "more = m.continue_(bars, 2, seed=1); song = m.song('funk', 'intro:2,verse:4', seed=2); "
+            "print(len(bars), len(more), sum(len(s.patterns) for s in song))")
+    res = subprocess.run([sys.executable, "-c", code], cwd=work, env=env, capture_output=True, text=True,
+                         timeout=TIMEOUT)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.split() == ["4", "2", "6"]
     assert heavy_imports(log) == []
