@@ -1,7 +1,7 @@
 """Run drumfont commands as a user without torch would: a `sitecustomize` on PYTHONPATH puts an
 import blocker first on `sys.meta_path` in the command's process and every process it starts.
 
-Mode "block": importing torch, matplotlib or scikit-learn fails (ModuleNotFoundError), as where
+Mode "block": importing torch, matplotlib, scikit-learn, scipy or scikit-image fails (ModuleNotFoundError), as where
 they are not installed. Mode "watch": nothing fails, the import proceeds. In both, every attempt is
 logged, and at exit every one of them that is in `sys.modules` is logged too, so a test sees an
 import that a `try: import torch` would have hidden.
@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-HEAVY = ("torch", "matplotlib", "sklearn")
+HEAVY = ("torch", "matplotlib", "sklearn", "scipy", "skimage")
 
 SITECUSTOMIZE = '''
 import atexit, os, sys

@@ -192,8 +192,8 @@ def test_output_names_over_255_bytes_are_one_line(tmp_path, capsys):
     (["data", "import", "{t}/g.mid", "--out", "{t}/x.mid"], ".npz"),
     (["data", "import", "{t}/g.mid", "--out", "{t}/x.npz", "--skip-log", "{t}/x.mid"], ".tsv, .txt, .log"),
     (["data", "fonts", "--out", "{t}/x"], ".npz"),
-    (["train", "vae", "--data", "{t}/d.npz", "--out", "{t}/x.mid"], ".pt, .pth"),
-    (["train", "humanize", "--data", "{t}/d.npz", "--out", "{t}/x.wav"], ".pt, .pth"),
+    (["train", "vae", "--data", "{t}/d.npz", "--out", "{t}/x.mid"], ".pt, .pth, .safetensors"),
+    (["train", "humanize", "--data", "{t}/d.npz", "--out", "{t}/x.wav"], ".pt, .pth, .safetensors"),
 ])
 def test_every_writer_checks_its_suffix_before_any_work(tmp_path, capsys, argv, wants):
     """Issue 21.14: `humanize -o x.wav` wrote MIDI bytes into a .wav; each writer names what it

@@ -1,5 +1,5 @@
 """Everything that plays or writes runs without torch: every user command, in its own process,
-with importing torch, matplotlib and scikit-learn blocked (tests/light_helpers.py). Each must do
+with importing torch, matplotlib, scikit-learn, scipy and scikit-image blocked (tests/light_helpers.py). Each must do
 its work and must not even try to import them, which a silent fallback (`except ImportError`)
 would otherwise hide; with them installed ("watch"), none is in sys.modules when a command ends.
 Training and the reports need the training extra and say so in one line (exit 2).

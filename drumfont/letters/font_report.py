@@ -26,6 +26,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from drumfont.atomic import check_writable, write_atomic
 from drumfont.errors import DrumfontError
+from drumfont.letters import raster
 from drumfont.letters.data import matplotlib_font_dir, render_letter
 from drumfont.letters.engine import load_classifier
 from drumfont.letters.font import TRUNCATION, build_typeface, font_bytes
@@ -48,15 +49,13 @@ def read_back(font: bytes, glyphs: str, size: int, clf) -> np.ndarray:
 
 def rendered_holes(font: bytes, ch: str, size: int = 256) -> int:
     """Enclosed background regions of the glyph as FreeType fills it (nonzero winding)."""
-    from scipy import ndimage  # noqa: PLC0415 (analysis/plot library (0.2-0.8 s to import), paid only by reports)
-
     ft = ImageFont.truetype(io.BytesIO(font), size)
     img = Image.new("L", (3 * size, 3 * size), 0)
     ImageDraw.Draw(img).text((size, 2 * size), ch, font=ft, fill=255, anchor="ls")
     ink = np.asarray(img) >= 128
-    bg, n = ndimage.label(~ink)
+    bg, n = raster.label(~ink)
     edge = set(np.unique(np.r_[bg[0], bg[-1], bg[:, 0], bg[:, -1]]))
-    sizes = ndimage.sum(np.ones_like(bg), bg, range(1, n + 1))
+    sizes = raster.sizes(bg, n)
     return sum(1 for i, s in enumerate(sizes, 1) if i not in edge and s >= 2)
 
 

@@ -138,6 +138,9 @@ def load(path: str | os.PathLike, kind: str | tuple[str, ...]) -> dict[str, Any]
     if not is_preset(data):
         if data[:2] == b"PK":  # a torch checkpoint (a zip)
             return from_checkpoint(load_checkpoint(path, kinds, data))
+        if data[:1] == b"\x80":  # a bare pickle: the one thing a model file must never make us run
+            raise CheckpointError(f"{path}: a plain pickle, which drumfont never unpickles (a preset is a "
+                                  ".safetensors file, a torch checkpoint a .pt zip)")
         raise CheckpointError(f"{path}: not a readable drumfont checkpoint (neither a .safetensors preset nor a torch .pt)")
     blob = read_preset(data, str(path))
     check_fields(blob, path)
