@@ -54,6 +54,12 @@ COMMANDS = {
     "data-import": (["data", "import", "groove.mid", "--out", "lib.npz", "--workers", "1"], ["lib.npz"]),
     "data-drums": (["data", "drums", "--out", "corpus.npz", "--per-genre", "4"], ["corpus.npz"]),
     "ports": (["ports"], []),
+    # the phrase model's commands (issue 19)
+    "export-phrase": (["export", "--style", "rock", "-n", "2", "--phrase", "4", "--out", "exp", "--seed", "1"], []),
+    "song": (["song", "--style", "funk", "--form", "intro:2,verse:4", "-o", "song.mid", "--seed", "2"], ["song.mid"]),
+    "continue": (["continue", "groove.mid", "--bars", "2", "-o", "cont.mid", "--seed", "3"], ["cont.mid"]),
+    "interpolate-phrase": (["interpolate", "--from", "rock", "--to", "jazz", "--steps", "3", "--phrase", "2",
+                            "-o", "mp.mid"], ["mp.mid"]),
 }
 
 
@@ -67,6 +73,10 @@ def test_every_command_runs_without_torch(work, name):
         assert (work / out).is_file() and (work / out).stat().st_size > 0, out
     if name == "export":  # the shipped VAE drew them, not the rules it would fall back to
         assert "note:" not in res.stderr and len(read_patterns(work / "ex" / "rock-001.mid")) == 1
+    if name == "export-phrase":  # the phrase model played them (no fallback note), 4 bars a phrase
+        files = sorted((work / "exp").glob("*.mid"))
+        assert len(files) == 2 and "note:" not in res.stderr, res.stderr
+        assert len(read_patterns(files[0])) == 4
 
 
 def test_style_from_an_image_runs_without_torch(work):
