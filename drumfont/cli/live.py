@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from drumfont.audio.engine import AudioSpec
 from drumfont.cli.common import PHRASE_PRESET_HELP, PRESET_HELP, add_timing, say, temperature_help
+from drumfont.drums.engine import load_engine
 from drumfont.errors import DrumfontError
 from drumfont.live import link as lk
+from drumfont.live import play
 from drumfont.live.ports import BACKENDS, PortSpec
 from drumfont.score.genres import GENRES
 from drumfont.score.midifile import kept_tempo, midi_tempo
@@ -61,10 +64,6 @@ def _add_play(sub) -> None:
 
 
 def _run_play(args: argparse.Namespace) -> int:
-    from drumfont.audio.engine import AudioSpec  # noqa: PLC0415 (start-up: a command imports what it runs; docs/architecture.md)
-    from drumfont.drums.engine import load_engine  # noqa: PLC0415 (start-up: a command imports what it runs; docs/architecture.md)
-    from drumfont.live import play  # noqa: PLC0415 (start-up: a command imports what it runs; docs/architecture.md)
-
     if args.quantum is not None and not args.link:
         raise DrumfontError("--quantum sets the bar lines of a Link session: add --link")
     if args.link and lk.missing():   # before a model is loaded or a port opened
@@ -133,8 +132,6 @@ def _add_ports(sub) -> None:
 
 
 def _run_ports(args: argparse.Namespace) -> int:
-    from drumfont.live import play  # noqa: PLC0415 (start-up: a command imports what it runs; docs/architecture.md)
-
     print(play.show_ports(args.backend, link=not args.no_link))
     return 0
 
