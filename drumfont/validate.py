@@ -506,7 +506,8 @@ def output_format(path: str | os.PathLike, formats: dict[str, str], what: str) -
 # into a .wav). Audio, images and fonts have theirs beside their writers.
 MIDI_OUT = {".mid": "MIDI", ".midi": "MIDI"}
 DATASET_OUT = {".npz": "dataset"}
-CHECKPOINT_OUT = {".pt": "checkpoint", ".pth": "checkpoint"}
+# A trainer's --out: its torch checkpoint, or its preset (.safetensors), the other written beside it.
+CHECKPOINT_OUT = {".pt": "checkpoint", ".pth": "checkpoint", ".safetensors": "preset"}
 LOG_OUT = {".tsv": "text", ".txt": "text", ".log": "text"}
 
 

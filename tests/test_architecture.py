@@ -16,11 +16,12 @@ ROOT = Path(__file__).resolve().parents[1]
 FLOORS = {
     "ground": 0,          # drumfont/*.py: errors, validate, atomic, paths, quiet, npzfile, checkpoint
     "score": 1,           # the torch-free core: Pattern, note maps, .mid read/write, genres
-    "drums": 2, "letters": 2, "audio": 2,
-    "live": 3, "trainers": 3,
-    "tui": 4,
-    "cli": 5,
-    "main": 6,            # drumfont/__main__.py
+    "nn": 2,              # inference layers on numpy and the preset files: what playing needs
+    "drums": 3, "letters": 3, "audio": 3,
+    "live": 4, "trainers": 4,
+    "tui": 5,
+    "cli": 6,
+    "main": 7,            # drumfont/__main__.py
 }
 # Third-party packages that only one part may import (DESIGN: "Only tui/ imports textual ...").
 ONLY = {"textual": {"tui"}, "matplotlib": {"drums.plots", "letters.plots"}}

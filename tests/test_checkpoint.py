@@ -77,4 +77,4 @@ def test_a_plain_pickle_is_one_line_without_torchs_warning(tmp_path):
                           "--out", str(tmp_path / "e"), "--preset", str(plain)],
                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(root)})
     assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
-    assert "a pickle that a weights-only load refuses" in res.stderr and "Warning" not in res.stderr
+    assert "a plain pickle, which drumfont never unpickles" in res.stderr and "Warning" not in res.stderr

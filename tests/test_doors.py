@@ -192,8 +192,8 @@ def test_output_names_over_255_bytes_are_one_line(tmp_path, capsys):
     (["data", "import", "{t}/g.mid", "--out", "{t}/x.mid"], ".npz"),
     (["data", "import", "{t}/g.mid", "--out", "{t}/x.npz", "--skip-log", "{t}/x.mid"], ".tsv, .txt, .log"),
     (["data", "fonts", "--out", "{t}/x"], ".npz"),
-    (["train", "vae", "--data", "{t}/d.npz", "--out", "{t}/x.mid"], ".pt, .pth"),
-    (["train", "humanize", "--data", "{t}/d.npz", "--out", "{t}/x.wav"], ".pt, .pth"),
+    (["train", "vae", "--data", "{t}/d.npz", "--out", "{t}/x.mid"], ".pt, .pth, .safetensors"),
+    (["train", "humanize", "--data", "{t}/d.npz", "--out", "{t}/x.wav"], ".pt, .pth, .safetensors"),
 ])
 def test_every_writer_checks_its_suffix_before_any_work(tmp_path, capsys, argv, wants):
     """Issue 21.14: `humanize -o x.wav` wrote MIDI bytes into a .wav; each writer names what it
@@ -326,16 +326,23 @@ def test_presets_that_are_text_or_of_the_wrong_types(tmp_path, capsys):
         refused(capsys, "export", "--style", "rock", "--preset", tmp_path / name, "--out", tmp_path / "e",
                 message=name)
     # A real model whose genre Gaussians are damaged: a covariance that is not positive definite.
-    from drumfont.checkpoint import load_checkpoint
+    import numpy as np
+
+    from drumfont.nn import preset as presets
     from drumfont.paths import preset_path
 
-    blob = load_checkpoint(preset_path("drums_vae.pt"), "vae")
-    for field, value in [("genre_cov", -torch.ones_like(blob["extras"]["genre_cov"])),
+    blob = presets.load(preset_path("drums_vae.safetensors"), "vae")
+    for field, value in [("genre_cov", -np.ones_like(blob["extras"]["genre_cov"])),
                          ("genre_mean", "mean"), ("genres", 5), ("genres_present", [99])]:
         extras = {**blob["extras"], field: value}
-        save_checkpoint(tmp_path / "bad.pt", "vae", blob["config"], blob["state_dict"], extras=extras)
-        refused(capsys, "export", "--style", "rock", "--preset", tmp_path / "bad.pt", "--out", tmp_path / "e",
-                message=field)
+        # as an old torch checkpoint and as a preset: the same checks, the same one line
+        tensors = {k: torch.tensor(v) for k, v in blob["state_dict"].items()}
+        torch_extras = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in extras.items()}
+        save_checkpoint(tmp_path / "bad.pt", "vae", blob["config"], tensors, extras=torch_extras)
+        presets.save_preset(tmp_path / "bad.safetensors", "vae", blob["config"], blob["state_dict"], extras)
+        for bad in ("bad.pt", "bad.safetensors"):
+            refused(capsys, "export", "--style", "rock", "--preset", tmp_path / bad, "--out", tmp_path / "e",
+                    message=field)
 
 
 def test_a_binary_pattern_file(tmp_path, capsys):

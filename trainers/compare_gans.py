@@ -25,10 +25,9 @@ import torch
 
 from drumfont.letters import metrics as M
 from drumfont.letters import plots as P
-from drumfont.letters.classifier import classify
+from drumfont.letters.classifier import classify, load_classifier
 from drumfont.letters.data import TRAIN, VAL, FontDataset, build_fonts
-from drumfont.letters.engine import load_classifier, load_generator
-from drumfont.letters.gan import GanConfig
+from drumfont.letters.gan import GanConfig, load_generator
 from drumfont.trainers.train_gan import TrainConfig, train
 
 SINGLES: dict[str, dict] = {

@@ -50,9 +50,8 @@ from drumfont.atomic import check_writable
 from drumfont.checkpoint import load_checkpoint, save_checkpoint
 from drumfont.errors import DrumfontError
 from drumfont.letters import metrics as M
-from drumfont.letters.classifier import classify
+from drumfont.letters.classifier import classify, load_classifier
 from drumfont.letters.data import TRAIN, FontDataset, build_fonts
-from drumfont.letters.engine import load_classifier
 from drumfont.letters.gan import (
     Discriminator,
     GanConfig,
@@ -62,6 +61,7 @@ from drumfont.letters.gan import (
     recalibrate_batchnorm,
     unrolled_g_loss,
 )
+from drumfont.nn.preset import SUFFIX
 from drumfont.trainers.batches import ImageRows
 from drumfont.trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
 from drumfont.trainers.distributed import (
@@ -78,6 +78,7 @@ from drumfont.trainers.distributed import (
     unwrap,
     wrap,
 )
+from drumfont.trainers.export_preset import export
 from drumfont.validate import CHECKPOINT_OUT, OneLineParser, check_output
 
 
@@ -101,7 +102,8 @@ class TrainConfig:
     seed: int = field(default=0, metadata={"help": "seed of init, data order, z and augmentation"})
     threads: int = field(default=1, metadata={"help": "torch CPU threads"})
     resume: bool = field(default=False, metadata={"help": "continue RUN/checkpoint.pt"})
-    preset_out: str = field(default="", metadata={"help": "also write the final generator here"})
+    preset_out: str = field(default="", metadata={"help": "also write the final generator here (.safetensors: "
+                                                          "the preset, which plays without torch)"})
     force: bool = field(default=False, metadata={"help": "overwrite an existing run / --preset-out"})
     log_steps: bool = field(default=True, metadata={"help": "write one history line per step"})
     progress: bool = field(default=True, metadata={"help": "progress bar on a terminal"})
@@ -329,9 +331,13 @@ def train(cfg: TrainConfig, gcfg: GanConfig) -> dict:
               "seconds": sum(r["seconds"] for r in records if r.get("type") == "epoch")}
     shipped = shipped_generator(g, g_ema, cfg.seed, cfg.epochs).state_dict()
     save_checkpoint(gen_path, "letters_gan", gcfg.to_dict(), shipped, extras=extras, metrics=last_eval)
-    if cfg.preset_out:
-        save_checkpoint(cfg.preset_out, "letters_gan", gcfg.to_dict(), shipped, extras=extras,
-                        metrics=last_eval, force=cfg.force)
+    export(gen_path)  # generator.safetensors: the same generator, playable without torch
+    if cfg.preset_out:  # a .safetensors name gets the preset, any other the torch checkpoint
+        if Path(cfg.preset_out).suffix == SUFFIX:
+            export(gen_path, cfg.preset_out, force=cfg.force)
+        else:
+            save_checkpoint(cfg.preset_out, "letters_gan", gcfg.to_dict(), shipped, extras=extras,
+                            metrics=last_eval, force=cfg.force)
         print(f"wrote {cfg.preset_out}", file=sys.stderr)
     barrier(job)
     return last_eval

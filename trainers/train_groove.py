@@ -39,6 +39,7 @@ from drumfont.checkpoint import save_checkpoint
 from drumfont.drums.dataset import TRAIN, VAL, DrumDataset
 from drumfont.errors import DrumfontError
 from drumfont.trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
+from drumfont.trainers.export_preset import checkpoint_and_preset, export
 from drumfont.validate import CHECKPOINT_OUT, output_format
 
 RULE_PREFIX = "rules:"
@@ -226,10 +227,11 @@ def train(model_cfg, cfg: TrainConfig, data_path: str, out: Path, force: bool = 
 
     from drumfont.drums.groove_model import GrooveModel, bar_channels, losses  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
-    out = Path(out)
     output_format(out, CHECKPOINT_OUT, "--out")
-    if out.exists() and not force:
-        raise DrumfontError(f"{out} exists; pass --force to overwrite it")
+    out, preset = checkpoint_and_preset(out)
+    for path in (out, preset):
+        if path.exists() and not force:
+            raise DrumfontError(f"{path} exists; pass --force to overwrite it")
     torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
     task = model_cfg.task
@@ -306,7 +308,8 @@ def train(model_cfg, cfg: TrainConfig, data_path: str, out: Path, force: bool = 
     save_checkpoint(out, task, config, model.state_dict(),
                     extras={"genres": genres, "complete": True, "train_seconds": time.perf_counter() - t0},
                     metrics={"val": val})
-    log(f"wrote {out} ({time.perf_counter() - t0:.1f} s)")
+    export(out, preset)
+    log(f"wrote {out} and {preset.name} ({time.perf_counter() - t0:.1f} s)")
     return out
 
 

@@ -47,6 +47,7 @@ from drumfont.trainers.distributed import (
     unwrap,
     wrap,
 )
+from drumfont.trainers.export_preset import checkpoint_and_preset, export
 from drumfont.validate import CHECKPOINT_OUT, OneLineParser
 
 
@@ -114,7 +115,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
 def train(cfg: TrainConfig, mcfg: ClassifierConfig) -> int:
     """The whole run (one process, or one rank under torchrun): data, loop, evaluation, checkpoint."""
     d = setup(cfg.device)
-    on_main(lambda: check_writable(cfg.out, cfg.force, CHECKPOINT_OUT, "--out"), d)
+    out, preset = checkpoint_and_preset(cfg.out)
+    on_main(lambda: (check_writable(cfg.out, cfg.force, CHECKPOINT_OUT, "--out"), check_writable(out, cfg.force),
+                     check_writable(preset, cfg.force)), d)
     if cfg.batch_size % d.world_size:
         raise DrumfontError(f"--batch-size {cfg.batch_size} (the global batch) must be divisible by the "
                             f"{d.world_size} processes")
@@ -159,9 +162,10 @@ def train(cfg: TrainConfig, mcfg: ClassifierConfig) -> int:
         print(f"unseen fonts ({n}): acc {acc:.4f}", file=sys.stderr)
         for name, a in sorted(per_font.items(), key=lambda kv: kv[1]):
             print(f"  {name:36s} {a:.3f}", file=sys.stderr)
-    save_checkpoint(cfg.out, "letter_classifier", mcfg.to_dict(), unwrap(model).state_dict(),
+    save_checkpoint(out, "letter_classifier", mcfg.to_dict(), unwrap(model).state_dict(),
                     extras={"train": asdict(cfg)}, metrics=metrics, force=cfg.force)
-    print(f"wrote {cfg.out}: val acc {val_acc:.4f}", file=sys.stderr)
+    export(out, preset)
+    print(f"wrote {out} and {preset.name}: val acc {val_acc:.4f}", file=sys.stderr)
     barrier(d)
     return 0
 

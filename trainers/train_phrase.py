@@ -37,6 +37,7 @@ from drumfont.drums.phrase import PhraseConfig, PhraseVAE, phrase_input, phrase_
 from drumfont.errors import DrumfontError
 from drumfont.trainers.common import History, add_dataclass_args, dataclass_from_args, progress, seed_everything
 from drumfont.trainers.distributed import run_main
+from drumfont.trainers.export_preset import checkpoint_and_preset, export
 from drumfont.trainers.train_vae import KL_SCHEDULES, free_bits_kl, kl_beta, output_temperature
 from drumfont.validate import OneLineParser, check_output, trainer_arg
 
@@ -189,10 +190,11 @@ def train(model_cfg, cfg: TrainConfig, data_path: str, out: Path, resume: bool =
           stop_after: int | None = None, show_progress: bool = True, force: bool = False,
           log=print, history_path: Path | None = None) -> Path:
     """The whole run; returns the checkpoint path."""
-    out = Path(out)
+    out, preset = checkpoint_and_preset(out)  # the run (resume) and, when complete, the model
     history = History(history_path or out.with_suffix(".jsonl"))
     check_output(out, force=True)
     check_output(history.path, force=True)
+    check_output(preset, force=force)  # the user's file there is never overwritten unasked
     state = None
     if resume:
         state = load_checkpoint(out, KIND)
@@ -308,7 +310,8 @@ def train(model_cfg, cfg: TrainConfig, data_path: str, out: Path, resume: bool =
         f"{genres[g]} {sampling['spread'][g]:g}/{sampling['threshold'][g]:g}" for g in present))
     checkpoint(cfg.epochs, {"complete": True, "sampling": sampling, "train_seconds": time.perf_counter() - t0},
                {"val": val})
-    log(f"wrote {out} (val 4-bar hit F1 {val.get('hit_f1', float('nan')):.3f}, {time.perf_counter() - t0:.1f} s)")
+    export(out, preset)
+    log(f"wrote {out} and {preset.name} (val 4-bar hit F1 {val.get('hit_f1', float('nan')):.3f}, {time.perf_counter() - t0:.1f} s)")
     return out
 
 

@@ -41,6 +41,7 @@ from drumfont.trainers.distributed import (
     unwrap,
     wrap,
 )
+from drumfont.trainers.export_preset import checkpoint_and_preset, export
 from drumfont.validate import CHECKPOINT_OUT, OneLineParser
 
 
@@ -86,7 +87,9 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, force: 
     d = setup(device)
     if not d.is_main:
         log = lambda msg: None  # noqa: E731  (rank 0 alone speaks)
-    on_main(lambda: check_writable(out, force, CHECKPOINT_OUT, "--out"), d)
+    out_arg, (out, preset) = out, checkpoint_and_preset(out)
+    on_main(lambda: (check_writable(out_arg, force, CHECKPOINT_OUT, "--out"), check_writable(out, force),
+                     check_writable(preset, force)), d)
     torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
     ds = load_data(data_path)
@@ -128,6 +131,7 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, force: 
     if d.is_main:
         save_checkpoint(out, "style_classifier", config, unwrap(model).state_dict(),
                         extras={"genres": list(ds.genres)}, metrics={"val_acc": val_acc}, force=force)
+        export(out, preset)
     barrier(d)
     log(f"wrote {out}: validation accuracy {val_acc:.3f} ({len(va)} bars, {time.perf_counter() - t0:.1f} s)")
     return val_acc

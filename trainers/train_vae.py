@@ -52,6 +52,7 @@ from drumfont.trainers.distributed import (
     unwrap,
     wrap,
 )
+from drumfont.trainers.export_preset import checkpoint_and_preset, export
 from drumfont.validate import CHECKPOINT_OUT, OneLineParser, check_output, output_format, trainer_arg
 
 if TYPE_CHECKING:
@@ -235,7 +236,7 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, resume:
 
     from drumfont.drums.hvae import HierarchicalVAE, HVAEConfig, model_input, reconstruction_losses  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
-    out = Path(out)
+    out, preset = checkpoint_and_preset(out)  # the run (resume) and, when complete, the model
     d = setup(device)
     if not d.is_main:
         log = lambda msg: None  # noqa: E731  (rank 0 alone speaks)
@@ -246,6 +247,7 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, resume:
         output_format(out, CHECKPOINT_OUT, "train vae --out")
         check_output(out, force=True)  # a name too long or a folder we cannot write in: now, not after an epoch
         check_output(history.path, force=True)
+        check_output(preset, force=force)  # the user's file there is never overwritten unasked
         if resume:
             blob = load_checkpoint(out, "vae")
             if blob["extras"].get("complete"):
@@ -388,8 +390,10 @@ def train(model_cfg, cfg: TrainConfig, data_path: str | None, out: Path, resume:
                             # a model that never saw a player's timing plays on the grid
                             "timing": ds.offsets is not None},
                {"val": val})
+    if d.is_main:
+        export(out, preset)
     barrier(d)  # every rank ends after the final checkpoint is on disk
-    log(f"wrote {out} (val hit F1 {val.get('hit_f1', float('nan')):.3f}, "
+    log(f"wrote {out} and {preset.name} (val hit F1 {val.get('hit_f1', float('nan')):.3f}, "
         f"{time.perf_counter() - t0:.1f} s)")
     return out
 
@@ -400,7 +404,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
     p = OneLineParser(prog=prog, description="Train the hierarchical drum VAE.")
     p.add_argument("--data", default=None, help="dataset file (.npz); default: the built-in genre corpus")
-    p.add_argument("--out", default="runs/vae.pt", help="checkpoint to write (history beside it, .jsonl)")
+    p.add_argument("--out", default="runs/vae.pt", help="checkpoint to write (history beside it, .jsonl; the "
+                   "finished model also as .safetensors, which plays without torch)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--stop-after", type=trainer_arg("stop_after", int), default=None, help="stop after this epoch (resume later)")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 
+from drumfont.errors import DrumfontError
 from drumfont.score.midifile import ExportOptions
 from drumfont.score.notemap import load_notemap
 from drumfont.validate import RANGES, arg
@@ -18,6 +20,27 @@ PHRASE_PRESET_HELP = ("phrase model: a checkpoint of your own (`drumfont train p
 def temperature_help(what: str) -> str:
     """--temperature's help, with the one range every command shares (validate.RANGES)."""
     return f"{what}: {RANGES['temperature'].text()}, 0 = the model's typical output, 1 = its full spread (default 1)"
+
+
+# What `pip install 'drumfont[train]'` adds (import names): what training and the diagnostics
+# reports run on. Everything that plays or writes runs without them.
+TRAIN_EXTRA = ("torch", "matplotlib", "sklearn")
+
+
+def require_training(what: str, needs: tuple[str, ...] = TRAIN_EXTRA) -> None:
+    """A DrumfontError naming the install command where a package of the training extra is
+    missing (found without importing it: torch alone takes seconds)."""
+    missing = []
+    for name in needs:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(name)
+    if missing:
+        raise DrumfontError(f"{what} needs the training extra ({', '.join(missing)} not installed): "
+                            "pip install 'drumfont[train]'")
 
 
 def say(msg: str) -> None:

@@ -8,9 +8,7 @@ from pathlib import Path
 
 from drumfont.atomic import check_writable, write_atomic
 from drumfont.cli.common import say
-from drumfont.drums import gmd, library, rules
 from drumfont.errors import DrumfontError
-from drumfont.letters import data as fonts
 from drumfont.validate import DATASET_OUT, LOG_OUT, arg
 
 
@@ -66,6 +64,8 @@ def _add_data(sub) -> None:
 
 
 def _run_data_drums(args: argparse.Namespace) -> int:
+    from drumfont.drums import rules  # noqa: PLC0415 (start-up: a command imports what it runs; docs/architecture.md)
+
     check_writable(args.out, args.force, DATASET_OUT, "data drums")  # refuse before the work, not after it
     data = rules.build_corpus(seed=args.seed, per_genre=args.per_genre)
     data.save(args.out, force=args.force)
@@ -75,6 +75,8 @@ def _run_data_drums(args: argparse.Namespace) -> int:
 
 
 def _run_data_import(args: argparse.Namespace) -> int:
+    from drumfont.drums import library  # noqa: PLC0415 (start-up: a command imports what it runs; docs/architecture.md)
+
     if args.skip_log:
         check_writable(args.skip_log, args.force, LOG_OUT, "--skip-log")  # before the work, not after it
     report = library.import_library(
@@ -90,6 +92,8 @@ def _run_data_import(args: argparse.Namespace) -> int:
 
 
 def _run_data_gmd(args: argparse.Namespace) -> int:
+    from drumfont.drums import gmd  # noqa: PLC0415 (start-up: a command imports what it runs; docs/architecture.md)
+
     if (args.folder is None) == (not args.download):
         raise DrumfontError("give the dataset FOLDER or --download, one of them")
     check_writable(args.out, args.force, DATASET_OUT, "data gmd")  # before the download, not after it
@@ -102,6 +106,8 @@ def _run_data_gmd(args: argparse.Namespace) -> int:
 
 
 def _run_data_fonts(args: argparse.Namespace) -> int:
+    from drumfont.letters import data as fonts  # noqa: PLC0415 (start-up: a command imports what it runs; docs/architecture.md)
+
     check_writable(args.out, args.force, DATASET_OUT, "data fonts")
     if args.train_per_letter < 1 or args.val_per_letter < 1:
         raise DrumfontError("--train-per-letter and --val-per-letter must be at least 1")

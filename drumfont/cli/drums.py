@@ -9,21 +9,18 @@ from dataclasses import replace
 from pathlib import Path
 
 from drumfont.atomic import check_writable, write_atomic
-from drumfont.audio import render
 from drumfont.cli.common import (
     PHRASE_PRESET_HELP,
     PRESET_HELP,
     add_midi_out,
     add_timing,
     export_options,
+    require_training,
     say,
     temperature_help,
 )
-from drumfont.drums import export, groove, phrase_report
-from drumfont.drums import report as vae_report
 from drumfont.drums.engine import FILLS, Engine, load_engine
 from drumfont.errors import DrumfontError
-from drumfont.live.play import patterns_from_text_file
 from drumfont.score.genres import GENRES
 from drumfont.score.midifile import (
     ExportOptions,
@@ -82,9 +79,13 @@ def _phrase_note(eng: Engine, args: argparse.Namespace) -> None:
 
 
 def _run_export(args: argparse.Namespace) -> int:
+    from drumfont.drums import export  # noqa: PLC0415 (start-up: a command imports what it runs; docs/architecture.md)
+
     opts = export_options(args, f"drumfont {args.style}")
-    ropts = render.RenderOptions(soundfont=args.soundfont)
     if args.audio:
+        from drumfont.audio import render  # noqa: PLC0415 (start-up: a command imports what it runs; docs/architecture.md)
+
+        ropts = render.RenderOptions(soundfont=args.soundfont)
         render.check_render(ropts)  # the synth and SoundFont before any .mid is written
     if args.phrase == 1 and args.fill is None:  # single bars: today's command, byte for byte
         targets = export.export_targets(args.style, args.n, Path(args.out), opts, args.single_file)
@@ -136,6 +137,9 @@ def _add_render(sub) -> None:
 
 
 def _run_render(args: argparse.Namespace) -> int:
+    from drumfont.audio import render  # noqa: PLC0415 (start-up: a command imports what it runs; docs/architecture.md)
+    from drumfont.live.play import patterns_from_text_file  # noqa: PLC0415 (start-up: a command imports what it runs; docs/architecture.md)
+
     render.audio_format(args.out)
     check_writable(args.out, args.force)  # before any sampling
     bpm = kept_tempo(args.bpm, midi_tempo(args.input) if args.input else None, args.input)
@@ -249,6 +253,8 @@ def _add_humanize(sub) -> None:
 
 
 def _run_humanize(args: argparse.Namespace) -> int:
+    from drumfont.drums import groove  # noqa: PLC0415 (start-up: a command imports what it runs; docs/architecture.md)
+
     check_writable(args.out, args.force, MIDI_OUT, "humanize")
     data = read_midi_bytes(args.input)
     model = groove.load("humanize", args.preset)
@@ -282,6 +288,8 @@ def _add_drumify(sub) -> None:
 
 
 def _run_drumify(args: argparse.Namespace) -> int:
+    from drumfont.drums import groove  # noqa: PLC0415 (start-up: a command imports what it runs; docs/architecture.md)
+
     if args.channel is not None and not 1 <= args.channel <= 16:
         raise DrumfontError(f"--channel must be 1..16, got {args.channel}")
     if args.note is not None and not 0 <= args.note <= 127:
@@ -330,6 +338,8 @@ def _add_song(sub) -> None:
 
 
 def _run_song(args: argparse.Namespace) -> int:
+    from drumfont.audio import render  # noqa: PLC0415 (start-up: a command imports what it runs; docs/architecture.md)
+
     out = Path(args.out)
     sound = out.with_suffix(f".{args.audio}") if args.audio else None
     check_writable(out, args.force, MIDI_OUT, "song")   # both refused before any work
@@ -417,6 +427,8 @@ def _add_report_vae(rsub) -> None:
 
 
 def _run_report_vae(args: argparse.Namespace) -> int:
+    require_training("drumfont report vae")
+    from drumfont.drums import report as vae_report  # noqa: PLC0415 (start-up: a command imports what it runs; docs/architecture.md)
 
     metrics = vae_report.report(preset=args.preset, data=args.data, classifier=args.classifier,
                                 out=Path(args.out), samples=args.samples, temperature=args.temperature,
@@ -443,6 +455,9 @@ def _add_report_phrases(rsub) -> None:
 
 
 def _run_report_phrases(args: argparse.Namespace) -> int:
+    require_training("drumfont report phrases")
+    from drumfont.drums import phrase_report  # noqa: PLC0415 (start-up: a command imports what it runs; docs/architecture.md)
+
     metrics = phrase_report.report(preset=args.preset, data=args.data, out=Path(args.out), samples=args.samples,
                                    temperature=args.temperature, seed=args.seed, force=args.force,
                                    bar_preset=args.bar_preset, classifier=args.classifier,

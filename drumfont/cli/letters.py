@@ -6,14 +6,12 @@ import argparse
 import json
 from pathlib import Path
 
-from drumfont import letters
-from drumfont.cli.common import say
+from drumfont.cli.common import require_training, say
 from drumfont.errors import DrumfontError
-from drumfont.letters import font, typeset
-from drumfont.letters import report as gan_report
-from drumfont.letters.font import TRUNCATION
-from drumfont.letters.font_report import report_font, summary_line
 from drumfont.validate import arg
+
+# The letter commands import Pillow, fontTools, Skia's path ops and scikit-image (0.3-0.5 s): each
+# run function imports them, so that `drumfont export` does not pay for them.
 
 
 def _add_letters(sub) -> None:
@@ -46,6 +44,9 @@ def _add_style(p: argparse.ArgumentParser) -> None:
 
 
 def _run_letters(args: argparse.Namespace) -> int:
+    from drumfont import letters  # noqa: PLC0415 (start-up: a command imports what it runs; docs/architecture.md)
+    from drumfont.letters import font, typeset  # noqa: PLC0415 (start-up: a command imports what it runs; docs/architecture.md)
+
     if args.grid:
         if args.text:
             raise DrumfontError("--grid draws a sample sheet; give no text with it")
@@ -77,6 +78,8 @@ def _run_letters(args: argparse.Namespace) -> int:
 def _truncation(args: argparse.Namespace) -> float:
     if args.truncation is not None and args.style_from:
         raise DrumfontError("--truncation applies to --seed; a --style-from style is fitted as it is")
+    from drumfont.letters.font import TRUNCATION  # noqa: PLC0415 (start-up: a command imports what it runs; docs/architecture.md)
+
     return TRUNCATION if args.truncation is None else args.truncation
 
 
@@ -94,6 +97,8 @@ def _add_font(sub) -> None:
 
 
 def _run_font(args: argparse.Namespace) -> int:
+    from drumfont.letters import font  # noqa: PLC0415 (start-up: a command imports what it runs; docs/architecture.md)
+
     path, face = font.write_font(args.out, seed=args.seed, style_from=args.style_from, name=args.name,
                                  ttf=args.ttf or None, force=args.force, preset=args.preset,
                                  truncation=_truncation(args))
@@ -118,6 +123,8 @@ def _add_report_gan(rsub) -> None:
 
 
 def _run_report_gan(args: argparse.Namespace) -> int:
+    require_training("drumfont report gan")
+    from drumfont.letters import report as gan_report  # noqa: PLC0415 (start-up: a command imports what it runs; docs/architecture.md)
 
     metrics = gan_report.report(preset=args.preset, run=args.run_dir, data=args.data, classifier=args.classifier,
                                 out=Path(args.out), samples=args.samples, seed=args.seed, force=args.force,
@@ -141,6 +148,8 @@ def _add_report_font(rsub) -> None:
 
 
 def _run_report_font(args: argparse.Namespace) -> int:
+    from drumfont.letters.font_report import report_font, summary_line  # noqa: PLC0415 (start-up: a command imports what it runs; docs/architecture.md)
+
     m = report_font(args.seeds, Path(args.out), args.preset, args.force, not args.no_fontbakery, args.truncation)
     say(summary_line(m))
     print(Path(args.out) / "report.md")

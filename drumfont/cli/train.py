@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Callable
 
+from drumfont.cli.common import require_training
+
 Main = Callable[..., int]
 
 
@@ -73,6 +75,7 @@ def _add_train(sub) -> None:
 
 
 def _run_train(args: argparse.Namespace) -> int:
+    require_training(f"drumfont train {args.train_cmd}")
     entry = TRAINERS[args.train_cmd][0]()
     return entry(args.options, prog=f"drumfont train {args.train_cmd}")
 

@@ -307,7 +307,7 @@ class PhraseLoader:
             return None, f"no shipped phrase model (presets/{phrase_engine.PRESET_NAME})"
         try:
             return phrase_engine.load(self.path), None
-        except ImportError as exc:  # torch is the model's runtime
+        except ImportError as exc:  # a library of the model runtime (numpy, safetensors) is missing
             why = f"the phrase model code is not installed ({exc.name})"
         except DrumfontError as exc:
             why = f"the phrase model did not load: {exc}"
@@ -341,7 +341,7 @@ def load_engine(preset: str | None = None, rules: bool = False, fallback: bool =
              "(--phrase-preset names one)")
     try:
         return VaeEngine(vae.load(preset), phrases, cause)
-    except ImportError as exc:  # torch is the model's runtime; the rules need none
+    except ImportError as exc:  # a library of the model runtime is missing; the rules need none
         if preset is not None and not fallback:
             raise DrumfontError(f"--preset needs the model runtime, which is not installed ({exc.name})") from None
         return RulesEngine(f"the drum model code is not installed ({exc.name})")

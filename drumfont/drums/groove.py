@@ -13,22 +13,19 @@ places none, the most likely voice is played (measured: how often that is needed
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 
-from drumfont.checkpoint import build_model, load_checkpoint
+from drumfont.drums.nets import GrooveConfig, GrooveNet
 from drumfont.errors import CheckpointError, DrumfontError
+from drumfont.nn import preset as presets
 from drumfont.paths import preset_path
 from drumfont.score.pattern import CLOSED_HAT, KICK, N_VOICES, SNARE, STEPS, Pattern, clip_offsets
 from drumfont.validate import RANGES
 
-if TYPE_CHECKING:
-    pass
-
-SHIPPED = {"humanize": "humanize.pt", "drumify": "drumify.pt"}
+SHIPPED = {"humanize": "humanize.safetensors", "drumify": "drumify.safetensors"}
 TAP_FIELDS = 3  # onset, velocity 0..127, offset in sixteenths
 # Defaults of the commands and the studio (the measured table in reports/README.md uses them).
 DEFAULT_TEMPERATURE = 1.0  # the model's own spread: offsets as wide as a drummer's (reports/README.md)
@@ -39,19 +36,30 @@ def _seed(seed: int | None) -> int:
     return int(np.random.SeedSequence(seed).generate_state(1)[0]) if seed is None else int(seed)
 
 
+def _hit_z(blob: dict, source: str) -> np.ndarray | None:
+    """The drumify marginal's fixed draws: stored in a preset; a torch checkpoint (from before
+    presets) draws them as its trainer did, which needs torch, as loading it did anyway."""
+    extras = blob.get("extras", {})
+    if "hit_z" in extras or blob.get("kind") != "drumify":
+        return extras.get("hit_z")
+    from drumfont.drums.groove_model import hit_draws  # noqa: PLC0415 (torch: only an old .pt checkpoint comes here)
+
+    return hit_draws(presets.make_config(GrooveConfig, blob["config"].get("model"), source)).numpy()
+
+
 class GrooveTool:
     """A loaded Groove (humanize) or Drumify model with its genre list."""
 
     def __init__(self, blob: dict, source: str = "") -> None:
-        from drumfont.drums.groove_model import GrooveConfig, GrooveModel  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
-        self._model = build_model(blob, GrooveModel, GrooveConfig, source, config_key="model")
+        blob = presets.from_checkpoint(blob)  # tensors of an in-memory torch checkpoint as arrays
+        model_cfg = blob.get("config", {}).get("model") if isinstance(blob.get("config"), dict) else None
+        cfg = presets.make_config(GrooveConfig, model_cfg, f"{source}: config.model")
+        self._model = presets.build(source, lambda: GrooveNet(cfg, blob["state_dict"], _hit_z(blob, source)))
         self.task = self._model.cfg.task
         self.reads_tempo = bool(self._model.cfg.tempo)
         self.source = source
         self.genres = tuple(blob.get("extras", {}).get("genres", ()))
         self.metrics = blob.get("metrics", {})
-        self._lock = threading.Lock()
 
     def genre_index(self, style: str | None) -> int:
         """The model's index of a genre (None: no genre, -1)."""
@@ -66,8 +74,6 @@ class GrooveTool:
             bpm: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(logits, velocities in [0, 1], offsets) of a batch of conditions (B, 16, C); a model
         that reads the tempo gets `bpm` (None: 120) as one more channel."""
-        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
         RANGES["temperature"].check(temperature, "temperature")
         cond = np.asarray(cond, np.float32)
         if self.reads_tempo:
@@ -75,12 +81,8 @@ class GrooveTool:
             if not 0 < bpm < 10_000:
                 raise DrumfontError(f"tempo must be a positive BPM, got {bpm}")
             cond = np.concatenate([cond, np.full(cond.shape[:2] + (1,), np.log2(bpm / DEFAULT_BPM), np.float32)], -1)
-        c = torch.as_tensor(cond)
-        g = torch.full((len(c),), genre, dtype=torch.long)
-        gen = torch.Generator().manual_seed(_seed(seed))
-        with self._lock, torch.inference_mode():
-            logits, vel, off = self._model.generate(c, g, temperature, gen)
-        return logits.numpy(), vel.numpy(), off.numpy()
+        rng = np.random.default_rng(_seed(seed))
+        return self._model.generate(cond, np.full(len(cond), genre, np.int64), temperature, rng)
 
 
 _CACHE: dict[str, GrooveTool] = {}
@@ -93,7 +95,7 @@ def load(task: str, preset: str | os.PathLike | None = None) -> GrooveTool:
     if key not in _CACHE:
         if preset is None and not path.is_file():
             raise CheckpointError(f"the shipped {task} model {path} is missing; reinstall drumfont or pass --preset")
-        _CACHE[key] = GrooveTool(load_checkpoint(path, task), str(path))
+        _CACHE[key] = GrooveTool(presets.load(path, task), str(path))
     return _CACHE[key]
 
 

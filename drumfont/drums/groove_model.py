@@ -21,63 +21,14 @@ so every step sees the whole bar) on (condition, genre, z) channels.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-TASKS = ("humanize", "drumify")
-TAP_CHANNELS = 3  # onset, velocity in [0, 1], offset x 2 (so [-1, 1))
+from drumfont.drums.nets import TAP_CHANNELS, TASKS, GrooveConfig, cond_channels
 
-
-@dataclass
-class GrooveConfig:
-    """Architecture of a Groove/Drumify model."""
-
-    task: str = field(default="humanize", metadata={"help": "what the model does", "choices": TASKS})
-    steps: int = field(default=16, metadata={"help": "sixteenth steps per bar"})
-    voices: int = field(default=9, metadata={"help": "drum voices"})
-    n_genres: int = field(default=7, metadata={"help": "genres it is conditioned on (a none slot is added)"})
-    z: int = field(default=8, metadata={"help": "latent dimensions"})
-    channels: int = field(default=64, metadata={"help": "conv channels"})
-    dilations: tuple[int, ...] = field(default=(1, 2, 4, 8), metadata={"help": "dilations of the decoder's convs"})
-    # The spread the decoder's mean leaves unexplained, per voice (velocity in [0, 1] units, offset
-    # in sixteenths): fitted by the trainer on the training bars after training, () = none. Sampling
-    # adds it as Gaussian noise, so p(bar | z) is the Gaussian the MSE loss assumes and a sample's
-    # spread matches a drummer's (without it offsets came out at 0.6-0.8 of the real spread).
-    residual_vel: tuple[float, ...] = field(default=(), metadata={"help": "fitted; leave empty"})
-    residual_off: tuple[float, ...] = field(default=(), metadata={"help": "fitted; leave empty"})
-    # Drumify's decision rule. At temperature 0 a cell's hit probability is averaged over
-    # `hit_samples` fixed draws of z from its prior (the model's marginal, not the one bar z = 0
-    # decodes), and each voice is played where its logit clears its threshold, fitted by the
-    # trainer for hit F1 on training bars, () = 0 for every voice. generate() returns logits less
-    # the thresholds, so "hit" is logit > 0 everywhere downstream.
-    tempo: bool = field(default=False, metadata={
-        "help": "also condition on the tempo (log2 of BPM / 120, one more condition channel)"})
-    hit_samples: int = field(default=32, metadata={"help": "latent draws averaged at temperature 0 (drumify)"})
-    hit_thresholds: tuple[float, ...] = field(default=(), metadata={"help": "fitted; leave empty"})
-
-    def to_dict(self) -> dict:
-        """Plain values, for the checkpoint."""
-        d = asdict(self)
-        for k in ("dilations", "residual_vel", "residual_off", "hit_thresholds"):
-            d[k] = [float(x) for x in d[k]] if k != "dilations" else list(d[k])
-        return d
-
-    def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
-        self.dilations = tuple(self.dilations)
-        self.residual_vel, self.residual_off = tuple(self.residual_vel), tuple(self.residual_off)
-        self.hit_thresholds = tuple(self.hit_thresholds)
-
-
-def cond_channels(cfg: GrooveConfig) -> int:
-    """Channels of the condition: the hit grid (humanize) or the tap line (drumify), and the
-    tempo where the model reads it."""
-    return (cfg.voices if cfg.task == "humanize" else TAP_CHANNELS) + int(cfg.tempo)
-
+__all__ = ["LOSSES", "TAP_CHANNELS", "TASKS", "GrooveConfig", "GrooveModel", "bar_channels", "cond_channels",
+           "hit_draws", "losses", "taps_of"]
 
 def bar_channels(hits: torch.Tensor, vel: torch.Tensor, off: torch.Tensor) -> torch.Tensor:
     """(B, 16, 27): hits, velocities in [0, 1] and offsets x 2, zero on rests."""
@@ -92,6 +43,13 @@ def taps_of(hits: torch.Tensor, vel: torch.Tensor, off: torch.Tensor) -> torch.T
     onset = hits.amax(dim=-1)
     o = off.gather(-1, which.unsqueeze(-1)).squeeze(-1) * onset
     return torch.stack([onset, loud, 2.0 * o], dim=-1)
+
+
+def hit_draws(cfg: GrooveConfig) -> torch.Tensor:
+    """The `hit_samples` fixed draws of z (k, z) that drumify's marginal averages over: the same
+    for every call, and stored in the preset (extras.hit_z) so numpy plays the draws the
+    thresholds were fitted with."""
+    return torch.randn((cfg.hit_samples, cfg.z), generator=torch.Generator().manual_seed(0))
 
 
 class _Block(nn.Module):
@@ -180,7 +138,7 @@ class GrooveModel(nn.Module):
         """Logits of p(hit | condition) = E_z p(hit | condition, z), z ~ N(0, I), averaged over
         hit_samples draws that are the same for every call (so temperature 0 stays deterministic)."""
         k, b = self.cfg.hit_samples, cond.shape[0]
-        z = torch.randn((k, self.cfg.z), generator=torch.Generator().manual_seed(0)).to(cond.device)
+        z = hit_draws(self.cfg).to(cond.device)
         logits, _, _ = self.decode(cond.repeat(k, 1, 1), genre.repeat(k), z.repeat_interleave(b, 0))
         p = torch.sigmoid(logits).view(k, b, *logits.shape[1:]).mean(0).clamp(1e-6, 1 - 1e-6)
         return torch.log(p) - torch.log1p(-p)

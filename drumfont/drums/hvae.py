@@ -11,30 +11,15 @@ logits and, beside them, velocities and offsets for the hits.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from drumfont.drums.nets import DEFAULT_VELOCITY, HVAEConfig
 
-@dataclass
-class HVAEConfig:
-    """Architecture of the hierarchical VAE; the defaults are the study's."""
-
-    steps: int = field(default=16, metadata={"help": "sixteenth steps per bar (divisible by 4)"})
-    voices: int = field(default=9, metadata={"help": "drum voices (input channels)"})
-    z_low: int = field(default=12, metadata={"help": "dimensions of z_low (variation)"})
-    z_high: int = field(default=4, metadata={"help": "dimensions of z_high (style)"})
-    channels: int = field(default=64, metadata={"help": "conv channels of encoder and decoder"})
-    hidden: int = field(default=64, metadata={"help": "width of the linear layers (high encoder, prior)"})
-    n_genres: int = field(default=5, metadata={"help": "genres of the auxiliary head on z_high"})
-    dynamics_in: bool = field(default=True, metadata={
-        "help": "the encoder also sees velocities and offsets (27 input channels, not 9)"})
-
-    def to_dict(self) -> dict:
-        """Plain values, for the checkpoint."""
-        return asdict(self)
+__all__ = ["DEFAULT_VELOCITY", "HVAEConfig", "HierarchicalVAE", "gaussian_kl", "gaussian_log_density", "model_input",
+           "reconstruction_losses", "transposed_conv"]
 
 
 def gaussian_kl(mu_q: torch.Tensor, logvar_q: torch.Tensor,
@@ -48,10 +33,6 @@ def gaussian_kl(mu_q: torch.Tensor, logvar_q: torch.Tensor,
 def gaussian_log_density(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """log N(z; mu, var) summed over the last dimension."""
     return -0.5 * (math.log(2 * math.pi) + logvar + (z - mu).pow(2) / logvar.exp()).sum(-1)
-
-
-# A hit given without its velocity reads as this (90 of 127, the text form's plain 'x').
-DEFAULT_VELOCITY = 90 / 127
 
 
 def model_input(hits: torch.Tensor, velocity: torch.Tensor | None = None,

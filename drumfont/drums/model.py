@@ -1,8 +1,9 @@
 """The drum API on a trained hierarchical VAE: sample a genre, encode, decode, re-roll,
 interpolate and transfer style.
 
-Signatures carry numpy arrays and Patterns only (no torch types), so the TUI can call them from a
-worker thread. Temperature in `sample` scales the latent spread (0 = the genre's typical bar);
+Signatures carry numpy arrays and Patterns only, so the TUI can call them from a worker thread; the
+forward passes are numpy (drums/nets.py), so nothing here imports torch, and every random draw
+comes from one `numpy.random.Generator` per call (the same seed, the same bars). Temperature in `sample` scales the latent spread (0 = the genre's typical bar);
 bars are decoded greedily (a hit where the decoder's probability passes 0.5) unless `decode` is
 given an output temperature. Velocities and micro-timing come from the model's velocity and
 offset heads; encoding reads a bar's hits, velocities and offsets (a straight, flat bar is
@@ -12,28 +13,27 @@ encoded as one).
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence, Union
+from typing import Sequence, Union
 
 import numpy as np
 
-from drumfont.checkpoint import build_model, load_checkpoint
+from drumfont.drums.nets import HVAE, HVAEConfig, gaussian_kl, model_input
 from drumfont.errors import CheckpointError, DrumfontError
+from drumfont.nn import preset as presets
+from drumfont.nn.layers import sigmoid
 from drumfont.paths import preset_path
 from drumfont.score.midifile import read_patterns
 from drumfont.score.pattern import N_VOICES, STEPS, Pattern, stack, stack_offsets
 from drumfont.validate import is_file, short
 
-if TYPE_CHECKING:
-    import torch
-
-PRESET_NAME = "drums_vae.pt"
+PRESET_NAME = "drums_vae.safetensors"
 # Shipped drum models by name: the default learned from real drummers (Groove MIDI Dataset);
 # "rules" is the study's reproduction, trained on the built-in rule corpus (straight, no timing).
-SHIPPED = {"real": PRESET_NAME, "rules": "drums_vae_rules.pt"}
+SHIPPED = {"real": PRESET_NAME, "rules": "drums_vae_rules.safetensors"}
 LEVELS = ("high", "low", "both")
 Endpoint = Union[Pattern, str]
+F32 = np.float32
 
 
 def _patterns(hits: np.ndarray, vel: np.ndarray, off: np.ndarray | None = None) -> list[Pattern]:
@@ -42,22 +42,26 @@ def _patterns(hits: np.ndarray, vel: np.ndarray, off: np.ndarray | None = None) 
     return Pattern.batch(v, off)
 
 
-def _input(hits: np.ndarray, velocities: np.ndarray | None, offsets: np.ndarray | None) -> "torch.Tensor":
-    """The encoder's input for (N, 16, 9) hits with optional velocities (0..127) and offsets."""
-    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
-    from drumfont.drums.hvae import model_input  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
-    h = torch.as_tensor(np.asarray(hits, np.float32) > 0, dtype=torch.float32)
-    v = None if velocities is None else torch.from_numpy(np.array(velocities, np.float32) / 127.0)
-    o = None if offsets is None else torch.from_numpy(np.array(offsets, np.float32))
+def _input(hits: np.ndarray, velocities: np.ndarray | None, offsets: np.ndarray | None) -> np.ndarray:
+    """The encoder's input (N, 16, 27) for (N, 16, 9) hits with optional velocities (0..127) and offsets."""
+    h = (np.asarray(hits, F32) > 0).astype(F32)
+    v = None if velocities is None else np.asarray(velocities, F32) / F32(127.0)
+    o = None if offsets is None else np.asarray(offsets, F32)
     return model_input(h, v, o)
+
+
+def rng_of(seed: int | None) -> np.random.Generator:
+    """The one random stream of a call: seeded, or fresh from the OS where seed is None."""
+    return np.random.default_rng(None if seed is None else int(seed))
+
+
+def _finite(a, shape: tuple[int, ...]) -> bool:
+    return isinstance(a, np.ndarray) and a.shape == shape and bool(np.isfinite(a).all())
 
 
 def _genre_extras(extras: dict, z_high: int, source: str):
     """The genre table of a VAE checkpoint, checked field by field: (genres, present indices,
     means (G, z_high), covariances (G, z_high, z_high))."""
-    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     def bad(field: str, want: str) -> CheckpointError:
         return CheckpointError(f"{source}: field extras.{field} must be {want}")
@@ -71,43 +75,38 @@ def _genre_extras(extras: dict, z_high: int, source: str):
         raise bad("genres_present", f"a list of indices into the {len(genres)} genres")
     n = max(len(genres), 1)
     mean, cov = extras.get("genre_mean"), extras.get("genre_cov")
-    if not isinstance(mean, torch.Tensor) or mean.dim() != 2 or mean.shape[1] != z_high or mean.shape[0] < n \
-            or not torch.isfinite(mean.float()).all():
-        raise bad("genre_mean", f"a finite tensor of shape ({n}, {z_high})")
-    if not isinstance(cov, torch.Tensor) or tuple(cov.shape[1:]) != (z_high, z_high) or cov.shape[0] != mean.shape[0] \
-            or not torch.isfinite(cov.float()).all():
-        raise bad("genre_cov", f"a finite tensor of shape ({mean.shape[0]}, {z_high}, {z_high})")
-    return list(genres), [int(g) for g in present], mean.float(), cov.float()
+    if not isinstance(mean, np.ndarray) or mean.ndim != 2 or mean.shape[1] != z_high or mean.shape[0] < n \
+            or not np.isfinite(mean).all():
+        raise bad("genre_mean", f"a finite array of shape ({n}, {z_high})")
+    if not _finite(cov, (mean.shape[0], z_high, z_high)):
+        raise bad("genre_cov", f"a finite array of shape ({mean.shape[0]}, {z_high}, {z_high})")
+    return list(genres), [int(g) for g in present], mean.astype(F32), cov.astype(F32)
 
 
-def _typical_extras(extras: dict, n: int, cfg, source: str):
+def _typical_extras(extras: dict, n: int, cfg: HVAEConfig, source: str):
     """(z_high (G, z_high), z_low (G, z_low)) of each genre's typical bar, checked, or None
     where the checkpoint has none."""
-    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
     high, low = extras.get("genre_typical_high"), extras.get("genre_typical_low")
     if high is None and low is None:
         return None
     for name, t, d in (("genre_typical_high", high, cfg.z_high), ("genre_typical_low", low, cfg.z_low)):
-        if not isinstance(t, torch.Tensor) or tuple(t.shape) != (n, d) or not torch.isfinite(t.float()).all():
-            raise CheckpointError(f"{source}: field extras.{name} must be a finite tensor of shape ({n}, {d})")
-    return high.float(), low.float()
+        if not _finite(t, (n, d)):
+            raise CheckpointError(f"{source}: field extras.{name} must be a finite array of shape ({n}, {d})")
+    return high.astype(F32), low.astype(F32)
 
 
 class DrumModel:
     """A loaded drum VAE with its per-genre Gaussians in z_high."""
 
     def __init__(self, blob: dict, source: str = "") -> None:
-        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
-        from drumfont.drums.hvae import HierarchicalVAE, HVAEConfig  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
+        blob = presets.from_checkpoint(blob)  # tensors of an in-memory torch checkpoint as arrays
         extras = blob.get("extras", {})
-        self._model = build_model(blob, HierarchicalVAE, HVAEConfig, source, config_key="model")
+        model_cfg = blob.get("config", {}).get("model") if isinstance(blob.get("config"), dict) else None
+        self.config = presets.make_config(HVAEConfig, model_cfg, f"{source}: config.model")
+        self._model = presets.build(source, lambda: HVAE(self.config, blob["state_dict"]))
         if extras.get("complete") is not True or "genre_mean" not in extras:
             raise CheckpointError(f"{source}: an unfinished training run; finish it with "
                                   "`drumfont train vae --resume --out ...`")
-        self.config = self._model.cfg
         self.source = source
         self.metrics = blob.get("metrics", {})
         all_genres, present, mean, cov = _genre_extras(extras, self.config.z_high, source)
@@ -120,10 +119,9 @@ class DrumModel:
         # stored use the genre's mean codes instead).
         self._typical = _typical_extras(extras, mean.shape[0], self.config, source)
         try:
-            self._chol = torch.linalg.cholesky(cov)
-        except RuntimeError:  # torch.linalg.LinAlgError is a RuntimeError
+            self._chol = np.linalg.cholesky(cov.astype(np.float64)).astype(F32)
+        except np.linalg.LinAlgError:
             raise CheckpointError(f"{source}: field extras.genre_cov is not positive definite") from None
-        self._lock = threading.Lock()  # one forward at a time: torch modules are not re-entrant-safe here
 
     # --- helpers ---------------------------------------------------------------------------
     @property
@@ -138,48 +136,36 @@ class DrumModel:
             raise DrumfontError(f"unknown genre {genre!r}; this model knows: {known}")
         return self._genre_index[g]
 
-    def _run(self, fn, *args):
-        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
+    def _z_high_of(self, genres: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:
+        eps = rng.standard_normal((len(genres), self.config.z_high), dtype=F32)
+        g = np.asarray(genres, np.int64)
+        return self._mean[g] + F32(temperature) * np.einsum("nij,nj->ni", self._chol[g], eps)
 
-        with self._lock, torch.inference_mode():
-            return fn(*args)
-
-    def _z_high_of(self, genres: np.ndarray, temperature: float, gen) -> "torch.Tensor":
-        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
-        eps = torch.randn((len(genres), self.config.z_high), generator=gen)
-        g = torch.as_tensor(genres, dtype=torch.long)
-        return self._mean[g] + temperature * torch.einsum("nij,nj->ni", self._chol[g], eps)
-
-    def _timing(self, off: "torch.Tensor") -> np.ndarray:
-        return off.numpy() if self.timed else np.zeros(tuple(off.shape), np.float32)
+    def _timing(self, off: np.ndarray) -> np.ndarray:
+        return off if self.timed else np.zeros(off.shape, F32)
 
     # --- sampling ------------------------------------------------------------------------------
     def sample_arrays(self, genre: str | None, n: int, temperature: float = 1.0,
                       seed: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """n bars as arrays: hits (n, 16, 9) bool, velocities in [0, 1] and offsets in sixteenths.
         genre=None samples z_high from the prior N(0, I) instead of a genre's Gaussian."""
-        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
         if n < 1:
             raise DrumfontError(f"the number of bars must be at least 1, got {n}")
         if temperature < 0:
             raise DrumfontError(f"temperature must be >= 0, got {temperature}")
-        gen = torch.Generator()
-        gen.manual_seed(int(np.random.SeedSequence(seed).generate_state(1)[0]) if seed is None else int(seed))
-
         if genre is not None and temperature == 0 and self._typical is not None:
-            zh, zl = self.genre_code(genre)  # the genre's typical bar, as stored
-            return self.decode_arrays(np.repeat(zh[None], n, 0), np.repeat(zl[None], n, 0))
-
-        def go():
-            if genre is None:
-                z_high = temperature * torch.randn((n, self.config.z_high), generator=gen)
-            else:
-                z_high = self._z_high_of(np.full(n, self._genre(genre)), temperature, gen)
-            hits, vel, off = self._model.sample(n, gen, temperature, z_high=z_high)
-            return hits.numpy() > 0, vel.numpy(), self._timing(off)
-        return self._run(go)
+            zh, zl = self.genre_code(genre)  # the genre's typical bar, as stored: decoded once, n copies
+            # (decoding n equal rows need not give equal floats: BLAS sums edge rows in another order)
+            return tuple(np.repeat(a, n, 0) for a in self.decode_arrays(zh[None], zl[None]))
+        # Ancestral sampling, draws in this order: z_high's noise (n, z_high), then z_low's (n, z_low).
+        rng = rng_of(seed)
+        if genre is None:
+            z_high = F32(temperature) * rng.standard_normal((n, self.config.z_high), dtype=F32)
+        else:
+            z_high = self._z_high_of(np.full(n, self._genre(genre)), temperature, rng)
+        z_low = self._model.sample_low(z_high, rng.standard_normal((n, self.config.z_low), dtype=F32), temperature)
+        logits, vel, off = self._model.decode(z_high, z_low)
+        return logits > 0, vel, self._timing(off)
 
     def sample(self, genre: str | None, n: int = 1, temperature: float = 1.0,
                seed: int | None = None) -> list[Pattern]:
@@ -191,8 +177,7 @@ class DrumModel:
                       offsets: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Posterior means of a batch of (N, 16, 9) hit grids (with their velocities 0..127 and
         offsets where known): z_high (N, 4), z_low (N, 12)."""
-        zh, zl = self._run(self._model.encode_mean, _input(hits, velocities, offsets))
-        return zh.numpy(), zl.numpy()
+        return self._model.encode_mean(_input(hits, velocities, offsets))
 
     def encode(self, pattern: Pattern) -> tuple[np.ndarray, np.ndarray]:
         """(z_high, z_low) of a bar, as played: the posterior means."""
@@ -203,20 +188,18 @@ class DrumModel:
                       seed: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Hits, velocities and offsets of (N, 4) and (N, 12) codes; temperature 0 decodes greedily,
         T > 0 draws each cell from Bernoulli(sigmoid(logits / T))."""
-        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
-        zh = torch.as_tensor(np.atleast_2d(np.asarray(z_high, np.float32)))
-        zl = torch.as_tensor(np.atleast_2d(np.asarray(z_low, np.float32)))
+        zh = np.atleast_2d(np.asarray(z_high, F32))
+        zl = np.atleast_2d(np.asarray(z_low, F32))
         if zh.shape[1] != self.config.z_high or zl.shape[1] != self.config.z_low:
             raise DrumfontError(f"codes must have {self.config.z_high} (z_high) and {self.config.z_low} "
                                 f"(z_low) dimensions, got {zh.shape[1]} and {zl.shape[1]}")
-        logits, vel, off = self._run(self._model.decode, zh, zl)
+        logits, vel, off = self._model.decode(zh, zl)
         if temperature > 0:
-            gen = torch.Generator().manual_seed(0 if seed is None else int(seed))
-            hits = torch.bernoulli(torch.sigmoid(logits / temperature), generator=gen) > 0
+            p = sigmoid(logits / F32(temperature))
+            hits = rng_of(0 if seed is None else seed).random(p.shape, dtype=F32) < p
         else:
             hits = logits > 0
-        return hits.numpy(), vel.numpy(), self._timing(off)
+        return hits, vel, self._timing(off)
 
     def decode(self, z_high: np.ndarray, z_low: np.ndarray, temperature: float = 0.0,
                seed: int | None = None) -> Pattern:
@@ -225,51 +208,44 @@ class DrumModel:
 
     def genre_style(self, genre: str) -> np.ndarray:
         """The genre's mean z_high: where style transfer moves a bar."""
-        return self._mean[self._genre(genre)].numpy().copy()
+        return self._mean[self._genre(genre)].copy()
 
     def genre_code(self, genre: str) -> tuple[np.ndarray, np.ndarray]:
         """The genre's typical codes: those of its most typical training bar where the model
         stores them, else its mean z_high and the prior mean of z_low given it."""
         g = self._genre(genre)
         if self._typical is not None:
-            return self._typical[0][g].numpy().copy(), self._typical[1][g].numpy().copy()
+            return self._typical[0][g].copy(), self._typical[1][g].copy()
         zh = self._mean[g][None]
-        mu, _ = self._run(self._model.prior, zh)
-        return zh[0].numpy().copy(), mu[0].numpy()
+        mu, _ = self._model.prior(zh)
+        return zh[0].copy(), mu[0]
 
     def variation(self, z_high: np.ndarray, z_low: np.ndarray) -> np.ndarray:
         """z_low standardised under its conditional prior: (z_low - mu_p(z_high)) / sigma_p(z_high)."""
-        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
-        mu, logvar = self._run(self._model.prior, torch.as_tensor(np.atleast_2d(z_high), dtype=torch.float32))
-        return ((np.atleast_2d(z_low) - mu.numpy()) / np.exp(0.5 * logvar.numpy())).reshape(np.shape(z_low))
+        mu, logvar = self._model.prior(np.atleast_2d(np.asarray(z_high, F32)))
+        return ((np.atleast_2d(z_low) - mu) / np.exp(F32(0.5) * logvar)).reshape(np.shape(z_low))
 
     def from_variation(self, z_high: np.ndarray, eps: np.ndarray) -> np.ndarray:
         """Inverse of `variation`: z_low = mu_p(z_high) + sigma_p(z_high) * eps."""
-        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
-        mu, logvar = self._run(self._model.prior, torch.as_tensor(np.atleast_2d(z_high), dtype=torch.float32))
-        return (mu.numpy() + np.exp(0.5 * logvar.numpy()) * np.atleast_2d(eps)).reshape(np.shape(eps))
+        mu, logvar = self._model.prior(np.atleast_2d(np.asarray(z_high, F32)))
+        return (mu + np.exp(F32(0.5) * logvar) * np.atleast_2d(eps)).reshape(np.shape(eps))
 
     # --- editing -------------------------------------------------------------------------------
     def reroll(self, pattern: Pattern, keep: str = "style", seed: int | None = None) -> Pattern:
         """keep="style": same z_high, a new z_low from p(z_low | z_high);
         keep="variation": same z_low variation, a new z_high drawn from the genres' Gaussians."""
-        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
         zh, zl = self.encode(pattern)
-        gen = torch.Generator().manual_seed(int(np.random.SeedSequence(seed).generate_state(1)[0])
-                                            if seed is None else int(seed))
+        rng = rng_of(seed)
         if keep == "style":
-            zl = self._run(self._model.sample_low, torch.as_tensor(zh[None]), gen)[0].numpy()
+            zl = self._model.sample_low(zh[None], rng.standard_normal((1, self.config.z_low), dtype=F32))[0]
             return self.decode(zh, zl)
         if keep == "variation":
             eps = self.variation(zh, zl)
             if self._genre_index:
-                g = int(torch.randint(len(self._genre_index), (1,), generator=gen))
-                zh = self._z_high_of(np.array([list(self._genre_index.values())[g]]), 1.0, gen)[0].numpy()
+                g = int(rng.integers(len(self._genre_index)))
+                zh = self._z_high_of(np.array([list(self._genre_index.values())[g]]), 1.0, rng)[0]
             else:
-                zh = torch.randn((self.config.z_high,), generator=gen).numpy()
+                zh = rng.standard_normal(self.config.z_high, dtype=F32)
             return self.decode(zh, self.from_variation(zh, eps))
         raise DrumfontError(f"keep must be 'style' or 'variation', got {keep!r}")
 
@@ -326,16 +302,12 @@ class DrumModel:
         """Posterior parameters and KL per dimension of (N, 16, 9) grids (with velocities and
         offsets where known), for diagnostics: mu/logvar of both levels (z_high from z_low's
         mean) and the KL terms of the loss."""
-        from drumfont.drums.hvae import gaussian_kl  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
-        def go():
-            x = _input(hits, velocities, offsets)
-            mu_l, lv_l = self._model.encode_low(x)
-            mu_h, lv_h = self._model.encode_high(mu_l)
-            mu_p, lv_p = self._model.prior(mu_h)
-            return {"mu_high": mu_h, "logvar_high": lv_h, "mu_low": mu_l, "logvar_low": lv_l,
-                    "kl_high": gaussian_kl(mu_h, lv_h), "kl_low": gaussian_kl(mu_l, lv_l, mu_p, lv_p)}
-        return {k: v.numpy() for k, v in self._run(go).items()}
+        x = _input(hits, velocities, offsets)
+        mu_l, lv_l = self._model.encode_low(x)
+        mu_h, lv_h = self._model.encode_high(mu_l)
+        mu_p, lv_p = self._model.prior(mu_h)
+        return {"mu_high": mu_h, "logvar_high": lv_h, "mu_low": mu_l, "logvar_low": lv_l,
+                "kl_high": gaussian_kl(mu_h, lv_h), "kl_low": gaussian_kl(mu_l, lv_l, mu_p, lv_p)}
 
 
 def endpoint(model: DrumModel, spec: str) -> Endpoint:
@@ -360,7 +332,7 @@ def load(preset: str | os.PathLike | None = None) -> DrumModel:
     path = preset_path(SHIPPED[str(preset or "real")]) if shipped else Path(preset)
     if shipped and not path.is_file():
         raise CheckpointError(f"the shipped drum model {path} is missing; reinstall drumfont or pass --preset")
-    return DrumModel(load_checkpoint(path, "vae"), str(path))
+    return DrumModel(presets.load(path, "vae"), str(path))
 
 
 def to_grid(patterns: Sequence[Pattern]) -> np.ndarray:

@@ -49,39 +49,12 @@ the last bar of the one before, with one z_p throughout.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from drumfont.drums.hvae import gaussian_kl, gaussian_log_density, model_input, stride1_kernel, transposed_conv
-
-
-@dataclass
-class PhraseConfig:
-    """Architecture of the phrase model."""
-
-    steps: int = field(default=16, metadata={"help": "sixteenth steps per bar (divisible by 4)"})
-    voices: int = field(default=9, metadata={"help": "drum voices"})
-    z_bar: int = field(default=16, metadata={"help": "dimensions of each bar's code"})
-    z_phrase: int = field(default=8, metadata={"help": "dimensions of the phrase latent (feel)"})
-    channels: int = field(default=64, metadata={"help": "conv channels of the bar encoder and decoder"})
-    hidden: int = field(default=128, metadata={"help": "width of the conductor GRU"})
-    genre_dim: int = field(default=8, metadata={"help": "size of the genre embedding"})
-    context: int = field(default=32, metadata={"help": "conductor state passed to the bar decoder"})
-    n_genres: int = field(default=7, metadata={"help": "genres (one more index stands for 'unlabelled')"})
-    max_bars: int = field(default=8, metadata={"help": "longest phrase (size of the position one-hots)"})
-    mixture: int = field(default=8, metadata={"help": "Gaussians in the prior of each bar code (1 = one Gaussian)"})
-
-    def to_dict(self) -> dict:
-        """Plain values, for the checkpoint."""
-        return asdict(self)
-
-    @property
-    def cond_dim(self) -> int:
-        """Size of a bar's condition vector (see `conditions`)."""
-        return 2 * self.max_bars + 3
+from drumfont.drums.phrase_net import PhraseConfig as PhraseConfig  # one definition: the numpy twin's
 
 
 def conditions(fill: torch.Tensor, prev_fill: torch.Tensor, has_prev: torch.Tensor, max_bars: int,

@@ -1,7 +1,8 @@
 """The phrase API on a trained phrase model: sample a phrase of a genre with or without a fill,
 continue a player's bars in their own feel, re-roll a phrase's fill, and lay out a song.
 
-Signatures carry numpy arrays and Patterns only (torch is imported lazily, as in the bar engine).
+Signatures carry numpy arrays and Patterns only; the model runs on numpy (drums/phrase_net.py), and
+every random draw of a call comes from one `numpy.random.Generator`.
 Runs longer than 8 bars are phrases of at most 8 bars chained bar to bar (`phrase_data.chunks`):
 each phrase's conductor starts from the same phrase latent (the drummer's feel) and reads the last
 bar of the phrase before it, so a song or a continuation keeps one feel throughout. Each bar is
@@ -23,23 +24,23 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 
-from drumfont.checkpoint import build_model, load_checkpoint
 from drumfont.drums import phrase_data
+from drumfont.drums.nets import model_input
+from drumfont.drums.phrase_net import PhraseConfig, PhraseNet, conditions, context_grids, gaussian_log_density
 from drumfont.errors import CheckpointError, DrumfontError
+from drumfont.nn import preset as presets
 from drumfont.paths import preset_path
 from drumfont.score.pattern import CRASH, Pattern, stack, stack_offsets
 
-if TYPE_CHECKING:
-    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
+F32 = np.float32
 
-PRESET_NAME = "drums_phrase.pt"
+PRESET_NAME = "drums_phrase.safetensors"
 KIND = "phrase"
 FILLS = ("end", "none")
 MAX_SECTION_BARS = 64
@@ -91,11 +92,9 @@ def _patterns(hits: np.ndarray, vel: np.ndarray, off: np.ndarray) -> list[Patter
 
 
 def _sampling(sampling, n: int, source: str):
-    """(spread (n + 1,), threshold (n + 1,)) tensors of a checkpoint's calibration (see
+    """(spread (n + 1,), threshold (n + 1,)) arrays of a checkpoint's calibration (see
     trainers/train_phrase.py `calibrate`); the prior's own spread and p > 0.5 where it has none.
     The last entry serves unlabelled phrases."""
-    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
     spread, threshold = [1.0] * n, [0.0] * n
     if sampling is not None:
         ok = isinstance(sampling, dict) and all(
@@ -105,7 +104,7 @@ def _sampling(sampling, n: int, source: str):
         if not ok or min(sampling["spread"], default=1.0) < 0:
             raise CheckpointError(f"{source}: field extras.sampling must hold a spread >= 0 and a threshold per genre")
         spread, threshold = list(sampling["spread"]), list(sampling["threshold"])
-    return torch.tensor(spread + [1.0]), torch.tensor(threshold + [0.0])
+    return np.array(spread + [1.0], F32), np.array(threshold + [0.0], F32)
 
 
 def _check_fill(fill: str) -> None:
@@ -118,21 +117,20 @@ def _check_temperature(temperature: float) -> None:
         raise DrumfontError(f"temperature must be a number >= 0, got {temperature}")
 
 
-def _generator(seed: int | None) -> "torch.Generator":
-    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
-    s = int(np.random.SeedSequence(seed).generate_state(1)[0]) if seed is None else int(seed)
-    return torch.Generator().manual_seed(s)
+def _generator(seed: int | None) -> np.random.Generator:
+    """The one random stream of a call: seeded, or fresh from the OS where seed is None."""
+    return np.random.default_rng(None if seed is None else int(seed))
 
 
 class PhraseModel:
     """A loaded phrase model (a conductor over bar codes with a phrase latent)."""
 
     def __init__(self, blob: dict, source: str = "") -> None:
-        from drumfont.drums.phrase import PhraseConfig, PhraseVAE  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
+        blob = presets.from_checkpoint(blob)  # tensors of an in-memory torch checkpoint as arrays
         extras = blob.get("extras", {})
-        self._model = build_model(blob, PhraseVAE, PhraseConfig, source, config_key="model")
+        model_cfg = blob.get("config", {}).get("model") if isinstance(blob.get("config"), dict) else None
+        cfg = presets.make_config(PhraseConfig, model_cfg, f"{source}: config.model")
+        self._model = presets.build(source, lambda: PhraseNet(cfg, blob["state_dict"]))
         if extras.get("complete") is not True:
             raise CheckpointError(f"{source}: an unfinished training run; finish it with "
                                   "`drumfont train phrase --resume --out ...`")
@@ -150,7 +148,6 @@ class PhraseModel:
         self.timed = bool(extras.get("timing", True))
         self.source = source
         self.metrics = blob.get("metrics", {})
-        self._lock = threading.Lock()  # one forward at a time
 
     # --- helpers -------------------------------------------------------------------------------
     @property
@@ -164,29 +161,10 @@ class PhraseModel:
             raise DrumfontError(f"unknown genre {genre!r}; this model knows: {', '.join(self.genres)}")
         return self._genre_index[g]
 
-    def _run(self, fn, *args):
-        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
-        with self._lock, torch.inference_mode():
-            # One bar at a time is a chain of small ops: a second intra-op thread only waits
-            # (a 4-bar phrase: 146 ms with 2 threads, 9.9 ms with 1, on the two shared cores at load 6).
-            threads = torch.get_num_threads()
-            torch.set_num_threads(1)
-            try:
-                return fn(*args)
-            finally:
-                torch.set_num_threads(threads)
-
     def _encode(self, hits: np.ndarray, vel: np.ndarray, off: np.ndarray):
         """Bars (B, L, 16, 9) (velocities 0..127) as the model reads them (B, L, 16, 27), and the
         posterior mean of their phrase latent (B, z_phrase)."""
-        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
-        from drumfont.drums.phrase import phrase_input  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
-        h = torch.as_tensor(np.asarray(hits) > 0, dtype=torch.float32)
-        x = phrase_input(h, torch.as_tensor(np.asarray(vel, np.float32) / 127.0),
-                         torch.as_tensor(np.asarray(off, np.float32)))
+        x = model_input(np.asarray(hits) > 0, np.asarray(vel, F32) / F32(127.0), np.asarray(off, F32))
         mu_p, _ = self._model.encode_phrase(x)
         return x, mu_p
 
@@ -199,17 +177,12 @@ class PhraseModel:
         the new bars' hits (B, n - k, 16, 9) bool, velocities [0, 1], offsets, and the last bar as
         the model reads it (for the next run). `forced_x` (B, k, 16, 27) fixes the first k bars (a
         player's); x_prev / prev_fill are the bar and fill flag before the run (none by default)."""
-        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
-        from drumfont.drums.hvae import model_input  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-        from drumfont.drums.phrase import conditions  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
         b, n = fills.shape
-        g = torch.as_tensor(genre, dtype=torch.long)
-        has_prev = torch.full((b,), x_prev is not None)
-        prev_x = torch.zeros(b, self.config.steps, 3 * self.config.voices) if x_prev is None else x_prev
-        pf = torch.zeros(b, dtype=torch.bool) if prev_fill is None else torch.as_tensor(prev_fill)
-        fl = torch.as_tensor(fills, dtype=torch.bool)
+        g = np.asarray(genre, np.int64)
+        has_prev = np.full(b, x_prev is not None)
+        prev_x = np.zeros((b, self.config.steps, 3 * self.config.voices), F32) if x_prev is None else x_prev
+        pf = np.zeros(b, bool) if prev_fill is None else np.asarray(prev_fill, bool)
+        fl = np.asarray(fills, bool)
         k = 0 if forced_x is None else forced_x.shape[1]
         # each genre's calibrated spread of bar codes, scaled by the temperature, and hit threshold
         row = self._model.genre_index(g)
@@ -228,11 +201,10 @@ class PhraseModel:
             if known == length:
                 prev_x = forced_x[:, start + length - 1]
             else:
-                prev_x = model_input(h[:, -1].float(), v[:, -1], o[:, -1])
-            has_prev = torch.ones(b, dtype=torch.bool)
+                prev_x = model_input(h[:, -1], v[:, -1], o[:, -1])
+            has_prev = np.ones(b, bool)
             start += length
-        return (torch.cat(hits, 1).numpy(), torch.cat(vels, 1).numpy(),
-                self._timing(torch.cat(offs, 1).numpy()), prev_x)
+        return np.concatenate(hits, 1), np.concatenate(vels, 1), self._timing(np.concatenate(offs, 1)), prev_x
 
     def _fills(self, b: int, bars: int, fill: str) -> np.ndarray:
         f = np.zeros((b, bars), bool)
@@ -256,19 +228,14 @@ class PhraseModel:
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One run of bars per row of `fills` (n, bars) bool, each bar conditioned as a fill where
         its flag is set (runs past 8 bars are chained phrases): hits, velocities, offsets."""
-        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
         _check_temperature(temperature)
         fills = np.asarray(fills, bool)
         if fills.ndim != 2 or fills.shape[0] < 1 or fills.shape[1] < 1:
             raise DrumfontError(f"fill flags must be (phrases, bars), got shape {fills.shape}")
         g = np.full(len(fills), self._genre(genre))
         gen = _generator(seed)
-
-        def go():
-            z_p = self._model.sample_phrase_latent(torch.as_tensor(g), gen, temperature)
-            return self._chain(g, z_p, fills, gen, temperature)[:3]
-        return self._run(go)
+        z_p = self._model.sample_phrase_latent(g, gen, temperature)
+        return self._chain(g, z_p, fills, gen, temperature)[:3]
 
     def sample(self, genre: str, bars: int = 4, fill: str = "end", temperature: float = 1.0,
                seed: int | None = None) -> list[Pattern]:
@@ -283,36 +250,27 @@ class PhraseModel:
         before it and that genre (posterior means; runs past 8 bars in chained phrases). On 300
         4-bar phrases of each split it names 89 % of training and 56 % of validation phrases'
         genres (the style classifier: 60 % of single validation bars); z_p's prior alone named 35 %."""
-        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
-        from drumfont.drums.hvae import gaussian_log_density  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-        from drumfont.drums.phrase import conditions, context_grids  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
         if not patterns:
             raise DrumfontError("no bars to find the genre of")
         v = stack(patterns)[None]
         names = self.genres
-        g = torch.as_tensor([self._genre_index[n] for n in names])
-
-        def go():
-            x, mu_p = self._encode(v > 0, v, stack_offsets(patterns)[None])
-            x, mu_p = x.expand(len(g), -1, -1, -1), mu_p.expand(len(g), -1)
-            pm, plv = self._model.prior_phrase(g)
-            score = gaussian_log_density(mu_p, pm, plv)
-            prev, has = torch.zeros_like(x[:, 0]), torch.zeros(len(g), dtype=torch.bool)
-            start = 0
-            for length in phrase_data.chunks(x.shape[1]):
-                part = x[:, start:start + length]
-                ctx = context_grids(part, prev)
-                mu, _ = self._model.encode_bars(part, ctx)
-                cond = conditions(torch.zeros(len(g), length, dtype=torch.bool), torch.zeros_like(has), has,
-                                  self.config.max_bars)
-                _, prior, _ = self._model.conduct(ctx[..., : part.shape[-1]], cond, g, self._model.start(mu_p, g))
-                score = score + prior.log_density(mu).sum(1)
-                prev, has = part[:, -1], torch.ones_like(has)
-                start += length
-            return score
-        return names[int(self._run(go).argmax())]
+        g = np.array([self._genre_index[n] for n in names], np.int64)
+        x, mu_p = self._encode(v > 0, v, stack_offsets(patterns)[None])
+        x, mu_p = np.repeat(x, len(g), 0), np.repeat(mu_p, len(g), 0)
+        pm, plv = self._model.prior_phrase(g)
+        score = gaussian_log_density(mu_p, pm, plv)
+        prev, has = np.zeros_like(x[:, 0]), np.zeros(len(g), bool)
+        start = 0
+        for length in phrase_data.chunks(x.shape[1]):
+            part = x[:, start:start + length]
+            ctx = context_grids(part, prev)
+            mu, _ = self._model.encode_bars(part, ctx)
+            cond = conditions(np.zeros((len(g), length), bool), np.zeros_like(has), has, self.config.max_bars)
+            _, prior, _ = self._model.conduct(ctx[..., : part.shape[-1]], cond, g, self._model.start(mu_p, g))
+            score = score + prior.log_density(mu).sum(1)
+            prev, has = part[:, -1], np.ones_like(has)
+            start += length
+        return names[int(score.argmax())]
 
     def continue_arrays(self, hits: np.ndarray, velocities: np.ndarray, offsets: np.ndarray, bars: int,
                         genre: str | None = None, temperature: float = 1.0, seed: int | None = None,
@@ -337,34 +295,26 @@ class PhraseModel:
                           for i in range(b)])
         fills = np.concatenate([given, self._fills(b, bars, fill)], axis=1)
         gen = _generator(seed)
-
-        def go():
-            import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
-            x, z_p = self._encode(hits, velocities, offsets)  # the player's feel: their phrase latent
-            h, v, o, _ = self._chain(gi, z_p, fills, gen, temperature, forced_x=x)
-            # The decoder gives each hit's expected timing; the player's looseness around it is
-            # what the model's playback of their own bars misses. Measured on their bars, it is
-            # drawn onto the new hits (without it the new bars' offset spread was 0.51x the input's).
-            jitter = self._jitter(x, hits, np.asarray(offsets, np.float32), gi, given)
-            noise = torch.randn(o.shape, generator=gen).numpy() * jitter[:, None, None, None]
-            return h, v, np.where(h, np.clip(o + noise, -0.5, 0.49), 0.0).astype(np.float32)
-        return self._run(go)
+        x, z_p = self._encode(hits, velocities, offsets)  # the player's feel: their phrase latent
+        h, v, o, _ = self._chain(gi, z_p, fills, gen, temperature, forced_x=x)
+        # The decoder gives each hit's expected timing; the player's looseness around it is
+        # what the model's playback of their own bars misses. Measured on their bars, it is
+        # drawn onto the new hits (without it the new bars' offset spread was 0.51x the input's).
+        jitter = self._jitter(x, hits, np.asarray(offsets, F32), gi, given)
+        noise = gen.standard_normal(o.shape, dtype=F32) * jitter[:, None, None, None]
+        return h, v, np.where(h, np.clip(o + noise, -0.5, 0.49), 0.0).astype(F32)
 
     def _jitter(self, x, hits: np.ndarray, offsets: np.ndarray, genre: np.ndarray, fills: np.ndarray) -> np.ndarray:
         """(B,) the std of each player's offsets around the model's playback of their bars (hits
         both play), 0 where fewer than two such hits or a model without timing."""
-        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
         if not self.timed:
             return np.zeros(len(hits), np.float32)
         rec_h, rec_o = [], []
         start = 0
         for length in phrase_data.chunks(hits.shape[1]):
-            rh, _, ro = self._model.reconstruct(x[:, start:start + length], torch.as_tensor(genre),
-                                                torch.as_tensor(fills[:, start:start + length]))
-            rec_h.append(rh.numpy())
-            rec_o.append(ro.numpy())
+            rh, _, ro = self._model.reconstruct(x[:, start:start + length], genre, fills[:, start:start + length])
+            rec_h.append(rh)
+            rec_o.append(ro)
             start += length
         both = hits & np.concatenate(rec_h, 1)
         resid = np.where(both, offsets - np.concatenate(rec_o, 1), 0.0)
@@ -401,8 +351,6 @@ class PhraseModel:
         """A song laid out by `form` ("intro:4,verse:8,..." or (name, bars) pairs): every section
         a phrase run with its own variation, a fill in the last bar before each change of section
         and a crash on the downbeat after it (see the module's docstring)."""
-        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
         _check_temperature(temperature)
         items = parse_form(form) if isinstance(form, str) else [(str(n), int(b)) for n, b in form]
         if not items:
@@ -412,31 +360,27 @@ class PhraseModel:
             raise DrumfontError(f"a song has sections of 1-{MAX_SECTION_BARS} bars, at most {MAX_SONG_BARS} in all")
         g = self._genre(genre)
         gen = _generator(seed)
-        gi = torch.tensor([g])
-
-        def go():
-            mu, logvar = self._model.prior_phrase(gi)
-            sd = temperature * (0.5 * logvar).exp()
-            eps_song = torch.randn(mu.shape, generator=gen)
-            latents: dict[str, tuple] = {}
-            out, prev_x, prev_fill = [], None, None
-            for i, (name, bars) in enumerate(items):
-                if name not in latents:
-                    eps = RHO * eps_song + (1 - RHO ** 2) ** 0.5 * torch.randn(mu.shape, generator=gen)
-                    latents[name] = (mu + sd * eps, int(torch.randint(2**31 - 1, (1,), generator=gen)))
-                z_p, section_seed = latents[name]
-                fills = self._fills(1, bars, "end" if i < len(items) - 1 else "none")
-                h, v, o, prev_x = self._chain(np.array([g]), z_p, fills, torch.Generator().manual_seed(section_seed),
-                                              temperature, x_prev=prev_x, prev_fill=prev_fill)
-                h, v, o = h[0].copy(), v[0].copy(), o[0].copy()
-                crash = i > 0
-                if crash:  # the downbeat after the previous section's fill
-                    h[0, 0, CRASH] = True
-                    v[0, 0, CRASH] = max(v[0, 0, CRASH], CRASH_VELOCITY / 127.0)
-                out.append(Section(name, tuple(_patterns(h, v, o)), tuple(bool(x) for x in fills[0]), crash))
-                prev_fill = fills[:, -1]
-            return out
-        return self._run(go)
+        mu, logvar = self._model.prior_phrase(np.array([g]))
+        sd = F32(temperature) * np.exp(F32(0.5) * logvar)
+        eps_song = gen.standard_normal(mu.shape, dtype=F32)
+        latents: dict[str, tuple] = {}
+        out, prev_x, prev_fill = [], None, None
+        for i, (name, bars) in enumerate(items):
+            if name not in latents:
+                eps = F32(RHO) * eps_song + F32((1 - RHO ** 2) ** 0.5) * gen.standard_normal(mu.shape, dtype=F32)
+                latents[name] = (mu + sd * eps, int(gen.integers(2**31 - 1)))
+            z_p, section_seed = latents[name]
+            fills = self._fills(1, bars, "end" if i < len(items) - 1 else "none")
+            h, v, o, prev_x = self._chain(np.array([g]), z_p, fills, _generator(section_seed), temperature,
+                                          x_prev=prev_x, prev_fill=prev_fill)
+            h, v, o = h[0].copy(), v[0].copy(), o[0].copy()
+            crash = i > 0
+            if crash:  # the downbeat after the previous section's fill
+                h[0, 0, CRASH] = True
+                v[0, 0, CRASH] = max(v[0, 0, CRASH], CRASH_VELOCITY / 127.0)
+            out.append(Section(name, tuple(_patterns(h, v, o)), tuple(bool(x) for x in fills[0]), crash))
+            prev_fill = fills[:, -1]
+        return out
 
     # --- measuring ------------------------------------------------------------------------------
     def reconstruct_arrays(self, hits: np.ndarray, velocities: np.ndarray, offsets: np.ndarray,
@@ -445,19 +389,9 @@ class PhraseModel:
         decoder reading its own bars, `PhraseVAE.reconstruct`), conditioned on their genres (B,)
         (dataset indices, -1 = unlabelled) and fill flags (B, L): hits bool, velocities [0, 1],
         offsets."""
-        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
-        from drumfont.drums.phrase import phrase_input  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
-        h = torch.as_tensor(np.asarray(hits) > 0, dtype=torch.float32)
-        x = phrase_input(h, torch.as_tensor(np.asarray(velocities, np.float32) / 127.0),
-                         torch.as_tensor(np.asarray(offsets, np.float32)))
-
-        def go():
-            rh, rv, ro = self._model.reconstruct(x, torch.as_tensor(np.asarray(genre), dtype=torch.long),
-                                                 torch.as_tensor(np.asarray(fills), dtype=torch.bool))
-            return rh.numpy(), rv.numpy(), self._timing(ro.numpy())
-        return self._run(go)
+        x = model_input(np.asarray(hits) > 0, np.asarray(velocities, F32) / F32(127.0), np.asarray(offsets, F32))
+        rh, rv, ro = self._model.reconstruct(x, np.asarray(genre, np.int64), np.asarray(fills, bool))
+        return rh, rv, self._timing(ro)
 
     def genre_index(self, genre: str) -> int:
         """The dataset index of a genre (for `reconstruct_arrays`)."""
@@ -474,4 +408,4 @@ def load(preset: str | os.PathLike | None = None) -> PhraseModel:
     path = preset_path(PRESET_NAME) if preset is None else Path(preset)
     if preset is None and not path.is_file():
         raise CheckpointError(f"the shipped phrase model {path} is missing; reinstall drumfont or pass a path")
-    return PhraseModel(load_checkpoint(path, KIND), str(path))
+    return PhraseModel(presets.load(path, KIND), str(path))

@@ -16,41 +16,37 @@ import numpy as np
 
 from drumfont import drums
 from drumfont.atomic import check_writable, write_atomic
-from drumfont.checkpoint import build_model, load_checkpoint
 from drumfont.drums import metrics as mv
 from drumfont.drums import plots as plots
 from drumfont.drums import rules
 from drumfont.drums.dataset import TRAIN, VAL, DrumDataset
 from drumfont.drums.model import DrumModel
+from drumfont.drums.nets import StyleClassifierConfig, StyleNet
 from drumfont.errors import DrumfontError
+from drumfont.nn import preset as presets
 from drumfont.paths import preset_path
 from drumfont.score.pattern import VOICES, batch_validity
 
-CLASSIFIER_NAME = "style_classifier.pt"
+CLASSIFIER_NAME = "style_classifier.safetensors"
 # Shipped judges by name: trained on real validation-split-free Groove MIDI bars, or on the rules.
-CLASSIFIERS = {"real": CLASSIFIER_NAME, "rules": "style_classifier_rules.pt"}
+CLASSIFIERS = {"real": CLASSIFIER_NAME, "rules": "style_classifier_rules.safetensors"}
 MIN_BARS = 4  # t-SNE needs more points than its smallest perplexity (2)
 
 
 class GenreJudge:
-    """The evaluation-only style classifier, as a numpy function."""
+    """The evaluation-only style classifier, as a numpy function (drums/nets.py's StyleNet)."""
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:
-        import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
-        from drumfont.drums.style_classifier import StyleClassifier, StyleClassifierConfig  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
         path = preset_path(CLASSIFIERS[str(path or "real")]) if not path or str(path) in CLASSIFIERS else Path(path)
-        blob = load_checkpoint(path, "style_classifier")
-        self.model = build_model(blob, StyleClassifier, StyleClassifierConfig, path, config_key="model")
+        blob = presets.load(path, "style_classifier")
+        cfg = presets.make_config(StyleClassifierConfig, blob["config"].get("model"), f"{path}: config.model")
+        self.model = presets.build(path, lambda: StyleNet(cfg, blob["state_dict"]))
         self.genres: list[str] = list(blob["extras"]["genres"])
-        self._torch = torch
 
     def predict(self, hits: np.ndarray) -> np.ndarray:
         """Genre index (in self.genres) of each (16, 9) grid."""
-        with self._torch.inference_mode():
-            x = self._torch.as_tensor(np.asarray(hits, np.float32))
-            return self.model(x).argmax(-1).numpy() if len(x) else np.zeros(0, np.int64)
+        x = np.asarray(hits, np.float32)
+        return self.model(x).argmax(-1) if len(x) else np.zeros(0, np.int64)
 
 
 def load_dataset(path: str | os.PathLike | None) -> DrumDataset:

@@ -3,25 +3,12 @@ success). It is trained on its own and never used to train the VAE."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-
 import torch
 import torch.nn as nn
 
+from drumfont.drums.nets import StyleClassifierConfig
 
-@dataclass
-class StyleClassifierConfig:
-    """Architecture of the genre classifier."""
-
-    steps: int = field(default=16, metadata={"help": "sixteenth steps per bar"})
-    voices: int = field(default=9, metadata={"help": "drum voices (input channels)"})
-    channels: int = field(default=32, metadata={"help": "conv channels"})
-    n_genres: int = field(default=5, metadata={"help": "genres to tell apart"})
-    dropout: float = field(default=0.2, metadata={"help": "dropout before the last layer"})
-
-    def to_dict(self) -> dict:
-        """Plain values, for the checkpoint."""
-        return asdict(self)
+__all__ = ["StyleClassifier", "StyleClassifierConfig"]
 
 
 class StyleClassifier(nn.Module):

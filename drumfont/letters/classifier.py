@@ -6,25 +6,15 @@ density/coverage figures, so it plays the role Inception plays for ImageNet GANs
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-
 import torch
 from torch import nn
 
+from drumfont.checkpoint import build_model
+from drumfont.letters.nets import ClassifierConfig
+from drumfont.nn import preset as presets
+from drumfont.paths import preset_path
 
-@dataclass
-class ClassifierConfig:
-    """Architecture of the letter classifier."""
-
-    width: int = field(default=32, metadata={"help": "channels of the first conv block (doubled in the second)"})
-    features: int = field(default=128, metadata={"help": "size of the penultimate (feature) layer"})
-    dropout: float = field(default=0.3, metadata={"help": "dropout before the output layer"})
-    n_classes: int = field(default=46, metadata={"help": "glyphs: the first N of A-Z, 0-9, . , ! ? - ' & : ( ) "
-                                                             "(26 = the letters-only classifier of earlier presets)"})
-
-    def to_dict(self) -> dict:
-        """Plain values for a checkpoint."""
-        return asdict(self)
+__all__ = ["ClassifierConfig", "LetterClassifier", "classify", "load_classifier"]
 
 
 class LetterClassifier(nn.Module):
@@ -74,3 +64,11 @@ def classify(model: LetterClassifier, images: torch.Tensor, batch: int = 1024,
     if not labels:
         return torch.zeros(0, dtype=torch.long), torch.zeros(0), torch.zeros(0, model.cfg.features)
     return torch.cat(labels), torch.cat(confs), torch.cat(feats)
+
+
+def load_classifier(path=None) -> tuple[LetterClassifier, dict]:
+    """(the torch LetterClassifier in eval mode, checkpoint dict); the shipped preset by default.
+    For training and reports; what plays uses letters.engine.load_classifier (numpy)."""
+    path = path or preset_path("letter_classifier.safetensors")
+    blob = presets.load(path, "letter_classifier")
+    return build_model(blob, LetterClassifier, ClassifierConfig, path), blob

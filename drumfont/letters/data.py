@@ -142,7 +142,8 @@ def matplotlib_font_dir() -> Path:
         d = Path(loc) / "mpl-data" / "fonts" / "ttf"
         if d.is_dir():
             return d
-    raise DatasetError("matplotlib's font folder was not found; pass --fonts DIR with TTF/OTF files")
+    raise DatasetError("the letter set's default fonts and reference shapes are matplotlib's, which is not "
+                       "installed: pip install 'drumfont[train]'")
 
 
 def default_fonts() -> list[Path]:

@@ -5,7 +5,10 @@ generator's 28×28 images of any glyphs in that style, `generator_info` what a f
 the model; glyphs.py and font.py build typefaces from these alone. `render_text` draws a word as
 raw 28-pixel cells, `render_grid` a sample sheet of the unconditional generator. None does I/O
 beyond loading the presets, so the TUI can call them from a worker thread; `write_image` is the
-atomic file writer the CLI uses (PNG or JPEG, as the file's suffix says).
+atomic file writer the CLI uses (PNG or JPEG, as the file's suffix says). The models run on numpy
+(letters/nets.py): nothing here imports torch; a style seed draws the latent torch's generator drew
+for it (nn/torch_random.py), so seeds keep their styles, and a sample sheet draws from
+`numpy.random.default_rng(seed)`.
 """
 
 from __future__ import annotations
@@ -20,16 +23,17 @@ import numpy as np
 from PIL import Image
 
 from drumfont.atomic import check_writable, write_atomic
-from drumfont.checkpoint import build_model, load_checkpoint
 from drumfont.errors import DrumfontError
 from drumfont.letters.data import BOX, GLYPHS, SIZE
+from drumfont.letters.nets import ClassifierConfig, ClassifierNet, GanConfig, GeneratorNet, fit_latent
+from drumfont.nn import preset as presets
 from drumfont.paths import preset_path
 from drumfont.validate import open_image, output_format
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-GAN_PRESET = "letters_gan.pt"
-CGAN_PRESET = "letters_cgan.pt"
-CLASSIFIER_PRESET = "letter_classifier.pt"
+GAN_PRESET = "letters_gan.safetensors"
+CGAN_PRESET = "letters_cgan.safetensors"
+CLASSIFIER_PRESET = "letter_classifier.safetensors"
 MAX_SCALE = 64
 MAX_CHARS = 200
 INVERT_STEPS = 200   # Adam steps of style_from_image
@@ -37,21 +41,19 @@ RASTER_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 JPEG_QUALITY = 95
 
 
-def load_generator(path: str | os.PathLike):
-    """(Generator in eval mode, checkpoint dict) from a 'letters_gan' checkpoint."""
-    from drumfont.letters.gan import GanConfig, Generator  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
+def load_generator(path: str | os.PathLike) -> tuple[GeneratorNet, dict]:
+    """(the generator on numpy, checkpoint dict) from a 'letters_gan' preset (or .pt checkpoint)."""
+    blob = presets.load(path, "letters_gan")
+    cfg = presets.make_config(GanConfig, blob["config"], str(path))
+    return presets.build(path, lambda: GeneratorNet(cfg, blob["state_dict"])), blob
 
-    blob = load_checkpoint(path, "letters_gan")
-    return build_model(blob, Generator, GanConfig, path), blob
 
-
-def load_classifier(path: str | os.PathLike | None = None):
-    """(LetterClassifier in eval mode, checkpoint dict); the shipped preset by default."""
-    from drumfont.letters.classifier import ClassifierConfig, LetterClassifier  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
+def load_classifier(path: str | os.PathLike | None = None) -> tuple[ClassifierNet, dict]:
+    """(the letter classifier on numpy, checkpoint dict); the shipped preset by default."""
     path = path or preset_path(CLASSIFIER_PRESET)
-    blob = load_checkpoint(path, "letter_classifier")
-    return build_model(blob, LetterClassifier, ClassifierConfig, path), blob
+    blob = presets.load(path, "letter_classifier")
+    cfg = presets.make_config(ClassifierConfig, blob["config"], str(path))
+    return presets.build(path, lambda: ClassifierNet(cfg, blob["state_dict"])), blob
 
 
 def _cached_generator(path: str):
@@ -109,26 +111,21 @@ def style_latent(seed: int, preset: str | os.PathLike | None = None, truncation:
     """The style of `seed`: one latent (1, latent_dim) for every glyph. `truncation` < 1 pulls z
     towards the mean (the truncation trick of BigGAN, Brock et al. 2019), trading variety between
     seeds for typical glyphs; how far pays is measured in reports/README.md (too far reads worse)."""
-    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
     if not 0.0 < truncation <= 2.0:
         raise DrumfontError(f"truncation must be in (0, 2], got {truncation}")
     g, _ = conditional_generator(preset)
-    return g.latent(1, torch.Generator().manual_seed(seed)) * truncation
+    return g.seeded_latent(seed) * np.float32(truncation)
 
 
 def draw_glyphs(glyphs: str, latent, preset: str | os.PathLike | None = None) -> np.ndarray:
     """(len(glyphs), 28, 28) float32 ink in [0, 1]: every glyph drawn from the one latent."""
-    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
     g, _ = conditional_generator(preset)
     known = GLYPHS[:g.cfg.classes]
     bad = sorted({c for c in glyphs if c not in known})
     if bad:
         raise DrumfontError(f"the generator cannot draw {', '.join(repr(c) for c in bad)}")
-    labels = torch.tensor([known.index(c) for c in glyphs])
-    with torch.no_grad():
-        return g(latent.expand(len(glyphs), -1), labels)[:, 0].numpy()
+    labels = np.array([known.index(c) for c in glyphs], np.int64)
+    return g(np.repeat(np.asarray(latent, np.float32).reshape(1, -1), len(glyphs), axis=0), labels)
 
 
 def generator_info(preset: str | os.PathLike | None = None) -> dict:
@@ -192,29 +189,13 @@ def style_from_image(path: str | os.PathLike, preset: str | os.PathLike | None =
     """The latent whose glyphs look most like the glyphs of a PNG (a word drawn by `drumfont
     letters`, a scan, a glyph of a font): each glyph is read by the letter classifier, then one
     z shared by all is fitted by Adam on the pixel error (GAN inversion)."""
-    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
-    from drumfont.letters.classifier import classify  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
     with open_image(path) as im:  # capped in bytes and pixels, checked from the header
         cells = glyph_cells(_ink_image(im))
     g, _ = conditional_generator(preset)
     clf, _ = load_classifier()
-    x = torch.from_numpy(np.stack(cells))
-    labels, _, _ = classify(clf, x, classes=g.cfg.classes)
-    z = g.latent(1, torch.Generator().manual_seed(seed)).requires_grad_(True)
-    opt = torch.optim.Adam([z], lr=0.05)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a few glyphs per step: a second thread only waits (3x slower, measured)
-    try:
-        for _ in range(INVERT_STEPS):
-            loss = torch.nn.functional.mse_loss(g(z.expand(len(x), -1), labels)[:, 0], x) + 1e-3 * z.pow(2).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    finally:
-        torch.set_num_threads(threads)
-    return z.detach()
+    x = np.stack(cells).astype(np.float32)
+    labels, _, _ = clf.classify(x, classes=g.cfg.classes)
+    return fit_latent(g, x, labels, g.seeded_latent(seed), INVERT_STEPS)
 
 
 def _to_image(pixels: np.ndarray, scale: int):
@@ -239,19 +220,13 @@ def render_text(text: str, seed: int = 0, scale: int = 4, preset: str | os.PathL
 def render_grid(rows: int = 8, cols: int = 13, seed: int = 0, scale: int = 2,
                 preset: str | os.PathLike | None = None):
     """A rows×cols sheet of samples from the unconditional generator, as a Pillow image."""
-    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
     if not (1 <= rows <= 64 and 1 <= cols <= 64):
         raise DrumfontError("grid rows and columns must be between 1 and 64")
     g, _ = _cached_generator(str(preset or preset_path(GAN_PRESET)))
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        if g.cfg.conditional:  # a conditional preset: cycle through the alphabet
-            labels = torch.arange(rows * cols) % 26
-            x = g.sample(rows * cols, gen, labels)
-        else:
-            x = g.sample(rows * cols, gen)
-    x = x[:, 0].numpy().reshape(rows, cols, 28, 28).transpose(0, 2, 1, 3).reshape(rows * 28, cols * 28)
+    # a conditional preset: cycle through the alphabet
+    labels = np.arange(rows * cols) % 26 if g.cfg.conditional else None
+    x = g(g.latent(rows * cols, np.random.default_rng(seed)), labels)
+    x = x.reshape(rows, cols, 28, 28).transpose(0, 2, 1, 3).reshape(rows * 28, cols * 28)
     return _to_image(x, scale)
 
 

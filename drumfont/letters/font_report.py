@@ -26,6 +26,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from drumfont.atomic import check_writable, write_atomic
 from drumfont.errors import DrumfontError
+from drumfont.letters import raster
 from drumfont.letters.data import matplotlib_font_dir, render_letter
 from drumfont.letters.engine import load_classifier
 from drumfont.letters.font import TRUNCATION, build_typeface, font_bytes
@@ -40,27 +41,21 @@ SPECIMEN_FONTS = ("DejaVuSans.ttf", "DejaVuSerif-Bold.ttf", "STIXGeneral.ttf", "
 def read_back(font: bytes, glyphs: str, size: int, clf) -> np.ndarray:
     """(len(glyphs),) bool: each glyph of the font file, rendered by FreeType at `size` px and
     normalised like the training images, read as itself by the classifier."""
-    import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
-    from drumfont.letters.classifier import classify  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
     ft = ImageFont.truetype(io.BytesIO(font), size)
-    x = torch.from_numpy(np.stack([render_letter(ft, ch) for ch in glyphs]).astype(np.float32) / 255)
-    pred, _, _ = classify(clf, x, classes=clf.cfg.n_classes)
-    return pred.numpy() == np.arange(len(glyphs))
+    x = np.stack([render_letter(ft, ch) for ch in glyphs]).astype(np.float32) / 255
+    pred, _, _ = clf.classify(x, classes=clf.cfg.n_classes)
+    return pred == np.arange(len(glyphs))
 
 
 def rendered_holes(font: bytes, ch: str, size: int = 256) -> int:
     """Enclosed background regions of the glyph as FreeType fills it (nonzero winding)."""
-    from scipy import ndimage  # noqa: PLC0415 (analysis/plot library (0.2-0.8 s to import), paid only by reports)
-
     ft = ImageFont.truetype(io.BytesIO(font), size)
     img = Image.new("L", (3 * size, 3 * size), 0)
     ImageDraw.Draw(img).text((size, 2 * size), ch, font=ft, fill=255, anchor="ls")
     ink = np.asarray(img) >= 128
-    bg, n = ndimage.label(~ink)
+    bg, n = raster.label(~ink)
     edge = set(np.unique(np.r_[bg[0], bg[-1], bg[:, 0], bg[:, -1]]))
-    sizes = ndimage.sum(np.ones_like(bg), bg, range(1, n + 1))
+    sizes = raster.sizes(bg, n)
     return sum(1 for i, s in enumerate(sizes, 1) if i not in edge and s >= 2)
 
 

@@ -19,42 +19,15 @@ distinct kinds of image instead of piling onto a few.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-N_LETTERS = 26  # A-Z: the class count of checkpoints from before digits and punctuation
-
-
-@dataclass
-class GanConfig:
-    """Architecture and stabiliser switches (those that change the networks or the losses)."""
-
-    z_dim: int = field(default=64, metadata={"help": "latent size"})
-    conditional: bool = field(default=False, metadata={"help": "condition G and D on the letter"})
-    classes: int = field(default=N_LETTERS, metadata={"help": "glyphs learned: the first N of A-Z, 0-9, "
-                                                               ". , ! ? - ' & : ( ) (26 = A-Z, 46 = all)"})
-    g_width: int = field(default=64, metadata={"help": "channels of G's 14x14 layer (7x7 has twice)"})
-    d_width: int = field(default=32, metadata={"help": "channels of D's first conv (second has twice)"})
-    dropout: float = field(default=0.3, metadata={"help": "dropout in D"})
-    feature_matching: float = field(default=0.0, metadata={"help": "weight of the feature-matching term in G's loss (0 = off)"})
-    unrolled: int = field(default=0, metadata={"help": "unrolled D steps in G's update (0 = off)"})
-    unrolled_lr: float = field(default=0.05, metadata={"help": "SGD step size of the unrolled D copy"})
-    mbd: bool = field(default=False, metadata={"help": "minibatch discrimination layer in D"})
-    mbd_b: int = field(default=16, metadata={"help": "minibatch discrimination: number of kernels B"})
-    mbd_c: int = field(default=8, metadata={"help": "minibatch discrimination: kernel dimension C"})
-    mbstd: bool = field(default=False, metadata={"help": "minibatch standard deviation channel in D"})
-    diffaug: bool = field(default=False, metadata={"help": "DiffAugment (translation, cutout) on D's inputs"})
-    r1: float = field(default=0.0, metadata={"help": "R1 gradient penalty weight gamma (0 = off)"})
-    info_codes: int = field(default=0, metadata={"help": "InfoGAN categorical code with K categories, no labels used (0 = off)"})
-    info_weight: float = field(default=1.0, metadata={"help": "weight of the InfoGAN code-recovery term (D and G)"})
-
-    def to_dict(self) -> dict:
-        """Plain values for a checkpoint."""
-        return asdict(self)
+from drumfont.checkpoint import build_model
+from drumfont.letters.nets import N_LETTERS as N_LETTERS  # re-exported: trainers and tests read them here
+from drumfont.letters.nets import GanConfig as GanConfig
+from drumfont.nn import preset as presets
 
 
 def one_hot(labels: torch.Tensor, classes: int) -> torch.Tensor:
@@ -288,3 +261,10 @@ def unrolled_g_loss(d: nn.Module, real: torch.Tensor, fake: torch.Tensor, labels
         grads = torch.autograd.grad(loss, list(params.values()), create_graph=True)
         params = {name: p - cfg.unrolled_lr * g for (name, p), g in zip(params.items(), grads)}
     return g_loss(d, real, fake, labels, fake_labels, cfg, generator, params=params, codes=codes)
+
+
+def load_generator(path) -> tuple[Generator, dict]:
+    """(the torch Generator in eval mode, checkpoint dict) of a preset or .pt checkpoint: for
+    training and reports; what plays uses letters.engine.load_generator (numpy)."""
+    blob = presets.load(path, "letters_gan")
+    return build_model(blob, Generator, GanConfig, path), blob

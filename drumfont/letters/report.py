@@ -21,7 +21,8 @@ from drumfont.errors import DrumfontError
 from drumfont.letters import metrics as M
 from drumfont.letters import plots as P
 from drumfont.letters.data import GLYPHS, TRAIN, VAL, FontDataset, build_fonts
-from drumfont.letters.engine import CGAN_PRESET, GAN_PRESET, LETTERS, load_classifier, load_generator
+from drumfont.letters.engine import CGAN_PRESET, GAN_PRESET, LETTERS
+from drumfont.nn.preset import SUFFIX
 from drumfont.paths import preset_path
 from drumfont.validate import MAX_HISTORY_BYTES, is_file, read_text
 
@@ -31,12 +32,13 @@ FIGURES = ("coverage.png", "dynamics.png", "alphabet.png", "interpolation.png", 
 
 def _load_run_generator(run: Path):
     """The finished generator of a run, or the latest one of a run still training."""
-    if is_file(run / "generator.pt"):
-        return load_generator(run / "generator.pt")
+    from drumfont.letters.gan import GanConfig, Generator, load_generator, recalibrate_batchnorm  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
+
+    for name in ("generator" + SUFFIX, "generator.pt"):
+        if is_file(run / name):
+            return load_generator(run / name)
     if is_file(run / "checkpoint.pt"):
         import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
-
-        from drumfont.letters.gan import GanConfig, Generator, recalibrate_batchnorm  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
         blob = load_checkpoint(run / "checkpoint.pt", "gan_run")
         # an --ema run ships its average: measure that one, batch norm fitted to it as the trainer does
@@ -103,7 +105,8 @@ def report(preset: str | os.PathLike | None = None, run: str | os.PathLike | Non
     """Measure a generator, write figures and metrics.json to `out`; return the metrics."""
     import torch  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
-    from drumfont.letters.classifier import classify  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
+    from drumfont.letters.classifier import classify, load_classifier  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
+    from drumfont.letters.gan import load_generator  # noqa: PLC0415 (torch: ~1-2 s to import, paid only where a model runs)
 
     if samples < 26:
         raise DrumfontError("--samples must be at least 26")

@@ -1,7 +1,7 @@
 """Glyph images -> smooth closed outlines: the vectoriser behind `drumfont font`.
 
 A 28×28 GAN glyph is smoothed with a Gaussian and upsampled (cubic spline, ×UPSAMPLE), then traced
-with marching squares (scikit-image's find_contours) at half ink (down to 0.3 for a bowl the GAN
+with marching squares (raster.find_contours, as scikit-image's) at half ink (down to 0.3 for a bowl the GAN
 drew with a faint stroke: level_for; a glyph whose hairlines fall under half ink, as W's do, has
 them lifted first: joined). Each contour is thinned by
 Douglas–Peucker (approximate_polygon), and the kept points become cubic Bézier curves through a
@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pathops
-from skimage import measure
+
+from drumfont.letters import raster
 
 UPSAMPLE = 6          # 28 px -> 168 px before tracing
 SMOOTH_SIGMA = 0.7    # Gaussian sigma in original pixels: rounds the GAN's pixel steps
@@ -90,11 +91,9 @@ class Outline:
 def upsampled(image: np.ndarray) -> np.ndarray:
     """(28, 28) ink in [0, 1] -> (H, W) smoothed ink, padded by one blank pixel so every
     contour closes, upsampled ×UPSAMPLE (bicubic)."""
-    from scipy import ndimage  # noqa: PLC0415 (analysis/plot library (0.2-0.8 s to import), paid only by reports)
-
-    img = ndimage.gaussian_filter(np.pad(np.asarray(image, np.float64), 2), SMOOTH_SIGMA)
+    img = raster.gaussian_filter(np.pad(np.asarray(image, np.float64), 2), SMOOTH_SIGMA)
     # a cubic spline of the smoothed image is smooth itself: no blur at the large scale needed
-    return ndimage.zoom(img, UPSAMPLE, order=3, grid_mode=True, mode="grid-constant")
+    return raster.zoom(img, UPSAMPLE)
 
 
 def polygons(image: np.ndarray, big: np.ndarray | None = None, level: float = LEVEL) -> list[np.ndarray]:
@@ -103,7 +102,7 @@ def polygons(image: np.ndarray, big: np.ndarray | None = None, level: float = LE
 
     big = upsampled(image) if big is None else big
     found = []
-    for c in measure.find_contours(big, level):
+    for c in raster.find_contours(big, level):
         if len(c) < 4 or not np.allclose(c[0], c[-1]):
             continue
         # (row, col) at the upsampled scale -> (x, y) in original pixels, padding removed;
@@ -118,7 +117,7 @@ def polygons(image: np.ndarray, big: np.ndarray | None = None, level: float = LE
         if area < floor:
             continue
         # marching squares gives ~UPSAMPLE points per pixel; every third is plenty for DP
-        poly = measure.approximate_polygon(np.vstack([xy[:-1:3], xy[:1]]), TOLERANCE)
+        poly = raster.approximate_polygon(np.vstack([xy[:-1:3], xy[:1]]), TOLERANCE)
         if len(poly) >= 4:
             out.append(poly[:-1])  # approximate_polygon keeps the closing point
     return out
@@ -173,13 +172,11 @@ def level_for(char: str, image: np.ndarray, big: np.ndarray | None = None) -> fl
 def parts(image: np.ndarray, big: np.ndarray | None = None, level: float = LEVEL) -> int:
     """Separate pieces of ink at `level` (4-connected, as marching squares splits a diagonal
     touch), leaving out specks the tracer drops too."""
-    from scipy import ndimage  # noqa: PLC0415 (analysis/plot library (0.2-0.8 s to import), paid only by reports)
-
     ink = (upsampled(image) if big is None else big) >= level
-    labels, n = ndimage.label(ink)
+    labels, n = raster.label(ink)
     if not n:
         return 0
-    areas = ndimage.sum(np.ones_like(labels), labels, range(1, n + 1)) / UPSAMPLE ** 2
+    areas = raster.sizes(labels, n) / UPSAMPLE ** 2
     return int((areas >= max(MIN_AREA, MIN_SHARE * areas.max())).sum())
 
 
@@ -187,12 +184,8 @@ def raised(big: np.ndarray, gain: float) -> np.ndarray:
     """The upsampled ink with every stroke whose peak p (the brightest ink within JOIN_RADIUS)
     is under `gain` scaled by gain / p (at most gain / JOIN_FLOOR): a faint hairline is then
     traced at a share of its own peak, near its true width, while full strokes stay as they are."""
-    from scipy import ndimage  # noqa: PLC0415 (analysis/plot library (0.2-0.8 s to import), paid only by reports)
-
     r = int(round(JOIN_RADIUS * UPSAMPLE))
-    y, x = np.mgrid[-r:r + 1, -r:r + 1]
-    peak = ndimage.maximum_filter(big, footprint=x * x + y * y <= r * r)
-    peak = ndimage.gaussian_filter(peak, UPSAMPLE * JOIN_SMOOTH)
+    peak = raster.gaussian_filter(raster.disk_maximum(big, r), UPSAMPLE * JOIN_SMOOTH)
     return big * np.clip(gain / np.maximum(peak, 1e-9), 1.0, gain / JOIN_FLOOR)
 
 
@@ -304,14 +297,12 @@ def counters(outline: Outline) -> int:
 def bitmap_holes(image: np.ndarray, big: np.ndarray | None = None, level: float = LEVEL) -> int:
     """Holes in the smoothed glyph image thresholded at `level`: enclosed background regions
     (the truth the outline's counters are checked against)."""
-    from scipy import ndimage  # noqa: PLC0415 (analysis/plot library (0.2-0.8 s to import), paid only by reports)
-
     ink = (upsampled(image) if big is None else big) >= level
-    background, n = ndimage.label(~ink)
+    background, n = raster.label(~ink)
     edge = set(np.unique(np.r_[background[0], background[-1], background[:, 0], background[:, -1]]))
-    sizes = ndimage.sum(np.ones_like(background), background, range(1, n + 1))
+    sizes = raster.sizes(background, n)
     # holes smaller than a speck are not counters the tracer keeps either
     holes = [s / UPSAMPLE ** 2 for i, s in enumerate(sizes, 1) if i not in edge]
-    parts, k = ndimage.label(ndimage.binary_fill_holes(ink))  # each outer contour's area, holes filled
-    largest = float(ndimage.sum(np.ones_like(parts), parts, range(1, k + 1)).max()) / UPSAMPLE ** 2 if k else 0.0
+    parts, k = raster.label(raster.fill_holes(ink))  # each outer contour's area, holes filled
+    largest = float(raster.sizes(parts, k).max()) / UPSAMPLE ** 2 if k else 0.0
     return sum(1 for a in holes if a >= max(MIN_AREA, MIN_SHARE * largest))

@@ -146,7 +146,8 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
         else:
             self.say("ready — s samples, space plays, ? shows every key")
         if not self._engine_ready.is_set():
-            self.load_engine()
+            # the model loads after the first frame is on screen (the rules' groove is drawn meanwhile)
+            self.call_after_refresh(self.load_engine)
         if self.effective_output() != "none":
             self.open_player()
         self.set_interval(1 / 30, self.poll_player)

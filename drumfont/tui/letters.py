@@ -16,7 +16,6 @@ from textual.widgets import Input
 
 from drumfont.atomic import write_atomic
 from drumfont.errors import DrumfontError
-from drumfont.letters import font, typeset
 from drumfont.letters.engine import check_text, drawable, write_png
 from drumfont.tui.messages import FontSaved, LettersRendered, WorkFailed
 from drumfont.tui.widgets import HalfBlockImage
@@ -65,6 +64,8 @@ class LettersMixin:
     def _typeface(self, seed: int):
         """The traced typeface of a seed, built once per seed (the worker thread calls this)."""
         if seed not in self._typefaces:
+            from drumfont.letters import font  # noqa: PLC0415 (start-up: the studio's first frame does not wait for fontTools and tracing; docs/architecture.md)
+
             self._typefaces = {seed: font.build_typeface(seed, preset=self.letters_preset)}
         return self._typefaces[seed]
 
@@ -76,6 +77,8 @@ class LettersMixin:
             if self.letters_renderer is not None:
                 image = self.letters_renderer(text, seed, scale)
             else:
+                from drumfont.letters import typeset  # noqa: PLC0415 (start-up: the studio's first frame does not wait for fontTools and tracing; docs/architecture.md)
+
                 check_text(text, drawable(self.letters_preset))  # names a bad character before tracing
                 face = self._typeface(seed)
                 fg, bg = typeset.parse_colour(s.letters_fg), typeset.parse_colour(s.letters_bg, allow_transparent=True)
@@ -110,6 +113,8 @@ class LettersMixin:
     @work(thread=True, exclusive=True, group="font")
     def _write_font(self, target: Path, seed: int, force: bool) -> None:
         try:
+            from drumfont.letters import font  # noqa: PLC0415 (start-up: the studio's first frame does not wait for fontTools and tracing; docs/architecture.md)
+
             font.check_target(target, force)
             face = self._typeface(seed)
             out = write_atomic(target, font.font_bytes(face, ttf=target.suffix.lower() == ".ttf"), force=force)
