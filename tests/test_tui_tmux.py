@@ -162,6 +162,9 @@ def test_humanize_and_tap_mode_in_tmux(tmp_path):
     term = Term(tmp_path, cmd, {"DRUMFONT_DATA_DIR": str(data), "TERM": "xterm-256color"})
     try:
         first = grid_from_screen(term.wait_for("▸1"))
+        # the engine loads after the first frame and says so in the status line: let that pass
+        # first, or it can replace "humanised slot 1" between two looks at the screen
+        term.wait_for("engine: rules (started", timeout=60)
         term.keys("H")
         cells, marks = marks_from_screen(term.wait_for("humanised slot 1", timeout=60))
         assert np.array_equal(np.isin(cells, list("oxX")), first)

@@ -13,8 +13,10 @@ DRUMFONT_SOUNDFONT setting takes any other; its drum kit is bank 128, preset 0.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import importlib.util
+import io
 import os
 from pathlib import Path
 
@@ -77,7 +79,10 @@ def check_rate(rate: int) -> int:
 def fluidsynth_module():
     """The pyfluidsynth module; AudioError saying what to install when it or its library is missing."""
     try:
-        import fluidsynth  # noqa: PLC0415 (optional system library: a missing one is reported when it is used)
+        # pyfluidsynth prints where it found the library when $CI is set: on a terminal the studio
+        # draws, that line would land in the middle of the screen.
+        with contextlib.redirect_stdout(io.StringIO()):
+            import fluidsynth  # noqa: PLC0415 (optional system library: a missing one is reported when it is used)
     except ImportError as exc:  # the package, or the C library it looks for at import
         what = "the FluidSynth library" if "FluidSynth" in str(exc) or "fluidsynth" in str(exc) else "pyfluidsynth"
         raise AudioError(f"audio needs {what}: install libfluidsynth3 (apt) / fluid-synth (brew) and "
