@@ -248,6 +248,17 @@ class Peer:
             time.sleep(0.01)
         return True
 
+    def assert_alone(self, timeout: float = 6.0) -> None:
+        """Fail unless the peer is alone in its session (waiting out Link's 5 s time-to-live of
+        peers that just left): a test needs the session to itself (a Link session cannot be
+        fenced off from other Link apps on the machine or its network)."""
+        end = time.monotonic() + timeout
+        while self.link.num_peers and time.monotonic() < end:
+            time.sleep(0.02)
+        others = self.link.num_peers
+        assert others == 0, (f"{others} other Link peer(s) on this machine or its network joined the "
+                             "test's session: run the Link tests where no other Link app runs")
+
     def close(self) -> None:
         self._stop.set()
         self._thread.join()

@@ -146,6 +146,7 @@ def test_a_stop_of_the_link_session(jack_monitor, jack_server, tmp_path):
 
     peer = lh.Peer(150)
     time.sleep(1.0)                                    # the session's first peer (see test_live_link)
+    peer.assert_alone()
     name = f"rec{uuid.uuid4().hex[:6]}"
     mon = jack_monitor(None, name)
     proc = _play(jack_server, tmp_path, f"{name}:input", "--link")

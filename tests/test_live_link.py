@@ -198,7 +198,10 @@ def _wait(cond, timeout: float = 20.0) -> None:
         time.sleep(0.01)
 
 
-def _session(peer, bpm: float, playing: bool = False) -> None:
+def _session(peer, bpm: float, playing: bool = False, alone: bool = True) -> None:
+    """The peer's session at `bpm`, playing or not; alone in it first (see the module docstring)."""
+    if alone:
+        peer.assert_alone()
     peer.link.tempo = bpm
     peer.link.playing = playing
     _wait(lambda: abs(peer.link.tempo - bpm) < 0.01 and peer.link.playing == playing, 5)
@@ -335,7 +338,7 @@ def test_a_tempo_set_in_drumfont_reaches_the_session(link_jack, peer):
         player.set_tempo(90.0)
         time.sleep(0.3)
         assert peer.link.tempo == pytest.approx(140.0, abs=0.01)
-    _session(peer, 100.0)
+    _session(peer, 100.0, alone=False)
 
 
 def test_ports_shows_the_session_and_its_peers(link_jack, peer, capsys):
@@ -347,7 +350,7 @@ def test_ports_shows_the_session_and_its_peers(link_jack, peer, capsys):
     assert "jack:" in out and re.search(r"Link: \d+ peers? · 100\.0 BPM", out), out   # the peer (and any other)
     assert main(["ports", "--backend", "jack", "--no-link"]) == 0
     assert "Link" not in capsys.readouterr().out
-    _session(peer, 100.0, playing=False)
+    _session(peer, 100.0, playing=False, alone=False)
 
 
 def test_joining_keeps_the_session_tempo(link_jack, peer):
@@ -363,7 +366,7 @@ def test_joining_keeps_the_session_tempo(link_jack, peer):
             time.sleep(0.3)
             assert peer.link.tempo == pytest.approx(100.0, abs=0.01), "drumfont took over the session's tempo"
             _wait(lambda: abs(player.bpm() - 100.0) < 0.01, 5)
-        _session(peer, 100.0)
+        _session(peer, 100.0, alone=False)
 
 
 def test_link_switched_on_while_playing_moves_to_the_session_bar_lines(link_jack, peer):

@@ -344,6 +344,7 @@ async def test_link_key_joins_the_session_and_plays_with_it(tmp_path):
 
     peer = lh.Peer(100)
     time.sleep(1.0)                      # the session's first peer (see test_live_link)
+    peer.assert_alone()
     factory, ports = recording_player()
     app = build_app(tmp_path, player_factory=factory)
     try:
