@@ -35,16 +35,15 @@ from drumfont.tui.groove import GrooveMixin
 from drumfont.tui.keys import KEYS, PALETTE_EXTRA, SONG_KEYS, bindings, help_groups
 from drumfont.tui.letters import LettersMixin
 from drumfont.tui.live import open_live_player
-from drumfont.tui.messages import Drawn, EngineReady, Morphed, SongDrawn, WorkFailed
+from drumfont.tui.messages import Drawn, EngineReady, WorkFailed
+from drumfont.tui.morph import MorphMixin
+from drumfont.tui.song import SongMixin
 from drumfont.tui.transport import VIRTUAL_PORT, TransportMixin
 from drumfont.tui.widgets import (
     ChoiceScreen,
-    ConfirmScreen,
     HalfBlockImage,
     HelpScreen,
     MorphStrip,
-    PathPrompt,
-    SongRow,
     SongTable,
     StepGrid,
 )
@@ -57,7 +56,7 @@ _DONE = {"sample": "sampled", "variation": "re-rolled the variation of", "style"
          "fill": "re-rolled the fill of"}
 
 
-class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
+class StudioApp(SongMixin, MorphMixin, LettersMixin, GrooveMixin, TransportMixin, App[None]):
     """drumfont studio."""
 
     CSS_PATH = "app.tcss"
@@ -243,34 +242,6 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
                 lines.append(f"[dim]{escape(_gist(f'{what} off: {why}'))}[/dim]")
         return "\n".join(lines)
 
-    def _draw_morph(self) -> None:
-        s = self.studio
-        head = (f"[b]morph[/b] A → B · level [b]{s.morph_level}[/b] · {s.morph_steps} steps · "
-                f"A {'set' if s.doc.a else '—'} · B {'set' if s.doc.b else '—'}")
-        if not self.engine.can_morph and self._engine_ready.is_set():
-            head += f"\n[dim]morph is off: {escape(self.engine.reason or '')}[/dim]"
-        else:
-            head += "\n[dim]M morph · L level · n/N steps · P play chain · e export[/dim]"
-        self._update("#morph-head", head)
-        n = len(s.morph)
-        labels = ["A" if i == 0 else "B" if i == n - 1 else f"{i}" for i in range(n)]
-        strip = self.main.query_one(MorphStrip)
-        if strip.patterns != s.morph or strip.labels != labels:
-            strip.show(s.morph, labels)
-
-    def _draw_song(self) -> None:
-        s = self.studio
-        rows = [SongRow(x.name, x.slot, None if (p := s.phrase_in(x.slot)) is None else len(p), x.repeats)
-                for x in s.doc.song]
-        bars = s.song_length()
-        secs = bars * 4 * 60 / s.transport.bpm
-        self._update("#song-head", f"[b]song[/b] · {len(rows)} section{'s' if len(rows) != 1 else ''} · "
-                     f"{bars} bars · {int(secs // 60)}:{int(secs % 60):02d} at {s.transport.bpm:g} BPM\n"
-                     "[dim]a add · x cut · ←→ slot · +- times · JK move · r name · s draw · e export[/dim]")
-        table = self.main.query_one(SongTable)
-        if table.rows != rows or table.cursor != s.song_cursor:
-            table.show(rows, s.song_cursor)
-
     def autosave(self) -> None:
         """Write the session now, atomically; a failure is shown once, then retried silently."""
         try:
@@ -374,42 +345,6 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
         """Sample a new phrase of the genre (`phrase_bars` long, a fill in its last bar) into the slot."""
         self._start_draw("sample", bars=self.studio.phrase_bars)
 
-    def action_bar(self, delta: int) -> None:
-        """Show another bar of the phrase in the grid."""
-        s = self.studio
-        n = len(s.phrase) if s.phrase is not None else 1
-        i = s.move_bar(delta)
-        self.refresh_all(save=False)
-        fill = " (its fill)" if s.phrase is not None and s.phrase.fills[i] else ""
-        self.say(f"bar {i + 1} of {n}{fill}" if n > 1 else "the phrase is one bar: w sets the bars a sample draws")
-
-    def action_phrase_bars(self) -> None:
-        n = self.studio.cycle_phrase_bars()
-        self.say(f"a sample draws {n} bar{'s' if n > 1 else ''}" + (", a fill in the last" if n > 1 else ""))
-        self.refresh_all()
-
-    def action_continue_phrase(self) -> None:
-        """Carry the phrase on from the bar in the grid: the bars after it drawn again; from the
-        last bar, the phrase grows by as many bars as it has (to at most 8)."""
-        s = self.studio
-        try:
-            head, new = s.continue_plan()
-        except DrumfontError as exc:
-            self.fail(str(exc))
-            return
-        phrase = s.phrase
-        self.say(f"continuing from bar {len(head)}…")
-        # a phrase that ended in a fill ends in one again
-        self._start_draw("continue", phrase.head(len(head)), (new, "end" if phrase.fills[-1] else "none"))
-
-    def action_reroll_fill(self) -> None:
-        """Draw the phrase's last bar again, as a fill after the bars before it."""
-        s = self.studio
-        if s.phrase is None or len(s.phrase) < 2:
-            self.fail("re-rolling the fill needs a phrase of 2 bars or more (w, then s)")
-            return
-        self._start_draw("fill", s.phrase)
-
     def action_reroll(self, which: str) -> None:
         """Re-roll the variation (new z_low) or the style (new z_high)."""
         self._start_draw(which)
@@ -508,115 +443,6 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
         self._edited(f"slot {slot + 1}" + (" (empty: s samples)" if p is None else
                                            f": {len(p)} bar{'s' if len(p) > 1 else ''}"))
 
-    # --- the song --------------------------------------------------------------------------
-    def _song_edited(self, msg: str) -> None:
-        self.refresh_all()
-        self._send_song()
-        self.say(msg)
-
-    def _song_try(self, fn: Callable[[], Any]) -> Any:
-        try:
-            return fn()
-        except DrumfontError as exc:
-            self.fail(str(exc))
-            return None
-
-    def action_song_select(self, delta: int) -> None:
-        self.studio.song_select(delta)
-        self.refresh_all(save=False)
-
-    def action_song_add(self) -> None:
-        s = self.studio
-        if s.phrase is None:
-            self.fail(f"slot {s.doc.slot + 1} is empty: sample a phrase into it first (s in the grid)")
-            return
-        sec = self._song_try(s.song_add)
-        if sec is not None:
-            self._song_edited(f"added {sec.name} (slot {sec.slot + 1}) to the song (u undoes)")
-
-    def action_song_remove(self) -> None:
-        gone = self.studio.song_remove()
-        self._song_edited(f"removed {gone.name} from the song (u undoes)" if gone else "the song is empty")
-
-    def action_song_slot(self, delta: int) -> None:
-        sec = self._song_try(lambda: self.studio.song_slot(delta))
-        if sec is not None:
-            self._song_edited(f"{sec.name} plays slot {sec.slot + 1}")
-
-    def action_song_repeats(self, delta: int) -> None:
-        sec = self._song_try(lambda: self.studio.song_repeats(delta))
-        if sec is not None:
-            self._song_edited(f"{sec.name} plays its phrase {sec.repeats} time{'s' if sec.repeats > 1 else ''}")
-
-    def action_song_reorder(self, delta: int) -> None:
-        self.studio.song_reorder(delta)
-        self._song_edited("section moved")
-
-    def action_song_rename(self) -> None:
-        s = self.studio
-        if not s.doc.song:
-            self.fail("the song is empty: a adds a section")
-            return
-        sec = s.doc.song[s.song_cursor]
-
-        def named(name: str | None) -> None:
-            if name:
-                done = self._song_try(lambda: s.song_rename(name))
-                if done is not None:
-                    self._song_edited(f"section {s.song_cursor + 1} is {done.name}")
-        self.push_screen(PathPrompt(f"name section {s.song_cursor + 1}:", sec.name,
-                                    "enter: rename   esc: cancel"), named)
-
-    def action_song_draw(self) -> None:
-        """Draw every slot the song plays afresh from the engine, as one song: one drummer's feel,
-        each section its own variation, a fill in its last bar."""
-        s = self.studio
-        form = s.song_form()
-        if not form:
-            self.fail("the song is empty: a adds a section playing the current slot")
-            return
-        self.say("drawing the song…")
-        self._draw_song_worker(s.genre, form, s.temperature, s.next_seed(), time.perf_counter_ns())
-
-    @work(thread=True, exclusive=True, group="song")
-    def _draw_song_worker(self, genre: str, form: list[tuple[str, int, int]], temperature: float, seed: int,
-                          started_ns: int) -> None:
-        self._engine_ready.wait()
-        try:
-            sections = self.engine.song(genre, [(name, bars) for name, bars, _ in form], temperature, seed)
-        except DrumfontError as exc:
-            self.post_message(WorkFailed("song", str(exc)))
-            return
-        self.post_message(SongDrawn({slot: sec for (_, _, slot), sec in zip(form, sections)}, started_ns,
-                                    self.engine.phrase_reason))
-
-    def on_song_drawn(self, msg: SongDrawn) -> None:
-        self.studio.put_bank(msg.phrases)
-        self.last_latency_ms = (time.perf_counter_ns() - msg.started_ns) / 1e6
-        self.refresh_all()
-        self._send_song() if self._song_playing else self._send_pattern()
-        slots = ", ".join(str(i + 1) for i in msg.phrases)
-        self.say(f"drew the song: slot{'s' if len(msg.phrases) > 1 else ''} {slots} (u undoes)"
-                 + (" (no phrase model: bar 1 again, a rule fill)" if msg.reason else ""))
-
-    def action_play_song(self) -> None:
-        """Play the song, looped (or stop it)."""
-        if self._song_playing and self.playing:
-            self.action_play()
-            return
-        try:
-            bars, _ = self.studio.song_bars()
-        except DrumfontError as exc:
-            self.fail(str(exc))
-            return
-        if not bars:
-            self.fail("nothing to play: the song is empty (a adds a section)")
-            return
-        self._play_chain([(b, 1) for b in bars], "song", song=True)
-
-    def action_export_song(self) -> None:
-        self._export("song")
-
     def action_duplicate(self) -> None:
         try:
             j = self.studio.copy_to_next_empty()
@@ -632,63 +458,6 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
     def action_set_ab(self, which: str) -> None:
         self.studio.set_ab(which)
         self._edited(f"slot {self.studio.doc.slot + 1} → {which.upper()}")
-
-    # --- morph -----------------------------------------------------------------------------
-    def action_morph(self) -> None:
-        """Interpolate A -> B at the chosen level and show the strip."""
-        s = self.studio
-        self.main.query_one(ContentSwitcher).current = "morph-view"
-        if self._engine_ready.is_set() and not self.engine.can_morph:
-            self.fail(f"morph is off: {self.engine.reason}")
-            return
-        if s.doc.a is None or s.doc.b is None:
-            self.fail("put bars in A and B first: a and b copy the current bar there")
-            return
-        self.say(f"morphing at the {s.morph_level} level…")
-        self._morph(s.doc.a, s.doc.b, s.morph_steps, s.morph_level)
-
-    @work(thread=True, exclusive=True, group="morph")
-    def _morph(self, a: Pattern, b: Pattern, steps: int, level: str) -> None:
-        self._engine_ready.wait()
-        try:
-            out = self.engine.interpolate(a, b, steps, level)
-        except DrumfontError as exc:
-            self.post_message(WorkFailed("morph", str(exc)))
-            return
-        self.post_message(Morphed(out, level))
-
-    def on_morphed(self, msg: Morphed) -> None:
-        s = self.studio
-        if (msg.level, len(msg.patterns)) != (s.morph_level, s.morph_steps):
-            return  # made for settings changed since; the morph at the current ones is on its way
-        s.morph = list(msg.patterns)
-        self.refresh_all()
-        self.say(f"morph: {len(msg.patterns)} bars at the {msg.level} level (P plays, e exports)")
-
-    def action_morph_level(self) -> None:
-        lvl = self.studio.cycle_morph_level()
-        self._settings_changed(f"morph level: {lvl}")
-
-    def action_morph_steps(self, delta: int) -> None:
-        before = self.studio.morph_steps
-        n = self.studio.set_morph_steps(before + delta)
-        if n == before:
-            self.say(f"morph steps: {n} ({'most' if delta > 0 else 'fewest'} the strip shows)")
-            return
-        self._settings_changed(f"morph steps: {n}")
-
-    def _settings_changed(self, said: str) -> None:
-        """A morph on show was made at the old level or steps: make it again at the new ones (the
-        strip, P and e always hold the morph the header names), or drop it where it cannot be."""
-        s = self.studio
-        remake = bool(s.morph) and s.doc.a is not None and s.doc.b is not None and self.engine.can_morph
-        s.morph = []
-        self.refresh_all()
-        if remake:
-            self.say(f"{said}; morphing again…")
-            self._morph(s.doc.a, s.doc.b, s.morph_steps, s.morph_level)
-        else:
-            self.say(said)
 
     # --- views -----------------------------------------------------------------------------
     def action_view(self, name: str) -> None:
@@ -729,63 +498,6 @@ class StudioApp(LettersMixin, GrooveMixin, TransportMixin, App[None]):
         for action, desc in PALETTE_EXTRA:
             yield SystemCommand(desc.capitalize(), "", partial(self.call_later, self.run_action, action))
         yield SystemCommand("Show every key", "key: ?", self.action_help)
-
-    # --- export ----------------------------------------------------------------------------
-    def action_export(self) -> None:
-        self._export("morph" if self.view == "morph-view" else "bar")
-
-    def action_export_bank(self) -> None:
-        self._export("bank")
-
-    def action_export_morph(self) -> None:
-        self._export("morph")
-
-    def _export(self, kind: str) -> None:
-        s = self.studio
-        try:
-            items: list[Any] = {"bar": lambda: [s.phrase] if s.phrase is not None else [],
-                                "bank": s.bank_phrases, "morph": lambda: s.morph,
-                                "song": lambda: s.song_bars()[0]}[kind]()
-        except DrumfontError as exc:
-            self.fail(f"export: {exc}")
-            return
-        if not items or (kind == "bar" and not any(b.hits.any() for b in s.phrase.bars)):
-            self.fail({"bar": "the phrase is empty", "bank": "the bank is empty", "song": "the song is empty",
-                       "morph": "no morph yet: press M first"}[kind])
-            return
-        once = kind == "song"  # the song's sections say how often each phrase plays
-        count = (len(items) if kind in ("morph", "song") else sum(len(p) for p in items)) * (1 if once else s.transport.bars)
-        what = "phrase" if kind == "bar" else kind
-        default = str(self.export_dir / st.default_export_name(kind, s))
-
-        def write(target: Path, force: bool) -> None:
-            try:
-                out = st.export_patterns(target, items, s.transport, force=force,
-                                         name=f"drumfont {s.genre} {what}", repeats=not once)
-            except DrumfontError as exc:
-                self.fail(f"export: {exc}")
-                return
-            self.say(f"wrote {count} bar{'s' if count > 1 else ''} to {out}")
-            self.notify(f"wrote {out}", timeout=4, markup=False)
-        self._ask_path(f"export the {what} ({count} bar{'s' if count > 1 else ''}) to:",
-                       default, write, "export cancelled")
-
-    def _ask_path(self, prompt: str, default: str, then: Callable[[Path, bool], None], cancelled: str) -> None:
-        """Ask for a path (relative ones under the export folder); an existing file is replaced
-        only after a yes. Then `then(target, force)`."""
-        def answer(path: str | None, force: bool = False) -> None:
-            if not path:
-                self.say(cancelled)
-                return
-            target = Path(path).expanduser()
-            if not target.is_absolute():
-                target = self.export_dir / target
-            if target.exists() and not force:
-                self.push_screen(ConfirmScreen(f"{target} exists. Overwrite it?"),
-                                 lambda yes: answer(path, True) if yes else self.say("not overwritten"))
-                return
-            then(target, force)
-        self.push_screen(PathPrompt(prompt, default), answer)
 
     # --- letters ---------------------------------------------------------------------------
     @on(Input.Submitted, "#letters-input")  # here, not in LettersMixin: Textual collects @on per App class
