@@ -150,3 +150,9 @@ def test_the_checker_sees_upward_and_sideways_imports(tmp_path):
     assert len(violations("drumfont.score.probe", [("drumfont.score.probe", t, "probe") for t in targets])) == 2
     assert violations("drumfont.drums.probe", [("drumfont.drums.probe", "drumfont.letters.engine", "probe")])
     assert not violations("drumfont.drums.probe", [("drumfont.drums.probe", "drumfont.score.pattern", "probe")])
+
+
+def test_no_module_in_the_package_passes_600_lines():
+    """Split a room when it passes ~500 lines, before it reaches 600 (issue 18)."""
+    big = {m: n for m, p in MODULES.items() if (n := len(p.read_text(encoding="utf-8").splitlines())) > 600}
+    assert not big, big

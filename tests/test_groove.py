@@ -16,8 +16,9 @@ from drumfont.drums import groove
 from drumfont.drums.dataset import DrumDataset
 from drumfont.drums.groove_model import GrooveConfig, GrooveModel, bar_channels, losses, taps_of
 from drumfont.errors import DrumfontError, MidiFileError
-from drumfont.score.midifile import import_bytes, read_patterns, read_taps, retime_drums
+from drumfont.score.midifile import import_bytes, read_patterns
 from drumfont.score.pattern import CLOSED_HAT, KICK, SNARE, Pattern, from_text
+from drumfont.score.retime import read_taps, retime_drums
 from drumfont.trainers.train_groove import main as train_main
 
 BEAT = from_text("KK x.......x.x.....\nSN ....x.......x...\nCH x.x.x.x.x.x.x.x.")

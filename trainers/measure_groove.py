@@ -30,8 +30,9 @@ from drumfont.drums import groove
 from drumfont.drums.dataset import TRAIN, VAL, DrumDataset
 from drumfont.drums.metrics import groove_baselines, sixteenth_ms
 from drumfont.drums.plots import timing_histograms
-from drumfont.score.midifile import ExportOptions, import_bytes, retime_drums, to_midi_bytes
+from drumfont.score.midifile import ExportOptions, import_bytes, to_midi_bytes
 from drumfont.score.pattern import VOICES, Pattern
+from drumfont.score.retime import retime_drums
 
 BPM = 120.0
 MIN_VOICE_HITS = 100

@@ -30,14 +30,13 @@ from drumfont.score.midifile import (
     midi_tempo,
     read_midi_bytes,
     read_patterns,
-    read_taps,
-    retime_drums,
     to_midi_bytes,
     write_midi,
 )
 from drumfont.score.notemap import load_notemap
 from drumfont.score.pattern import Pattern
 from drumfont.score.phrase import Phrase, song_bars
+from drumfont.score.retime import read_taps, retime_drums
 from drumfont.validate import MAX_MODEL_BARS, MIDI_OUT, RANGES, arg, form_arg, phrase_length, total_bars
 
 
