@@ -29,7 +29,12 @@ from drumfont.score.notemap import load_notemap
 from drumfont.score.pattern import LEVELS, N_VOICES, STEPS, Pattern, from_text, to_text
 from drumfont.score.phrase import Phrase
 from drumfont.tui.session_fields import Fields
-from drumfont.tui.song_state import Section, SongState
+from drumfont.tui.song_state import (  # the song's limits live with it
+    MAX_REPEATS,
+    MAX_SECTIONS,
+    Section,
+    SongState,
+)
 from drumfont.validate import RANGES, read_text
 
 FORMAT = 2
@@ -37,9 +42,6 @@ FORMATS = (1, 2)          # what loads: 1 is a session saved before phrases (one
 BANK_SLOTS = 8
 PHRASE_CHOICES = (1, 2, 4, 8)   # bars a sample draws (`w` cycles them); a slot holds 1-8 bars
 MAX_PHRASE = int(RANGES["phrase_slot"].hi)
-MAX_SECTIONS = int(RANGES["song_sections"].hi)
-MAX_REPEATS = int(RANGES["section_repeats"].hi)   # times a section plays its slot: 8 bars x 8 = 64, a section's most
-MAX_SONG_BARS = int(RANGES["song_bars"].hi)
 UNDO_DEPTH = 200
 SESSION_FILE = "session.json"
 MORPH_LEVELS = ("high", "low", "both")

@@ -14,24 +14,9 @@ from drumfont.score.pattern import Pattern
 from drumfont.score.phrase import with_crash
 from drumfont.validate import RANGES
 
-FORMAT = 2
-FORMATS = (1, 2)          # what loads: 1 is a session saved before phrases (one bar a slot)
-BANK_SLOTS = 8
-PHRASE_CHOICES = (1, 2, 4, 8)   # bars a sample draws (`w` cycles them); a slot holds 1-8 bars
-MAX_PHRASE = int(RANGES["phrase_slot"].hi)
 MAX_SECTIONS = int(RANGES["song_sections"].hi)
 MAX_REPEATS = int(RANGES["section_repeats"].hi)   # times a section plays its slot: 8 bars x 8 = 64, a section's most
 MAX_SONG_BARS = int(RANGES["song_bars"].hi)
-UNDO_DEPTH = 200
-SESSION_FILE = "session.json"
-MORPH_LEVELS = ("high", "low", "both")
-LETTER_COLOURS = ("white", "black", "#ffb000", "#ff4d4d", "#3ec5ff")   # text colours the letters pane cycles
-LETTER_BACKGROUNDS = ("black", "white", "transparent")
-MIN_TEMP, MAX_TEMP = RANGES["temperature"].lo, RANGES["temperature"].hi   # the CLI's range: one meaning
-BARS_CHOICES = (1, 2, 4, 8)
-OUTPUTS = ("both", "audio", "midi", "none")   # where play sounds: MIDI port, built-in kit, both
-DEFAULT_VELOCITY = 90   # a typed 'x'
-VELOCITY_STEP = 12      # one press of +/-: ghost 40 -> ... -> accent 118 in a handful of presses
 
 
 
